@@ -1,0 +1,39 @@
+#pragma once
+// The subcommand table. Each verb lives in its own file (cli/<verb>.cc) and adds a
+// CLI11 subcommand whose callback stores the process exit code in CliContext.
+#include <CLI/CLI.hpp>
+
+namespace testbed::cli {
+
+/// Process exit codes, documented in README.md and `testbed --help`.
+enum ExitCode : int {
+  kExitOk = 0,          ///< success
+  kExitFailure = 1,     ///< a run, build or lab operation failed
+  kExitBadInput = 2,    ///< bad command line or bad input file; nothing was created
+  kExitDrift = 3,       ///< `run --baseline` / `diff`: traffic changed beyond the noise floor
+  kExitEnvironment = 4, ///< the host is not ready (libvirtd not running, missing tool, not root)
+  kExitInterrupted = 130,
+};
+
+struct CliContext {
+  int exit_code = kExitOk;
+};
+
+using AddCommandFn = void (*)(CLI::App& app, CliContext& ctx);
+
+struct Command {
+  const char* name;
+  AddCommandFn add;
+};
+
+void add_run_command(CLI::App& app, CliContext& ctx);
+void add_analyze_command(CLI::App& app, CliContext& ctx);
+void add_report_command(CLI::App& app, CliContext& ctx);
+void add_diff_command(CLI::App& app, CliContext& ctx);
+void add_lab_command(CLI::App& app, CliContext& ctx);
+void add_image_command(CLI::App& app, CliContext& ctx);
+void add_validate_command(CLI::App& app, CliContext& ctx);
+void add_gc_command(CLI::App& app, CliContext& ctx);
+void add_version_command(CLI::App& app, CliContext& ctx);
+
+}  // namespace testbed::cli

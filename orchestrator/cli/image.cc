@@ -1,0 +1,16 @@
+// `testbed image` — placeholder until its module lands; says so and exits 4.
+#include "orchestrator/cli/commands.h"
+#include "orchestrator/util/log.h"
+
+namespace testbed::cli {
+
+void add_image_command(CLI::App& app, CliContext& ctx) {
+  auto* sub = app.add_subcommand("image", "(not available yet)");
+  sub->allow_extras();
+  sub->callback([&ctx] {
+    util::log_error("'testbed image' is not available in this build yet");
+    ctx.exit_code = kExitEnvironment;
+  });
+}
+
+}  // namespace testbed::cli

@@ -1,0 +1,228 @@
+#include "orchestrator/config/yaml_reader.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace testbed::config {
+
+std::string where(const std::string& file, const YAML::Mark& mark) {
+  if (mark.is_null()) return file;
+  return fmt::format("{}:{}:{}", file, mark.line + 1, mark.column + 1);
+}
+
+void Diagnostics::error(const std::string& file, const YAML::Mark& mark, const std::string& msg) {
+  errors_.push_back(fmt::format("{}: {}", where(file, mark), msg));
+}
+
+util::Status Diagnostics::status() const {
+  if (errors_.empty()) return {};
+  std::string all;
+  for (const auto& e : errors_) {
+    if (!all.empty()) all += '\n';
+    all += e;
+  }
+  return util::Error{all};
+}
+
+util::Result<YAML::Node> load_yaml_string(const std::string& text, const std::string& name) {
+  try {
+    YAML::Node n = YAML::Load(text);
+    if (!n || n.IsNull()) return util::fail("{}: the file is empty", name);
+    return n;
+  } catch (const YAML::Exception& e) {
+    return util::fail("{}: YAML syntax error: {}", where(name, e.mark), e.msg);
+  }
+}
+
+util::Result<YAML::Node> load_yaml_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return util::fail("{}: cannot open the file", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load_yaml_string(ss.str(), path);
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  size_t limit = std::max<size_t>(2, word.size() / 3);
+  return best_d <= limit ? best : "";
+}
+
+MapReader::MapReader(const YAML::Node& node, std::string file, std::string what, Diagnostics* diag)
+    : node_(node), file_(std::move(file)), what_(std::move(what)), diag_(diag) {
+  if (!node_.IsMap()) {
+    valid_ = false;
+    diag_->error(file_, node_.Mark(), fmt::format("{} must be a mapping of keys to values", what_));
+  }
+}
+
+bool MapReader::has(const std::string& key) const { return valid_ && node_[key].IsDefined(); }
+
+YAML::Node MapReader::child(const std::string& key) {
+  known_.push_back(key);
+  if (!valid_) return YAML::Node();
+  YAML::Node c = node_[key];
+  if (!c.IsDefined()) return YAML::Node();
+  return c;
+}
+
+void MapReader::error_at(const std::string& key, const std::string& msg) {
+  YAML::Node c = valid_ ? node_[key] : YAML::Node();
+  diag_->error(file_, c.IsDefined() ? c.Mark() : node_.Mark(), msg);
+}
+
+void MapReader::error_node(const YAML::Node& n, const std::string& msg) {
+  diag_->error(file_, n.Mark(), msg);
+}
+
+template <typename T>
+bool MapReader::get_scalar(const std::string& key, T* out, bool required, const char* type_name) {
+  YAML::Node c = child(key);
+  if (!c || c.IsNull()) {
+    if (required) error_at(key, fmt::format("{} needs key '{}'", what_, key));
+    return false;
+  }
+  if (!c.IsScalar()) {
+    error_node(c, fmt::format("'{}' in {} must be {}", key, what_, type_name));
+    return false;
+  }
+  try {
+    *out = c.as<T>();
+    return true;
+  } catch (const YAML::Exception&) {
+    error_node(c, fmt::format("'{}' in {} must be {}, not '{}'", key, what_, type_name, c.Scalar()));
+    return false;
+  }
+}
+
+bool MapReader::get(const std::string& key, std::string* out, bool required) {
+  return get_scalar(key, out, required, "a string");
+}
+bool MapReader::get(const std::string& key, int* out, bool required) {
+  return get_scalar(key, out, required, "an integer");
+}
+bool MapReader::get(const std::string& key, unsigned* out, bool required) {
+  return get_scalar(key, out, required, "a non-negative integer");
+}
+bool MapReader::get(const std::string& key, double* out, bool required) {
+  return get_scalar(key, out, required, "a number");
+}
+bool MapReader::get(const std::string& key, bool* out, bool required) {
+  return get_scalar(key, out, required, "true or false");
+}
+
+bool MapReader::get(const std::string& key, std::vector<std::string>* out, bool required) {
+  YAML::Node c = child(key);
+  if (!c || c.IsNull()) {
+    if (required) error_at(key, fmt::format("{} needs key '{}'", what_, key));
+    return false;
+  }
+  if (c.IsScalar()) {  // a single value stands for a one-element list
+    *out = {c.Scalar()};
+    return true;
+  }
+  if (!c.IsSequence()) {
+    error_node(c, fmt::format("'{}' in {} must be a list of strings", key, what_));
+    return false;
+  }
+  std::vector<std::string> v;
+  for (const auto& e : c) {
+    if (!e.IsScalar()) {
+      error_node(e, fmt::format("items of '{}' in {} must be strings", key, what_));
+      return false;
+    }
+    v.push_back(e.Scalar());
+  }
+  *out = std::move(v);
+  return true;
+}
+
+bool MapReader::get(const std::string& key, std::map<std::string, std::string>* out, bool required) {
+  YAML::Node c = child(key);
+  if (!c || c.IsNull()) {
+    if (required) error_at(key, fmt::format("{} needs key '{}'", what_, key));
+    return false;
+  }
+  if (!c.IsMap()) {
+    error_node(c, fmt::format("'{}' in {} must be a mapping of names to strings", key, what_));
+    return false;
+  }
+  std::map<std::string, std::string> m;
+  for (const auto& kv : c) {
+    if (!kv.second.IsScalar()) {
+      error_node(kv.second, fmt::format("'{}.{}' in {} must be a string", key,
+                                        kv.first.as<std::string>(), what_));
+      return false;
+    }
+    m[kv.first.as<std::string>()] = kv.second.Scalar();
+  }
+  *out = std::move(m);
+  return true;
+}
+
+bool MapReader::get_enum(const std::string& key, std::string* out,
+                         const std::vector<std::string>& allowed, bool required) {
+  std::string v;
+  if (!get(key, &v, required)) return false;
+  if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    std::string hint = nearest(v, allowed);
+    error_at(key, fmt::format("'{}' in {} is '{}'; it must be one of: {}{}", key, what_, v, list,
+                              hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+void MapReader::finish() {
+  if (!valid_) return;
+  for (const auto& kv : node_) {
+    std::string k = kv.first.Scalar();
+    if (std::find(known_.begin(), known_.end(), k) != known_.end()) continue;
+    std::string hint = nearest(k, known_);
+    diag_->error(file_, kv.first.Mark(),
+                 fmt::format("unknown key '{}' in {}{}", k, what_,
+                             hint.empty() ? fmt::format(" (known keys: {})", fmt::join(known_, ", "))
+                                          : fmt::format(" (did you mean '{}'?)", hint)));
+  }
+}
+
+void for_each_item(const YAML::Node& node, const std::string& file, const std::string& what,
+                   Diagnostics* diag, const std::function<void(const YAML::Node&, size_t)>& fn) {
+  if (!node || node.IsNull()) return;
+  if (!node.IsSequence()) {
+    diag->error(file, node.Mark(), fmt::format("{} must be a list", what));
+    return;
+  }
+  for (size_t i = 0; i < node.size(); ++i) fn(node[i], i);
+}
+
+}  // namespace testbed::config

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Prepare a Debian 12 host for testbed: install every package the build, the tests
+# and the lab need, then make sure the libvirt daemons run. Idempotent: a second run
+# installs nothing and starts nothing, and says so.
+#
+# Facts this relies on (../shared/docs/lab-host.md):
+#  - without systemd nothing starts libvirtd; it needs its run/log dirs and the
+#    kvm/libvirt/libvirt-qemu groups and the libvirt-qemu user or it exits at start;
+#  - on hybrid cgroup hosts (cgroup v1 controllers + cgroup2 at /sys/fs/cgroup/unified)
+#    libvirt 9.0's LXC driver fails every container start; libvirtd is then started in
+#    its own mount namespace (slave of the host's) with that one mount detached.
+set -euo pipefail
+
+log() { printf 'setup: %s\n' "$*"; }
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup: must run as root (it installs packages and starts libvirtd)" >&2
+  exit 1
+fi
+
+PACKAGES=(
+  # build
+  build-essential cmake pkg-config git
+  libpcap-dev libyaml-cpp-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev nlohmann-json3-dev libpugixml-dev libssh-dev libvirt-dev libssl-dev libxxhash-dev
+  # lab: libvirt with the LXC driver, image builder, capture tools
+  libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients dnsmasq-base iptables
+  iproute2 mmdebstrap uidmap tini
+  # tests and benchmarks: independent cross-checks and baselines
+  tshark tcpdump python3 python3-dpkt chromium
+  # KVM backend checks (cannot boot here, but seeds and disks are built and validated)
+  qemu-utils xorriso cloud-init
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  log "installing ${#missing[@]} package(s): ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  log "packages installed"
+else
+  log "all ${#PACKAGES[@]} packages already installed"
+fi
+
+# ---- libvirt daemons -------------------------------------------------------
+if [[ -d /run/systemd/system ]]; then
+  # An ordinary systemd host: the distribution's units know best.
+  if systemctl is-active --quiet libvirtd; then
+    log "libvirtd already running (systemd)"
+  else
+    systemctl enable --now virtlogd.socket libvirtd.socket libvirtd.service
+    log "libvirtd started (systemd)"
+  fi
+  exit 0
+fi
+
+mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt
+for g in kvm libvirt libvirt-qemu; do
+  getent group "$g" >/dev/null || { groupadd --system "$g"; log "created group $g"; }
+done
+if ! getent passwd libvirt-qemu >/dev/null; then
+  useradd --system --no-create-home --home-dir /var/lib/libvirt --gid libvirt-qemu \
+    --shell /usr/sbin/nologin libvirt-qemu
+  log "created system user libvirt-qemu"
+fi
+
+running() { pgrep -x "$1" >/dev/null; }
+
+if running virtlogd; then
+  log "virtlogd already running"
+else
+  virtlogd -d
+  log "virtlogd started"
+fi
+
+if running libvirtd; then
+  log "libvirtd already running"
+else
+  if [[ -f /sys/fs/cgroup/unified/cgroup.controllers || $(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null) == cgroup2fs ]] \
+     && [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) != cgroup2fs ]]; then
+    # Hybrid cgroups: detach the cgroup2 mount for libvirtd only. Slave propagation
+    # keeps later host mounts (node overlay roots) visible to the daemon.
+    mount --make-rshared /
+    unshare -m --propagation slave sh -c 'umount -l /sys/fs/cgroup/unified; exec libvirtd -d'
+    log "libvirtd started (hybrid cgroups: cgroup2 mount detached in its namespace)"
+  else
+    libvirtd -d
+    log "libvirtd started"
+  fi
+fi
+
+# Wait until the daemon answers (it takes a moment to open its socket).
+for _ in $(seq 1 50); do
+  if virsh -q -c lxc:///system uri >/dev/null 2>&1; then
+    log "libvirt answers on lxc:///system"
+    exit 0
+  fi
+  sleep 0.2
+done
+echo "setup: libvirtd does not answer on lxc:///system; see /var/log/libvirt/libvirtd.log" >&2
+exit 1
