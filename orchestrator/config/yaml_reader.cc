@@ -82,18 +82,25 @@ MapReader::MapReader(const YAML::Node& node, std::string file, std::string what,
   }
 }
 
-bool MapReader::has(const std::string& key) const { return valid_ && node_[key].IsDefined(); }
+bool MapReader::has(const std::string& key) const {
+  const YAML::Node& cn = node_;
+  return valid_ && cn[key].IsDefined();
+}
 
 YAML::Node MapReader::child(const std::string& key) {
   known_.push_back(key);
-  if (!valid_) return YAML::Node();
-  YAML::Node c = node_[key];
-  if (!c.IsDefined()) return YAML::Node();
+  // A default-constructed YAML::Node is a defined Null node; absence must be Undefined
+  // so that `if (YAML::Node c = r.child("x"))` is false when "x" is missing.
+  if (!valid_) return YAML::Node(YAML::NodeType::Undefined);
+  const YAML::Node& cn = node_;  // const access never inserts the key
+  YAML::Node c = cn[key];
+  if (!c.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
   return c;
 }
 
 void MapReader::error_at(const std::string& key, const std::string& msg) {
-  YAML::Node c = valid_ ? node_[key] : YAML::Node();
+  const YAML::Node& cn = node_;
+  YAML::Node c = valid_ ? cn[key] : YAML::Node(YAML::NodeType::Undefined);
   diag_->error(file_, c.IsDefined() ? c.Mark() : node_.Mark(), msg);
 }
 

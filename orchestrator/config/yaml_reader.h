@@ -56,7 +56,8 @@ class MapReader {
   Diagnostics* diag() const { return diag_; }
 
   bool has(const std::string& key) const;
-  /// The raw child node (records the key as known). Null node if absent.
+  /// The raw child node (records the key as known). An Undefined node (false in a
+  /// boolean context) if absent.
   YAML::Node child(const std::string& key);
 
   // Scalars. Return true when the key was present and well-typed.

@@ -1,0 +1,244 @@
+#include "orchestrator/config/experiment.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "orchestrator/config/yaml_reader.h"
+#include "orchestrator/util/files.h"
+#include "orchestrator/util/hash.h"
+#include "orchestrator/util/ipv4.h"
+
+namespace testbed::config {
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> kKeyFields = {"ttl", "ipid", "window", "tcp_options", "icmp"};
+const std::vector<std::string> kProtocols = {"tcp", "udp", "icmp", "icmpv6", "other"};
+
+// Options that would make the scanner read targets from elsewhere, pick random Internet
+// targets, or route/spoof around the lab. The scope guard must see every target.
+const std::vector<std::string> kRefusedOptions = {"-iL", "-iR", "--input-filename", "-S", "--proxies",
+                                                  "--proxy", "-b", "--resume", "-D", "--excludefile"};
+
+bool valid_label(const std::string& s) {
+  return !s.empty() && s.size() <= 32 &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+         });
+}
+
+}  // namespace
+
+util::Status check_command_template(const std::vector<std::string>& templ) {
+  if (templ.empty()) return util::fail("the command is empty");
+  const std::string& prog = templ[0];
+  if (prog.empty() || prog.find_first_not_of(
+                          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+                          std::string::npos)
+    return util::fail("the program '{}' must be a plain program name (no path, no shell syntax)", prog);
+  bool has_xml = false, has_targets = false;
+  for (size_t i = 1; i < templ.size(); ++i) {
+    const std::string& a = templ[i];
+    for (const auto& bad : kRefusedOptions) {
+      bool attached = bad.size() == 3 ? a.rfind(bad, 0) == 0 : a.rfind(bad + "=", 0) == 0;
+      if (a == bad || attached)
+        return util::fail("option '{}' is refused: targets must come from the lab ({{targets}})", a);
+    }
+    if (a.find('\n') != std::string::npos || a.find('\0') != std::string::npos)
+      return util::fail("argument {} contains a line break", i);
+    if (a == "{xml}") has_xml = true;
+    if (a == "{targets}") has_targets = true;
+  }
+  if (!has_xml) return util::fail("the command needs an argument \"{{xml}}\" (e.g. -oX {{xml}})");
+  if (!has_targets) return util::fail("the command needs an argument \"{{targets}}\"");
+  return {};
+}
+
+// Nmap options that take their value as the next argument. A bare argument that does
+// not follow one of these is a target, and so must pass the scope guard.
+const std::set<std::string> kOptionsWithValue = {
+    "-p", "-e", "-oX", "-oN", "-oG", "-oA", "-oS", "-oM", "-g", "-sI", "--script", "--script-args",
+    "--script-args-file", "--top-ports", "--port-ratio", "--max-retries", "--host-timeout",
+    "--scan-delay", "--max-scan-delay", "--min-rate", "--max-rate", "--exclude", "--data-length",
+    "--data", "--data-string", "--ttl", "--source-port", "--version-intensity", "--min-hostgroup",
+    "--max-hostgroup", "--min-parallelism", "--max-parallelism", "--min-rtt-timeout",
+    "--max-rtt-timeout", "--initial-rtt-timeout", "--mtu", "--datadir", "--servicedb",
+    "--versiondb", "--dns-servers", "--stylesheet", "--spoof-mac", "--stats-every",
+    "--exclude-ports", "--max-os-tries", "--script-timeout", "--ip-options"};
+
+std::vector<std::string> literal_targets(const std::vector<std::string>& templ) {
+  std::vector<std::string> out;
+  for (size_t i = 1; i < templ.size(); ++i) {
+    const std::string& a = templ[i];
+    if (a.empty() || a[0] == '-' || a == "{xml}" || a == "{targets}") continue;
+    if (kOptionsWithValue.count(templ[i - 1])) continue;  // the value of the option before it
+    out.push_back(a);
+  }
+  return out;
+}
+
+util::Status check_target_in_scope(const std::string& target, const std::vector<std::string>& allowed) {
+  auto c = util::parse_cidr(target);
+  if (!c)
+    return util::fail("scan target '{}' is not an IPv4 address or CIDR block; only lab addresses "
+                      "may be scanned", target);
+  for (const auto& a : allowed) {
+    auto ac = util::parse_cidr(a);
+    if (ac && ac->contains(*c)) return {};
+  }
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  return util::fail("scan target '{}' is outside the lab's target subnets ({}); testbed only scans "
+                    "its own lab", target, list);
+}
+
+util::Result<std::vector<std::string>> expand_command(const std::vector<std::string>& templ,
+                                                      const std::string& xml_path,
+                                                      const std::vector<std::string>& targets) {
+  std::vector<std::string> out;
+  for (const auto& a : templ) {
+    if (a == "{targets}") {
+      out.insert(out.end(), targets.begin(), targets.end());
+    } else if (a == "{xml}") {
+      out.push_back(xml_path);
+    } else if (a.find('{') != std::string::npos) {
+      return util::fail("unknown placeholder in command argument '{}' (known: {{xml}}, {{targets}})", a);
+    } else {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
+util::Result<Experiment> load_experiment(const std::string& path) {
+  auto bytes = util::read_file(path);
+  if (!bytes) return util::fail("{}: cannot read the experiment file", path);
+  auto root = load_yaml_string(*bytes, path);
+  if (!root) return root.error();
+
+  Diagnostics d;
+  Experiment e;
+  e.file = path;
+  e.sha256 = util::sha256_hex(*bytes);
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+
+  MapReader r(*root, path, "experiment", &d);
+  if (!r.valid()) return d.status().error();
+  if (r.get("name", &e.name, true) && !valid_label(e.name))
+    r.error_at("name", fmt::format("experiment name '{}' may use only letters, digits, '.', '-', '_'", e.name));
+  r.get("description", &e.description);
+  std::string topo;
+  if (r.get("topology", &topo, true)) {
+    e.topology = (dir / topo).lexically_normal();
+    if (!fs::exists(e.topology))
+      r.error_at("topology", fmt::format("topology file '{}' does not exist (resolved to {})", topo,
+                                         e.topology.string()));
+  }
+  r.get_enum("backend", &e.backend, {"lxc", "kvm"});
+  std::string uri;
+  if (r.get("uri", &uri)) e.uri = uri;
+
+  std::set<std::string> labels;
+  YAML::Node scanners = r.child("scanners");
+  if (!scanners) r.error_at("scanners", "experiment needs key 'scanners' (a list of {label, image})");
+  for_each_item(scanners, path, "'scanners'", &d, [&](const YAML::Node& n, size_t i) {
+    MapReader s(n, path, fmt::format("scanners[{}]", i), &d);
+    if (!s.valid()) return;
+    ScannerSpec spec;
+    s.get("label", &spec.label, true);
+    s.get("image", &spec.image, true);
+    s.finish();
+    if (!spec.label.empty() && !valid_label(spec.label))
+      s.error_at("label", fmt::format("label '{}' may use only letters, digits, '.', '-', '_'", spec.label));
+    if (!spec.label.empty() && !labels.insert(spec.label).second)
+      s.error_at("label", fmt::format("label '{}' is used twice", spec.label));
+    e.scanners.push_back(spec);
+  });
+  if (scanners && scanners.IsSequence() && scanners.size() == 0)
+    r.error_at("scanners", "'scanners' is empty: list at least one {label, image}");
+
+  if (r.get("command", &e.command, true)) {
+    if (auto st = check_command_template(e.command); !st) r.error_at("command", st.error().message);
+    for (const auto& t : literal_targets(e.command)) {
+      if (!util::parse_cidr(t))
+        r.error_at("command", fmt::format("command argument '{}' would be a scan target but is not an "
+                                          "IPv4 address or CIDR block of the lab; use {{targets}}", t));
+    }
+  }
+  if (r.get("targets", &e.targets)) {
+    for (const auto& t : e.targets) {
+      if (!util::parse_cidr(t))
+        r.error_at("targets", fmt::format("target '{}' is not an IPv4 address or CIDR block", t));
+    }
+  }
+  if (r.get("repetitions", &e.repetitions) && (e.repetitions < 1 || e.repetitions > 1000))
+    r.error_at("repetitions", fmt::format("repetitions is {}; it must be 1..1000", e.repetitions));
+  r.get_enum("reset_targets", &e.reset_targets, {"every-run", "never"});
+  if (r.get("scan_timeout_minutes", &e.scan_timeout_minutes) && e.scan_timeout_minutes < 1)
+    r.error_at("scan_timeout_minutes", "scan_timeout_minutes must be at least 1");
+
+  if (YAML::Node c = r.child("capture")) {
+    MapReader cr(c, path, "capture", &d);
+    if (cr.get("snaplen", &e.capture.snaplen) && (e.capture.snaplen < 64 || e.capture.snaplen > 262144))
+      cr.error_at("snaplen", fmt::format("snaplen {} must be 64..262144", e.capture.snaplen));
+    if (cr.get("buffer_mib", &e.capture.buffer_mib) && (e.capture.buffer_mib < 1 || e.capture.buffer_mib > 4096))
+      cr.error_at("buffer_mib", fmt::format("buffer_mib {} must be 1..4096", e.capture.buffer_mib));
+    if (cr.get("grace_seconds", &e.capture.grace_seconds) &&
+        (e.capture.grace_seconds < 0 || e.capture.grace_seconds > 120))
+      cr.error_at("grace_seconds", "grace_seconds must be 0..120");
+    cr.finish();
+  }
+  if (YAML::Node a = r.child("analysis")) {
+    MapReader ar(a, path, "analysis", &d);
+    if (ar.get("key_fields", &e.analysis.key_fields)) {
+      for (const auto& f : e.analysis.key_fields) {
+        if (std::find(kKeyFields.begin(), kKeyFields.end(), f) == kKeyFields.end()) {
+          std::string hint = nearest(f, kKeyFields);
+          ar.error_at("key_fields", fmt::format("unknown key field '{}' (known: ttl, ipid, window, "
+                                                "tcp_options, icmp){}", f,
+                                                hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
+        }
+      }
+    }
+    std::string sip;
+    if (ar.get("scanner_ip", &sip)) {
+      if (!util::parse_ipv4(sip)) ar.error_at("scanner_ip", fmt::format("'{}' is not an IPv4 address", sip));
+      else e.analysis.scanner_ip = sip;
+    }
+    if (YAML::Node sim = ar.child("similarity")) {
+      MapReader sr(sim, path, "analysis.similarity", &d);
+      for (const auto& proto : kProtocols) {
+        if (YAML::Node p = sr.child(proto)) {
+          MapReader pr(p, path, "analysis.similarity." + proto, &d);
+          SimilarityOverride o;
+          int v;
+          if (pr.get("max_length_diff", &v)) {
+            if (v < 0) pr.error_at("max_length_diff", "max_length_diff must be >= 0");
+            o.max_length_diff = v;
+          }
+          if (pr.get("min_common_block", &v)) {
+            if (v < 1) pr.error_at("min_common_block", "min_common_block must be >= 1");
+            o.min_common_block = v;
+          }
+          pr.finish();
+          e.analysis.similarity[proto] = o;
+        }
+      }
+      sr.finish();
+    }
+    ar.finish();
+  }
+  std::string out = "../results";
+  r.get("output", &out);
+  e.output = (dir / out).lexically_normal();
+  r.finish();
+
+  if (!d.empty()) return d.status().error();
+  return e;
+}
+
+}  // namespace testbed::config

@@ -1,0 +1,81 @@
+#pragma once
+// An experiment file (experiments/*.yaml): which lab, which scanners, which command,
+// how many repetitions, capture and analysis settings. See experiments/nmap7.yaml.
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "orchestrator/util/result.h"
+
+namespace testbed::config {
+
+struct ScannerSpec {
+  std::string label;  ///< how the version is named in tables, e.g. "7.80"
+  std::string image;  ///< image recipe name, e.g. "scanner-nmap-7.80"
+};
+
+struct CaptureSettings {
+  int snaplen = 262144;
+  int buffer_mib = 64;
+  double grace_seconds = 2.0;
+};
+
+/// Per-protocol similarity-exclusion thresholds (method.md step 4). Unset = module default.
+struct SimilarityOverride {
+  std::optional<int> max_length_diff;
+  std::optional<int> min_common_block;
+};
+
+struct AnalysisSettings {
+  std::vector<std::string> key_fields;                     ///< extra key fields
+  std::map<std::string, SimilarityOverride> similarity;    ///< by protocol: tcp, udp, icmp, ...
+  std::optional<std::string> scanner_ip;                   ///< default: the lab's scanner address
+};
+
+struct Experiment {
+  std::string file;                 ///< path as given
+  std::string sha256;               ///< hash of the file's bytes (provenance)
+  std::string name;
+  std::string description;
+  std::filesystem::path topology;   ///< resolved relative to the experiment file
+  std::string backend = "lxc";      ///< lxc | kvm
+  std::optional<std::string> uri;   ///< libvirt URI override
+  std::vector<ScannerSpec> scanners;
+  std::vector<std::string> command; ///< argv template with {xml} and {targets}
+  std::vector<std::string> targets; ///< explicit targets; empty = the lab's target subnets
+  int repetitions = 1;
+  std::string reset_targets = "every-run";  ///< every-run | never
+  int scan_timeout_minutes = 30;
+  CaptureSettings capture;
+  AnalysisSettings analysis;
+  std::filesystem::path output;     ///< results root, resolved relative to the file
+};
+
+/// Loads and validates an experiment file; every problem as "file:line:col: message".
+util::Result<Experiment> load_experiment(const std::string& path);
+
+/// The scanner argv for one run: {xml} and {targets} substituted; {targets} expands to
+/// one argument per target. Fails on unknown placeholders.
+util::Result<std::vector<std::string>> expand_command(const std::vector<std::string>& templ,
+                                                      const std::string& xml_path,
+                                                      const std::vector<std::string>& targets);
+
+/// Checks one Nmap target specification is a lab address or subnet: an IPv4 address or
+/// CIDR that lies entirely inside one of `allowed_cidrs`. Host names, ranges with '-',
+/// and anything outside are refused (the scope guard: never scan outside the lab).
+util::Status check_target_in_scope(const std::string& target,
+                                   const std::vector<std::string>& allowed_cidrs);
+
+/// The arguments of a command template that the scanner will take as targets (bare
+/// arguments that are not an option's value). The runner passes each through
+/// check_target_in_scope together with {targets}.
+std::vector<std::string> literal_targets(const std::vector<std::string>& templ);
+
+/// Validates a scanner command template: the program must be a plain name, no argument
+/// may start a shell construct, and options that could send traffic elsewhere or read
+/// target lists from files (-iL, -iR, --script-args with URLs are allowed) are refused.
+util::Status check_command_template(const std::vector<std::string>& templ);
+
+}  // namespace testbed::config
