@@ -1,6 +1,9 @@
 #pragma once
 // The subcommand table. Each verb lives in its own file (cli/<verb>.cc) and adds a
 // CLI11 subcommand whose callback stores the process exit code in CliContext.
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 
 namespace testbed::cli {
@@ -17,6 +20,7 @@ enum ExitCode : int {
 
 struct CliContext {
   int exit_code = kExitOk;
+  std::vector<std::string> argv;  ///< testbed's own command line (recorded in manifests)
 };
 
 using AddCommandFn = void (*)(CLI::App& app, CliContext& ctx);

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   });
 
   CliContext ctx;
+  ctx.argv.assign(argv, argv + argc);
   for (const Command& c : kCommands) c.add(app, ctx);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,312 @@
+#include "orchestrator/runner/runner.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <ctime>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "orchestrator/runner/scan_log.h"
+#include "orchestrator/util/files.h"
+#include "orchestrator/util/log.h"
+#include "orchestrator/util/version.h"
+
+namespace testbed::runner {
+namespace fs = std::filesystem;
+using util::fail;
+using util::Result;
+using util::Status;
+
+std::string results_timestamp(double epoch_seconds) {
+  std::time_t t = static_cast<std::time_t>(epoch_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char b[32];
+  std::strftime(b, sizeof b, "%Y%m%dT%H%M%SZ", &tm);
+  return b;
+}
+
+std::vector<RunSlot> plan_runs(const config::Experiment& exp, int repetitions,
+                               const fs::path& results_dir) {
+  std::vector<RunSlot> slots;
+  for (int rep = 1; rep <= repetitions; ++rep) {
+    for (const auto& s : exp.scanners) {
+      slots.push_back({s.label, s.image, rep, results_dir / s.label / std::to_string(rep)});
+    }
+  }
+  return slots;
+}
+
+bool run_is_complete(const fs::path& dir) { return fs::exists(dir / kManifestFile); }
+
+Result<std::vector<std::string>> scan_targets(const config::Experiment& exp, const LabFacts& lab) {
+  std::vector<std::string> targets = exp.targets.empty() ? lab.target_subnets : exp.targets;
+  if (targets.empty()) return fail("the lab has no target subnet to scan");
+  std::vector<std::string> all = targets;
+  for (const auto& t : config::literal_targets(exp.command)) all.push_back(t);
+  for (const auto& t : all) {
+    if (auto st = config::check_target_in_scope(t, lab.target_subnets); !st)
+      return fail("{}: {}", exp.file, st.error().message);
+  }
+  return targets;
+}
+
+namespace {
+
+bool is_interrupted(const RunOptions& o) { return o.interrupted && o.interrupted->load(); }
+
+std::string git_revision() {
+#ifdef TESTBED_SOURCE_DIR
+  std::ifstream head(std::string(TESTBED_SOURCE_DIR) + "/.git/HEAD");
+  std::string line;
+  if (!std::getline(head, line)) return "unknown";
+  if (line.rfind("ref: ", 0) == 0) {
+    std::ifstream ref(std::string(TESTBED_SOURCE_DIR) + "/.git/" + line.substr(5));
+    std::string rev;
+    if (std::getline(ref, rev)) return rev;
+    return "unknown";
+  }
+  return line;
+#else
+  return "unknown";
+#endif
+}
+
+std::string kernel_release() {
+  std::ifstream f("/proc/sys/kernel/osrelease");
+  std::string s;
+  std::getline(f, s);
+  return s;
+}
+
+Status write_json(const fs::path& p, const nlohmann::json& j) {
+  return util::write_file_atomic(p, j.dump(2) + "\n");
+}
+
+/// Everything one run does, in order. Fills `manifest` as it goes; the caller writes it.
+Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver& lab,
+                   CaptureDriver& capture, const Clock& clock, const RunOptions& opts,
+                   const std::vector<std::string>& targets, nlohmann::json& manifest,
+                   std::string& stage) {
+  const LabFacts& facts = lab.facts();
+  manifest["run"] = {{"label", slot.label}, {"image", slot.image}, {"repetition", slot.rep}};
+
+  if (exp.reset_targets == "every-run" || slot.rep == 1) {
+    stage = "reset-targets";
+    util::log_info("[{}/{}] resetting targets to their pristine images", slot.label, slot.rep);
+    if (auto st = lab.reset_targets(); !st) return st;
+  }
+  if (is_interrupted(opts)) return fail("interrupted");
+
+  stage = "start-scanner";
+  util::log_info("[{}/{}] starting scanner node on image {}", slot.label, slot.rep, slot.image);
+  if (auto st = lab.prepare_scanner(slot.image); !st) return st;
+  auto shell = lab.scanner_shell();
+  if (!shell) return shell.error();
+
+  nlohmann::json images;
+  for (const auto& node : [&] {
+         std::vector<std::string> n = facts.target_nodes;
+         n.insert(n.begin(), facts.scanner_node);
+         return n;
+       }()) {
+    auto m = lab.image_manifest(node);
+    images[node] = m ? *m : nlohmann::json{{"error", m.error().message}};
+  }
+  manifest["images"] = images;
+
+  stage = "scanner-version";
+  auto version = (*shell)->output_of({exp.command[0], "--version"});
+  if (!version) return version.error();
+  manifest["scanner_version"] = *version;
+
+  const std::string remote_xml = fmt::format("/root/testbed-{}-{}.xml", slot.label, slot.rep);
+  auto argv = config::expand_command(exp.command, remote_xml, targets);
+  if (!argv) return argv.error();
+  manifest["scanner_command"] = *argv;
+  if (is_interrupted(opts)) return fail("interrupted");
+
+  stage = "capture";
+  CaptureSettings cs;
+  cs.interface = facts.capture_interface;
+  cs.output_path = (slot.dir / "capture.pcap").string();
+  cs.snaplen = exp.capture.snaplen;
+  cs.buffer_bytes = exp.capture.buffer_mib << 20;
+  cs.grace_seconds = exp.capture.grace_seconds;
+  auto cap = capture.start(cs);
+  if (!cap) return cap.error();
+
+  stage = "scan";
+  ScanLog log(clock);
+  util::Progress progress(fmt::format("[{}/{}] {}", slot.label, slot.rep, exp.command[0]), 15.0);
+  double started = clock.now();
+  auto rc = (*shell)->run_streaming(
+      *argv,
+      [&](std::string_view line) {
+        log.add(line);
+        progress.update(fmt::format("phase {}, {} packets captured, {:.0f} s", log.current_phase(),
+                                    (*cap)->packets_so_far(), clock.now() - started));
+      },
+      std::chrono::minutes(exp.scan_timeout_minutes));
+  double finished = clock.now();
+  // Stop the capture whatever happened, so the file is closed and counted.
+  stage = "capture-stop";
+  auto counters = (*cap)->stop();
+  if (auto st = log.write(slot.dir / "nmap.log", slot.dir / "phases.json", started, finished); !st)
+    return st;
+  if (!rc) return rc.error();
+  if (!counters) return counters.error();
+  progress.finish(fmt::format("exit {}, {} packets, {} dropped, {:.1f} s", *rc, counters->packets,
+                              counters->kernel_dropped + counters->interface_dropped,
+                              finished - started));
+  manifest["scan"] = {{"started", started},
+                      {"finished", finished},
+                      {"exit_status", *rc},
+                      {"output_lines", log.size()}};
+  manifest["capture"] = {{"interface", cs.interface},
+                         {"snaplen", cs.snaplen},
+                         {"buffer_bytes", cs.buffer_bytes},
+                         {"packets", counters->packets},
+                         {"bytes", counters->bytes},
+                         {"kernel_dropped", counters->kernel_dropped},
+                         {"interface_dropped", counters->interface_dropped}};
+  if (*rc != 0) return fail("{} exited with status {} (see {})", exp.command[0], *rc,
+                            (slot.dir / "nmap.log").string());
+
+  stage = "fetch-xml";
+  if (auto st = (*shell)->fetch(remote_xml, (slot.dir / "nmap.xml").string()); !st) return st;
+  return {};
+}
+
+}  // namespace
+
+Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
+                                  CaptureDriver& capture, const Clock& clock,
+                                  const RunOptions& opts) {
+  RunSummary summary;
+  int reps = opts.repetitions.value_or(exp.repetitions);
+  if (opts.resume_dir) {
+    summary.results_dir = *opts.resume_dir;
+    if (!fs::is_directory(summary.results_dir))
+      return fail("--resume {}: no such results directory", summary.results_dir.string());
+    // Resume the plan that was started unless told otherwise.
+    if (!opts.repetitions) {
+      if (auto plan = util::read_file(summary.results_dir / "plan.json")) {
+        auto j = nlohmann::json::parse(*plan, nullptr, false);
+        if (j.is_object() && j.contains("repetitions")) reps = j["repetitions"].get<int>();
+      }
+    }
+  } else {
+    fs::path root = opts.output_root.value_or(exp.output);
+    summary.results_dir = root / exp.name / results_timestamp(clock.now());
+  }
+  std::error_code ec;
+  fs::create_directories(summary.results_dir, ec);
+  if (ec) return fail("cannot create {}: {}", summary.results_dir.string(), ec.message());
+
+  // The experiment file travels with its results: `testbed report` reads its analysis
+  // settings from there, and a reader sees exactly what was run.
+  fs::path exp_copy = summary.results_dir / "experiment.yaml";
+  if (!fs::exists(exp_copy)) {
+    auto bytes = util::read_file(exp.file);
+    if (bytes) util::write_file_atomic(exp_copy, *bytes).ok();
+  }
+
+  nlohmann::json plan = {{"experiment", exp.name}, {"repetitions", reps}, {"scanners", nlohmann::json::array()}};
+  for (const auto& sc : exp.scanners) plan["scanners"].push_back({{"label", sc.label}, {"image", sc.image}});
+  if (auto st = write_json(summary.results_dir / "plan.json", plan); !st) return st.error();
+
+  auto slots = plan_runs(exp, reps, summary.results_dir);
+  std::vector<RunSlot> todo;
+  for (const auto& s : slots) {
+    if (run_is_complete(s.dir)) ++summary.kept;
+    else todo.push_back(s);
+  }
+  util::log_info("experiment {}: {} run(s) to do, {} already complete, results in {}", exp.name,
+                 todo.size(), summary.kept, summary.results_dir.string());
+
+  // Provenance shared by every run.
+  nlohmann::json common = {
+      {"experiment", {{"name", exp.name}, {"file", exp.file}, {"sha256", exp.sha256}}},
+      {"testbed", {{"version", kVersion}, {"git_revision", git_revision()}}},
+      {"host", {{"kernel", kernel_release()}}},
+      {"command_line", opts.command_line},
+  };
+
+  if (!todo.empty()) {
+    util::log_info("bringing the lab up");
+    if (auto st = lab.up(); !st) {
+      lab.down();
+      return fail("lab up failed: {}", st.error().message);
+    }
+    const LabFacts& facts = lab.facts();
+    common["lab"] = facts.provenance;
+    common["lab"]["name"] = facts.name;
+    common["lab"]["scanner_address"] = facts.scanner_address;
+    auto targets = scan_targets(exp, facts);
+    if (!targets) {
+      if (!opts.keep_lab) lab.down();
+      return targets.error();
+    }
+
+    for (size_t i = 0; i < todo.size(); ++i) {
+      const RunSlot& slot = todo[i];
+      if (is_interrupted(opts)) {
+        summary.interrupted = true;
+        break;
+      }
+      util::log_info("run {}/{}: scanner {} repetition {}", i + 1, todo.size(), slot.label, slot.rep);
+      // A run directory without a manifest is never trusted: start it afresh.
+      fs::remove_all(slot.dir, ec);
+      fs::create_directories(slot.dir, ec);
+      if (ec) return fail("cannot create {}: {}", slot.dir.string(), ec.message());
+
+      nlohmann::json manifest = common;
+      std::string stage = "start";
+      double t0 = clock.now();
+      Status st = execute_run(exp, slot, lab, capture, clock, opts, targets.value(), manifest, stage);
+      if (st.ok() && is_interrupted(opts)) st = fail("interrupted");
+      if (st.ok()) {
+        manifest["status"] = "complete";
+        manifest["wall_seconds"] = clock.now() - t0;
+        if (auto w = write_json(slot.dir / kManifestFile, manifest); !w) st = w;
+      }
+      if (st.ok()) {
+        ++summary.complete;
+        continue;
+      }
+      bool interrupted = is_interrupted(opts);
+      nlohmann::json failure = {{"status", interrupted ? "interrupted" : "failed"},
+                                {"stage", stage},
+                                {"error", st.error().message}};
+      write_json(slot.dir / kFailureFile, failure).ok();
+      if (interrupted) {
+        summary.interrupted = true;
+        util::log_warn("[{}/{}] interrupted during {}", slot.label, slot.rep, stage);
+        break;
+      }
+      ++summary.failed;
+      summary.failures.push_back(fmt::format("{}/{}: {} failed: {}", slot.label, slot.rep, stage,
+                                             st.error().message));
+      util::log_error("[{}/{}] failed during {}: {}", slot.label, slot.rep, stage, st.error().message);
+      if (opts.stop_on_failure) break;
+    }
+    if (!opts.keep_lab) {
+      util::log_info("taking the lab down");
+      if (auto st = lab.down(); !st) util::log_warn("lab down: {}", st.error().message);
+    } else {
+      util::log_info("lab {} kept up (--keep); `testbed lab down {}` removes it", lab.facts().name,
+                     lab.facts().name);
+    }
+  }
+
+  if (!summary.interrupted && opts.after_runs) {
+    if (auto st = opts.after_runs(summary.results_dir); !st)
+      return fail("report: {}", st.error().message);
+  }
+  return summary;
+}
+
+}  // namespace testbed::runner

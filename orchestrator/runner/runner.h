@@ -1,0 +1,81 @@
+#pragma once
+// The experiment state machine (design.md "Runs and provenance"):
+// for each scanner × repetition: reset targets → start the scanner node → start the
+// capture on the router → run the scanner over SSH on a PTY, time-stamping every line →
+// fetch its XML → stop the capture → write the run directory, manifest last.
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/config/experiment.h"
+#include "orchestrator/runner/drivers.h"
+#include "orchestrator/util/result.h"
+
+namespace testbed::runner {
+
+/// One scanner × repetition and where its files go.
+struct RunSlot {
+  std::string label;   ///< scanner label, e.g. "7.80"
+  std::string image;   ///< scanner image
+  int rep = 1;         ///< 1-based repetition
+  std::filesystem::path dir;  ///< <results>/<label>/<rep>
+};
+
+struct RunOptions {
+  std::optional<std::filesystem::path> output_root;  ///< overrides the experiment's `output`
+  std::optional<int> repetitions;                    ///< overrides the experiment's repetitions
+  /// Continue an earlier results directory: runs with a manifest are kept, others redone.
+  std::optional<std::filesystem::path> resume_dir;
+  bool keep_lab = false;                             ///< leave the lab up at the end
+  bool stop_on_failure = false;                      ///< default: record the failure, go on
+  std::string command_line;                          ///< testbed's own argv, for provenance
+  const std::atomic<bool>* interrupted = nullptr;    ///< set by a signal handler
+  /// Called with the results directory after the runs (the report); optional.
+  std::function<util::Status(const std::filesystem::path&)> after_runs;
+};
+
+struct RunSummary {
+  std::filesystem::path results_dir;
+  int complete = 0;   ///< runs completed now
+  int kept = 0;       ///< runs already complete (resume)
+  int failed = 0;
+  bool interrupted = false;
+  std::vector<std::string> failures;  ///< "label/rep: message"
+};
+
+/// The manifest file name; a run directory is complete iff it exists (written last,
+/// atomically).
+inline constexpr const char* kManifestFile = "manifest.json";
+/// Written (atomically) instead of the manifest when a run fails.
+inline constexpr const char* kFailureFile = "failure.json";
+
+/// Directory name for a results timestamp: UTC, sortable, no ':' (e.g. 20261126T214900Z).
+std::string results_timestamp(double epoch_seconds);
+
+/// The run slots of an experiment under `results_dir`, in execution order: repetitions
+/// interleaved (7.80/1, 7.93/1, …, 7.80/2, …) so slow drift in the lab does not
+/// masquerade as a version difference.
+std::vector<RunSlot> plan_runs(const config::Experiment& exp, int repetitions,
+                               const std::filesystem::path& results_dir);
+
+/// True when `dir` holds a complete run (its manifest exists).
+bool run_is_complete(const std::filesystem::path& dir);
+
+/// The scan targets for an experiment in a lab: the experiment's explicit targets, or
+/// the lab's target subnets; each (and every literal target in the command) must pass
+/// the scope guard against the lab's target subnets.
+util::Result<std::vector<std::string>> scan_targets(const config::Experiment& exp,
+                                                    const LabFacts& lab);
+
+/// Runs the whole experiment. The lab is brought up here and taken down at the end
+/// (unless keep_lab), also on failure and on interruption.
+util::Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
+                                        CaptureDriver& capture, const Clock& clock,
+                                        const RunOptions& opts);
+
+}  // namespace testbed::runner

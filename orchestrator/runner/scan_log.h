@@ -1,0 +1,40 @@
+#pragma once
+// The scanner's console output during a run, each line stamped with the capture clock
+// as it arrives. Written as nmap.log ("<epoch seconds> <line>") and turned into the
+// phase timeline phases.json (format: orchestrator/analysis/README.md).
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "orchestrator/runner/drivers.h"
+#include "orchestrator/util/result.h"
+
+namespace testbed::analysis {
+class NmapLogPhaseTracker;
+}
+
+namespace testbed::runner {
+
+class ScanLog {
+ public:
+  explicit ScanLog(const Clock& clock);
+  ~ScanLog();
+  /// Records one output line (trailing \r stripped) at the current clock time.
+  void add(std::string_view line);
+  size_t size() const { return lines_.size(); }
+  /// The scan phase the latest lines announced ("" before the first).
+  std::string current_phase() const;
+  /// Writes the log and the phase timeline of a scan that ran from `started` to `finished`.
+  util::Status write(const std::filesystem::path& log_path, const std::filesystem::path& phases_path,
+                     double started, double finished) const;
+
+ private:
+  const Clock& clock_;
+  std::vector<std::pair<double, std::string>> lines_;
+  std::unique_ptr<analysis::NmapLogPhaseTracker> tracker_;
+};
+
+}  // namespace testbed::runner
