@@ -238,7 +238,7 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
   if (!todo.empty()) {
     util::log_info("bringing the lab up");
     if (auto st = lab.up(); !st) {
-      lab.down();
+      lab.down().ok();  // best effort: the up failure is what we report
       return fail("lab up failed: {}", st.error().message);
     }
     const LabFacts& facts = lab.facts();
@@ -247,7 +247,7 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
     common["lab"]["scanner_address"] = facts.scanner_address;
     auto targets = scan_targets(exp, facts);
     if (!targets) {
-      if (!opts.keep_lab) lab.down();
+      if (!opts.keep_lab) lab.down().ok();
       return targets.error();
     }
 
