@@ -1,0 +1,294 @@
+#include "orchestrator/config/recipe.h"
+
+#include <algorithm>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "orchestrator/config/yaml_reader.h"
+#include "orchestrator/util/files.h"
+
+namespace testbed::config {
+namespace fs = std::filesystem;
+namespace {
+
+// Names become directory names in the image cache and file names under images/.
+bool valid_name(const std::string& s) {
+  static const std::regex re("[a-z0-9][a-z0-9.-]{0,62}");
+  return std::regex_match(s, re);
+}
+
+bool valid_service_name(const std::string& s) {
+  static const std::regex re("[a-z0-9][a-z0-9_.-]{0,62}");
+  return std::regex_match(s, re);
+}
+
+// An absolute, normalised path inside the image ("/etc/x", never "/etc/../x").
+bool valid_image_path(const std::string& s) {
+  if (s.size() < 2 || s[0] != '/' || s.back() == '/') return false;
+  fs::path p(s);
+  if (p.lexically_normal() != p) return false;
+  for (const auto& part : p) {
+    if (part == ".." || part == ".") return false;
+  }
+  return s.find('\n') == std::string::npos;
+}
+
+bool is_hex64(const std::string& s) {
+  static const std::regex re("[0-9a-f]{64}");
+  return std::regex_match(s, re);
+}
+
+// A Debian package name (policy 5.6.1), optionally with an =version pin.
+bool valid_package(const std::string& s) {
+  static const std::regex re("[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?");
+  return std::regex_match(s, re);
+}
+
+void read_base(MapReader& top, Recipe* r) {
+  YAML::Node n = top.child("base");
+  if (!n) {
+    top.error_at("base", "recipe needs key 'base' (suite for lxc; cloud_image + sha256 for kvm)");
+    return;
+  }
+  MapReader m(n, top.file(), "base", top.diag());
+  m.get_enum("suite", &r->base.suite, {"bullseye", "bookworm", "trixie", "sid"});
+  m.get("apt_options", &r->base.apt_options);
+  m.get("cloud_image", &r->base.cloud_image);
+  m.get("sha256", &r->base.sha256);
+  m.get("sha256sums", &r->base.sha256sums);
+  for (const auto& o : r->base.apt_options) {
+    if (o.empty() || o.find('\n') != std::string::npos)
+      m.error_at("apt_options", fmt::format("apt option '{}' must be one non-empty line", o));
+  }
+  if (r->supports("lxc") && r->base.suite.empty() && m.valid() && !m.has("suite"))
+    m.error_at("suite", "an lxc recipe's base needs 'suite' (bullseye, bookworm, trixie or sid)");
+  if (!r->supports("lxc") && m.has("suite"))
+    m.error_at("suite", "suite is only for lxc recipes (kvm recipes name a cloud_image)");
+  if (r->supports("kvm")) {
+    if (r->base.cloud_image.empty() && !m.has("cloud_image"))
+      m.error_at("cloud_image", "a kvm recipe's base needs 'cloud_image' (an https URL)");
+    else if (!r->base.cloud_image.empty() && r->base.cloud_image.rfind("https://", 0) != 0)
+      m.error_at("cloud_image", fmt::format("cloud_image '{}' must be an https:// URL",
+                                            r->base.cloud_image));
+    bool has_sum = m.has("sha256"), has_sums = m.has("sha256sums");
+    if (has_sum == has_sums)
+      m.error_at(has_sum ? "sha256" : "cloud_image",
+                 "a kvm recipe's base needs exactly one of 'sha256' (64 lower-case hex digits) "
+                 "or 'sha256sums' (https URL of the release's SHA256SUMS file)");
+    if (!r->base.sha256.empty() && !is_hex64(r->base.sha256))
+      m.error_at("sha256", fmt::format("sha256 '{}' must be 64 lower-case hex digits",
+                                       r->base.sha256));
+    if (!r->base.sha256sums.empty() && r->base.sha256sums.rfind("https://", 0) != 0)
+      m.error_at("sha256sums", fmt::format("sha256sums '{}' must be an https:// URL",
+                                           r->base.sha256sums));
+  } else {
+    for (const char* k : {"cloud_image", "sha256", "sha256sums"}) {
+      if (m.has(k)) m.error_at(k, fmt::format("{} is only for kvm recipes", k));
+    }
+  }
+  if (!r->supports("lxc") && m.has("apt_options"))
+    m.error_at("apt_options", "apt_options are only for lxc recipes (mmdebstrap)");
+  m.finish();
+}
+
+void read_files(MapReader& top, Recipe* r) {
+  for_each_item(top.child("files"), top.file(), "'files'", top.diag(),
+                [&](const YAML::Node& n, size_t i) {
+    MapReader m(n, top.file(), fmt::format("files[{}]", i), top.diag());
+    RecipeFile f;
+    std::string mode;
+    bool has_content = m.get("content", &f.content);
+    bool has_source = m.get("source", &f.source_rel);
+    if (m.get("path", &f.path, true) && !valid_image_path(f.path))
+      m.error_at("path", fmt::format("file path '{}' must be absolute and normalised", f.path));
+    if (m.get("mode", &mode)) {
+      static const std::regex re("0?[0-7]{3,4}");
+      if (!std::regex_match(mode, re))
+        m.error_at("mode", fmt::format("mode '{}' must be octal, e.g. \"0755\"", mode));
+      else
+        f.mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
+    }
+    m.get("template", &f.template_at_boot);
+    if (has_content == has_source && m.valid()) {
+      m.error_node(n, fmt::format("files[{}] needs exactly one of 'content' or 'source'", i));
+    } else if (has_source) {
+      auto p = util::path_inside(r->dir, f.source_rel);
+      if (!p) {
+        m.error_at("source", p.error().message);
+      } else if (!fs::is_regular_file(*p)) {
+        m.error_at("source", fmt::format("source file {} does not exist", p->string()));
+      } else {
+        f.source = *p;
+      }
+    }
+    for (const auto& other : r->files) {
+      if (other.path == f.path) m.error_at("path", fmt::format("file '{}' is listed twice", f.path));
+    }
+    m.finish();
+    r->files.push_back(std::move(f));
+  });
+}
+
+void read_services(MapReader& top, Recipe* r) {
+  for_each_item(top.child("services"), top.file(), "'services'", top.diag(),
+                [&](const YAML::Node& n, size_t i) {
+    MapReader m(n, top.file(), fmt::format("services[{}]", i), top.diag());
+    RecipeService s;
+    if (m.get("name", &s.name, true) && !valid_service_name(s.name))
+      m.error_at("name", fmt::format("service name '{}' must be lower-case letters, digits, "
+                                     "'-', '_' or '.'", s.name));
+    m.get("start", &s.start, true);
+    m.get("running", &s.running);
+    if (m.get("log", &s.log)) {
+      if (!valid_image_path(s.log))
+        m.error_at("log", fmt::format("log '{}' must be an absolute path", s.log));
+    } else if (!s.name.empty()) {
+      s.log = "/var/log/testbed/" + s.name + ".log";
+    }
+    for (const auto& other : r->services) {
+      if (other.name == s.name) m.error_at("name", fmt::format("service '{}' is listed twice", s.name));
+    }
+    m.finish();
+    r->services.push_back(std::move(s));
+  });
+}
+
+void read_health(MapReader& top, Recipe* r) {
+  for_each_item(top.child("health"), top.file(), "'health'", top.diag(),
+                [&](const YAML::Node& n, size_t i) {
+    MapReader m(n, top.file(), fmt::format("health[{}]", i), top.diag());
+    RecipeCheck c;
+    if (m.get("name", &c.name, true) && !valid_service_name(c.name))
+      m.error_at("name", fmt::format("check name '{}' must be lower-case letters, digits, "
+                                     "'-', '_' or '.'", c.name));
+    m.get("command", &c.command, true);
+    if (m.get("timeout", &c.timeout_s) && (c.timeout_s == 0 || c.timeout_s > 600))
+      m.error_at("timeout", fmt::format("timeout {} must be 1..600 seconds", c.timeout_s));
+    if (m.get("service", &c.service)) {
+      bool found = std::any_of(r->services.begin(), r->services.end(),
+                               [&](const RecipeService& s) { return s.name == c.service; });
+      if (!found) m.error_at("service", fmt::format("check '{}' names service '{}', which is not "
+                                                    "in 'services'", c.name, c.service));
+    }
+    m.finish();
+    r->health.push_back(std::move(c));
+  });
+}
+
+void read_expect(MapReader& top, Recipe* r) {
+  YAML::Node n = top.child("expect");
+  if (!n) return;
+  MapReader m(n, top.file(), "expect", top.diag());
+  if (m.get("nmap_version", &r->expect.nmap_version)) {
+    static const std::regex re("[0-9]+\\.[0-9]+[A-Za-z0-9.]*");
+    if (!std::regex_match(r->expect.nmap_version, re))
+      m.error_at("nmap_version", fmt::format("nmap_version '{}' must look like \"7.80\"",
+                                             r->expect.nmap_version));
+    if (std::find(r->packages.begin(), r->packages.end(), "nmap") == r->packages.end())
+      m.error_at("nmap_version", "expect.nmap_version needs 'nmap' in packages");
+  }
+  m.get("packages", &r->expect.packages);
+  m.finish();
+}
+
+}  // namespace
+
+bool Recipe::supports(const std::string& backend) const {
+  return std::find(backends.begin(), backends.end(), backend) != backends.end();
+}
+
+util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path) {
+  const std::string file = path.string();
+  auto node = load_yaml_string(text, file);
+  if (!node) return node.error();
+  Recipe r;
+  r.path = path;
+  r.dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  r.text = text;
+
+  Diagnostics diag;
+  MapReader top(*node, file, "recipe", &diag);
+  if (top.get("name", &r.name, true)) {
+    if (!valid_name(r.name))
+      top.error_at("name", fmt::format("name '{}' must be lower-case letters, digits, '.' and '-'",
+                                       r.name));
+    else if (path.stem().string() != r.name)
+      top.error_at("name", fmt::format("name '{}' must match the file name ({}.yaml), so "
+                                       "`testbed image build {}` finds it",
+                                       r.name, r.name, r.name));
+  }
+  top.get("description", &r.description);
+  top.get_enum("role", &r.role, {"scanner", "target", "router"}, true);
+  if (top.get("backends", &r.backends, true)) {
+    for (const auto& b : r.backends) {
+      if (b != "lxc" && b != "kvm") {
+        std::string hint = nearest(b, {"lxc", "kvm"});
+        top.error_at("backends", fmt::format("backend '{}' must be lxc or kvm{}", b,
+                                             hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+      }
+    }
+    if (r.backends.empty()) top.error_at("backends", "backends must name lxc and/or kvm");
+  }
+  read_base(top, &r);
+  if (top.get("packages", &r.packages)) {
+    for (const auto& p : r.packages) {
+      if (!valid_package(p))
+        top.error_at("packages", fmt::format("'{}' is not a Debian package name", p));
+    }
+  }
+  read_files(top, &r);
+  top.get("build", &r.build);
+  read_services(top, &r);
+  read_health(top, &r);
+  read_expect(top, &r);
+  top.finish();
+  if (auto s = diag.status(); !s) return s.error();
+  return r;
+}
+
+util::Result<Recipe> load_recipe(const fs::path& path) {
+  auto text = util::read_file(path);
+  if (!text) return util::fail("{}: cannot read the recipe: {}", path.string(), text.error().message);
+  return parse_recipe(*text, path);
+}
+
+util::Result<Recipe> load_recipe_named(const fs::path& dir, const std::string& name) {
+  if (!valid_name(name)) return util::fail("'{}' is not an image name", name);
+  fs::path p = dir / (name + ".yaml");
+  if (!fs::exists(p)) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
+    }
+    std::string hint = nearest(name, names);
+    return util::fail("no recipe '{}' in {}{}", name, dir.string(),
+                      hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint));
+  }
+  return load_recipe(p);
+}
+
+util::Result<std::vector<Recipe>> load_recipe_dir(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return util::fail("recipe directory {} does not exist", dir.string());
+  std::vector<fs::path> paths;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".yaml") paths.push_back(e.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<Recipe> out;
+  std::string errors;
+  for (const auto& p : paths) {
+    auto r = load_recipe(p);
+    if (!r) {
+      errors += (errors.empty() ? "" : "\n") + r.error().message;
+      continue;
+    }
+    out.push_back(std::move(*r));
+  }
+  if (!errors.empty()) return util::Error{errors};
+  return out;
+}
+
+}  // namespace testbed::config

@@ -1,0 +1,99 @@
+#pragma once
+// An image recipe (images/NAME.yaml): what goes into a scanner, target or router image,
+// what starts at boot, and when the node counts as ready. See images/README.md for the
+// schema with an example of every key.
+//
+// A recipe is data only: the LXC builder (orchestrator/images/lxc_builder.h) turns it into
+// a root file system, a KVM builder into a cloud-init seed. Shell text in `build`,
+// `services` and `health` runs *inside the image* (at build time in the chroot, at boot
+// in the node); the orchestrator itself never passes recipe text to a host shell.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "orchestrator/util/result.h"
+
+namespace testbed::config {
+
+/// The base system. LXC: a Debian suite for mmdebstrap (the mirror is mmdebstrap's
+/// default, never named in a recipe) and apt options (e.g. a frozen mirror's sid needs
+/// `Acquire::Check-Valid-Until "false"`). KVM: an Ubuntu cloud image and its SHA-256.
+struct RecipeBase {
+  std::string suite;                      ///< lxc: bullseye, bookworm, trixie, sid
+  std::vector<std::string> apt_options;   ///< lxc: passed as mmdebstrap --aptopt, recorded
+  std::string cloud_image;                ///< kvm: https URL of a .img (qcow2) cloud image
+  std::string sha256;                     ///< kvm: lower-case hex SHA-256 of that file
+  /// kvm, instead of sha256: https URL of the SHA256SUMS file published beside a dated
+  /// cloud image release; the builder takes the image's digest from it.
+  std::string sha256sums;
+};
+
+/// A file placed in the image at build time. Exactly one of content / source is set.
+struct RecipeFile {
+  std::string path;                       ///< absolute path inside the image
+  std::string content;                    ///< inline text
+  std::filesystem::path source;           ///< resolved host path (inside the recipe dir)
+  std::string source_rel;                 ///< `source` as written in the recipe
+  unsigned mode = 0644;
+  /// Rendered at node boot: every `{{VAR}}` naming a variable set by /testbed/node.env
+  /// is replaced by its value (node facts: NODE_NAME, addresses, ...).
+  bool template_at_boot = false;
+};
+
+/// A daemon started at node boot by /testbed/services.sh, in recipe order.
+struct RecipeService {
+  std::string name;
+  std::string start;    ///< shell command run in the node; must return once started
+  std::string log;      ///< absolute path of the service's log (stdout+stderr of start)
+  std::string running;  ///< optional: exits 0 when already running (start is skipped)
+};
+
+/// A readiness check run by /testbed/health.sh.
+struct RecipeCheck {
+  std::string name;
+  std::string command;    ///< shell command; exit 0 = healthy
+  unsigned timeout_s = 10;
+  std::string service;    ///< optional: whose log tail to print on failure
+};
+
+/// Facts the build must confirm, or fail.
+struct RecipeExpect {
+  std::string nmap_version;                        ///< `nmap --version` must report this
+  std::map<std::string, std::string> packages;     ///< package -> version prefix
+};
+
+struct Recipe {
+  std::filesystem::path path;             ///< the recipe file
+  std::filesystem::path dir;              ///< its directory (base of `source:` paths)
+  std::string text;                       ///< the file's bytes (hashed into the cache key)
+  std::string name;                       ///< equals the file's stem
+  std::string description;
+  std::string role;                       ///< scanner | target | router
+  std::vector<std::string> backends;      ///< lxc and/or kvm
+  RecipeBase base;
+  std::vector<std::string> packages;
+  std::vector<RecipeFile> files;
+  std::vector<std::string> build;         ///< shell commands run in the image at build time
+  std::vector<RecipeService> services;
+  std::vector<RecipeCheck> health;
+  RecipeExpect expect;
+
+  bool supports(const std::string& backend) const;
+};
+
+/// Loads and validates a recipe file; every problem as "file:line:col: message" (one per
+/// line), unknown keys with the nearest known key suggested. Referenced `source:` files
+/// must exist inside the recipe's directory.
+util::Result<Recipe> load_recipe(const std::filesystem::path& path);
+
+/// Same, from text (`path` names it in messages and sets dir/name checks).
+util::Result<Recipe> parse_recipe(const std::string& text, const std::filesystem::path& path);
+
+/// Finds images/NAME.yaml in `dir` and loads it.
+util::Result<Recipe> load_recipe_named(const std::filesystem::path& dir, const std::string& name);
+
+/// Every *.yaml recipe in `dir`, sorted by name. Fails with all problems if any is invalid.
+util::Result<std::vector<Recipe>> load_recipe_dir(const std::filesystem::path& dir);
+
+}  // namespace testbed::config

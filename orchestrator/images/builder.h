@@ -1,0 +1,49 @@
+#pragma once
+// The seam between the image cache (build.h: keys, temp dirs, manifests, atomic
+// publication) and the thing that actually makes an image. One implementation per
+// backend: LxcBuilder (lxc_builder.h) makes a root file system with mmdebstrap; a KVM
+// builder (cloud image download + seed ISO) plugs in here too. Tests use a fake.
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "orchestrator/config/recipe.h"
+#include "orchestrator/util/result.h"
+
+namespace testbed::images {
+
+/// Called with short status lines while a build runs ("installing packages").
+using ProgressFn = std::function<void(const std::string& status)>;
+
+/// What a builder learned while building; the cache turns it into manifest.json.
+struct BuildOutput {
+  std::map<std::string, std::string> packages;  ///< every installed package -> version
+  std::string nmap_version;                     ///< "7.80" (empty when nmap is absent)
+  std::string nmap_version_output;              ///< full `nmap --version` text
+  std::string tool;                             ///< e.g. "mmdebstrap 1.3.5"
+  /// Where a copy of the manifest must be placed inside the image (relative to the work
+  /// dir), e.g. "rootfs/testbed/image.json"; empty for none.
+  std::string manifest_copy;
+};
+
+class Builder {
+ public:
+  virtual ~Builder() = default;
+  /// "lxc" or "kvm": which recipes this builder can make.
+  virtual std::string backend() const = 0;
+  /// Changes whenever the builder makes different images from the same recipe; part of
+  /// the cache key, so bumping it rebuilds everything.
+  virtual std::string version() const = 0;
+  /// Extra bytes hashed into `recipe`'s cache key: whatever this builder derives from
+  /// the recipe (generated scripts, implied packages), so changing how it derives them
+  /// rebuilds exactly the images concerned.
+  virtual std::string key_material(const config::Recipe& recipe) const { (void)recipe; return {}; }
+  /// Makes the image of `recipe` inside `work_dir` (an empty directory the caller owns
+  /// and removes on failure; LXC puts the root file system in work_dir/rootfs).
+  virtual util::Result<BuildOutput> build(const config::Recipe& recipe,
+                                          const std::filesystem::path& work_dir,
+                                          const ProgressFn& progress) = 0;
+};
+
+}  // namespace testbed::images

@@ -1,0 +1,38 @@
+#include "orchestrator/images/cache.h"
+
+#include <cstdlib>
+#include <system_error>
+
+namespace testbed::images {
+namespace fs = std::filesystem;
+
+fs::path default_cache_root() {
+  const char* env = std::getenv("TESTBED_IMAGE_DIR");
+  if (env && *env) return fs::path(env);
+  return "/var/lib/testbed/images";
+}
+
+util::Result<ImageRef> find_image(const std::string& name, const fs::path& root) {
+  if (name.empty() || name[0] == '.' || name.find('/') != std::string::npos)
+    return util::fail("'{}' is not an image name", name);
+  const fs::path name_dir = root / name;
+  std::error_code ec;
+  fs::path target = fs::read_symlink(name_dir / "current", ec);
+  if (ec) {
+    return util::fail("image '{}' is not built in {} (run `testbed image build {}`)", name,
+                      root.string(), name);
+  }
+  // `current` is relative (<key>); refuse anything that leaves <root>/<name>.
+  std::string key = target.string();
+  if (key.empty() || key.find('/') != std::string::npos || key[0] == '.')
+    return util::fail("{}/current points at '{}', not at a key directory; rebuild with "
+                      "`testbed image build --rebuild {}`", name_dir.string(), key, name);
+  ImageRef ref{name, key, name_dir / key, name_dir / key / "rootfs", name_dir / key / "manifest.json"};
+  if (!fs::is_regular_file(ref.manifest, ec)) {
+    return util::fail("image '{}' in {} is incomplete (no manifest.json); run "
+                      "`testbed image build --rebuild {}`", name, ref.dir.string(), name);
+  }
+  return ref;
+}
+
+}  // namespace testbed::images
