@@ -1,16 +1,265 @@
-// `testbed image` — placeholder until its module lands; says so and exits 4.
+// `testbed image build|list|rm` — recipes (images/*.yaml) into the image cache.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/config/recipe.h"
+#include "orchestrator/images/build.h"
+#include "orchestrator/images/cache.h"
+#include "orchestrator/images/lxc_builder.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
+namespace fs = std::filesystem;
+namespace {
+
+std::string human_size(uint64_t bytes) {
+  if (bytes >= (uint64_t{1} << 30)) return fmt::format("{:.1f} GiB", bytes / double(uint64_t{1} << 30));
+  return fmt::format("{:.0f} MiB", bytes / double(uint64_t{1} << 20));
+}
+
+// ./images when run from the repository, else the images/ beside the build directory
+// that holds this binary (build/testbed -> images/).
+fs::path default_recipe_dir() {
+  std::error_code ec;
+  if (fs::is_directory("images", ec)) return fs::absolute("images");
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+      if (fs::is_regular_file(p / "images" / "router.yaml", ec)) return p / "images";
+    }
+  }
+  return "images";
+}
+
+struct BuildArgs {
+  std::vector<std::string> names;
+  bool all = false;
+  bool rebuild = false;
+  std::string recipes;
+  std::string cache;
+  unsigned jobs = 2;
+};
+
+struct Outcome {
+  std::string name;
+  bool ok = false;
+  images::BuildReport report;
+  std::string error;
+};
+
+int run_build(const BuildArgs& a) {
+  fs::path dir = a.recipes.empty() ? default_recipe_dir() : fs::path(a.recipes);
+  fs::path root = a.cache.empty() ? images::default_cache_root() : fs::path(a.cache);
+  if (a.all == !a.names.empty()) {
+    util::log_error("name the images to build, or pass --all (not both)");
+    return kExitBadInput;
+  }
+  std::vector<config::Recipe> recipes;
+  if (a.all) {
+    auto all = config::load_recipe_dir(dir);
+    if (!all) {
+      util::log_error("{}", all.error().message);
+      return kExitBadInput;
+    }
+    for (auto& r : *all) {
+      if (r.supports("lxc")) recipes.push_back(std::move(r));
+      else util::log_info("skipping {}: kvm-only (this build has no KVM image builder yet)", r.name);
+    }
+  } else {
+    std::string errors;
+    for (const auto& n : a.names) {
+      auto r = config::load_recipe_named(dir, n);
+      if (!r) {
+        errors += (errors.empty() ? "" : "\n") + r.error().message;
+        continue;
+      }
+      if (!r->supports("lxc")) {
+        util::log_error("{}: a kvm-only recipe; this build has no KVM image builder yet", n);
+        return kExitEnvironment;
+      }
+      recipes.push_back(std::move(*r));
+    }
+    if (!errors.empty()) {
+      util::log_error("{}", errors);
+      return kExitBadInput;
+    }
+  }
+  if (recipes.empty()) {
+    util::log_error("no lxc recipes in {}", dir.string());
+    return kExitBadInput;
+  }
+
+  // Workers take recipes in order; the shared status line shows what each is doing.
+  std::mutex mu;
+  std::map<std::string, std::string> status;  // running builds only
+  size_t done = 0;
+  util::Progress progress(fmt::format("image build ({} image(s), {} at a time)", recipes.size(),
+                                      std::min<size_t>(a.jobs, recipes.size())));
+  auto redraw = [&] {  // caller holds mu
+    std::string s = fmt::format("{}/{} done", done, recipes.size());
+    for (const auto& [n, st] : status) s += fmt::format("; {}: {}", n, st);
+    progress.update(s);
+  };
+  std::vector<Outcome> outcomes(recipes.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    images::LxcBuilder builder;
+    for (size_t i; (i = next++) < recipes.size();) {
+      const auto& r = recipes[i];
+      {
+        std::lock_guard lock(mu);
+        status[r.name] = "starting";
+        redraw();
+      }
+      auto res = images::build_image(r, builder, root, a.rebuild, [&](const std::string& st) {
+        std::lock_guard lock(mu);
+        status[r.name] = st;
+        redraw();
+      });
+      std::lock_guard lock(mu);
+      status.erase(r.name);
+      ++done;
+      Outcome& o = outcomes[i];
+      o.name = r.name;
+      if (res) {
+        o.ok = true;
+        o.report = *res;
+        util::log_info("{}: {} in {:.1f} s, {} (key {}{})", r.name,
+                       res->built ? "built" : "up to date", res->seconds,
+                       human_size(res->size_bytes), res->ref.key,
+                       res->nmap_version.empty() ? "" : ", nmap " + res->nmap_version);
+      } else {
+        o.error = res.error().message;
+        util::log_error("{}: build failed: {}", r.name, o.error);
+      }
+      redraw();
+    }
+  };
+  unsigned n_workers = std::max(1u, std::min<unsigned>(a.jobs, recipes.size()));
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < n_workers; ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+
+  size_t built = 0, cached = 0, failed = 0;
+  for (const auto& o : outcomes) {
+    if (!o.ok) ++failed;
+    else if (o.report.built) ++built;
+    else ++cached;
+  }
+  progress.finish(fmt::format("{} built, {} up to date, {} failed", built, cached, failed));
+  // The table on stdout is for people and scripts alike: one line per image.
+  for (const auto& o : outcomes) {
+    if (o.ok) {
+      fmt::print("{:<22} {:<10} {:>7.1f} s {:>9}  {}  {}\n", o.name,
+                 o.report.built ? "built" : "cached", o.report.seconds,
+                 human_size(o.report.size_bytes), o.report.ref.key, o.report.ref.dir.string());
+    } else {
+      fmt::print("{:<22} {:<10}\n", o.name, "FAILED");
+    }
+  }
+  return failed ? kExitFailure : kExitOk;
+}
+
+int run_list(const std::string& cache, bool json, bool all_keys) {
+  fs::path root = cache.empty() ? images::default_cache_root() : fs::path(cache);
+  auto list = images::list_images(root);
+  if (!list) {
+    util::log_error("{}", list.error().message);
+    return kExitFailure;
+  }
+  std::vector<images::ImageInfo> shown;
+  for (const auto& i : *list) {
+    if (i.current || all_keys) shown.push_back(i);
+  }
+  if (json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& i : shown) {
+      arr.push_back({{"name", i.name}, {"backend", i.backend}, {"role", i.role},
+                     {"nmap_version", i.nmap_version}, {"key", i.key}, {"current", i.current},
+                     {"size_bytes", i.size_bytes}, {"built_at", i.built_at},
+                     {"dir", i.dir.string()}});
+    }
+    fmt::print("{}\n", arr.dump(2));
+    return kExitOk;
+  }
+  if (shown.empty()) {
+    fmt::print("no images in {} (build them with `testbed image build --all`)\n", root.string());
+    return kExitOk;
+  }
+  fmt::print("{:<22} {:<7} {:<8} {:<7} {:<17} {:>9}  {}\n", "NAME", "BACKEND", "ROLE", "NMAP",
+             "KEY", "SIZE", "BUILT AT");
+  for (const auto& i : shown) {
+    fmt::print("{:<22} {:<7} {:<8} {:<7} {:<17} {:>9}  {}\n", i.name, i.backend,
+               i.role.empty() ? "-" : i.role, i.nmap_version.empty() ? "-" : i.nmap_version,
+               i.key + (i.current ? "" : " (old)"), human_size(i.size_bytes), i.built_at);
+  }
+  return kExitOk;
+}
+
+int run_rm(const std::vector<std::string>& names, const std::string& cache) {
+  fs::path root = cache.empty() ? images::default_cache_root() : fs::path(cache);
+  int rc = kExitOk;
+  for (const auto& n : names) {
+    if (auto s = images::remove_image(n, root); !s) {
+      util::log_error("{}", s.error().message);
+      rc = kExitFailure;
+    } else {
+      util::log_info("removed every build of {}", n);
+    }
+  }
+  return rc;
+}
+
+}  // namespace
 
 void add_image_command(CLI::App& app, CliContext& ctx) {
-  auto* sub = app.add_subcommand("image", "(not available yet)");
-  sub->allow_extras();
-  sub->callback([&ctx] {
-    util::log_error("'testbed image' is not available in this build yet");
-    ctx.exit_code = kExitEnvironment;
-  });
+  auto* img = app.add_subcommand(
+      "image", "Build, list and remove lab images (recipes in images/*.yaml, cached by hash)");
+  img->require_subcommand(1);
+  img->footer(
+      "Images live in $TESTBED_IMAGE_DIR (default /var/lib/testbed/images) as\n"
+      "<name>/<key>/{rootfs,manifest.json} with <name>/current pointing at the newest build.\n"
+      "The key hashes the recipe, the files it references and the builder version: an\n"
+      "unchanged recipe is never rebuilt, a changed one always is.");
+
+  static BuildArgs b;  // CLI11 binds options to storage that outlives parsing
+  auto* build = img->add_subcommand("build", "Build images from their recipes (root; needs mmdebstrap)");
+  build->add_option("names", b.names, "Image names (recipe file names without .yaml)");
+  build->add_flag("--all", b.all, "Build every LXC recipe in the recipe directory");
+  build->add_flag("--rebuild", b.rebuild,
+                  "Build even when the cache already holds this recipe's key");
+  build->add_option("--recipes", b.recipes,
+                    "Recipe directory (default: ./images, else the repository's images/)");
+  build->add_option("--cache", b.cache,
+                    "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
+  build->add_option("-j,--jobs", b.jobs, "Images built in parallel (default 2)")
+      ->check(CLI::Range(1u, 16u));
+  build->callback([&ctx] { ctx.exit_code = run_build(b); });
+
+  static bool list_json = false, list_all = false;
+  static std::string list_cache;
+  auto* list = img->add_subcommand("list", "List built images (name, backend, nmap version, key, size, built at)");
+  list->add_flag("--json", list_json, "Machine-readable output (a JSON array)");
+  list->add_flag("--all-keys", list_all, "Also show older builds kept under other keys");
+  list->add_option("--cache", list_cache, "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
+  list->callback([&ctx] { ctx.exit_code = run_list(list_cache, list_json, list_all); });
+
+  static std::vector<std::string> rm_names;
+  static std::string rm_cache;
+  auto* rm = img->add_subcommand("rm", "Remove every build of the named images from the cache");
+  rm->add_option("names", rm_names, "Image names")->required();
+  rm->add_option("--cache", rm_cache, "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
+  rm->callback([&ctx] { ctx.exit_code = run_rm(rm_names, rm_cache); });
 }
 
 }  // namespace testbed::cli

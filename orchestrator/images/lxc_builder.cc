@@ -1,5 +1,7 @@
 #include "orchestrator/images/lxc_builder.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <deque>
 #include <regex>
@@ -97,6 +99,9 @@ std::string LxcBuilder::key_material(const config::Recipe& r) const {
 util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::path& work_dir,
                                             const ProgressFn& progress) {
   if (!r.supports("lxc")) return util::fail("recipe '{}' has no lxc backend", r.name);
+  if (::geteuid() != 0)
+    return util::fail("building image '{}' needs root (mmdebstrap creates device nodes and "
+                      "chroots); run as root", r.name);
   if (!util::have_program("mmdebstrap"))
     return util::fail("mmdebstrap is not installed; run `make setup` (or apt-get install mmdebstrap)");
   // mmdebstrap's special hooks split their arguments on whitespace.

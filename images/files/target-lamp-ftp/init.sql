@@ -1,4 +1,6 @@
--- Loaded once at image build time (mysqld --bootstrap, no network).
+-- Loaded once at image build time (mysqld --bootstrap, no network). Bootstrap mode starts
+-- without grant tables; FLUSH PRIVILEGES loads them so CREATE USER/GRANT work.
+FLUSH PRIVILEGES;
 CREATE DATABASE IF NOT EXISTS testbed;
 CREATE TABLE IF NOT EXISTS testbed.greeting (
   id INT PRIMARY KEY,
