@@ -6,9 +6,11 @@ namespace testbed::images {
 namespace {
 
 // Shared prologue: node facts become exported shell variables.
-constexpr const char* kLoadNodeEnv = R"SH(if [ -r /testbed/node.env ]; then
+// TESTBED_DIR (default /testbed) lets tests run the scripts outside an image.
+constexpr const char* kLoadNodeEnv = R"SH(TESTBED_DIR=${TESTBED_DIR:-/testbed}
+if [ -r "$TESTBED_DIR/node.env" ]; then
   set -a
-  . /testbed/node.env
+  . "$TESTBED_DIR/node.env"
   set +a
 fi
 )SH";
@@ -18,8 +20,8 @@ fi
 constexpr const char* kRenderFn = R"SH(testbed_render() {  # SRC DST
   tmp="$2.testbed-tmp"
   cp "$1" "$tmp" || return 1
-  if [ -r /testbed/node.env ]; then
-    for v in $(sed -n 's/^[[:space:]]*\(export[[:space:]][[:space:]]*\)\{0,1\}\([A-Za-z_][A-Za-z0-9_]*\)=.*/\2/p' /testbed/node.env); do
+  if [ -r "$TESTBED_DIR/node.env" ]; then
+    for v in $(sed -n 's/^[[:space:]]*\(export[[:space:]][[:space:]]*\)\{0,1\}\([A-Za-z_][A-Za-z0-9_]*\)=.*/\2/p' "$TESTBED_DIR/node.env"); do
       eval "val=\${$v-}"
       esc=$(printf '%s\n' "$val" | sed -e 's/[\\|&]/\\&/g')
       sed -i "s|{{$v}}|$esc|g" "$tmp" || return 1
@@ -53,7 +55,7 @@ std::string services_script(const config::Recipe& r) {
       "set -u\n",
       r.name);
   s += kLoadNodeEnv;
-  s += "mkdir -p /var/log/testbed\n\n";
+  s += "\n";
 
   bool any_template = false;
   for (const auto& f : r.files) any_template |= f.template_at_boot;
@@ -63,8 +65,8 @@ std::string services_script(const config::Recipe& r) {
       const auto& f = r.files[i];
       if (!f.template_at_boot) continue;
       s += fmt::format(
-          "testbed_render {0} {1} || {{ echo \"services.sh: cannot render \"{1} >&2; exit 1; }}\n",
-          shell_quote(template_store_path(i)), shell_quote(f.path));
+          "testbed_render \"$TESTBED_DIR\"/{0} {1} || {{ echo \"services.sh: cannot render \"{1}; exit 1; }}\n",
+          shell_quote(fmt::format("templates/{}", i)), shell_quote(f.path));
     }
     s += "\n";
   }

@@ -1,0 +1,204 @@
+// Real builds of every LXC recipe (label `images`: needs root and the Debian mirror).
+// Builds into the real cache ($TESTBED_IMAGE_DIR or /var/lib/testbed/images) so that the
+// lab tests that run later reuse the images; a warm cache makes this test take seconds.
+//
+// Then boots the target and the router the way the lab does (services.sh, health.sh)
+// on an overlay of the image, inside private mount/net/pid/uts namespaces: nothing
+// binds a port in the host's network namespace and the image is never written.
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/config/recipe.h"
+#include "orchestrator/images/build.h"
+#include "orchestrator/images/cache.h"
+#include "orchestrator/images/lxc_builder.h"
+#include "orchestrator/util/files.h"
+#include "orchestrator/util/subprocess.h"
+
+namespace testbed::images {
+namespace {
+namespace fs = std::filesystem;
+
+std::vector<config::Recipe> lxc_recipes() {
+  auto all = config::load_recipe_dir(fs::path(TESTBED_SOURCE_DIR) / "images");
+  EXPECT_TRUE(all.ok()) << all.error().message;
+  std::vector<config::Recipe> out;
+  if (!all.ok()) return out;
+  for (auto& r : *all) {
+    if (r.supports("lxc")) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// Builds every recipe, two at a time (this machine has two cores).
+std::vector<util::Result<BuildReport>> build_all(const std::vector<config::Recipe>& recipes) {
+  std::vector<util::Result<BuildReport>> results(recipes.size(), util::Error{"not built"});
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    LxcBuilder b;
+    for (size_t i; (i = next++) < recipes.size();)
+      results[i] = build_image(recipes[i], b, default_cache_root(), false);
+  };
+  std::thread t1(worker), t2(worker);
+  t1.join();
+  t2.join();
+  return results;
+}
+
+nlohmann::json manifest_of(const std::string& name) {
+  auto ref = find_image(name);
+  EXPECT_TRUE(ref.ok()) << ref.error().message;
+  if (!ref.ok()) return {};
+  auto text = util::read_file(ref->manifest);
+  EXPECT_TRUE(text.ok());
+  return text.ok() ? nlohmann::json::parse(*text) : nlohmann::json{};
+}
+
+// Boots `rootfs` on an overlay in fresh namespaces and runs `commands` in a chroot.
+util::ProcessResult boot_and_run(const fs::path& rootfs, const std::string& hostname,
+                                 const std::string& commands) {
+  auto work = util::TempDir::create("image-boot-test");
+  EXPECT_TRUE(work.ok());
+  if (!work.ok()) return {};
+  const std::string script = R"SH(
+rootfs=$1; w=$2; host=$3; cmds=$4
+mkdir -p "$w/upper" "$w/work" "$w/merged"
+hostname "$host"
+ip link set lo up
+mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$w/upper,workdir=$w/work" "$w/merged"
+mount -t proc proc "$w/merged/proc"
+printf 'NODE_NAME=%s\nNODE_ROLE=test\nLAB_NAME=images-test\n' "$host" > "$w/merged/testbed/node.env"
+chroot "$w/merged" /bin/sh -c "$cmds"
+)SH";
+  util::ProcessOptions o;
+  o.timeout = std::chrono::minutes(3);
+  // --pid --fork: every daemon the boot started dies with the namespace's init.
+  auto r = util::run_process({"unshare", "--mount", "--net", "--pid", "--fork", "--uts",
+                              "--propagation", "private", "sh", "-ec", script, "sh",
+                              rootfs.string(), work->path().string(), hostname, commands},
+                             o);
+  EXPECT_TRUE(r.ok());
+  return r.ok() ? *r : util::ProcessResult{};
+}
+
+class RealImages : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::geteuid(), 0u) << "the `images` tests build root file systems: run them as root";
+    ASSERT_TRUE(util::have_program("mmdebstrap")) << "install mmdebstrap (make setup)";
+  }
+};
+
+TEST_F(RealImages, BuildEveryLxcImageThenCacheHitsAreInstant) {
+  auto recipes = lxc_recipes();
+  ASSERT_GE(recipes.size(), 6u);
+  auto t0 = std::chrono::steady_clock::now();
+  auto first = build_all(recipes);
+  double cold = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (size_t i = 0; i < recipes.size(); ++i) {
+    ASSERT_TRUE(first[i].ok()) << recipes[i].name << ": " << first[i].error().message;
+    std::printf("image %-20s %s %6.1f s %5llu MiB\n", recipes[i].name.c_str(),
+                first[i]->built ? "built " : "cached", first[i]->seconds,
+                static_cast<unsigned long long>(first[i]->size_bytes >> 20));
+  }
+  std::printf("first pass (cold or partly cached): %.1f s\n", cold);
+
+  t0 = std::chrono::steady_clock::now();
+  auto second = build_all(recipes);
+  double warm = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (size_t i = 0; i < recipes.size(); ++i) {
+    ASSERT_TRUE(second[i].ok()) << second[i].error().message;
+    EXPECT_FALSE(second[i]->built) << recipes[i].name << " was rebuilt from an unchanged recipe";
+    EXPECT_EQ(second[i]->ref.key, first[i]->ref.key);
+  }
+  std::printf("warm pass: %.3f s\n", warm);
+  EXPECT_LT(warm, 1.0);
+}
+
+TEST_F(RealImages, ScannersReportTheirNmapVersion) {
+  for (const auto& r : lxc_recipes()) {
+    if (r.role != "scanner") continue;
+    SCOPED_TRACE(r.name);
+    auto ref = find_image(r.name);
+    ASSERT_TRUE(ref.ok()) << ref.error().message;
+    // Ask the image itself, not only its manifest.
+    auto v = util::run_checked({"chroot", ref->rootfs.string(), "nmap", "--version"});
+    ASSERT_TRUE(v.ok()) << v.error().message;
+    EXPECT_EQ(parse_nmap_version(v->out), r.expect.nmap_version);
+    auto m = manifest_of(r.name);
+    EXPECT_EQ(m["nmap"]["version"], r.expect.nmap_version);
+    EXPECT_TRUE(m["packages"].contains("nmap"));
+    EXPECT_TRUE(m["packages"].contains("nmap-common")) << "-A needs the NSE scripts and databases";
+    EXPECT_TRUE(fs::exists(ref->rootfs / "usr/share/nmap/nmap-os-db"));
+    EXPECT_TRUE(fs::exists(ref->rootfs / "usr/share/nmap/scripts/http-title.nse"));
+    auto h = util::run_process({"chroot", ref->rootfs.string(), "/testbed/health.sh"});
+    ASSERT_TRUE(h.ok());
+    EXPECT_EQ(h->exit_code, 0) << h->out;
+  }
+}
+
+TEST_F(RealImages, ManifestsListPackagesAndLabEssentials) {
+  for (const auto& r : lxc_recipes()) {
+    SCOPED_TRACE(r.name);
+    auto m = manifest_of(r.name);
+    ASSERT_TRUE(m.is_object());
+    EXPECT_EQ(m["complete"], true);
+    EXPECT_EQ(m["base"]["suite"], r.base.suite);
+    EXPECT_EQ(m["base"]["apt_options"].size(), r.base.apt_options.size());
+    EXPECT_GT(m["package_count"].get<int>(), 80) << "dpkg-query saw the whole system";
+    for (const auto& p : kLxcLabPackages) EXPECT_TRUE(m["packages"].contains(p)) << p;
+    for (const auto& p : r.packages) EXPECT_TRUE(m["packages"].contains(p)) << p;
+    auto ref = find_image(r.name);
+    ASSERT_TRUE(ref.ok());
+    EXPECT_TRUE(fs::exists(ref->rootfs / "usr/bin/tini"));
+    for (const char* f : {"services.sh", "health.sh", "image.json"})
+      EXPECT_TRUE(fs::exists(ref->rootfs / "testbed" / f)) << f;
+    EXPECT_FALSE(fs::exists(ref->rootfs / "testbed/build.sh"));
+    EXPECT_FALSE(fs::exists(ref->rootfs / "etc/ssh/ssh_host_ed25519_key"))
+        << "host keys are made per node at boot";
+  }
+}
+
+TEST_F(RealImages, TargetServicesStartAndPassHealthChecks) {
+  auto ref = find_image("target-lamp-ftp");
+  ASSERT_TRUE(ref.ok()) << ref.error().message;
+  auto r = boot_and_run(ref->rootfs, "target1",
+                        "/testbed/services.sh && /testbed/health.sh --wait 60 && "
+                        "curl -fsS http://127.0.0.1/ && /testbed/services.sh");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("all 3 check(s) passed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hello from the testbed target"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("PHP 7.4"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("apache2 already running"), std::string::npos) << "second run is a no-op";
+}
+
+TEST_F(RealImages, TargetHealthNamesTheBrokenService) {
+  auto ref = find_image("target-lamp-ftp");
+  ASSERT_TRUE(ref.ok()) << ref.error().message;
+  auto r = boot_and_run(ref->rootfs, "target1",
+                        "/testbed/services.sh >/dev/null && apache2ctl stop && sleep 1; "
+                        "/testbed/health.sh");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("check 'http-php-db' failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("last lines of /var/log/apache2/error.log"), std::string::npos) << r.out;
+}
+
+TEST_F(RealImages, RouterServesLabDnsAndForwards) {
+  auto ref = find_image("router");
+  ASSERT_TRUE(ref.ok()) << ref.error().message;
+  auto r = boot_and_run(ref->rootfs, "router",
+                        "echo '172.24.1.10 target1.lab target1' > /testbed/lab-hosts; "
+                        "/testbed/services.sh && /testbed/health.sh --wait 20");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("all 2 check(s) passed"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace testbed::images
