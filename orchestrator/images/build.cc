@@ -253,6 +253,7 @@ nlohmann::json make_manifest(const config::Recipe& r, const Builder& b, const st
   } else {
     base["cloud_image"] = r.base.cloud_image;
     base["sha256"] = r.base.sha256;
+    base["sha256sums"] = r.base.sha256sums;
   }
   json m = {
       {"schema", 1},
