@@ -12,20 +12,22 @@ trap 'rm -rf --one-file-system "$cache"' EXIT
 export TESTBED_IMAGE_DIR=$cache
 
 t0=$(date +%s%N)
-"$testbed" -q image build --all --recipes "$repo/images" >"$cache.cold.txt"
+"$testbed" -q image build --all --recipes "$repo/images" >"$cache/.cold.txt"
 t1=$(date +%s%N)
-"$testbed" -q image build --all --recipes "$repo/images" >"$cache.warm.txt"
+"$testbed" -q image build --all --recipes "$repo/images" >"$cache/.warm.txt"
 t2=$(date +%s%N)
 
 echo "per image (cold):"
-sed 's/^/  /' "$cache.cold.txt"
+sed 's/^/  /' "$cache/.cold.txt"
 echo "images_cold_build_all_s: $(( (t1 - t0) / 1000000000 )).$(( (t1 - t0) / 100000000 % 10 ))"
 echo "images_warm_build_all_ms: $(( (t2 - t1) / 1000000 ))"
-if grep -q ' built ' "$cache.warm.txt"; then echo "warm pass rebuilt something:"; cat "$cache.warm.txt"; exit 1; fi
-"$testbed" image list --json | python3 -c '
+if grep -q ' built ' "$cache/.warm.txt"; then echo "warm pass rebuilt something:"; cat "$cache/.warm.txt"; exit 1; fi
+sizes=$(cat <<'PY'
 import json, sys
 imgs = json.load(sys.stdin)
 for i in imgs:
-    print(f"image_size_mib[{i[\"name\"]}]: {i[\"size_bytes\"] / 2**20:.0f}")
-print(f"images_total_mib: {sum(i[\"size_bytes\"] for i in imgs) / 2**20:.0f}")'
-rm -f "$cache.cold.txt" "$cache.warm.txt"
+    print("image_size_mib[%s]: %.0f" % (i["name"], i["size_bytes"] / 2**20))
+print("images_total_mib: %.0f" % (sum(i["size_bytes"] for i in imgs) / 2**20))
+PY
+)
+"$testbed" image list --json | python3 -c "$sizes"
