@@ -206,10 +206,34 @@ int run_list(const std::string& cache, bool json, bool all_keys) {
   return kExitOk;
 }
 
-int run_rm(const std::vector<std::string>& names, const std::string& cache) {
+int run_rm(std::vector<std::string> names, const std::string& cache, bool old_keys) {
   fs::path root = cache.empty() ? images::default_cache_root() : fs::path(cache);
   int rc = kExitOk;
+  if (old_keys && names.empty()) {  // every image in the cache
+    auto list = images::list_images(root);
+    if (!list) {
+      util::log_error("{}", list.error().message);
+      return kExitFailure;
+    }
+    for (const auto& i : *list) {
+      if (i.current) names.push_back(i.name);
+    }
+  }
+  if (names.empty()) {
+    util::log_error("name the images to remove (or pass --old-keys to prune every image)");
+    return kExitBadInput;
+  }
   for (const auto& n : names) {
+    if (old_keys) {
+      auto r = images::remove_old_keys(n, root);
+      if (!r) {
+        util::log_error("{}", r.error().message);
+        rc = kExitFailure;
+      } else {
+        util::log_info("{}: removed {} old build(s), kept the current one", n, *r);
+      }
+      continue;
+    }
     if (auto s = images::remove_image(n, root); !s) {
       util::log_error("{}", s.error().message);
       rc = kExitFailure;
@@ -256,10 +280,13 @@ void add_image_command(CLI::App& app, CliContext& ctx) {
 
   static std::vector<std::string> rm_names;
   static std::string rm_cache;
+  static bool rm_old = false;
   auto* rm = img->add_subcommand("rm", "Remove every build of the named images from the cache");
-  rm->add_option("names", rm_names, "Image names")->required();
+  rm->add_option("names", rm_names, "Image names");
+  rm->add_flag("--old-keys", rm_old,
+               "Remove only builds that are not current (of the named images, or of all)");
   rm->add_option("--cache", rm_cache, "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
-  rm->callback([&ctx] { ctx.exit_code = run_rm(rm_names, rm_cache); });
+  rm->callback([&ctx] { ctx.exit_code = run_rm(rm_names, rm_cache, rm_old); });
 }
 
 }  // namespace testbed::cli

@@ -442,4 +442,42 @@ util::Status remove_image(const std::string& name, const fs::path& root) {
   return remove_tree(aside);
 }
 
+util::Result<int> remove_old_keys(const std::string& name, const fs::path& root) {
+  if (name.empty() || name[0] == '.' || name.find('/') != std::string::npos)
+    return util::fail("'{}' is not an image name", name);
+  fs::path dir = root / name;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return util::fail("no image '{}' in {} (see `testbed image list`)", name, root.string());
+  auto lock = NameLock::acquire(dir);
+  if (!lock) return lock.error();
+  fs::path current = fs::read_symlink(dir / "current", ec);
+  if (ec) return util::fail("{}/current is missing; refusing to guess which build to keep", dir.string());
+  int removed = 0;
+  std::vector<std::string> busy;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::string key = e.path().filename().string();
+    if (key.empty() || key[0] == '.' || key == "current" || key == current.string() ||
+        !e.is_directory())
+      continue;
+    auto users = mounts_using(e.path());
+    if (!users.empty()) {
+      busy.push_back(fmt::format("{} (mount {})", key, users[0]));
+      continue;
+    }
+    fs::path aside = root / ".tmp" / fmt::format("{}.rm-{}-{}", name, key, ::getpid());
+    fs::create_directories(aside.parent_path(), ec);
+    if (::rename(e.path().c_str(), aside.c_str()) != 0)
+      return util::fail("cannot remove {}: {}", e.path().string(), std::strerror(errno));
+    if (auto s = remove_tree(aside); !s) return s.error();
+    ++removed;
+  }
+  if (!busy.empty()) {
+    std::string list;
+    for (const auto& b : busy) list += (list.empty() ? "" : ", ") + b;
+    return util::fail("image '{}': kept builds in use by a lab: {}", name, list);
+  }
+  return removed;
+}
+
 }  // namespace testbed::images

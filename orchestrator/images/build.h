@@ -71,6 +71,10 @@ util::Result<std::vector<ImageInfo>> list_images(const std::filesystem::path& ro
 /// Removes every build of `name`. Refuses while a mount (a lab node's overlay) uses it.
 util::Status remove_image(const std::string& name, const std::filesystem::path& root);
 
+/// Removes every build of `name` except the one `current` points at; returns how many
+/// were removed. Builds in use by a mount are kept (and reported in the error).
+util::Result<int> remove_old_keys(const std::string& name, const std::filesystem::path& root);
+
 /// Disk usage of a tree in bytes (allocated blocks; hard links counted once; does not
 /// follow symlinks or cross into other mounts' contents).
 uint64_t tree_size(const std::filesystem::path& dir);

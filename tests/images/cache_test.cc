@@ -287,6 +287,22 @@ TEST_F(CacheTest, RemoveDeletesEveryKey) {
   EXPECT_FALSE(remove_image("../x", root_).ok());
 }
 
+TEST_F(CacheTest, RemoveOldKeysKeepsCurrent) {
+  auto first = build_image(load(), builder_, root_, false);
+  ASSERT_TRUE(first.ok());
+  write_recipe(std::string(kRecipe) + "description: v2\n");
+  auto second = build_image(load(), builder_, root_, false);
+  ASSERT_TRUE(second.ok());
+  auto n = remove_old_keys("scan", root_);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 1);
+  EXPECT_FALSE(fs::exists(first->ref.dir));
+  auto cur = find_image("scan", root_);
+  ASSERT_TRUE(cur.ok());
+  EXPECT_EQ(cur->key, second->ref.key);
+  EXPECT_EQ(*remove_old_keys("scan", root_), 0);
+}
+
 TEST_F(CacheTest, DefaultRootFollowsEnvironment) {
   ::setenv("TESTBED_IMAGE_DIR", "/tmp/somewhere", 1);
   EXPECT_EQ(default_cache_root(), fs::path("/tmp/somewhere"));
