@@ -1,4 +1,5 @@
 // `testbed image build|list|rm` — recipes (images/*.yaml) into the image cache.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -6,10 +7,8 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
-#include <thread>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/config/recipe.h"
@@ -23,7 +22,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string human_size(uint64_t bytes) {
-  if (bytes >= (uint64_t{1} << 30)) return fmt::format("{:.1f} GiB", bytes / double(uint64_t{1} << 30));
+  if (bytes >= (uint64_t{1} << 30))
+    return fmt::format("{:.1f} GiB", bytes / double(uint64_t{1} << 30));
   return fmt::format("{:.0f} MiB", bytes / double(uint64_t{1} << 20));
 }
 
@@ -72,8 +72,10 @@ int run_build(const BuildArgs& a) {
       return kExitBadInput;
     }
     for (auto& r : *all) {
-      if (r.supports("lxc")) recipes.push_back(std::move(r));
-      else util::log_info("skipping {}: kvm-only (this build has no KVM image builder yet)", r.name);
+      if (r.supports("lxc"))
+        recipes.push_back(std::move(r));
+      else
+        util::log_info("skipping {}: kvm-only (this build has no KVM image builder yet)", r.name);
     }
   } else {
     std::string errors;
@@ -152,9 +154,12 @@ int run_build(const BuildArgs& a) {
 
   size_t built = 0, cached = 0, failed = 0;
   for (const auto& o : outcomes) {
-    if (!o.ok) ++failed;
-    else if (o.report.built) ++built;
-    else ++cached;
+    if (!o.ok)
+      ++failed;
+    else if (o.report.built)
+      ++built;
+    else
+      ++cached;
   }
   progress.finish(fmt::format("{} built, {} up to date, {} failed", built, cached, failed));
   // The table on stdout is for people and scripts alike: one line per image.
@@ -184,9 +189,14 @@ int run_list(const std::string& cache, bool json, bool all_keys) {
   if (json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& i : shown) {
-      arr.push_back({{"name", i.name}, {"backend", i.backend}, {"role", i.role},
-                     {"nmap_version", i.nmap_version}, {"key", i.key}, {"current", i.current},
-                     {"size_bytes", i.size_bytes}, {"built_at", i.built_at},
+      arr.push_back({{"name", i.name},
+                     {"backend", i.backend},
+                     {"role", i.role},
+                     {"nmap_version", i.nmap_version},
+                     {"key", i.key},
+                     {"current", i.current},
+                     {"size_bytes", i.size_bytes},
+                     {"built_at", i.built_at},
                      {"dir", i.dir.string()}});
     }
     fmt::print("{}\n", arr.dump(2));
@@ -257,7 +267,8 @@ void add_image_command(CLI::App& app, CliContext& ctx) {
       "unchanged recipe is never rebuilt, a changed one always is.");
 
   static BuildArgs b;  // CLI11 binds options to storage that outlives parsing
-  auto* build = img->add_subcommand("build", "Build images from their recipes (root; needs mmdebstrap)");
+  auto* build =
+      img->add_subcommand("build", "Build images from their recipes (root; needs mmdebstrap)");
   build->add_option("names", b.names, "Image names (recipe file names without .yaml)");
   build->add_flag("--all", b.all, "Build every LXC recipe in the recipe directory");
   build->add_flag("--rebuild", b.rebuild,
@@ -272,10 +283,12 @@ void add_image_command(CLI::App& app, CliContext& ctx) {
 
   static bool list_json = false, list_all = false;
   static std::string list_cache;
-  auto* list = img->add_subcommand("list", "List built images (name, backend, nmap version, key, size, built at)");
+  auto* list = img->add_subcommand(
+      "list", "List built images (name, backend, nmap version, key, size, built at)");
   list->add_flag("--json", list_json, "Machine-readable output (a JSON array)");
   list->add_flag("--all-keys", list_all, "Also show older builds kept under other keys");
-  list->add_option("--cache", list_cache, "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
+  list->add_option("--cache", list_cache,
+                   "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
   list->callback([&ctx] { ctx.exit_code = run_list(list_cache, list_json, list_all); });
 
   static std::vector<std::string> rm_names;
@@ -285,7 +298,8 @@ void add_image_command(CLI::App& app, CliContext& ctx) {
   rm->add_option("names", rm_names, "Image names");
   rm->add_flag("--old-keys", rm_old,
                "Remove only builds that are not current (of the named images, or of all)");
-  rm->add_option("--cache", rm_cache, "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
+  rm->add_option("--cache", rm_cache,
+                 "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
   rm->callback([&ctx] { ctx.exit_code = run_rm(rm_names, rm_cache, rm_old); });
 }
 

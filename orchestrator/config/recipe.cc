@@ -1,9 +1,9 @@
 #include "orchestrator/config/recipe.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <regex>
-
-#include <fmt/format.h>
 
 #include "orchestrator/config/yaml_reader.h"
 #include "orchestrator/util/files.h"
@@ -69,19 +69,19 @@ void read_base(MapReader& top, Recipe* r) {
     if (r->base.cloud_image.empty() && !m.has("cloud_image"))
       m.error_at("cloud_image", "a kvm recipe's base needs 'cloud_image' (an https URL)");
     else if (!r->base.cloud_image.empty() && r->base.cloud_image.rfind("https://", 0) != 0)
-      m.error_at("cloud_image", fmt::format("cloud_image '{}' must be an https:// URL",
-                                            r->base.cloud_image));
+      m.error_at("cloud_image",
+                 fmt::format("cloud_image '{}' must be an https:// URL", r->base.cloud_image));
     bool has_sum = m.has("sha256"), has_sums = m.has("sha256sums");
     if (has_sum == has_sums)
       m.error_at(has_sum ? "sha256" : "cloud_image",
                  "a kvm recipe's base needs exactly one of 'sha256' (64 lower-case hex digits) "
                  "or 'sha256sums' (https URL of the release's SHA256SUMS file)");
     if (!r->base.sha256.empty() && !is_hex64(r->base.sha256))
-      m.error_at("sha256", fmt::format("sha256 '{}' must be 64 lower-case hex digits",
-                                       r->base.sha256));
+      m.error_at("sha256",
+                 fmt::format("sha256 '{}' must be 64 lower-case hex digits", r->base.sha256));
     if (!r->base.sha256sums.empty() && r->base.sha256sums.rfind("https://", 0) != 0)
-      m.error_at("sha256sums", fmt::format("sha256sums '{}' must be an https:// URL",
-                                           r->base.sha256sums));
+      m.error_at("sha256sums",
+                 fmt::format("sha256sums '{}' must be an https:// URL", r->base.sha256sums));
   } else {
     for (const char* k : {"cloud_image", "sha256", "sha256sums"}) {
       if (m.has(k)) m.error_at(k, fmt::format("{} is only for kvm recipes", k));
@@ -93,87 +93,94 @@ void read_base(MapReader& top, Recipe* r) {
 }
 
 void read_files(MapReader& top, Recipe* r) {
-  for_each_item(top.child("files"), top.file(), "'files'", top.diag(),
-                [&](const YAML::Node& n, size_t i) {
-    MapReader m(n, top.file(), fmt::format("files[{}]", i), top.diag());
-    RecipeFile f;
-    std::string mode;
-    bool has_content = m.get("content", &f.content);
-    bool has_source = m.get("source", &f.source_rel);
-    if (m.get("path", &f.path, true) && !valid_image_path(f.path))
-      m.error_at("path", fmt::format("file path '{}' must be absolute and normalised", f.path));
-    if (m.get("mode", &mode)) {
-      static const std::regex re("0?[0-7]{3,4}");
-      if (!std::regex_match(mode, re))
-        m.error_at("mode", fmt::format("mode '{}' must be octal, e.g. \"0755\"", mode));
-      else
-        f.mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
-    }
-    m.get("template", &f.template_at_boot);
-    if (has_content == has_source && m.valid()) {
-      m.error_node(n, fmt::format("files[{}] needs exactly one of 'content' or 'source'", i));
-    } else if (has_source) {
-      auto p = util::path_inside(r->dir, f.source_rel);
-      if (!p) {
-        m.error_at("source", p.error().message);
-      } else if (!fs::is_regular_file(*p)) {
-        m.error_at("source", fmt::format("source file {} does not exist", p->string()));
-      } else {
-        f.source = *p;
-      }
-    }
-    for (const auto& other : r->files) {
-      if (other.path == f.path) m.error_at("path", fmt::format("file '{}' is listed twice", f.path));
-    }
-    m.finish();
-    r->files.push_back(std::move(f));
-  });
+  for_each_item(
+      top.child("files"), top.file(), "'files'", top.diag(), [&](const YAML::Node& n, size_t i) {
+        MapReader m(n, top.file(), fmt::format("files[{}]", i), top.diag());
+        RecipeFile f;
+        std::string mode;
+        bool has_content = m.get("content", &f.content);
+        bool has_source = m.get("source", &f.source_rel);
+        if (m.get("path", &f.path, true) && !valid_image_path(f.path))
+          m.error_at("path", fmt::format("file path '{}' must be absolute and normalised", f.path));
+        if (m.get("mode", &mode)) {
+          static const std::regex re("0?[0-7]{3,4}");
+          if (!std::regex_match(mode, re))
+            m.error_at("mode", fmt::format("mode '{}' must be octal, e.g. \"0755\"", mode));
+          else
+            f.mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
+        }
+        m.get("template", &f.template_at_boot);
+        if (has_content == has_source && m.valid()) {
+          m.error_node(n, fmt::format("files[{}] needs exactly one of 'content' or 'source'", i));
+        } else if (has_source) {
+          auto p = util::path_inside(r->dir, f.source_rel);
+          if (!p) {
+            m.error_at("source", p.error().message);
+          } else if (!fs::is_regular_file(*p)) {
+            m.error_at("source", fmt::format("source file {} does not exist", p->string()));
+          } else {
+            f.source = *p;
+          }
+        }
+        for (const auto& other : r->files) {
+          if (other.path == f.path)
+            m.error_at("path", fmt::format("file '{}' is listed twice", f.path));
+        }
+        m.finish();
+        r->files.push_back(std::move(f));
+      });
 }
 
 void read_services(MapReader& top, Recipe* r) {
   for_each_item(top.child("services"), top.file(), "'services'", top.diag(),
                 [&](const YAML::Node& n, size_t i) {
-    MapReader m(n, top.file(), fmt::format("services[{}]", i), top.diag());
-    RecipeService s;
-    if (m.get("name", &s.name, true) && !valid_service_name(s.name))
-      m.error_at("name", fmt::format("service name '{}' must be lower-case letters, digits, "
-                                     "'-', '_' or '.'", s.name));
-    m.get("start", &s.start, true);
-    m.get("running", &s.running);
-    if (m.get("log", &s.log)) {
-      if (!valid_image_path(s.log))
-        m.error_at("log", fmt::format("log '{}' must be an absolute path", s.log));
-    } else if (!s.name.empty()) {
-      s.log = "/var/log/testbed/" + s.name + ".log";
-    }
-    for (const auto& other : r->services) {
-      if (other.name == s.name) m.error_at("name", fmt::format("service '{}' is listed twice", s.name));
-    }
-    m.finish();
-    r->services.push_back(std::move(s));
-  });
+                  MapReader m(n, top.file(), fmt::format("services[{}]", i), top.diag());
+                  RecipeService s;
+                  if (m.get("name", &s.name, true) && !valid_service_name(s.name))
+                    m.error_at("name",
+                               fmt::format("service name '{}' must be lower-case letters, digits, "
+                                           "'-', '_' or '.'",
+                                           s.name));
+                  m.get("start", &s.start, true);
+                  m.get("running", &s.running);
+                  if (m.get("log", &s.log)) {
+                    if (!valid_image_path(s.log))
+                      m.error_at("log", fmt::format("log '{}' must be an absolute path", s.log));
+                  } else if (!s.name.empty()) {
+                    s.log = "/var/log/testbed/" + s.name + ".log";
+                  }
+                  for (const auto& other : r->services) {
+                    if (other.name == s.name)
+                      m.error_at("name", fmt::format("service '{}' is listed twice", s.name));
+                  }
+                  m.finish();
+                  r->services.push_back(std::move(s));
+                });
 }
 
 void read_health(MapReader& top, Recipe* r) {
-  for_each_item(top.child("health"), top.file(), "'health'", top.diag(),
-                [&](const YAML::Node& n, size_t i) {
-    MapReader m(n, top.file(), fmt::format("health[{}]", i), top.diag());
-    RecipeCheck c;
-    if (m.get("name", &c.name, true) && !valid_service_name(c.name))
-      m.error_at("name", fmt::format("check name '{}' must be lower-case letters, digits, "
-                                     "'-', '_' or '.'", c.name));
-    m.get("command", &c.command, true);
-    if (m.get("timeout", &c.timeout_s) && (c.timeout_s == 0 || c.timeout_s > 600))
-      m.error_at("timeout", fmt::format("timeout {} must be 1..600 seconds", c.timeout_s));
-    if (m.get("service", &c.service)) {
-      bool found = std::any_of(r->services.begin(), r->services.end(),
-                               [&](const RecipeService& s) { return s.name == c.service; });
-      if (!found) m.error_at("service", fmt::format("check '{}' names service '{}', which is not "
-                                                    "in 'services'", c.name, c.service));
-    }
-    m.finish();
-    r->health.push_back(std::move(c));
-  });
+  for_each_item(
+      top.child("health"), top.file(), "'health'", top.diag(), [&](const YAML::Node& n, size_t i) {
+        MapReader m(n, top.file(), fmt::format("health[{}]", i), top.diag());
+        RecipeCheck c;
+        if (m.get("name", &c.name, true) && !valid_service_name(c.name))
+          m.error_at("name", fmt::format("check name '{}' must be lower-case letters, digits, "
+                                         "'-', '_' or '.'",
+                                         c.name));
+        m.get("command", &c.command, true);
+        if (m.get("timeout", &c.timeout_s) && (c.timeout_s == 0 || c.timeout_s > 600))
+          m.error_at("timeout", fmt::format("timeout {} must be 1..600 seconds", c.timeout_s));
+        if (m.get("service", &c.service)) {
+          bool found = std::any_of(r->services.begin(), r->services.end(),
+                                   [&](const RecipeService& s) { return s.name == c.service; });
+          if (!found)
+            m.error_at("service", fmt::format("check '{}' names service '{}', which is not "
+                                              "in 'services'",
+                                              c.name, c.service));
+        }
+        m.finish();
+        r->health.push_back(std::move(c));
+      });
 }
 
 void read_expect(MapReader& top, Recipe* r) {
@@ -183,8 +190,8 @@ void read_expect(MapReader& top, Recipe* r) {
   if (m.get("nmap_version", &r->expect.nmap_version)) {
     static const std::regex re("[0-9]+\\.[0-9]+[A-Za-z0-9.]*");
     if (!std::regex_match(r->expect.nmap_version, re))
-      m.error_at("nmap_version", fmt::format("nmap_version '{}' must look like \"7.80\"",
-                                             r->expect.nmap_version));
+      m.error_at("nmap_version",
+                 fmt::format("nmap_version '{}' must look like \"7.80\"", r->expect.nmap_version));
     if (std::find(r->packages.begin(), r->packages.end(), "nmap") == r->packages.end())
       m.error_at("nmap_version", "expect.nmap_version needs 'nmap' in packages");
   }
@@ -211,8 +218,8 @@ util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path)
   MapReader top(*node, file, "recipe", &diag);
   if (top.get("name", &r.name, true)) {
     if (!valid_name(r.name))
-      top.error_at("name", fmt::format("name '{}' must be lower-case letters, digits, '.' and '-'",
-                                       r.name));
+      top.error_at(
+          "name", fmt::format("name '{}' must be lower-case letters, digits, '.' and '-'", r.name));
     else if (path.stem().string() != r.name)
       top.error_at("name", fmt::format("name '{}' must match the file name ({}.yaml), so "
                                        "`testbed image build {}` finds it",
@@ -224,8 +231,9 @@ util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path)
     for (const auto& b : r.backends) {
       if (b != "lxc" && b != "kvm") {
         std::string hint = nearest(b, {"lxc", "kvm"});
-        top.error_at("backends", fmt::format("backend '{}' must be lxc or kvm{}", b,
-                                             hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+        top.error_at("backends",
+                     fmt::format("backend '{}' must be lxc or kvm{}", b,
+                                 hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
       }
     }
     if (r.backends.empty()) top.error_at("backends", "backends must name lxc and/or kvm");
@@ -249,7 +257,8 @@ util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path)
 
 util::Result<Recipe> load_recipe(const fs::path& path) {
   auto text = util::read_file(path);
-  if (!text) return util::fail("{}: cannot read the recipe: {}", path.string(), text.error().message);
+  if (!text)
+    return util::fail("{}: cannot read the recipe: {}", path.string(), text.error().message);
   return parse_recipe(*text, path);
 }
 
@@ -271,7 +280,8 @@ util::Result<Recipe> load_recipe_named(const fs::path& dir, const std::string& n
 
 util::Result<std::vector<Recipe>> load_recipe_dir(const fs::path& dir) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return util::fail("recipe directory {} does not exist", dir.string());
+  if (!fs::is_directory(dir, ec))
+    return util::fail("recipe directory {} does not exist", dir.string());
   std::vector<fs::path> paths;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     if (e.is_regular_file() && e.path().extension() == ".yaml") paths.push_back(e.path());

@@ -20,10 +20,10 @@ namespace testbed::config {
 /// default, never named in a recipe) and apt options (e.g. a frozen mirror's sid needs
 /// `Acquire::Check-Valid-Until "false"`). KVM: an Ubuntu cloud image and its SHA-256.
 struct RecipeBase {
-  std::string suite;                      ///< lxc: bullseye, bookworm, trixie, sid
-  std::vector<std::string> apt_options;   ///< lxc: passed as mmdebstrap --aptopt, recorded
-  std::string cloud_image;                ///< kvm: https URL of a .img (qcow2) cloud image
-  std::string sha256;                     ///< kvm: lower-case hex SHA-256 of that file
+  std::string suite;                     ///< lxc: bullseye, bookworm, trixie, sid
+  std::vector<std::string> apt_options;  ///< lxc: passed as mmdebstrap --aptopt, recorded
+  std::string cloud_image;               ///< kvm: https URL of a .img (qcow2) cloud image
+  std::string sha256;                    ///< kvm: lower-case hex SHA-256 of that file
   /// kvm, instead of sha256: https URL of the SHA256SUMS file published beside a dated
   /// cloud image release; the builder takes the image's digest from it.
   std::string sha256sums;
@@ -31,10 +31,10 @@ struct RecipeBase {
 
 /// A file placed in the image at build time. Exactly one of content / source is set.
 struct RecipeFile {
-  std::string path;                       ///< absolute path inside the image
-  std::string content;                    ///< inline text
-  std::filesystem::path source;           ///< resolved host path (inside the recipe dir)
-  std::string source_rel;                 ///< `source` as written in the recipe
+  std::string path;              ///< absolute path inside the image
+  std::string content;           ///< inline text
+  std::filesystem::path source;  ///< resolved host path (inside the recipe dir)
+  std::string source_rel;        ///< `source` as written in the recipe
   unsigned mode = 0644;
   /// Rendered at node boot: every `{{VAR}}` naming a variable set by /testbed/node.env
   /// is replaced by its value (node facts: NODE_NAME, addresses, ...).
@@ -52,29 +52,29 @@ struct RecipeService {
 /// A readiness check run by /testbed/health.sh.
 struct RecipeCheck {
   std::string name;
-  std::string command;    ///< shell command; exit 0 = healthy
+  std::string command;  ///< shell command; exit 0 = healthy
   unsigned timeout_s = 10;
-  std::string service;    ///< optional: whose log tail to print on failure
+  std::string service;  ///< optional: whose log tail to print on failure
 };
 
 /// Facts the build must confirm, or fail.
 struct RecipeExpect {
-  std::string nmap_version;                        ///< `nmap --version` must report this
-  std::map<std::string, std::string> packages;     ///< package -> version prefix
+  std::string nmap_version;                     ///< `nmap --version` must report this
+  std::map<std::string, std::string> packages;  ///< package -> version prefix
 };
 
 struct Recipe {
-  std::filesystem::path path;             ///< the recipe file
-  std::filesystem::path dir;              ///< its directory (base of `source:` paths)
-  std::string text;                       ///< the file's bytes (hashed into the cache key)
-  std::string name;                       ///< equals the file's stem
+  std::filesystem::path path;  ///< the recipe file
+  std::filesystem::path dir;   ///< its directory (base of `source:` paths)
+  std::string text;            ///< the file's bytes (hashed into the cache key)
+  std::string name;            ///< equals the file's stem
   std::string description;
-  std::string role;                       ///< scanner | target | router
-  std::vector<std::string> backends;      ///< lxc and/or kvm
+  std::string role;                   ///< scanner | target | router
+  std::vector<std::string> backends;  ///< lxc and/or kvm
   RecipeBase base;
   std::vector<std::string> packages;
   std::vector<RecipeFile> files;
-  std::vector<std::string> build;         ///< shell commands run in the image at build time
+  std::vector<std::string> build;  ///< shell commands run in the image at build time
   std::vector<RecipeService> services;
   std::vector<RecipeCheck> health;
   RecipeExpect expect;

@@ -36,8 +36,10 @@ constexpr const char* kRenderFn = R"SH(testbed_render() {  # SRC DST
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -65,7 +67,8 @@ std::string services_script(const config::Recipe& r) {
       const auto& f = r.files[i];
       if (!f.template_at_boot) continue;
       s += fmt::format(
-          "testbed_render \"$TESTBED_DIR\"/{0} {1} || {{ echo \"services.sh: cannot render \"{1}; exit 1; }}\n",
+          "testbed_render \"$TESTBED_DIR\"/{0} {1} || {{ echo \"services.sh: cannot render \"{1}; "
+          "exit 1; }}\n",
           shell_quote(fmt::format("templates/{}", i)), shell_quote(f.path));
     }
     s += "\n";
@@ -84,17 +87,19 @@ std::string services_script(const config::Recipe& r) {
                      r.services.size(), svc.name, log);
     std::string indent;
     if (!svc.running.empty()) {
-      s += fmt::format("if (\n{}\n) >/dev/null 2>&1 </dev/null; then\n"
-                       "  echo \"services.sh: {} already running\"\nelse\n",
-                       svc.running, svc.name);
+      s += fmt::format(
+          "if (\n{}\n) >/dev/null 2>&1 </dev/null; then\n"
+          "  echo \"services.sh: {} already running\"\nelse\n",
+          svc.running, svc.name);
       indent = "  ";
     }
-    s += fmt::format("{0}echo \"$(date -u +%Y-%m-%dT%H:%M:%SZ) testbed: starting {1}\" >>{2}\n"
-                     "{0}(\n{3}\n{0}) >>{2} 2>&1 </dev/null\n"
-                     "{0}rc=$?\n"
-                     "{0}[ \"$rc\" -eq 0 ] || testbed_failed {1} {2} \"$rc\"\n"
-                     "{0}echo \"services.sh: started {1}\"\n",
-                     indent, svc.name, log, svc.start);
+    s += fmt::format(
+        "{0}echo \"$(date -u +%Y-%m-%dT%H:%M:%SZ) testbed: starting {1}\" >>{2}\n"
+        "{0}(\n{3}\n{0}) >>{2} 2>&1 </dev/null\n"
+        "{0}rc=$?\n"
+        "{0}[ \"$rc\" -eq 0 ] || testbed_failed {1} {2} \"$rc\"\n"
+        "{0}echo \"services.sh: started {1}\"\n",
+        indent, svc.name, log, svc.start);
     if (!svc.running.empty()) s += "fi\n";
   }
   s += fmt::format("\necho \"services.sh: {} service(s) up\"\nexit 0\n", r.services.size());

@@ -1,6 +1,7 @@
 #include "orchestrator/images/build.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -8,16 +9,14 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
@@ -163,8 +162,9 @@ std::vector<std::string> mounts_using(const fs::path& dir) {
     size_t pos = 0;
     while ((pos = opts.find(prefix, pos)) != std::string::npos) {
       size_t end = pos + prefix.size();
-      bool boundary = (pos == 0 || std::string("=:, ").find(opts[pos - 1]) != std::string::npos) &&
-                      (end == opts.size() || std::string("/:, ").find(opts[end]) != std::string::npos);
+      bool boundary =
+          (pos == 0 || std::string("=:, ").find(opts[pos - 1]) != std::string::npos) &&
+          (end == opts.size() || std::string("/:, ").find(opts[end]) != std::string::npos);
       if (boundary) {
         found.push_back(mount_point);
         break;
@@ -205,8 +205,9 @@ util::Result<std::string> cache_key(const config::Recipe& r, const Builder& b) {
   for (const auto& f : r.files) {
     if (f.source.empty()) continue;
     auto h = util::sha256_file(f.source);
-    if (!h) return util::fail("recipe '{}': cannot hash source file {}: {}", r.name,
-                              f.source.string(), h.error().message);
+    if (!h)
+      return util::fail("recipe '{}': cannot hash source file {}: {}", r.name, f.source.string(),
+                        h.error().message);
     material += fmt::format("source {} {}\n", f.source_rel, *h);
   }
   return util::sha256_hex(material).substr(0, 16);
@@ -222,15 +223,16 @@ util::Status check_expectations(const config::Recipe& r, const BuildOutput& out)
   for (const auto& [pkg, prefix] : r.expect.packages) {
     auto it = out.packages.find(pkg);
     if (it == out.packages.end()) {
-      problems.push_back(fmt::format("expected package {} {}* but it is not installed", pkg, prefix));
+      problems.push_back(
+          fmt::format("expected package {} {}* but it is not installed", pkg, prefix));
     } else if (strip_epoch(it->second).rfind(prefix, 0) != 0) {
-      problems.push_back(fmt::format("expected package {} {}* but {} is installed", pkg, prefix,
-                                     it->second));
+      problems.push_back(
+          fmt::format("expected package {} {}* but {} is installed", pkg, prefix, it->second));
     }
   }
   if (problems.empty()) return {};
-  std::string msg = fmt::format("image '{}' does not match its recipe's expect section ({}):",
-                                r.name, r.path.string());
+  std::string msg = fmt::format(
+      "image '{}' does not match its recipe's expect section ({}):", r.name, r.path.string());
   for (const auto& p : problems) msg += "\n  " + p;
   msg += "\nThe suite's packages changed; update the recipe's base or expect.";
   return util::Error{msg};
@@ -263,7 +265,8 @@ nlohmann::json make_manifest(const config::Recipe& r, const Builder& b, const st
       {"role", r.role},
       {"backend", b.backend()},
       {"key", key},
-      {"recipe", {{"path", r.path.string()}, {"sha256", util::sha256_hex(r.text)}, {"files", files}}},
+      {"recipe",
+       {{"path", r.path.string()}, {"sha256", util::sha256_hex(r.text)}, {"files", files}}},
       {"base", base},
       {"builder", {{"version", b.version()}, {"tool", out.tool}, {"testbed_version", kVersion}}},
       {"built_at", utc_now()},
@@ -299,8 +302,11 @@ util::Result<BuildReport> build_image(const config::Recipe& r, Builder& b, const
   std::error_code ec;
   fs::create_directories(name_dir, ec);
   if (!ec) fs::create_directories(tmp_root, ec);
-  if (ec) return util::fail("cannot create the image cache {}: {} (run as root, or set "
-                            "TESTBED_IMAGE_DIR)", root.string(), ec.message());
+  if (ec)
+    return util::fail(
+        "cannot create the image cache {}: {} (run as root, or set "
+        "TESTBED_IMAGE_DIR)",
+        root.string(), ec.message());
   auto lock = NameLock::acquire(name_dir);
   if (!lock) return lock.error();
 
@@ -325,8 +331,10 @@ util::Result<BuildReport> build_image(const config::Recipe& r, Builder& b, const
   if (fs::exists(ref.dir)) {
     auto users = mounts_using(ref.dir);
     if (!users.empty())
-      return util::fail("cannot rebuild image '{}': {} is in use by mount {} (take the lab "
-                        "down first: `testbed lab down`)", r.name, ref.dir.string(), users[0]);
+      return util::fail(
+          "cannot rebuild image '{}': {} is in use by mount {} (take the lab "
+          "down first: `testbed lab down`)",
+          r.name, ref.dir.string(), users[0]);
   }
 
   // Sweep what an interrupted build of this name left (we hold its lock).
@@ -409,7 +417,8 @@ util::Result<std::vector<ImageInfo>> list_images(const fs::path& root) {
       info.role = j.value("role", "");
       info.built_at = j.value("built_at", "");
       info.size_bytes = j.value("size_bytes", uint64_t{0});
-      if (j.contains("nmap") && j["nmap"].is_object()) info.nmap_version = j["nmap"].value("version", "");
+      if (j.contains("nmap") && j["nmap"].is_object())
+        info.nmap_version = j["nmap"].value("version", "");
       out.push_back(std::move(info));
     }
   }
@@ -430,8 +439,10 @@ util::Status remove_image(const std::string& name, const fs::path& root) {
     return util::fail("no image '{}' in {} (see `testbed image list`)", name, root.string());
   auto users = mounts_using(dir);
   if (!users.empty())
-    return util::fail("image '{}' is in use by mount {} (take the lab down first: "
-                      "`testbed lab down`)", name, users[0]);
+    return util::fail(
+        "image '{}' is in use by mount {} (take the lab down first: "
+        "`testbed lab down`)",
+        name, users[0]);
   auto lock = NameLock::acquire(dir);
   if (!lock) return lock.error();
   // Rename first so a concurrent reader never sees a half-removed image.
@@ -452,7 +463,8 @@ util::Result<int> remove_old_keys(const std::string& name, const fs::path& root)
   auto lock = NameLock::acquire(dir);
   if (!lock) return lock.error();
   fs::path current = fs::read_symlink(dir / "current", ec);
-  if (ec) return util::fail("{}/current is missing; refusing to guess which build to keep", dir.string());
+  if (ec)
+    return util::fail("{}/current is missing; refusing to guess which build to keep", dir.string());
   int removed = 0;
   std::vector<std::string> busy;
   for (const auto& e : fs::directory_iterator(dir, ec)) {

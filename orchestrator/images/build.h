@@ -10,10 +10,9 @@
 // <root>/<name>/.lock, so parallel `testbed image build` processes are safe.
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "orchestrator/config/recipe.h"
 #include "orchestrator/images/builder.h"
@@ -29,10 +28,10 @@ util::Result<std::string> cache_key(const config::Recipe& recipe, const Builder&
 /// What build_image did.
 struct BuildReport {
   ImageRef ref;
-  bool built = false;          ///< false: the cache already held this key (nothing done)
-  double seconds = 0;          ///< wall time of this call
-  uint64_t size_bytes = 0;     ///< disk usage of the image directory
-  std::string nmap_version;    ///< from the manifest ("" when the image has no nmap)
+  bool built = false;        ///< false: the cache already held this key (nothing done)
+  double seconds = 0;        ///< wall time of this call
+  uint64_t size_bytes = 0;   ///< disk usage of the image directory
+  std::string nmap_version;  ///< from the manifest ("" when the image has no nmap)
 };
 
 /// Builds `recipe` into the cache at `root` unless its key is already there (or
@@ -48,8 +47,8 @@ util::Status check_expectations(const config::Recipe& recipe, const BuildOutput&
 
 /// The manifest of a finished build (see images/README.md for its fields).
 nlohmann::json make_manifest(const config::Recipe& recipe, const Builder& builder,
-                             const std::string& key, const BuildOutput& out,
-                             double build_seconds, uint64_t size_bytes);
+                             const std::string& key, const BuildOutput& out, double build_seconds,
+                             uint64_t size_bytes);
 
 /// One built image (any key, current or not) as `testbed image list` shows it.
 struct ImageInfo {

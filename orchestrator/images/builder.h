@@ -38,7 +38,10 @@ class Builder {
   /// Extra bytes hashed into `recipe`'s cache key: whatever this builder derives from
   /// the recipe (generated scripts, implied packages), so changing how it derives them
   /// rebuilds exactly the images concerned.
-  virtual std::string key_material(const config::Recipe& recipe) const { (void)recipe; return {}; }
+  virtual std::string key_material(const config::Recipe& recipe) const {
+    (void)recipe;
+    return {};
+  }
   /// Makes the image of `recipe` inside `work_dir` (an empty directory the caller owns
   /// and removes on failure; LXC puts the root file system in work_dir/rootfs).
   virtual util::Result<BuildOutput> build(const config::Recipe& recipe,

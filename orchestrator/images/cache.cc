@@ -25,12 +25,17 @@ util::Result<ImageRef> find_image(const std::string& name, const fs::path& root)
   // `current` is relative (<key>); refuse anything that leaves <root>/<name>.
   std::string key = target.string();
   if (key.empty() || key.find('/') != std::string::npos || key[0] == '.')
-    return util::fail("{}/current points at '{}', not at a key directory; rebuild with "
-                      "`testbed image build --rebuild {}`", name_dir.string(), key, name);
-  ImageRef ref{name, key, name_dir / key, name_dir / key / "rootfs", name_dir / key / "manifest.json"};
+    return util::fail(
+        "{}/current points at '{}', not at a key directory; rebuild with "
+        "`testbed image build --rebuild {}`",
+        name_dir.string(), key, name);
+  ImageRef ref{name, key, name_dir / key, name_dir / key / "rootfs",
+               name_dir / key / "manifest.json"};
   if (!fs::is_regular_file(ref.manifest, ec)) {
-    return util::fail("image '{}' in {} is incomplete (no manifest.json); run "
-                      "`testbed image build --rebuild {}`", name, ref.dir.string(), name);
+    return util::fail(
+        "image '{}' in {} is incomplete (no manifest.json); run "
+        "`testbed image build --rebuild {}`",
+        name, ref.dir.string(), name);
   }
   return ref;
 }

@@ -47,10 +47,10 @@ namespace testbed::images {
 /// A complete, built image in the cache.
 struct ImageRef {
   std::string name;
-  std::string key;                  ///< cache key (recipe + builder hash prefix)
-  std::filesystem::path dir;        ///< <root>/<name>/<key>
-  std::filesystem::path rootfs;     ///< dir/rootfs
-  std::filesystem::path manifest;   ///< dir/manifest.json
+  std::string key;                 ///< cache key (recipe + builder hash prefix)
+  std::filesystem::path dir;       ///< <root>/<name>/<key>
+  std::filesystem::path rootfs;    ///< dir/rootfs
+  std::filesystem::path manifest;  ///< dir/manifest.json
 };
 
 /// The cache root: $TESTBED_IMAGE_DIR or /var/lib/testbed/images.

@@ -1,13 +1,12 @@
 #include "orchestrator/images/lxc_builder.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <deque>
 #include <regex>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "orchestrator/images/boot_scripts.h"
 #include "orchestrator/util/files.h"
@@ -100,10 +99,13 @@ util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::p
                                             const ProgressFn& progress) {
   if (!r.supports("lxc")) return util::fail("recipe '{}' has no lxc backend", r.name);
   if (::geteuid() != 0)
-    return util::fail("building image '{}' needs root (mmdebstrap creates device nodes and "
-                      "chroots); run as root", r.name);
+    return util::fail(
+        "building image '{}' needs root (mmdebstrap creates device nodes and "
+        "chroots); run as root",
+        r.name);
   if (!util::have_program("mmdebstrap"))
-    return util::fail("mmdebstrap is not installed; run `make setup` (or apt-get install mmdebstrap)");
+    return util::fail(
+        "mmdebstrap is not installed; run `make setup` (or apt-get install mmdebstrap)");
   // mmdebstrap's special hooks split their arguments on whitespace.
   if (work_dir.string().find_first_of(" \t\n") != std::string::npos)
     return util::fail("the image cache path {} must not contain white space", work_dir.string());
@@ -157,7 +159,8 @@ util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::p
   for (const auto& e : fs::directory_iterator(rootfs / "etc/ssh", ec)) {
     if (e.path().filename().string().rfind("ssh_host_", 0) == 0) fs::remove(e.path(), ec);
   }
-  if (auto s = util::write_file_atomic(rootfs / "etc/hostname", r.name + "\n"); !s) return s.error();
+  if (auto s = util::write_file_atomic(rootfs / "etc/hostname", r.name + "\n"); !s)
+    return s.error();
   fs::remove(rootfs / "etc/resolv.conf", ec);
   if (auto s = util::write_file_atomic(rootfs / "etc/resolv.conf",
                                        "# written by the lab at node boot\n");
@@ -171,7 +174,8 @@ util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::p
   out.manifest_copy = "rootfs/testbed/image.json";
   auto q = util::run_checked({"chroot", rootfs.string(), "dpkg-query", "-W",
                               "-f=${db:Status-Abbrev}\t${Package}\t${Version}\n"});
-  if (!q) return util::fail("cannot list the packages of image '{}': {}", r.name, q.error().message);
+  if (!q)
+    return util::fail("cannot list the packages of image '{}': {}", r.name, q.error().message);
   out.packages = parse_dpkg_query(q->out);
   for (const auto& p : kLxcLabPackages) {
     if (!out.packages.count(p))
@@ -179,7 +183,8 @@ util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::p
   }
   if (fs::exists(rootfs / "usr/bin/nmap")) {
     auto v = util::run_checked({"chroot", rootfs.string(), "nmap", "--version"});
-    if (!v) return util::fail("`nmap --version` failed in image '{}': {}", r.name, v.error().message);
+    if (!v)
+      return util::fail("`nmap --version` failed in image '{}': {}", r.name, v.error().message);
     out.nmap_version_output = v->out;
     out.nmap_version = parse_nmap_version(v->out);
   }

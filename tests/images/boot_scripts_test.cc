@@ -90,7 +90,8 @@ TEST_F(BootScripts, FailingServiceNamesItselfAndShowsLogTail) {
 )");
   auto res = run(services_script(r));
   EXPECT_EQ(res.exit_code, 1);
-  EXPECT_NE(res.out.find("service 'db' failed to start (exit status 3)"), std::string::npos) << res.out;
+  EXPECT_NE(res.out.find("service 'db' failed to start (exit status 3)"), std::string::npos)
+      << res.out;
   EXPECT_NE(res.out.find("InnoDB: cannot open datadir"), std::string::npos) << res.out;
   EXPECT_FALSE(fs::exists(dir_ / "never")) << "later services are not started";
 }
@@ -176,9 +177,9 @@ TEST(BootScriptsSyntax, ShippedRecipesGenerateValidShell) {
   auto all = config::load_recipe_dir(fs::path(TESTBED_SOURCE_DIR) / "images");
   ASSERT_TRUE(all.ok()) << all.error().message;
   for (const auto& r : *all) {
-    for (const auto& [what, text] : {std::pair{"services.sh", services_script(r)},
-                                     std::pair{"health.sh", health_script(r)},
-                                     std::pair{"build.sh", build_script(r)}}) {
+    for (const auto& [what, text] :
+         {std::pair{"services.sh", services_script(r)}, std::pair{"health.sh", health_script(r)},
+          std::pair{"build.sh", build_script(r)}}) {
       auto res = util::run_process({"/bin/sh", "-n"}, {.stdin_data = text});
       ASSERT_TRUE(res.ok());
       EXPECT_EQ(res->exit_code, 0) << r.name << " " << what << ": " << res->err;

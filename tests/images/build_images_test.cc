@@ -5,15 +5,13 @@
 // Then boots the target and the router the way the lab does (services.sh, health.sh)
 // on an overlay of the image, inside private mount/net/pid/uts namespaces: nothing
 // binds a port in the host's network namespace and the image is never written.
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <mutex>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "orchestrator/config/recipe.h"
 #include "orchestrator/images/build.h"
@@ -80,10 +78,10 @@ chroot "$w/merged" /bin/sh -c "$cmds"
   util::ProcessOptions o;
   o.timeout = std::chrono::minutes(3);
   // --pid --fork: every daemon the boot started dies with the namespace's init.
-  auto r = util::run_process({"unshare", "--mount", "--net", "--pid", "--fork", "--uts",
-                              "--propagation", "private", "sh", "-ec", script, "sh",
-                              rootfs.string(), work->path().string(), hostname, commands},
-                             o);
+  auto r = util::run_process(
+      {"unshare", "--mount", "--net", "--pid", "--fork", "--uts", "--propagation", "private", "sh",
+       "-ec", script, "sh", rootfs.string(), work->path().string(), hostname, commands},
+      o);
   EXPECT_TRUE(r.ok());
   return r.ok() ? *r : util::ProcessResult{};
 }

@@ -1,13 +1,13 @@
 // The image cache with a fake builder: keys, publication, failures leaving nothing,
 // manifests, find_image, list and rm. No root, no network.
+#include "orchestrator/images/cache.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/images/build.h"
-#include "orchestrator/images/cache.h"
 #include "orchestrator/images/lxc_builder.h"
 #include "orchestrator/util/files.h"
 
@@ -72,8 +72,8 @@ class CacheTest : public ::testing::Test {
   std::vector<std::string> cache_entries() {
     std::vector<std::string> out;
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(root_, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       std::string rel = fs::relative(it->path(), root_).string();
       if (rel == ".tmp" || it->path().filename() == ".lock") continue;
       out.push_back(rel);
@@ -132,7 +132,8 @@ TEST_F(CacheTest, LxcKeyTracksGeneratedScripts) {
 TEST_F(CacheTest, BuildPublishesAtomicallyThenHitsCache) {
   auto r = load();
   std::vector<std::string> progress;
-  auto b = build_image(r, builder_, root_, false, [&](const std::string& s) { progress.push_back(s); });
+  auto b =
+      build_image(r, builder_, root_, false, [&](const std::string& s) { progress.push_back(s); });
   ASSERT_TRUE(b.ok()) << b.error().message;
   EXPECT_TRUE(b->built);
   EXPECT_EQ(builder_.calls, 1);
@@ -253,7 +254,8 @@ TEST_F(CacheTest, ManifestRecordsProvenance) {
   EXPECT_EQ(m["packages"]["nmap"], "7.93+dfsg1-1");
   EXPECT_EQ(m["package_count"], 3);
   EXPECT_EQ(m["nmap"]["version"], "7.93");
-  EXPECT_NE(m["nmap"]["version_output"].get<std::string>().find("Nmap version 7.93"), std::string::npos);
+  EXPECT_NE(m["nmap"]["version_output"].get<std::string>().find("Nmap version 7.93"),
+            std::string::npos);
   EXPECT_GT(m["size_bytes"].get<uint64_t>(), 100000u);
   EXPECT_EQ(m["built_at"].get<std::string>().size(), 20u);  // 2026-11-26T21:00:00Z
   // The image carries the same manifest for the runner to read from a node.

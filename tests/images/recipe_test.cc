@@ -57,7 +57,8 @@ TEST(Recipe, UnknownNestedKeyInService) {
                      "services:\n  - name: web\n    start: apache2ctl start\n    lgo: /x.log\n";
   std::string e = errors_of(text);
   EXPECT_NE(e.find("/r/scan.yaml:12:5: unknown key 'lgo' in services[0] (did you mean 'log'?)"),
-            std::string::npos) << e;
+            std::string::npos)
+      << e;
 }
 
 TEST(Recipe, WrongSuiteSuggestsNearest) {
@@ -70,7 +71,8 @@ TEST(Recipe, WrongSuiteSuggestsNearest) {
 
 TEST(Recipe, NameMustMatchFile) {
   std::string e = errors_of(kMinimal, "/r/other.yaml");
-  EXPECT_NE(e.find("/r/other.yaml:1:7: name 'scan' must match the file name"), std::string::npos) << e;
+  EXPECT_NE(e.find("/r/other.yaml:1:7: name 'scan' must match the file name"), std::string::npos)
+      << e;
 }
 
 TEST(Recipe, AllProblemsReportedAtOnce) {
@@ -85,7 +87,9 @@ health:
     service: nope
 )");
   EXPECT_NE(e.find("2:7: 'role' in recipe is 'attacker'"), std::string::npos) << e;
-  EXPECT_NE(e.find("3:11: backend 'lxd' must be lxc or kvm (did you mean 'lxc'?)"), std::string::npos) << e;
+  EXPECT_NE(e.find("3:11: backend 'lxd' must be lxc or kvm (did you mean 'lxc'?)"),
+            std::string::npos)
+      << e;
   EXPECT_NE(e.find("timeout 0 must be 1..600"), std::string::npos) << e;
   EXPECT_NE(e.find("names service 'nope'"), std::string::npos) << e;
 }
@@ -93,7 +97,8 @@ health:
 TEST(Recipe, ExpectNmapNeedsNmapPackage) {
   std::string text = kMinimal;
   text.replace(text.find("[nmap]"), 6, "[curl]");
-  EXPECT_NE(errors_of(text).find("expect.nmap_version needs 'nmap' in packages"), std::string::npos);
+  EXPECT_NE(errors_of(text).find("expect.nmap_version needs 'nmap' in packages"),
+            std::string::npos);
 }
 
 TEST(Recipe, LxcNeedsSuiteAndRefusesKvmFields) {
@@ -137,8 +142,9 @@ TEST(Recipe, FilesNeedExactlyOneOfContentOrSourceAndStayInside) {
   fs::path file = dir->path() / "scan.yaml";
   std::string base = std::string(kMinimal) + "files:\n";
 
-  auto good = parse_recipe(base + "  - path: /var/www/html/index.php\n    source: page.php\n"
-                                  "    mode: \"0640\"\n",
+  auto good = parse_recipe(base +
+                               "  - path: /var/www/html/index.php\n    source: page.php\n"
+                               "    mode: \"0640\"\n",
                            file);
   ASSERT_TRUE(good.ok()) << good.error().message;
   ASSERT_EQ(good->files.size(), 1u);
