@@ -43,11 +43,24 @@ std::string strip_epoch(const std::string& v) {
   return colon == std::string::npos ? v : v.substr(colon + 1);
 }
 
+std::vector<std::string> mount_points_below(const fs::path& dir);
+
 // Removes a tree without ever descending into another file system: a build killed
-// while mmdebstrap had /proc, /sys or /dev mounted inside must not take the host's with it.
+// while mmdebstrap had /proc, /sys or /dev mounted inside must not take the host's with
+// it. Such leftover mounts (a dead build's) are detached first, deepest first.
 util::Status remove_tree(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(dir, ec))) return {};
+  auto mounts = mount_points_below(dir);
+  std::sort(mounts.begin(), mounts.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& m : mounts) {
+    util::log_warn("detaching {} left mounted by an interrupted build", m);
+    auto r = util::run_process({"umount", "--lazy", "--", m});
+    if (!r || r->exit_code != 0)
+      return util::fail("cannot remove {}: {} is still mounted and umount failed: {}",
+                        dir.string(), m, r ? r->err : r.error().message);
+  }
   auto r = util::run_checked({"rm", "-rf", "--one-file-system", "--", dir.string()});
   if (!r) return util::fail("cannot remove {}: {}", dir.string(), r.error().message);
   return {};
@@ -130,6 +143,23 @@ std::string unescape_mount_path(const std::string& s) {
     }
   }
   return out;
+}
+
+std::vector<std::string> mount_points_below(const fs::path& dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  fs::path canon = fs::weakly_canonical(dir, ec);
+  const std::string prefix = (ec ? dir : canon).string() + "/";
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string f[5];
+    for (auto& x : f) ls >> x;
+    std::string mount_point = unescape_mount_path(f[4]);
+    if (mount_point.compare(0, prefix.size(), prefix) == 0) found.push_back(mount_point);
+  }
+  return found;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -186,6 +187,42 @@ TEST_F(RealImages, TargetHealthNamesTheBrokenService) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("check 'http-php-db' failed"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("last lines of /var/log/apache2/error.log"), std::string::npos) << r.out;
+}
+
+// A build killed while mmdebstrap had /proc etc. mounted inside leaves mounts in its
+// .tmp dir; the next build of that name must detach them, not delete through them.
+class NoopBuilder : public Builder {
+ public:
+  std::string backend() const override { return "lxc"; }
+  std::string version() const override { return "noop/1"; }
+  util::Result<BuildOutput> build(const config::Recipe&, const fs::path& work_dir,
+                                  const ProgressFn&) override {
+    fs::create_directories(work_dir / "rootfs");
+    return BuildOutput{};
+  }
+};
+
+TEST_F(RealImages, StaleBuildMountsAreDetachedNotDeletedThrough) {
+  auto t = util::TempDir::create("stale-mounts");
+  ASSERT_TRUE(t.ok());
+  fs::path root = t->path() / "cache";
+  fs::path stale = root / ".tmp" / "router.dead01" / "rootfs" / "proc";
+  fs::create_directories(stale);
+  // A bind mount of a directory outside stands for the host's /proc or /dev: what is in
+  // it must survive the sweep.
+  fs::path outside = t->path() / "outside";
+  fs::create_directories(outside);
+  std::ofstream(outside / "precious") << "x";
+  ASSERT_TRUE(util::run_checked({"mount", "--bind", outside.string(), stale.string()}).ok());
+  ASSERT_TRUE(fs::exists(stale / "precious"));
+  auto recipe = config::load_recipe(fs::path(TESTBED_SOURCE_DIR) / "images/router.yaml");
+  ASSERT_TRUE(recipe.ok());
+  NoopBuilder b;
+  auto r = build_image(*recipe, b, root, false);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(fs::exists(root / ".tmp" / "router.dead01"));
+  EXPECT_TRUE(mounts_using(root).empty());
+  EXPECT_TRUE(fs::exists(outside / "precious")) << "the sweep deleted through a mount";
 }
 
 TEST_F(RealImages, RouterServesLabDnsAndForwards) {
