@@ -1,5 +1,6 @@
 // `testbed image build|list|rm` — recipes (images/*.yaml) into the image cache.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include "orchestrator/images/cache.h"
 #include "orchestrator/images/lxc_builder.h"
 #include "orchestrator/util/log.h"
+#include "orchestrator/util/subprocess.h"
 
 namespace testbed::cli {
 namespace fs = std::filesystem;
@@ -99,6 +101,24 @@ int run_build(const BuildArgs& a) {
   if (recipes.empty()) {
     util::log_error("no lxc recipes in {}", dir.string());
     return kExitBadInput;
+  }
+
+  // Building needs root and mmdebstrap; finding everything cached needs neither.
+  {
+    images::LxcBuilder probe;
+    std::vector<std::string> to_build;
+    for (const auto& r : recipes) {
+      if (a.rebuild || !images::is_cached(r, probe, root)) to_build.push_back(r.name);
+    }
+    if (!to_build.empty() && ::geteuid() != 0) {
+      util::log_error("building {} needs root (mmdebstrap makes device nodes and chroots)",
+                      fmt::format("{}", fmt::join(to_build, ", ")));
+      return kExitEnvironment;
+    }
+    if (!to_build.empty() && !util::have_program("mmdebstrap")) {
+      util::log_error("mmdebstrap is not installed; run `make setup`");
+      return kExitEnvironment;
+    }
   }
 
   // Workers take recipes in order; the shared status line shows what each is doing.

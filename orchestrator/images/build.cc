@@ -58,8 +58,8 @@ util::Status remove_tree(const fs::path& dir) {
     util::log_warn("detaching {} left mounted by an interrupted build", m);
     auto r = util::run_process({"umount", "--lazy", "--", m});
     if (!r || r->exit_code != 0)
-      return util::fail("cannot remove {}: {} is still mounted and umount failed: {}",
-                        dir.string(), m, r ? r->err : r.error().message);
+      return util::fail("cannot remove {}: {} is still mounted and umount failed: {}", dir.string(),
+                        m, r ? r->err : r.error().message);
   }
   auto r = util::run_checked({"rm", "-rf", "--one-file-system", "--", dir.string()});
   if (!r) return util::fail("cannot remove {}: {}", dir.string(), r.error().message);
@@ -241,6 +241,12 @@ util::Result<std::string> cache_key(const config::Recipe& r, const Builder& b) {
     material += fmt::format("source {} {}\n", f.source_rel, *h);
   }
   return util::sha256_hex(material).substr(0, 16);
+}
+
+bool is_cached(const config::Recipe& r, const Builder& b, const fs::path& root) {
+  auto key = cache_key(r, b);
+  std::error_code ec;
+  return key.ok() && fs::is_regular_file(root / r.name / *key / "manifest.json", ec);
 }
 
 util::Status check_expectations(const config::Recipe& r, const BuildOutput& out) {

@@ -25,6 +25,11 @@ namespace testbed::images {
 /// `source:` file the recipe references. Unchanged inputs give the same key.
 util::Result<std::string> cache_key(const config::Recipe& recipe, const Builder& builder);
 
+/// True when the cache at `root` already holds a complete build of `recipe`'s key
+/// (build_image would do nothing but point `current` at it).
+bool is_cached(const config::Recipe& recipe, const Builder& builder,
+               const std::filesystem::path& root);
+
 /// What build_image did.
 struct BuildReport {
   ImageRef ref;

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "orchestrator/images/build.h"
 #include "orchestrator/images/lxc_builder.h"
@@ -158,6 +159,24 @@ TEST_F(CacheTest, BuildPublishesAtomicallyThenHitsCache) {
   EXPECT_TRUE(forced->built);
   EXPECT_EQ(builder_.calls, 2);
   EXPECT_TRUE(fs::is_empty(root_ / ".tmp")) << "the replaced build is removed";
+}
+
+TEST_F(CacheTest, ConcurrentBuildsOfOneNameBuildOnce) {
+  auto r = load();
+  EXPECT_FALSE(is_cached(r, builder_, root_));
+  std::vector<util::Result<BuildReport>> results(4, util::Error{"not run"});
+  std::vector<std::thread> threads;
+  for (auto& res : results)
+    threads.emplace_back([&] { res = build_image(r, builder_, root_, false); });
+  for (auto& t : threads) t.join();
+  int built = 0;
+  for (auto& res : results) {
+    ASSERT_TRUE(res.ok()) << res.error().message;
+    built += res->built;
+  }
+  EXPECT_EQ(built, 1) << "the per-name lock serialises builds; later ones hit the cache";
+  EXPECT_EQ(builder_.calls, 1);
+  EXPECT_TRUE(is_cached(r, builder_, root_));
 }
 
 TEST_F(CacheTest, ChangedRecipeRebuildsUnderNewKeyAndKeepsOld) {
