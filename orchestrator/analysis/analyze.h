@@ -1,0 +1,141 @@
+#pragma once
+// The analysis entry point: captures (one per scanner version / run) -> Table 1 per input,
+// phase attribution, deduplicated packet keys per phase, unique sets (Table 2), port usage.
+// Streams each capture once (twice only when the auto-detected scanner changes after the
+// first 100,000 packets); memory is the deduplicated keys, not the packets.
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/analysis/decode.h"
+#include "orchestrator/analysis/nmap_xml.h"
+#include "orchestrator/analysis/packet_key.h"
+#include "orchestrator/analysis/phases.h"
+#include "orchestrator/analysis/unique.h"
+#include "orchestrator/util/result.h"
+
+namespace testbed::analysis {
+
+/// One capture to analyse. Optional files are read when given (a bad one is an error).
+struct CaptureInput {
+  std::string label;                                ///< column name, e.g. "7.80"
+  std::filesystem::path pcap;                       ///< pcap or pcapng
+  std::optional<std::filesystem::path> phases_json; ///< timeline (analysis/README.md)
+  std::optional<std::filesystem::path> nmap_xml;    ///< nmap -oX report
+  std::optional<std::filesystem::path> nmap_log;    ///< "<epoch> <line>" log; used for the
+                                                    ///< timeline when phases_json is absent
+};
+
+struct AnalysisOptions {
+  uint32_t key_fields = 0;                ///< extra KeyField bits (0 = the study's key)
+  std::optional<IpAddr> scanner;          ///< override the auto-detected scanner address
+  SimilarityOptions similarity;
+  /// Payload bytes kept for previews and the similarity rule (per payload / in total).
+  size_t payload_max = 2048;
+  size_t payload_budget = 64u << 20;
+};
+
+/// Packets and bytes (on-the-wire frame length, pcap header `len`) by protocol class.
+struct TrafficCounts {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  std::array<uint64_t, 4> by_proto{};  ///< indexed by ProtoClass
+  void add(const PacketInfo& p) {
+    ++packets;
+    bytes += p.wire_len;
+    ++by_proto[static_cast<int>(p.proto_class)];
+  }
+};
+
+/// How many frames decoded how far (every frame is in exactly one of the first five).
+struct DecodeCounts {
+  uint64_t frames = 0;
+  uint64_t ok = 0, not_ip = 0, truncated = 0, malformed = 0, unsupported_link = 0;
+  uint64_t snaplen_cut = 0;  ///< frames shorter than on the wire (any status)
+};
+
+/// Timeline vs classifier on the scanner's sent packets.
+struct PhaseAgreement {
+  bool available = false;  ///< both a timeline and the classifier ran
+  uint64_t compared = 0, agreed = 0;
+  /// [timeline phase][classifier phase] packet counts.
+  std::array<std::array<uint64_t, kPhaseCount>, kPhaseCount> confusion{};
+};
+
+/// Everything measured on one capture.
+struct CaptureAnalysis {
+  CaptureInput input;
+  int link_type = 0;
+  std::string link_type_name;
+  IpAddr scanner;
+  bool scanner_auto = true;
+  uint32_t scanner_distinct_ports = 0;  ///< distinct destination ports the scanner sent to
+  double first_ts = 0, last_ts = 0;     ///< capture span (epoch seconds)
+  double duration = 0;                  ///< Nmap's elapsed when its XML is given, else span
+  std::string duration_source;          ///< "nmap-xml" or "capture"
+  TrafficCounts sent, received;         ///< src == scanner / dst == scanner
+  uint64_t unrelated_ip = 0;            ///< IP packets neither from nor to the scanner
+  DecodeCounts decode;
+  std::optional<NmapRunInfo> nmap;
+  std::optional<PhaseTimeline> timeline;
+  std::string phase_source;             ///< "timeline" or "classifier"
+  std::array<TrafficCounts, kPhaseCount> sent_by_phase, received_by_phase;
+  PhaseAgreement agreement;
+  /// Deduplicated keys of the scanner's sent packets, by fine phase (the sets P_n).
+  std::array<PacketKeySet, kPhaseCount> sent_keys;
+  /// Port-scan phase: (IP protocol, destination port) -> sent packets (the study's Fig. 2).
+  std::map<std::pair<uint8_t, uint16_t>, uint64_t> port_usage;
+
+  /// Union of the fine-phase sets of one group (horizontal/strobe/services/other).
+  PacketKeySet group_keys(PhaseGroup g) const;
+};
+
+/// Table 2 for one grouping: rows = phases, columns = inputs.
+struct UniqueTable {
+  std::string grouping;                 ///< "three-phase" or "fine"
+  std::vector<std::string> rows;        ///< phase or group names
+  std::vector<size_t> common;           ///< |P_1 ∩ … ∩ P_k| per row
+  std::vector<std::vector<UniqueSetResult>> cells;  ///< [row][input]
+};
+
+struct AnalysisResult {
+  AnalysisOptions options;
+  std::vector<CaptureAnalysis> captures;
+  std::shared_ptr<PayloadStore> payloads;  ///< payload bytes of all sent keys
+  UniqueTable three_phase;                 ///< the study's Table 2
+  UniqueTable fine;                        ///< Table 2 by fine phase
+};
+
+/// Analyses one capture, adding its sent payloads to `payloads`. Fails (never crashes) on
+/// unreadable files, unsupported link types, bad phases.json / XML.
+util::Result<CaptureAnalysis> analyze_capture(const CaptureInput& input, const AnalysisOptions& opts,
+                                              PayloadStore& payloads);
+
+/// Table 2 over any subset of analysed captures (e.g. two repetitions of one version for a
+/// noise floor). `grouped`: the study's three phases, else the fine phases.
+UniqueTable unique_table(const std::vector<const CaptureAnalysis*>& captures, bool grouped,
+                         const PayloadStore& payloads, const SimilarityOptions& opts);
+
+/// Analyses every input and computes both Table 2 variants. Labels must be unique.
+util::Result<AnalysisResult> analyze(const std::vector<CaptureInput>& inputs, const AnalysisOptions& opts);
+
+/// Everything as JSON (unique packets listed up to `unique_limit` per cell).
+nlohmann::json to_json(const AnalysisResult& r, size_t unique_limit = SIZE_MAX);
+/// Markdown: Table 1, Table 2 (three-phase and fine), similarity removals, phase agreement,
+/// decode problems, and the unique packets (at most `unique_limit` per phase and input).
+std::string to_markdown(const AnalysisResult& r, size_t unique_limit = 20);
+/// Writes table1.csv, table2.csv (both groupings), port_usage.csv, unique_packets.csv,
+/// phases.csv into `dir` (created if missing).
+util::Status write_csv(const AnalysisResult& r, const std::filesystem::path& dir);
+
+/// DLT name for messages ("EN10MB", "LINUX_SLL2", …).
+std::string link_type_name(int dlt);
+
+}  // namespace testbed::analysis

@@ -1,0 +1,95 @@
+#pragma once
+// The packet key of the study's unique-packet method (method.md, "Packet metadata"):
+// protocol, source IP, destination IP, destination port, length, TCP flags, payload hash.
+// Source port, sequence and acknowledgement numbers are ignored (random per run).
+// Extra fields (TTL, IP ID, TCP window, TCP option layout, ICMP type/code) can be added.
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "orchestrator/analysis/decode.h"
+#include "orchestrator/util/result.h"
+
+namespace testbed::analysis {
+
+/// Extra key fields (bit mask). 0 = the study's key exactly.
+enum KeyField : uint32_t {
+  kKeyTtl = 1u << 0,        ///< IPv4 TTL / IPv6 hop limit
+  kKeyIpId = 1u << 1,       ///< IPv4 identification
+  kKeyWindow = 1u << 2,     ///< TCP window
+  kKeyTcpOptions = 1u << 3, ///< TCP option kinds in order (Nmap's O1..O6 "layout")
+  kKeyIcmpTypeCode = 1u << 4,
+};
+/// Parses "ttl,ipid,window,tcp-options,icmp" (any order, "" = none). Errors name the bad word.
+util::Result<uint32_t> parse_key_fields(std::string_view csv);
+/// The inverse of parse_key_fields ("" for none).
+std::string key_fields_str(uint32_t fields);
+
+/// One deduplicated packet. 64 bytes, no padding (explicit zeroed filler), so that the
+/// object representation is the value: hashing and equality work on the bytes.
+struct PacketKey {
+  uint8_t src[16] = {};
+  uint8_t dst[16] = {};
+  uint64_t payload_hash = 0;  ///< XXH3-64 of the captured payload; 0 = no payload
+  uint32_t length = 0;        ///< IP datagram length from the IP header (link-independent)
+  uint32_t ip_id = 0;         ///< extra field (0 unless selected)
+  uint32_t tcp_options = 0;   ///< extra field: option layout hash
+  uint16_t dport = 0;         ///< TCP/UDP destination port; 0 for others
+  uint16_t window = 0;        ///< extra field
+  uint8_t family = 0;         ///< 4 or 6
+  uint8_t proto = 0;          ///< IP protocol number (6, 17, 1, 58, …)
+  uint8_t tcp_flags = 0;
+  uint8_t ttl = 0;            ///< extra field
+  uint8_t icmp_type = 0;      ///< extra field
+  uint8_t icmp_code = 0;      ///< extra field
+  uint8_t filler_[2] = {};
+
+  bool operator==(const PacketKey& o) const { return std::memcmp(this, &o, sizeof *this) == 0; }
+  IpAddr src_addr() const;
+  IpAddr dst_addr() const;
+  ProtoClass proto_class() const;
+  /// Human-readable protocol name ("TCP", "UDP", "ICMP", "ICMPv6", "proto 47").
+  std::string proto_name() const;
+};
+static_assert(sizeof(PacketKey) == 64);
+static_assert(std::has_unique_object_representations_v<PacketKey>);
+
+struct PacketKeyHash {
+  size_t operator()(const PacketKey& k) const;
+};
+using PacketKeySet = std::unordered_set<PacketKey, PacketKeyHash>;
+
+/// XXH3-64 of a payload; 0 for an empty one (so "no payload" is recognisable).
+uint64_t payload_hash(const uint8_t* data, size_t len);
+
+/// Builds the key of a decoded packet (needs ip_version != 0). `hash` = payload_hash of
+/// the captured payload bytes.
+PacketKey make_packet_key(const PacketInfo& p, uint64_t hash, uint32_t extra_fields);
+
+/// Payload bytes by payload hash, shared by all inputs of one analysis, so unique packets
+/// can be shown and compared (similarity rule). Keeps at most `max_payload` bytes of each
+/// payload and stops adding once `budget` bytes are held (then `full()` is true and later
+/// payloads are known by hash only).
+class PayloadStore {
+ public:
+  explicit PayloadStore(size_t max_payload = 2048, size_t budget = 64u << 20)
+      : max_payload_(max_payload), budget_(budget) {}
+  void add(uint64_t hash, const uint8_t* data, size_t len);
+  /// nullptr when unknown.
+  const std::string* find(uint64_t hash) const;
+  size_t bytes() const { return bytes_; }
+  bool full() const { return full_; }
+  /// A printable preview: printable ASCII kept, everything else '.', at most `n` bytes.
+  std::string preview(uint64_t hash, size_t n = 48) const;
+
+ private:
+  std::unordered_map<uint64_t, std::string> data_;
+  size_t max_payload_, budget_, bytes_ = 0;
+  bool full_ = false;
+};
+
+}  // namespace testbed::analysis

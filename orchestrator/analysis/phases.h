@@ -1,0 +1,116 @@
+#pragma once
+// Scan phases: the fine phases of an Nmap -A run, the study's three-phase grouping,
+// phase timelines (phases.json) built from Nmap's -v output, and a packet-level
+// classifier that recognises Nmap's documented probe shapes.
+// Formats and the phase mapping are documented in orchestrator/analysis/README.md.
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "orchestrator/analysis/decode.h"
+#include "orchestrator/util/result.h"
+
+namespace testbed::analysis {
+
+/// Fine phases, in the order Nmap -A runs them. kOther = not attributable.
+enum class Phase : uint8_t { kDiscovery = 0, kPortScan, kService, kOs, kScript, kTraceroute, kOther };
+inline constexpr int kPhaseCount = 7;
+inline constexpr std::array<Phase, kPhaseCount> kAllPhases = {
+    Phase::kDiscovery, Phase::kPortScan, Phase::kService, Phase::kOs,
+    Phase::kScript,    Phase::kTraceroute, Phase::kOther};
+
+/// The study's three phases (method.md "Phases"), plus kOther for unattributed packets.
+enum class PhaseGroup : uint8_t { kHorizontal = 0, kStrobe, kServices, kOther };
+inline constexpr int kPhaseGroupCount = 4;
+
+/// "discovery", "port-scan", "service", "os", "script", "traceroute", "other".
+const char* phase_name(Phase p);
+std::optional<Phase> parse_phase(std::string_view name);
+/// "horizontal", "strobe", "services", "other".
+const char* phase_group_name(PhaseGroup g);
+/// discovery -> horizontal; port-scan -> strobe; service, os, script, traceroute -> services;
+/// other -> other. (The paper folds -A's OS/script/traceroute work into "services".)
+PhaseGroup phase_group(Phase p);
+
+/// One phase interval in the capture's clock (seconds since the Unix epoch).
+struct PhaseInterval {
+  Phase phase = Phase::kOther;
+  double start = 0;
+  double end = 0;
+  std::string label;  ///< what announced it, e.g. "SYN Stealth Scan"
+};
+
+/// The phases of one scan run, in time order. A time covered by no interval is kOther;
+/// where intervals overlap, the one that started last wins.
+struct PhaseTimeline {
+  double start = 0;  ///< scan start (0 = unknown)
+  double end = 0;    ///< scan end (0 = unknown)
+  std::string source;  ///< e.g. "nmap -v log"
+  std::vector<PhaseInterval> intervals;
+
+  Phase phase_at(double t) const;
+};
+
+/// Reads a phases.json file (format: analysis/README.md). Errors name the file and field.
+util::Result<PhaseTimeline> read_phase_timeline(const std::filesystem::path& path);
+/// Writes phases.json atomically.
+util::Status write_phase_timeline(const std::filesystem::path& path, const PhaseTimeline& tl);
+/// JSON text of a timeline (what write_phase_timeline writes).
+std::string phase_timeline_json(const PhaseTimeline& tl);
+
+/// Turns Nmap's -v console lines, each stamped with the host clock when it arrived, into a
+/// PhaseTimeline. Recognises "Initiating <task> at HH:MM", "Completed <task> at …",
+/// "Retrying OS detection", "NSE: Script scanning …". Feed lines in arrival order.
+class NmapLogPhaseTracker {
+ public:
+  /// One console line (no trailing newline needed) seen at `epoch_ts`.
+  void on_line(double epoch_ts, std::string_view line);
+  /// The intervals so far; an interval still open ends at the last line's time.
+  /// start/end are the first/last line times (the runner may overwrite them).
+  PhaseTimeline timeline() const;
+  /// Name of the phase the latest lines announced ("" before the first, "other" between).
+  std::string current_phase() const;
+
+  /// The phase a task name from "Initiating <task>" belongs to, e.g. "SYN Stealth Scan" ->
+  /// port-scan, "Ping Scan" -> discovery; kOther when unknown.
+  static Phase phase_of_task(std::string_view task);
+
+ private:
+  void open(double ts, Phase p, std::string label);
+  void close(double ts);
+  std::vector<PhaseInterval> done_;
+  std::optional<PhaseInterval> open_;
+  double first_ts_ = 0, last_ts_ = 0;
+  bool any_ = false;
+  bool announced_ = false;
+};
+
+/// Reads an nmap.log written as "<epoch seconds> <line>" per line (the runner's format)
+/// and replays it through NmapLogPhaseTracker.
+util::Result<PhaseTimeline> timeline_from_nmap_log(const std::filesystem::path& path);
+
+/// Attributes packets to phases from their shape alone (no timeline), following Nmap's
+/// documented probes (nmap.org/book: host discovery, SYN scan, OS detection probe set,
+/// version detection, NSE, traceroute). Stateful: feed packets in capture order.
+/// The rules are listed in analysis/README.md.
+class PhaseClassifier {
+ public:
+  /// `sent`: the packet comes from the scanner; otherwise it is addressed to it.
+  Phase classify(const PacketInfo& p, bool sent);
+
+ private:
+  Phase classify_sent(const PacketInfo& p);
+  uint64_t host_key(const IpAddr& a) const;
+  std::unordered_map<uint64_t, Phase> by_port_;       // (remote host, remote port) -> phase
+  std::unordered_map<uint64_t, Phase> by_conn_;       // (remote host, remote port, local port) -> phase
+  std::unordered_map<uint64_t, Phase> by_host_;       // remote host -> last phase
+  std::unordered_map<uint64_t, uint32_t> raw_syns_;   // remote host -> raw SYN probes so far
+  bool after_os_ = false;     // OS/traceroute probes seen: later connect traffic is NSE
+};
+
+}  // namespace testbed::analysis
