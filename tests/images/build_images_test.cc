@@ -189,6 +189,46 @@ TEST_F(RealImages, TargetHealthNamesTheBrokenService) {
   EXPECT_NE(r.out.find("last lines of /var/log/apache2/error.log"), std::string::npos) << r.out;
 }
 
+// `nmap -A` from a scanner image against the target, both booted in one private network
+// namespace (only loopback exists there, so nothing else can be scanned): proves the
+// scanner has what -A needs (NSE scripts, fingerprint databases) and the target's
+// services answer as the study's do.
+TEST_F(RealImages, ScannerRunsNmapAgainstTargetInPrivateNamespace) {
+  auto target = find_image("target-lamp-ftp");
+  auto scanner = find_image("scanner-nmap-7.80");
+  ASSERT_TRUE(target.ok()) << target.error().message;
+  ASSERT_TRUE(scanner.ok()) << scanner.error().message;
+  auto work = util::TempDir::create("image-nmap-test");
+  ASSERT_TRUE(work.ok());
+  const std::string script = R"SH(
+t=$1; s=$2; w=$3
+for n in t s; do mkdir -p "$w/$n/upper" "$w/$n/work" "$w/$n/merged"; done
+hostname target1
+ip link set lo up
+mount -t overlay overlay -o "lowerdir=$t,upperdir=$w/t/upper,workdir=$w/t/work" "$w/t/merged"
+mount -t proc proc "$w/t/merged/proc"
+mount -t overlay overlay -o "lowerdir=$s,upperdir=$w/s/upper,workdir=$w/s/work" "$w/s/merged"
+mount -t proc proc "$w/s/merged/proc"
+chroot "$w/t/merged" /bin/sh -c '/testbed/services.sh >/dev/null && /testbed/health.sh --wait 60'
+chroot "$w/s/merged" nmap -T4 -A -p 21,80,3306 127.0.0.1
+)SH";
+  util::ProcessOptions o;
+  o.timeout = std::chrono::minutes(4);
+  auto r =
+      util::run_process({"unshare", "--mount", "--net", "--pid", "--fork", "--uts", "--propagation",
+                         "private", "sh", "-ec", script, "sh", target->rootfs.string(),
+                         scanner->rootfs.string(), work->path().string()},
+                        o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 0) << r->out << r->err;
+  EXPECT_NE(r->out.find("Starting Nmap 7.80"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("ftp     ProFTPD"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("Apache httpd 2.4"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("http-title: testbed target"), std::string::npos) << "NSE ran";
+  EXPECT_NE(r->out.find("MariaDB"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("Network Distance: 0 hops"), std::string::npos) << "OS detection ran";
+}
+
 // A build killed while mmdebstrap had /proc etc. mounted inside leaves mounts in its
 // .tmp dir; the next build of that name must detach them, not delete through them.
 class NoopBuilder : public Builder {
