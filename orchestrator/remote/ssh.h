@@ -1,0 +1,117 @@
+#pragma once
+// SSH to lab nodes through libssh: public-key login with pinned host keys, commands run
+// from an argument vector (quoted for the remote shell), output streamed line by line
+// (optionally on a PTY), and file transfer by SFTP.
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "orchestrator/remote/handles.h"
+#include "orchestrator/util/result.h"
+
+namespace testbed::remote {
+
+/// Where and how to log in. Host keys are pinned: only keys listed in known_hosts_file
+/// (OpenSSH known_hosts format, "[host]:port" for ports other than 22) are accepted.
+/// No ~/.ssh/config, agent or system known_hosts is consulted.
+struct SshTarget {
+  std::string host;
+  int port = 22;
+  std::string user = "root";
+  std::filesystem::path identity_file;     ///< private key (OpenSSH format), e.g. ed25519
+  std::filesystem::path known_hosts_file;  ///< the accepted host keys; must exist
+  std::chrono::milliseconds connect_timeout{10000};
+};
+
+struct ExecOptions {
+  /// Run on a pseudo-terminal: stdout and stderr are merged as on a terminal (lines go to
+  /// `out` and on_line; `err` stays empty), '\r' is stripped, and closing the channel
+  /// hangs the remote process up. Programs that buffer when not on a TTY print live.
+  bool pty = false;
+  /// Called with each output line (without '\n' / '\r') as soon as it arrives; a last line
+  /// without '\n' is delivered at the end. Without a PTY: standard output lines only.
+  std::function<void(std::string_view line)> on_line;
+  /// Without a PTY, called with each standard error line as it arrives.
+  std::function<void(std::string_view line)> on_err_line;
+  /// The whole command must finish within this time, else it is signalled (TERM), its
+  /// channel closed and exec fails naming host and command.
+  std::optional<std::chrono::milliseconds> timeout;
+  /// Written to the command's standard input, which is then closed (EOF).
+  std::optional<std::string> stdin_data;
+};
+
+struct ExecResult {
+  /// The command's exit status; 128+N when it died of signal N (as a shell reports it),
+  /// -1 when the server reported neither.
+  int exit_status = -1;
+  std::string out;  ///< standard output ('\r' stripped in PTY mode), also when streamed
+  std::string err;  ///< standard error (empty in PTY mode)
+};
+
+/// One authenticated SSH connection. Move-only; not thread-safe (one call at a time).
+class SshSession {
+ public:
+  /// Connects, verifies the server's host key against target.known_hosts_file (an unknown
+  /// or changed key is refused) and logs in with target.identity_file.
+  static util::Result<SshSession> connect(const SshTarget& target);
+
+  SshSession(SshSession&&) noexcept = default;
+  SshSession& operator=(SshSession&&) noexcept = default;
+  SshSession(const SshSession&) = delete;
+  SshSession& operator=(const SshSession&) = delete;
+  ~SshSession() = default;
+
+  /// Runs argv on the node. Every argument is single-quoted for the remote POSIX shell, so
+  /// the remote program receives exactly argv. A non-zero exit status is not an error (see
+  /// ExecResult); a timeout or a dropped connection is.
+  util::Result<ExecResult> exec(const std::vector<std::string>& argv,
+                                const ExecOptions& opts = {});
+
+  /// Runs `script` as the remote shell's command line, unquoted. Only for fixed scripts
+  /// written in our own source code — never for strings taken from config files.
+  util::Result<ExecResult> exec_shell(const std::string& script, const ExecOptions& opts = {});
+
+  /// Copies remote_path to `local` by SFTP: written to local + ".part", fsynced, then
+  /// renamed, so `local` is either absent/old or complete.
+  util::Status download(const std::string& remote_path, const std::filesystem::path& local);
+
+  /// Copies `local` to remote_path by SFTP (via remote_path + ".part", then renamed),
+  /// and sets its mode.
+  util::Status upload(const std::filesystem::path& local, const std::string& remote_path,
+                      int mode = 0644);
+
+  /// "user@host:port", for messages.
+  std::string where() const;
+  const SshTarget& target() const { return target_; }
+
+ private:
+  SshSession(SshTarget t, SessionHandle s) : target_(std::move(t)), session_(std::move(s)) {}
+  util::Result<ExecResult> run(const std::string& command, const std::string& shown,
+                               const ExecOptions& opts);
+  util::Result<SftpHandle> open_sftp();
+
+  SshTarget target_;
+  SessionHandle session_;
+};
+
+/// Generates an ed25519 key pair: the private key (OpenSSH format) at private_key_path with
+/// mode 0600 and the public key at private_key_path + ".pub" ("ssh-ed25519 AAAA… comment").
+/// Existing files are replaced atomically.
+util::Status generate_ed25519_keypair(const std::filesystem::path& private_key_path,
+                                      const std::string& comment = "testbed");
+
+/// One known_hosts line pinning the public key in `public_key_file` (an OpenSSH .pub file,
+/// e.g. a node's /etc/ssh/ssh_host_ed25519_key.pub) for host:port. Port 22 gives "host …",
+/// other ports "[host]:port …".
+util::Result<std::string> known_hosts_line(const std::string& host, int port,
+                                           const std::filesystem::path& public_key_file);
+
+/// Same from the public key text itself ("ssh-ed25519 AAAA… [comment]").
+util::Result<std::string> known_hosts_line_from_text(const std::string& host, int port,
+                                                     std::string_view public_key_text);
+
+}  // namespace testbed::remote
