@@ -50,6 +50,15 @@ util::Status stage_files(const config::Recipe& r, const fs::path& stage) {
   if (auto s = write_staged(stage, "/testbed/services.sh", services_script(r), 0755); !s) return s;
   if (auto s = write_staged(stage, "/testbed/health.sh", health_script(r), 0755); !s) return s;
   if (auto s = write_staged(stage, "/testbed/build.sh", build_script(r), 0755); !s) return s;
+  // sync-in copies directory modes too: whatever the caller's umask, /etc and friends
+  // must stay 0755 in the image.
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(stage, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory()) fs::permissions(it->path(), fs::perms(0755), ec);
+  }
+  fs::permissions(stage, fs::perms(0755), ec);
+  if (ec) return util::fail("cannot set modes in {}: {}", stage.string(), ec.message());
   return {};
 }
 
