@@ -1,0 +1,339 @@
+// End-to-end tests of SshSession against a private OpenSSH server that the test starts on
+// 127.0.0.1 at a free port, with its own config, host key and authorized_keys in a temp dir.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "orchestrator/remote/ssh.h"
+#include "orchestrator/util/files.h"
+#include "orchestrator/util/hash.h"
+
+namespace testbed::remote {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+int free_port() {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+bool port_open(int port) {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(s);
+  return ok;
+}
+
+void write_text(const fs::path& p, const std::string& s) {
+  std::ofstream f(p, std::ios::binary);
+  f << s;
+}
+
+std::string me() {
+  const passwd* pw = ::getpwuid(::getuid());
+  return pw ? pw->pw_name : "root";
+}
+
+/// A private sshd for one test suite: started once, killed by PID at the end.
+class SshServer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto d = util::TempDir::create("remote-sshd");
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    dir_ = new util::TempDir(std::move(*d));
+    const fs::path dir = dir_->path();
+    ::chmod(dir.c_str(), 0755);
+    ASSERT_TRUE(generate_ed25519_keypair(dir / "host_key", "host").ok());
+    ASSERT_TRUE(generate_ed25519_keypair(dir / "client_key", "client").ok());
+    ASSERT_TRUE(generate_ed25519_keypair(dir / "other_key", "other").ok());
+    fs::copy_file(dir / "client_key.pub", dir / "authorized_keys");
+    port_ = free_port();
+    auto line = known_hosts_line("127.0.0.1", port_, dir / "host_key.pub");
+    ASSERT_TRUE(line.ok()) << line.error().message;
+    write_text(dir / "known_hosts", *line + "\n");
+    write_text(dir / "sshd_config",
+               "Port " + std::to_string(port_) + "\n" +
+                   "ListenAddress 127.0.0.1\n"
+                   "HostKey " + (dir / "host_key").string() + "\n" +
+                   "AuthorizedKeysFile " + (dir / "authorized_keys").string() + "\n" +
+                   "PidFile " + (dir / "sshd.pid").string() + "\n" +
+                   "PermitRootLogin prohibit-password\n"
+                   "PasswordAuthentication no\n"
+                   "KbdInteractiveAuthentication no\n"
+                   "UsePAM no\n"
+                   "StrictModes no\n"
+                   "Subsystem sftp internal-sftp\n"
+                   "LogLevel ERROR\n");
+    std::error_code ec;
+    fs::create_directories("/run/sshd", ec);  // sshd's privilege-separation directory
+    const std::string cfg = (dir / "sshd_config").string();
+    const std::string log = (dir / "sshd.log").string();
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      FILE* f = std::freopen(log.c_str(), "w", stderr);
+      (void)f;
+      ::execl("/usr/sbin/sshd", "sshd", "-D", "-e", "-f", cfg.c_str(), nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 100 && !port_open(port_); ++i) std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(port_open(port_)) << "sshd did not start; its log: "
+                                  << util::read_file(log).value();
+  }
+  static void TearDownTestSuite() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  static SshTarget target() {
+    SshTarget t;
+    t.host = "127.0.0.1";
+    t.port = port_;
+    t.user = me();
+    t.identity_file = dir_->path() / "client_key";
+    t.known_hosts_file = dir_->path() / "known_hosts";
+    t.connect_timeout = 5000ms;
+    return t;
+  }
+  static fs::path dir() { return dir_->path(); }
+  SshSession session() {
+    auto s = SshSession::connect(target());
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return std::move(s).value();
+  }
+
+  static inline util::TempDir* dir_ = nullptr;
+  static inline int port_ = 0;
+  static inline pid_t pid_ = -1;
+};
+
+TEST_F(SshServer, ExecReturnsExitStatusAndSeparateStreams) {
+  auto s = session();
+  auto r = s.exec({"sh", "-c", "echo out; echo err >&2; exit 7"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->exit_status, 7);
+  EXPECT_EQ(r->out, "out\n");
+  EXPECT_EQ(r->err, "err\n");
+  auto ok = s.exec({"true"});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->exit_status, 0);
+  // A command killed by a signal reports 128+N, as a shell would.
+  auto killed = s.exec({"sh", "-c", "kill -TERM $$"});
+  ASSERT_TRUE(killed.ok()) << killed.error().message;
+  EXPECT_EQ(killed->exit_status, 128 + SIGTERM);
+}
+
+TEST_F(SshServer, StdinIsDelivered) {
+  auto s = session();
+  ExecOptions o;
+  o.stdin_data = std::string("hello\nworld\n") + std::string(300000, 'x');
+  auto r = s.exec({"cat"}, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->out, *o.stdin_data);
+}
+
+TEST_F(SshServer, LinesStreamAsTheyArrive) {
+  auto s = session();
+  std::vector<std::pair<std::string, double>> lines;
+  const auto t0 = std::chrono::steady_clock::now();
+  ExecOptions o;
+  o.on_line = [&](std::string_view l) {
+    lines.emplace_back(std::string(l),
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  };
+  auto r = s.exec({"sh", "-c", "echo a; sleep 1; echo b"}, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].first, "a");
+  EXPECT_EQ(lines[1].first, "b");
+  EXPECT_LT(lines[0].second, 0.5) << "first line was not delivered before the command ended";
+  EXPECT_GE(lines[1].second, 0.9);
+  EXPECT_EQ(r->out, "a\nb\n");
+}
+
+TEST_F(SshServer, PtyMergesStreamsStripsCrAndIsATerminal) {
+  auto s = session();
+  std::vector<std::string> lines;
+  ExecOptions o;
+  o.pty = true;
+  o.on_line = [&](std::string_view l) { lines.emplace_back(l); };
+  auto r = s.exec({"sh", "-c", "echo out; echo err >&2; test -t 1 && echo tty; printf last"}, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->exit_status, 0);
+  EXPECT_EQ(lines, (std::vector<std::string>{"out", "err", "tty", "last"}));
+  EXPECT_EQ(r->out.find('\r'), std::string::npos);
+  EXPECT_TRUE(r->err.empty());
+}
+
+TEST_F(SshServer, HostileArgumentsArriveVerbatim) {
+  auto s = session();
+  const fs::path pwned = dir() / "pwned";
+  const std::vector<std::string> hostile = {
+      "a b", "", "$(touch " + pwned.string() + ")", "`touch " + pwned.string() + "`",
+      "'; touch " + pwned.string() + "; '", "\"dq\"", "back\\slash", "new\nline", "*", "~",
+      "$HOME", "a'b'c", "'", "-n", ";|&<>(){}", "#x", "ünï"};
+  std::vector<std::string> argv = {"printf", "%s\\0"};
+  argv.insert(argv.end(), hostile.begin(), hostile.end());
+  auto r = s.exec(argv);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  std::vector<std::string> got;
+  std::string cur;
+  for (char c : r->out) {
+    if (c == '\0') {
+      got.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  EXPECT_EQ(got, hostile);
+  EXPECT_FALSE(fs::exists(pwned));
+  // A program name with shell syntax is a name, not a command line.
+  auto r2 = s.exec({"true; touch " + pwned.string()});
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->exit_status, 127);
+  EXPECT_FALSE(fs::exists(pwned));
+}
+
+TEST_F(SshServer, TimeoutIsAnErrorNamingHostAndCommand) {
+  auto s = session();
+  ExecOptions o;
+  o.timeout = 500ms;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = s.exec({"sleep", "30"}, o);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("timed out"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("127.0.0.1"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("sleep"), std::string::npos) << r.error().message;
+  EXPECT_LT(took, 3.0);
+  // The session survives a timed-out command.
+  auto again = s.exec({"echo", "still here"});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->out, "still here\n");
+}
+
+TEST_F(SshServer, DroppedConnectionIsAnError) {
+  auto s = session();
+  // The remote shell's parent is this connection's sshd process: killing it drops us.
+  auto r = s.exec_shell("kill -9 $PPID; sleep 5");
+  ASSERT_FALSE(r.ok()) << "exit " << r->exit_status;
+  EXPECT_NE(r.error().message.find("127.0.0.1"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("kill -9"), std::string::npos) << r.error().message;
+}
+
+TEST_F(SshServer, SftpRoundTripOf5MB) {
+  auto s = session();
+  const fs::path local = dir() / "up.bin";
+  std::string data(5 << 20, '\0');
+  std::mt19937 rng(42);
+  for (auto& c : data) c = static_cast<char>(rng());
+  write_text(local, data);
+  const std::string remote = (dir() / "remote.bin").string();
+  auto st = s.upload(local, remote, 0600);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  struct stat sb {};
+  ASSERT_EQ(::stat(remote.c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0600u);
+  EXPECT_FALSE(fs::exists(remote + ".part"));
+  // Replacing an existing file works too.
+  ASSERT_TRUE(s.upload(local, remote, 0644).ok());
+  const fs::path back = dir() / "down.bin";
+  st = s.download(remote, back);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(util::sha256_file(back).value(), util::sha256_hex(data));
+  EXPECT_FALSE(fs::exists(back.string() + ".part"));
+}
+
+TEST_F(SshServer, DownloadOfMissingFileFailsAndLeavesNothing) {
+  auto s = session();
+  const fs::path back = dir() / "missing.bin";
+  auto st = s.download((dir() / "does-not-exist").string(), back);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("does-not-exist"), std::string::npos) << st.error().message;
+  EXPECT_FALSE(fs::exists(back));
+  EXPECT_FALSE(fs::exists(back.string() + ".part"));
+}
+
+TEST_F(SshServer, UnknownHostKeyIsRefused) {
+  SshTarget t = target();
+  t.known_hosts_file = dir() / "known_hosts_other_host";
+  // Pins a key for a different host/port only.
+  write_text(t.known_hosts_file,
+             known_hosts_line("127.0.0.2", port_, dir() / "host_key.pub").value() + "\n");
+  auto s = SshSession::connect(t);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("not pinned"), std::string::npos) << s.error().message;
+  write_text(t.known_hosts_file, "");
+  s = SshSession::connect(t);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("not pinned"), std::string::npos) << s.error().message;
+}
+
+TEST_F(SshServer, ChangedHostKeyIsRefused) {
+  SshTarget t = target();
+  t.known_hosts_file = dir() / "known_hosts_changed";
+  write_text(t.known_hosts_file,
+             known_hosts_line("127.0.0.1", port_, dir() / "other_key.pub").value() + "\n");
+  auto s = SshSession::connect(t);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("CHANGED"), std::string::npos) << s.error().message;
+}
+
+TEST_F(SshServer, MissingKnownHostsFileIsRefused) {
+  SshTarget t = target();
+  t.known_hosts_file = dir() / "nope";
+  auto s = SshSession::connect(t);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("nope"), std::string::npos) << s.error().message;
+}
+
+TEST_F(SshServer, WrongClientKeyIsRefused) {
+  SshTarget t = target();
+  t.identity_file = dir() / "other_key";
+  auto s = SshSession::connect(t);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("refused"), std::string::npos) << s.error().message;
+}
+
+TEST_F(SshServer, NothingListeningIsAClearError) {
+  SshTarget t = target();
+  t.port = free_port();
+  auto s = SshSession::connect(t);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("cannot connect"), std::string::npos) << s.error().message;
+}
+
+}  // namespace
+}  // namespace testbed::remote
