@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "orchestrator/remote/ssh.h"
+#include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
 
 namespace testbed::remote {
@@ -78,7 +79,7 @@ TEST(Keygen, WritesPrivateKey0600AndPublicKey) {
   EXPECT_NE(priv->find("BEGIN OPENSSH PRIVATE KEY"), std::string::npos);
   // ssh-keygen agrees the private key is valid and derives the same public key.
   if (util::have_program("ssh-keygen")) {
-    auto derived = util::run_checked({"ssh-keygen", "-y", "-f", key.string()});
+    auto derived = util::run_checked({std::string("ssh-keygen"), "-y", "-f", key.string()});
     ASSERT_TRUE(derived.ok()) << derived.error().message;
     EXPECT_EQ(derived->out.substr(0, 80), pub->substr(0, 80));
   }

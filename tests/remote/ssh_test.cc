@@ -99,7 +99,7 @@ class SshServer : public ::testing::Test {
     if (pid_ == 0) {
       FILE* f = std::freopen(log.c_str(), "w", stderr);
       (void)f;
-      ::execl("/usr/sbin/sshd", "sshd", "-D", "-e", "-f", cfg.c_str(), nullptr);
+      ::execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", cfg.c_str(), nullptr);
       ::_exit(127);
     }
     for (int i = 0; i < 100 && !port_open(port_); ++i) std::this_thread::sleep_for(50ms);
