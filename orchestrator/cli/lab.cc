@@ -1,16 +1,189 @@
-// `testbed lab` — placeholder until its module lands; says so and exits 4.
+// `testbed lab up|status|exec|down` — bring a topology's lab up by hand, look at it,
+// run commands on its nodes, take it down.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/config/topology.h"
 #include "orchestrator/util/log.h"
+#include "orchestrator/virt/lab.h"
 
 namespace testbed::cli {
+namespace fs = std::filesystem;
+namespace {
+
+struct LabArgs {
+  std::string topology;
+  std::string name;
+  std::string uri = "lxc:///system";
+  std::string state_root = "/var/lib/testbed/labs";
+  std::string image_root;
+  bool json = false;
+  std::string node;
+  std::vector<std::string> command;
+};
+
+virt::LabOptions options_from(const LabArgs& a) {
+  virt::LabOptions o;
+  o.name = a.name;
+  o.uri = a.uri;
+  o.state_root = a.state_root;
+  if (!a.image_root.empty()) o.image_root = a.image_root;
+  return o;
+}
+
+void add_common(CLI::App* sub, LabArgs& a) {
+  sub->add_option("--state-dir", a.state_root, "Where lab state lives (keys, overlays, lab.json)")
+      ->capture_default_str();
+}
+
+int cmd_up(const LabArgs& a) {
+  if (::geteuid() != 0) {
+    util::log_error("`testbed lab up` needs root (libvirt LXC, overlay mounts, bridges)");
+    return kExitEnvironment;
+  }
+  auto topo = config::load_topology(a.topology);
+  if (!topo) {
+    util::log_error("{}", topo.error().message);
+    return kExitBadInput;
+  }
+  virt::LabOptions o = options_from(a);
+  o.keep = true;  // a lab made by hand stays until `testbed lab down`; gc leaves it alone
+  auto lab = virt::Lab::up(*topo, o);
+  if (!lab) {
+    util::log_error("{}", lab.error().message);
+    return kExitFailure;
+  }
+  auto& l = **lab;
+  fmt::print("lab {} is up ({} nodes); capture interface: {}\n", l.name(), l.node_names().size(),
+             l.capture_interface());
+  fmt::print("  run on a node:  testbed lab exec {} NODE -- CMD...\n  take it down:   testbed lab down {}\n", l.name(),
+             l.name());
+  return kExitOk;
+}
+
+int cmd_status(const LabArgs& a) {
+  std::vector<std::string> names;
+  if (!a.name.empty()) {
+    names.push_back(a.name);
+  } else {
+    std::error_code ec;
+    if (fs::is_directory(a.state_root, ec))
+      for (const auto& e : fs::directory_iterator(a.state_root, ec))
+        if (fs::exists(e.path() / "lab.json")) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+  }
+  nlohmann::json out = nlohmann::json::array();
+  int rc = kExitOk;
+  for (const auto& n : names) {
+    auto lab = virt::Lab::open(n, options_from(a));
+    if (!lab) {
+      util::log_error("{}", lab.error().message);
+      rc = kExitFailure;
+      continue;
+    }
+    auto st = (*lab)->status();
+    if (!st) {
+      util::log_error("{}", st.error().message);
+      rc = kExitFailure;
+      continue;
+    }
+    nlohmann::json jl = {{"name", n}, {"capture_interface", (*lab)->capture_interface()}, {"nodes", nlohmann::json::array()}};
+    if (!a.json) {
+      fmt::print("lab {} (capture interface {})\n", n, (*lab)->capture_interface());
+      fmt::print("  {:<12} {:<8} {:<20} {:<8} {:<5} {}\n", "NODE", "ROLE", "IMAGE", "STATE", "SSH", "ADDRESSES");
+    }
+    for (const auto& s : *st) {
+      std::string addrs;
+      for (const auto& [net, addr] : s.info.addresses) addrs += (addrs.empty() ? "" : " ") + net + "=" + addr;
+      if (!a.json)
+        fmt::print("  {:<12} {:<8} {:<20} {:<8} {:<5} {}\n", s.info.name, config::to_string(s.info.role),
+                   s.info.image, s.running ? "running" : "stopped", s.ssh_reachable ? "yes" : "no", addrs);
+      jl["nodes"].push_back({{"name", s.info.name},
+                             {"role", config::to_string(s.info.role)},
+                             {"image", s.info.image},
+                             {"domain", s.info.domain},
+                             {"running", s.running},
+                             {"ssh_reachable", s.ssh_reachable},
+                             {"mgmt_address", s.info.mgmt_address},
+                             {"addresses", s.info.addresses},
+                             {"host_devs", s.info.host_devs}});
+    }
+    out.push_back(jl);
+  }
+  if (a.json) fmt::print("{}\n", out.dump(2));
+  else if (names.empty()) fmt::print("no labs\n");
+  return rc;
+}
+
+int cmd_exec(const LabArgs& a) {
+  auto lab = virt::Lab::open(a.name, options_from(a));
+  if (!lab) {
+    util::log_error("{}", lab.error().message);
+    return kExitBadInput;
+  }
+  if (!(*lab)->topology().node(a.node)) {
+    util::log_error("lab '{}' has no node '{}'", a.name, a.node);
+    return kExitBadInput;
+  }
+  util::ProcessOptions po;
+  po.on_stdout_line = [](const std::string& line) { fmt::print("{}\n", line); std::fflush(stdout); };
+  auto r = (*lab)->exec(a.node, a.command, po);
+  if (!r) {
+    util::log_error("{}", r.error().message);
+    return kExitFailure;
+  }
+  if (!r->err.empty()) fmt::print(stderr, "{}", r->err);
+  return r->exit_code;
+}
+
+int cmd_down(const LabArgs& a) {
+  auto s = virt::Lab::destroy(a.name, options_from(a));
+  if (!s) {
+    util::log_error("{}", s.error().message);
+    return kExitFailure;
+  }
+  fmt::print("lab {} is down\n", a.name);
+  return kExitOk;
+}
+
+}  // namespace
 
 void add_lab_command(CLI::App& app, CliContext& ctx) {
-  auto* sub = app.add_subcommand("lab", "(not available yet)");
-  sub->allow_extras();
-  sub->callback([&ctx] {
-    util::log_error("'testbed lab' is not available in this build yet");
-    ctx.exit_code = kExitEnvironment;
-  });
+  auto args = std::make_shared<LabArgs>();
+  auto* lab = app.add_subcommand("lab", "Bring a lab up from a topology, inspect it, run commands, take it down");
+  lab->require_subcommand(1);
+  lab->add_option("--uri", args->uri, "libvirt URI of the backend")->capture_default_str();
+
+  auto* up = lab->add_subcommand("up", "Create and start the lab of TOPOLOGY; waits until every node is ready");
+  up->add_option("topology", args->topology, "Topology file, e.g. topology/two-subnet.yaml")->required();
+  up->add_option("--name", args->name, "Lab name (default: the topology's name)");
+  up->add_option("--images", args->image_root, "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
+  add_common(up, *args);
+  up->callback([&ctx, args] { ctx.exit_code = cmd_up(*args); });
+
+  auto* st = lab->add_subcommand("status", "Nodes, state, addresses and SSH reachability of one or every lab");
+  st->add_option("name", args->name, "Lab name (default: every lab)");
+  st->add_flag("--json", args->json, "Machine-readable output");
+  add_common(st, *args);
+  st->callback([&ctx, args] { ctx.exit_code = cmd_status(*args); });
+
+  auto* ex = lab->add_subcommand("exec", "Run a command on a node over SSH; exits with the command's status");
+  ex->add_option("name", args->name, "Lab name")->required();
+  ex->add_option("node", args->node, "Node name, e.g. scanner")->required();
+  ex->add_option("command", args->command, "Command and arguments (after --)")->required();
+  add_common(ex, *args);
+  ex->callback([&ctx, args] { ctx.exit_code = cmd_exec(*args); });
+
+  auto* dn = lab->add_subcommand("down", "Remove the lab's nodes, networks, mounts and state (idempotent)");
+  dn->add_option("name", args->name, "Lab name")->required();
+  add_common(dn, *args);
+  dn->callback([&ctx, args] { ctx.exit_code = cmd_down(*args); });
 }
 
 }  // namespace testbed::cli

@@ -1,0 +1,36 @@
+#pragma once
+// Move-only RAII wrappers for libvirt's C handles. Each deleter is noexcept and
+// releases exactly the reference the wrapper owns (virConnectClose / virDomainFree /
+// virNetworkFree); freeing a domain or network handle never stops or undefines it.
+#include <memory>
+#include <string>
+#include <type_traits>
+
+#include <libvirt/libvirt.h>
+
+#include "orchestrator/util/result.h"
+
+namespace testbed::virt {
+
+struct ConnectCloser {
+  void operator()(virConnectPtr c) const noexcept { virConnectClose(c); }
+};
+struct DomainFreer {
+  void operator()(virDomainPtr d) const noexcept { virDomainFree(d); }
+};
+struct NetworkFreer {
+  void operator()(virNetworkPtr n) const noexcept { virNetworkFree(n); }
+};
+
+using ConnectHandle = std::unique_ptr<std::remove_pointer_t<virConnectPtr>, ConnectCloser>;
+using DomainHandle = std::unique_ptr<std::remove_pointer_t<virDomainPtr>, DomainFreer>;
+using NetworkHandle = std::unique_ptr<std::remove_pointer_t<virNetworkPtr>, NetworkFreer>;
+
+/// libvirt's message for the last failure on this thread ("no error" if none).
+std::string last_libvirt_error();
+
+/// Opens a read-write connection to `uri`. Silences libvirt's default stderr error
+/// printer (errors are reported through Result instead).
+util::Result<ConnectHandle> open_connection(const std::string& uri);
+
+}  // namespace testbed::virt

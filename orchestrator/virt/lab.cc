@@ -1,0 +1,545 @@
+#include "orchestrator/virt/lab.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <ctime>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/images/cache.h"
+#include "orchestrator/util/files.h"
+#include "orchestrator/util/log.h"
+#include "orchestrator/virt/libvirt_backend.h"
+#include "orchestrator/virt/naming.h"
+#include "orchestrator/virt/node_init.h"
+
+namespace testbed::virt {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+LabOptions with_defaults(LabOptions o) {
+  if (o.image_root.empty()) o.image_root = images::default_cache_root();
+  if (o.owner_pid == 0) o.owner_pid = ::getpid();
+  if (o.uri.empty()) o.uri = "lxc:///system";
+  return o;
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") ==
+                        std::string::npos)
+    return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::vector<std::string> ssh_argv(const SshTarget& t, int connect_timeout_s) {
+  return {"ssh", "-F", "/dev/null", "-i", t.identity_file, "-o", "IdentitiesOnly=yes", "-o",
+          "UserKnownHostsFile=" + t.known_hosts_file, "-o", "GlobalKnownHostsFile=/dev/null", "-o",
+          "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o",
+          fmt::format("ConnectTimeout={}", connect_timeout_s), "-p", std::to_string(t.port), "-l", t.user, t.host,
+          "--"};
+}
+
+util::Status keygen(const fs::path& path, const std::string& comment) {
+  std::error_code ec;
+  fs::remove(path, ec);
+  fs::remove(path.string() + ".pub", ec);
+  auto r = util::run_checked({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path.string()});
+  if (!r) return r.error();
+  ::chmod(path.c_str(), 0600);
+  return {};
+}
+
+bool process_alive(int64_t pid) {
+  if (pid <= 0) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+}  // namespace
+
+Lab::~Lab() = default;
+
+void Lab::progress(const std::string& line) const {
+  if (opts_.progress)
+    opts_.progress(line);
+  else
+    util::log_info("lab {}: {}", name_, line);
+}
+
+std::vector<std::string> Lab::node_names() const {
+  std::vector<std::string> out;
+  for (const auto& n : topo_.nodes) out.push_back(n.name);
+  return out;
+}
+
+NodeInfo Lab::node(const std::string& name) const {
+  auto it = infos_.find(name);
+  assert(it != infos_.end() && "Lab::node: unknown node");
+  return it->second;
+}
+
+std::string Lab::capture_interface() const {
+  const auto* scan = topo_.network_by_role(config::NetworkRole::kScan);
+  return infos_.at(topo_.router().name).host_devs.at(scan->name);
+}
+
+SshTarget Lab::ssh_target(const std::string& node) const {
+  SshTarget t;
+  t.host = this->node(node).mgmt_address;
+  t.identity_file = (state_dir_ / "id_ed25519").string();
+  t.known_hosts_file = (state_dir_ / "known_hosts").string();
+  return t;
+}
+
+std::vector<std::string> Lab::target_subnets() const { return topo_.target_subnets(); }
+
+std::string Lab::bridge(const std::string& network) const { return bridge_name(name_, network); }
+
+util::Status Lab::write_state(bool kept) const {
+  json j;
+  j["name"] = name_;
+  j["uri"] = opts_.uri;
+  j["owner_pid"] = opts_.owner_pid;
+  j["created"] = created_;
+  j["kept"] = kept;
+  j["topology_file"] = topo_.file;
+  j["image_root"] = opts_.image_root.string();
+  j["images"] = images_;
+  return util::write_file_atomic(state_dir_ / "lab.json", j.dump(2) + "\n", 0600);
+}
+
+util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const LabOptions& in) {
+  LabOptions opts = with_defaults(in);
+  std::unique_ptr<Lab> lab(new Lab());
+  lab->name_ = opts.name.empty() ? topo.name : opts.name;
+  if (auto s = check_lab_name(lab->name_); !s) return s.error();
+  lab->topo_ = topo;
+  lab->opts_ = opts;
+  lab->state_dir_ = opts.state_root / lab->name_;
+  lab->created_ = static_cast<int64_t>(::time(nullptr));
+
+  // --- Checks that need the host; nothing is created before they pass.
+  if (fs::exists(lab->state_dir_ / "lab.json"))
+    return util::fail("lab '{}' already exists ({}); take it down first: testbed lab down {}", lab->name_,
+                      lab->state_dir_.string(), lab->name_);
+  std::map<std::string, images::ImageRef> refs;
+  std::string missing;
+  for (const auto& n : topo.nodes) {
+    std::string image = opts.images.count(n.name) ? opts.images.at(n.name) : n.image;
+    lab->images_[n.name] = image;
+    if (refs.count(image)) continue;
+    auto ref = images::find_image(image, opts.image_root);
+    if (!ref) {
+      missing += fmt::format("\n  {}: node '{}': {}", n.where, n.name, ref.error().message);
+      continue;
+    }
+    refs.emplace(image, *ref);
+  }
+  if (!missing.empty()) return util::fail("images missing for lab '{}':{}", lab->name_, missing);
+  if (opts.check_host) {
+    auto host = config::read_host_prefixes();
+    if (!host) return host.error();
+    if (auto s = config::check_against_host(topo, *host); !s) return s.error();
+  }
+  auto backend = LibvirtBackend::connect(opts.uri);
+  if (!backend) return backend.error();
+  lab->backend_ = std::move(*backend);
+  lab->storage_ = std::make_unique<OverlayStorage>();
+  if (opts.uri.rfind("lxc:///", 0) == 0) {
+    // libvirt writes <bridge>.macs for networks with an <ip> here, but a package
+    // install without its postinst (no systemd here) may not have created it.
+    std::error_code mk;
+    fs::create_directories("/var/lib/libvirt/dnsmasq", mk);
+  }
+
+  // Names and addresses of every node.
+  std::vector<std::string> names;
+  std::vector<size_t> counts;
+  for (const auto& n : topo.nodes) {
+    names.push_back(n.name);
+    counts.push_back(n.interfaces.size());
+  }
+  auto veths = veth_names(lab->name_, names, counts);
+  for (size_t k = 0; k < topo.nodes.size(); ++k) {
+    const auto& n = topo.nodes[k];
+    NodeInfo info;
+    info.name = n.name;
+    info.role = n.role;
+    info.image = lab->images_[n.name];
+    info.domain = domain_name(lab->name_, n.name);
+    for (size_t i = 0; i < n.interfaces.size(); ++i) {
+      const auto& itf = n.interfaces[i];
+      info.addresses[itf.network] = util::format_ipv4(itf.address);
+      info.host_devs[itf.network] = veths[k][i];
+      if (topo.network(itf.network)->role == config::NetworkRole::kMgmt)
+        info.mgmt_address = util::format_ipv4(itf.address);
+    }
+    lab->infos_[n.name] = info;
+  }
+
+  // --- Create. From here on, a failure tears down what exists.
+  auto fail_and_clean = [&](const util::Error& e) -> util::Result<std::unique_ptr<Lab>> {
+    if (std::getenv("TESTBED_KEEP_FAILED_LAB")) {
+      util::log_warn("TESTBED_KEEP_FAILED_LAB is set: leaving lab '{}' for inspection", lab->name_);
+      return e;
+    }
+    if (auto s = lab->down(); !s) util::log_warn("cleaning up after a failed `lab up` also failed: {}", s.error().message);
+    return e;
+  };
+  std::error_code ec;
+  fs::create_directories(lab->state_dir_ / "nodes", ec);
+  if (ec) return util::fail("cannot create lab state dir {}: {}", lab->state_dir_.string(), ec.message());
+  ::chmod(lab->state_dir_.c_str(), 0700);
+  if (auto s = lab->write_state(false); !s) return fail_and_clean(s.error());
+  {
+    auto text = util::read_file(topo.file);
+    if (text) (void)util::write_file_atomic(lab->state_dir_ / "topology.yaml", *text, 0600);
+  }
+  if (auto s = keygen(lab->state_dir_ / "id_ed25519", "testbed-lab-" + lab->name_); !s) return fail_and_clean(s.error());
+  std::string known_hosts;
+  for (const auto& n : topo.nodes) {
+    fs::path nd = lab->state_dir_ / "nodes" / n.name;
+    fs::create_directories(nd, ec);
+    if (auto s = keygen(nd / "ssh_host_ed25519_key", n.name + "@" + lab->name_); !s) return fail_and_clean(s.error());
+    auto pub = util::read_file(nd / "ssh_host_ed25519_key.pub");
+    if (!pub) return fail_and_clean(pub.error());
+    std::string key = *pub;
+    auto sp = key.find(' ', key.find(' ') + 1);  // "ssh-ed25519 AAAA... comment" -> drop comment
+    known_hosts += lab->infos_[n.name].mgmt_address + " " + key.substr(0, sp) + "\n";
+  }
+  if (auto s = util::write_file_atomic(lab->state_dir_ / "known_hosts", known_hosts, 0600); !s)
+    return fail_and_clean(s.error());
+
+  if (auto s = lab->create_networks(); !s) return fail_and_clean(s.error());
+  // Router first: it forwards and serves DNS for the others.
+  std::vector<const config::TopologyNode*> order;
+  order.push_back(&topo.router());
+  for (const auto& n : topo.nodes)
+    if (n.role != config::NodeRole::kRouter) order.push_back(&n);
+  for (const auto* n : order)
+    if (auto s = lab->create_node(*n); !s) return fail_and_clean(s.error());
+  for (const auto* n : order) {
+    if (auto s = lab->wait_ready(n->name, opts.ready_timeout); !s) return fail_and_clean(s.error());
+    lab->progress(fmt::format("node {} ready", n->name));
+  }
+  if (opts.keep) {
+    lab->kept_ = true;
+    if (auto s = lab->write_state(true); !s) return fail_and_clean(s.error());
+  }
+  return lab;
+}
+
+util::Status Lab::create_networks() {
+  ObjectMeta meta{name_, opts_.owner_pid, created_, state_dir_.string()};
+  for (const auto& net : topo_.networks) {
+    NetworkSpec spec;
+    spec.name = network_name(name_, net.name);
+    spec.bridge = bridge_name(name_, net.name);
+    spec.prefix = net.cidr.prefix;
+    spec.meta = meta;
+    if (net.role == config::NetworkRole::kMgmt) spec.host_address = net.host_address;
+    if (auto s = backend_->create_network(spec); !s) return s;
+    progress(fmt::format("network {} up (bridge {})", net.name, spec.bridge));
+  }
+  return {};
+}
+
+util::Status Lab::create_node(const config::TopologyNode& n) {
+  const NodeInfo& info = infos_.at(n.name);
+  auto ref = images::find_image(info.image, opts_.image_root);
+  if (!ref) return ref.error();
+  fs::path nd = state_dir_ / "nodes" / n.name;
+  BootConfig boot = make_boot_config(topo_, name_, n);
+  NodeRootRequest req;
+  req.node_dir = nd;
+  req.image_root = ref->rootfs;
+  req.files["/testbed/init.sh"] = {make_init_script(boot), 0755};
+  req.files["/testbed/node.env"] = {make_node_env(boot), 0644};
+  req.files["/etc/resolv.conf"] = {make_resolv_conf(topo_, n), 0644};
+  req.files["/etc/hostname"] = {n.name + "\n", 0644};
+  req.files["/etc/hosts"] = {fmt::format("127.0.0.1 localhost\n127.0.1.1 {}\n", n.name), 0644};
+  if (n.role == config::NodeRole::kRouter) req.files["/testbed/lab-hosts"] = {make_lab_hosts(topo_), 0644};
+  auto lab_pub = util::read_file(state_dir_ / "id_ed25519.pub");
+  auto host_key = util::read_file(nd / "ssh_host_ed25519_key");
+  auto host_pub = util::read_file(nd / "ssh_host_ed25519_key.pub");
+  if (!lab_pub) return lab_pub.error();
+  if (!host_key) return host_key.error();
+  if (!host_pub) return host_pub.error();
+  req.files["/root/.ssh/authorized_keys"] = {*lab_pub, 0600};
+  req.files["/etc/ssh/ssh_host_ed25519_key"] = {*host_key, 0600};
+  req.files["/etc/ssh/ssh_host_ed25519_key.pub"] = {*host_pub, 0644};
+
+  NodeSpec spec;
+  spec.name = info.domain;
+  spec.meta = ObjectMeta{name_, opts_.owner_pid, created_, state_dir_.string()};
+  spec.init = lxc_init_argv();
+  for (const auto& itf : n.interfaces) {
+    InterfaceSpec is;
+    is.network = network_name(name_, itf.network);
+    is.host_dev = info.host_devs.at(itf.network);
+    is.guest_dev = itf.network;
+    is.mac = make_mac(name_ + "/" + n.name + "/" + itf.network);
+    spec.interfaces.push_back(is);
+  }
+  if (auto s = storage_->prepare(req, &spec); !s) return s;
+  if (auto s = backend_->create_node(spec); !s) return s;
+  // The host side of the veths carries no IPv6 either (it would answer ND on lab links).
+  for (const auto& itf : spec.interfaces)
+    (void)util::write_file_atomic("/proc/sys/net/ipv6/conf/" + itf.host_dev + "/disable_ipv6", "1");
+  progress(fmt::format("node {} started ({})", n.name, info.image));
+  return {};
+}
+
+util::Result<util::ProcessResult> Lab::exec(const std::string& node, const std::vector<std::string>& argv,
+                                            const util::ProcessOptions& opts) const {
+  auto a = ssh_argv(ssh_target(node), 5);
+  std::string cmd;
+  for (const auto& x : argv) cmd += (cmd.empty() ? "" : " ") + shell_quote(x);
+  a.push_back(cmd);
+  return util::run_process(a, opts);
+}
+
+util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds timeout) {
+  using clock = std::chrono::steady_clock;
+  auto deadline = clock::now() + timeout;
+  std::string last = "no attempt";
+  // 1. SSH reachable (sshd starts early in the node's init).
+  for (;;) {
+    util::ProcessOptions po;
+    po.timeout = std::chrono::milliseconds(5000);
+    auto a = ssh_argv(ssh_target(node), 1);
+    a.push_back("true");
+    auto r = util::run_process(a, po);
+    if (r && r->exit_code == 0) break;
+    last = r ? r->err : r.error().message;
+    if (clock::now() > deadline)
+      return util::fail("node '{}' of lab '{}': check 'ssh' failed: no SSH login at {} within {} ms: {}", node, name_,
+                        this->node(node).mgmt_address, timeout.count(), last);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // 2. Init finished and services started, then the image's health checks.
+  auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - clock::now()).count();
+  if (left < 1) left = 1;
+  std::string script = fmt::format(
+      "i=0; while [ ! -e /run/testbed/booted ] && [ $i -lt {0} ]; do sleep 0.1; i=$((i+1)); done\n"
+      "[ -e /run/testbed/booted ] || {{ echo 'init did not finish'; tail -n 20 /var/log/testbed/init.log; exit 3; }}\n"
+      "if [ -e /run/testbed/failed ]; then echo \"init failed: $(cat /run/testbed/failed)\"; exit 4; fi\n"
+      "if [ -x /testbed/health.sh ]; then exec /testbed/health.sh --wait {1}; fi\n",
+      left * 10, left);
+  util::ProcessOptions po;
+  po.timeout = std::chrono::milliseconds((left + 10) * 1000);
+  auto r = exec(node, {"/bin/sh", "-c", script}, po);
+  if (!r) return r.error();
+  if (r->exit_code == 0) return {};
+  const char* check = r->exit_code == 3 ? "init" : r->exit_code == 4 ? "services" : "health.sh";
+  return util::fail("node '{}' of lab '{}': check '{}' failed (exit {}):\n{}{}", node, name_, check, r->exit_code,
+                    r->out, r->err);
+}
+
+util::Status Lab::reset_node(const std::string& node, const std::string& image) {
+  const config::TopologyNode* n = topo_.node(node);
+  if (!n) return util::fail("lab '{}' has no node '{}'", name_, node);
+  if (!image.empty() && image != images_[node]) {
+    auto ref = images::find_image(image, opts_.image_root);
+    if (!ref) return ref.error();
+    images_[node] = image;
+    infos_[node].image = image;
+    if (auto s = write_state(kept_); !s) return s;
+  }
+  if (auto s = backend_->remove_node(infos_[node].domain); !s) return s;
+  if (auto s = create_node(*n); !s) return s;
+  return wait_ready(node, opts_.ready_timeout);
+}
+
+util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabOptions& in) {
+  LabOptions opts = with_defaults(in);
+  if (auto s = check_lab_name(name); !s) return s.error();
+  fs::path dir = opts.state_root / name;
+  auto text = util::read_file(dir / "lab.json");
+  if (!text) return util::fail("no lab '{}' (no {}): see `testbed lab status`", name, (dir / "lab.json").string());
+  json j;
+  try {
+    j = json::parse(*text);
+  } catch (const std::exception& e) {
+    return util::fail("{} is damaged: {}; remove the lab with `testbed lab down {}`", (dir / "lab.json").string(),
+                      e.what(), name);
+  }
+  auto topo_text = util::read_file(dir / "topology.yaml");
+  if (!topo_text) return topo_text.error();
+  auto topo = config::parse_topology(*topo_text, j.value("topology_file", std::string("topology.yaml")));
+  if (!topo) return topo.error();
+  opts.name = name;
+  opts.uri = j.value("uri", opts.uri);
+  opts.owner_pid = j.value("owner_pid", int64_t{0});
+  opts.image_root = j.value("image_root", opts.image_root.string());
+  std::unique_ptr<Lab> lab(new Lab());
+  lab->name_ = name;
+  lab->topo_ = *topo;
+  lab->opts_ = opts;
+  lab->state_dir_ = dir;
+  lab->created_ = j.value("created", int64_t{0});
+  lab->kept_ = j.value("kept", false);
+  lab->images_ = j.value("images", std::map<std::string, std::string>{});
+  auto backend = LibvirtBackend::connect(opts.uri);
+  if (!backend) return backend.error();
+  lab->backend_ = std::move(*backend);
+  lab->storage_ = std::make_unique<OverlayStorage>();
+  std::vector<std::string> names;
+  std::vector<size_t> counts;
+  for (const auto& n : topo->nodes) {
+    names.push_back(n.name);
+    counts.push_back(n.interfaces.size());
+  }
+  auto veths = veth_names(name, names, counts);
+  for (size_t k = 0; k < topo->nodes.size(); ++k) {
+    const auto& n = topo->nodes[k];
+    NodeInfo info;
+    info.name = n.name;
+    info.role = n.role;
+    info.image = lab->images_.count(n.name) ? lab->images_[n.name] : n.image;
+    info.domain = domain_name(name, n.name);
+    for (size_t i = 0; i < n.interfaces.size(); ++i) {
+      info.addresses[n.interfaces[i].network] = util::format_ipv4(n.interfaces[i].address);
+      info.host_devs[n.interfaces[i].network] = veths[k][i];
+      if (topo->network(n.interfaces[i].network)->role == config::NetworkRole::kMgmt)
+        info.mgmt_address = util::format_ipv4(n.interfaces[i].address);
+    }
+    lab->infos_[n.name] = info;
+  }
+  return lab;
+}
+
+util::Result<std::vector<NodeStatus>> Lab::status() {
+  std::vector<NodeStatus> out;
+  for (const auto& n : topo_.nodes) {
+    NodeStatus st;
+    st.info = infos_.at(n.name);
+    auto running = backend_->node_running(st.info.domain);
+    if (!running) return running.error();
+    st.running = *running;
+    if (st.running) {
+      util::ProcessOptions po;
+      po.timeout = std::chrono::milliseconds(4000);
+      auto a = ssh_argv(ssh_target(n.name), 2);
+      a.push_back("true");
+      auto r = util::run_process(a, po);
+      st.ssh_reachable = r && r->exit_code == 0;
+    }
+    out.push_back(st);
+  }
+  return out;
+}
+
+util::Status Lab::down() {
+  LabOptions o = opts_;
+  o.name = name_;
+  return destroy(name_, o);
+}
+
+util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
+  LabOptions opts = with_defaults(in);
+  if (auto s = check_lab_name(name); !s) return s;
+  fs::path dir = opts.state_root / name;
+  std::string uri = opts.uri;
+  if (auto text = util::read_file(dir / "lab.json")) {
+    try {
+      uri = json::parse(*text).value("uri", uri);
+    } catch (const std::exception&) {
+    }
+  }
+  auto backend = LibvirtBackend::connect(uri);
+  if (!backend) return backend.error();
+  auto objs = (*backend)->list_objects();
+  if (!objs) return objs.error();
+  std::string errors;
+  // Domains first (their veths go with them), then networks (bridges go with them).
+  for (auto kind : {ObjectKind::kDomain, ObjectKind::kNetwork})
+    for (const auto& o : *objs) {
+      if (o.meta.lab != name || o.kind != kind) continue;
+      auto s = kind == ObjectKind::kDomain ? (*backend)->remove_node(o.name) : (*backend)->remove_network(o.name);
+      if (!s) errors += s.error().message + "\n";
+    }
+  if (auto s = unmount_all_under(dir); !s) errors += s.error().message + "\n";
+  std::error_code ec;
+  if (errors.empty() && fs::exists(dir)) {
+    if (!mounts_under(dir).empty())
+      errors += fmt::format("mounts remain under {}; not deleting it\n", dir.string());
+    else
+      fs::remove_all(dir, ec);
+    if (ec) errors += fmt::format("cannot remove {}: {}\n", dir.string(), ec.message());
+  }
+  if (!errors.empty()) {
+    errors.pop_back();
+    return util::fail("taking down lab '{}' left something behind:\n{}", name, errors);
+  }
+  return {};
+}
+
+util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
+  LabOptions opts = with_defaults(in);
+  GcReport rep;
+  auto backend = LibvirtBackend::connect(opts.uri);
+  if (!backend) return backend.error();
+  auto objs = (*backend)->list_objects();
+  if (!objs) return objs.error();
+
+  // Which labs exist: from libvirt metadata and from state dirs.
+  struct LabSeen {
+    int64_t owner = 0;
+    bool kept = false;
+    std::vector<std::string> things;
+  };
+  std::map<std::string, LabSeen> labs;
+  for (const auto& o : *objs) {
+    auto& l = labs[o.meta.lab];
+    l.owner = o.meta.owner_pid;
+    l.things.push_back(fmt::format("{} {}", o.kind == ObjectKind::kDomain ? "domain" : "network", o.name));
+  }
+  std::error_code ec;
+  if (fs::is_directory(opts.state_root, ec))
+    for (const auto& e : fs::directory_iterator(opts.state_root, ec)) {
+      if (!e.is_directory()) continue;
+      std::string lab = e.path().filename().string();
+      auto& l = labs[lab];
+      if (auto text = util::read_file(e.path() / "lab.json")) {
+        try {
+          auto j = json::parse(*text);
+          l.owner = j.value("owner_pid", l.owner);
+          l.kept = j.value("kept", false);
+        } catch (const std::exception&) {
+        }
+      }
+      for (const auto& m : mounts_under(e.path())) l.things.push_back("mount " + m);
+      l.things.push_back("state dir " + e.path().string());
+    }
+  for (const auto& [lab, l] : labs) {
+    if (l.kept) {
+      rep.kept.push_back(fmt::format("lab {}: kept (made by `testbed lab up`; remove with `testbed lab down {}`)", lab,
+                                     lab));
+      continue;
+    }
+    if (process_alive(l.owner)) {
+      rep.kept.push_back(fmt::format("lab {}: owner process {} is running", lab, l.owner));
+      continue;
+    }
+    for (const auto& t : l.things) rep.removed.push_back(fmt::format("{} (lab {}, owner {} gone)", t, lab, l.owner));
+    if (dry_run) continue;
+    if (check_lab_name(lab).ok()) {
+      LabOptions o = opts;
+      if (auto s = Lab::destroy(lab, o); !s) return s.error();
+    }
+  }
+  return rep;
+}
+
+}  // namespace testbed::virt

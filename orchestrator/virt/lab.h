@@ -1,0 +1,142 @@
+#pragma once
+// A running lab: the libvirt networks and nodes of one topology, their roots, keys and
+// state dir. The runner and `testbed lab` use only this class.
+//
+// State dir (root-only, 0700): <state_root>/<lab>/
+//   lab.json            name, uri, owner pid, created, kept, image per node (written first,
+//                       so `testbed gc` can find a half-created lab)
+//   topology.yaml       copy of the topology file (open() re-reads it)
+//   id_ed25519[.pub]    the lab's SSH key (0600), authorised on every node
+//   known_hosts         every node's pinned host key at its mgmt address
+//   nodes/<node>/       ssh_host_ed25519_key[.pub], upper/, work/, root/ (overlay mount)
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "orchestrator/config/topology.h"
+#include "orchestrator/util/result.h"
+#include "orchestrator/util/subprocess.h"
+#include "orchestrator/virt/backend.h"
+#include "orchestrator/virt/node_storage.h"
+
+namespace testbed::virt {
+
+/// Where and how to reach a node over SSH. Same fields as remote::SshTarget.
+struct SshTarget {
+  std::string host;
+  int port = 22;
+  std::string user = "root";
+  std::string identity_file;
+  std::string known_hosts_file;
+};
+
+struct LabOptions {
+  std::string name;                        ///< default: the topology's name
+  std::string uri = "lxc:///system";
+  std::filesystem::path state_root = "/var/lib/testbed/labs";
+  std::filesystem::path image_root;        ///< default: images::default_cache_root()
+  std::map<std::string, std::string> images;  ///< node -> image, overriding the topology
+  /// Progress lines ("network scan up", "node target1 ready"); default: log_info.
+  std::function<void(const std::string&)> progress;
+  int64_t owner_pid = 0;                   ///< default: getpid()
+  /// The lab outlives its owner process (`testbed lab up`): gc leaves it alone.
+  bool keep = false;
+  std::chrono::milliseconds ready_timeout{90000};
+  bool check_host = true;                  ///< refuse subnets overlapping host addresses/routes
+};
+
+struct NodeInfo {
+  std::string name;
+  config::NodeRole role = config::NodeRole::kTarget;
+  std::string image;
+  std::string domain;                               ///< libvirt domain name
+  std::string mgmt_address;
+  std::map<std::string, std::string> addresses;     ///< network -> address
+  std::map<std::string, std::string> host_devs;     ///< network -> host-side veth
+};
+
+struct NodeStatus {
+  NodeInfo info;
+  bool running = false;
+  bool ssh_reachable = false;
+};
+
+class Lab {
+ public:
+  /// Validates against the host (images present, subnets free), then creates networks,
+  /// keys, roots and nodes and waits until every node is ready. On failure everything
+  /// created is removed again and the error says which step failed.
+  static util::Result<std::unique_ptr<Lab>> up(const config::Topology& topo, const LabOptions& opts);
+  /// Attaches to an existing lab by name (reads its state dir; connects to its URI).
+  static util::Result<std::unique_ptr<Lab>> open(const std::string& name, const LabOptions& opts = {});
+  /// Removes everything of lab `name` found via libvirt metadata, mounts and the state
+  /// dir, whether or not it is complete. Idempotent: an absent lab is success.
+  static util::Status destroy(const std::string& name, const LabOptions& opts = {});
+
+  ~Lab();
+  Lab(const Lab&) = delete;
+  Lab& operator=(const Lab&) = delete;
+
+  /// Removes domains, networks, mounts, host interfaces and state. Idempotent.
+  util::Status down();
+  /// Destroys the node, gives it a fresh upper dir (and optionally another image),
+  /// starts it and waits until ready.
+  util::Status reset_node(const std::string& node, const std::string& image = "");
+  /// Waits until SSH answers, the node's init finished and /testbed/health.sh exits 0.
+  /// The error names the failing check and shows its output.
+  util::Status wait_ready(const std::string& node, std::chrono::milliseconds timeout);
+
+  const std::string& name() const { return name_; }
+  const std::filesystem::path& state_dir() const { return state_dir_; }
+  const config::Topology& topology() const { return topo_; }
+  std::vector<std::string> node_names() const;
+  /// Info for a node of this lab (asserts the name exists).
+  NodeInfo node(const std::string& name) const;
+  /// The host-side veth of the router's scan interface: the capture point.
+  std::string capture_interface() const;
+  SshTarget ssh_target(const std::string& node) const;
+  std::vector<std::string> target_subnets() const;
+  /// The bridge device of a network.
+  std::string bridge(const std::string& network) const;
+  /// Runs argv on the node over SSH (OpenSSH client, pinned host key). Exit status and
+  /// output in the result; fails only if ssh could not be started.
+  util::Result<util::ProcessResult> exec(const std::string& node, const std::vector<std::string>& argv,
+                                         const util::ProcessOptions& opts = {}) const;
+  util::Result<std::vector<NodeStatus>> status();
+  Backend& backend() { return *backend_; }
+
+ private:
+  Lab() = default;
+  util::Status create_networks();
+  util::Status create_node(const config::TopologyNode& n);
+  util::Status write_state(bool kept) const;
+  void progress(const std::string& line) const;
+
+  std::string name_;
+  config::Topology topo_;
+  LabOptions opts_;
+  std::filesystem::path state_dir_;
+  std::map<std::string, std::string> images_;       // node -> image name
+  std::map<std::string, NodeInfo> infos_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<NodeStorage> storage_;
+  int64_t created_ = 0;
+  bool kept_ = false;
+};
+
+/// What `testbed gc` found or removed.
+struct GcReport {
+  std::vector<std::string> removed;  ///< one line per object ("domain tb-x-router (lab x, owner 123 gone)")
+  std::vector<std::string> kept;     ///< labs left alone and why
+};
+
+/// Removes every lab object (libvirt domains and networks with testbed metadata,
+/// overlay mounts and state dirs under state_root) whose lab's owner process is gone
+/// and which is not marked kept. With dry_run, only reports.
+util::Result<GcReport> collect_garbage(const LabOptions& opts, bool dry_run);
+
+}  // namespace testbed::virt

@@ -1,0 +1,117 @@
+#include "orchestrator/virt/node_storage.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "orchestrator/util/files.h"
+
+namespace testbed::virt {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Directories created in the upper layer take precedence over the image's metadata,
+// so create the well-known ones with the modes a Debian root has.
+unsigned dir_mode(const std::string& rel) {
+  if (rel == "root" || rel == "root/.ssh") return 0700;
+  return 0755;
+}
+
+util::Status write_into(const fs::path& upper, const std::string& path, const NodeFile& f) {
+  fs::path rel = fs::path(path).relative_path();
+  fs::path cur = upper;
+  for (auto it = rel.begin(); it != rel.end() && std::next(it) != rel.end(); ++it) {
+    cur /= *it;
+    if (!fs::exists(cur)) {
+      std::error_code ec;
+      fs::create_directory(cur, ec);
+      if (ec) return util::fail("cannot create {}: {}", cur.string(), ec.message());
+      ::chmod(cur.c_str(), dir_mode(fs::relative(cur, upper).string()));
+    }
+  }
+  return util::write_file_atomic(upper / rel, f.content, f.mode);
+}
+
+std::string unescape_mountinfo(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+util::Status OverlayStorage::prepare(const NodeRootRequest& req, NodeSpec* spec) {
+  if (auto s = release(req.node_dir); !s) return s;
+  fs::path upper = req.node_dir / "upper", work = req.node_dir / "work", root = req.node_dir / "root";
+  std::error_code ec;
+  for (const auto& d : {upper, work, root}) {
+    fs::create_directories(d, ec);
+    if (ec) return util::fail("cannot create {}: {}", d.string(), ec.message());
+  }
+  ::chmod(upper.c_str(), 0755);  // the merged root's mode comes from the upper dir
+  for (const auto& [path, f] : req.files)
+    if (auto s = write_into(upper, path, f); !s) return s;
+  if (!fs::is_directory(req.image_root))
+    return util::fail("image root {} is not a directory (was the image removed?)", req.image_root.string());
+  std::string opts = fmt::format("lowerdir={},upperdir={},workdir={}", req.image_root.string(), upper.string(),
+                                 work.string());
+  if (::mount("overlay", root.c_str(), "overlay", 0, opts.c_str()) != 0)
+    return util::fail("cannot mount the overlay root of {} ({}): {}", req.node_dir.string(), opts,
+                      std::strerror(errno));
+  spec->root_dir = root.string();
+  return {};
+}
+
+util::Status OverlayStorage::release(const fs::path& node_dir) {
+  if (auto s = unmount_all_under(node_dir / "root"); !s) return s;
+  std::error_code ec;
+  for (const char* d : {"root", "upper", "work"}) {
+    fs::remove_all(node_dir / d, ec);
+    if (ec) return util::fail("cannot remove {}: {}", (node_dir / d).string(), ec.message());
+  }
+  return {};
+}
+
+std::vector<std::string> mounts_under(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  std::string base = fs::weakly_canonical(dir).string();
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string id, parent, devno, rootf, mp;
+    ls >> id >> parent >> devno >> rootf >> mp;
+    mp = unescape_mountinfo(mp);
+    if (mp == base || mp.rfind(base + "/", 0) == 0) out.push_back(mp);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+util::Status unmount_all_under(const fs::path& dir) {
+  for (const auto& mp : mounts_under(dir)) {
+    if (::umount2(mp.c_str(), 0) == 0) continue;
+    if (errno == EINVAL || errno == ENOENT) continue;
+    if (errno == EBUSY && ::umount2(mp.c_str(), MNT_DETACH) == 0) continue;
+    return util::fail("cannot unmount {}: {}", mp, std::strerror(errno));
+  }
+  return {};
+}
+
+}  // namespace testbed::virt

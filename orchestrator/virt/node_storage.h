@@ -1,0 +1,49 @@
+#pragma once
+// A node's root file system on the host. LXC: an overlay mount (lower = the image's
+// rootfs, upper/work = per-node dirs) that libvirtd sees through mount propagation
+// (docs: lab-host.md). A KVM backend adds a qcow2-overlay + NoCloud-seed implementation.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "orchestrator/util/result.h"
+#include "orchestrator/virt/backend.h"
+
+namespace testbed::virt {
+
+/// A file placed into the node's root before boot (path is absolute inside the node).
+struct NodeFile {
+  std::string content;
+  unsigned mode = 0644;
+};
+
+struct NodeRootRequest {
+  std::filesystem::path node_dir;   ///< per-node state dir (created if needed, owned by the lab)
+  std::filesystem::path image_root; ///< the image's root file system (read-only lower layer)
+  std::map<std::string, NodeFile> files;
+};
+
+class NodeStorage {
+ public:
+  virtual ~NodeStorage() = default;
+  /// Creates a fresh root for the node (discarding any previous one) with `files` in it
+  /// and fills the root fields of `spec`.
+  virtual util::Status prepare(const NodeRootRequest& req, NodeSpec* spec) = 0;
+  /// Unmounts and deletes the node's root (not the rest of node_dir). Idempotent.
+  virtual util::Status release(const std::filesystem::path& node_dir) = 0;
+};
+
+/// The LXC overlay: node_dir/{upper,work,root}; root is the mount point.
+class OverlayStorage : public NodeStorage {
+ public:
+  util::Status prepare(const NodeRootRequest& req, NodeSpec* spec) override;
+  util::Status release(const std::filesystem::path& node_dir) override;
+};
+
+/// Mount points at or below `dir`, deepest first (from /proc/self/mountinfo).
+std::vector<std::string> mounts_under(const std::filesystem::path& dir);
+/// Unmounts (lazily if busy) every mount at or below `dir`.
+util::Status unmount_all_under(const std::filesystem::path& dir);
+
+}  // namespace testbed::virt
