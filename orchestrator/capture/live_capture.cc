@@ -122,7 +122,14 @@ void LiveCapture::on_packet(u_char* user, const pcap_pkthdr* h, const u_char* by
 
 void LiveCapture::write_packet(const pcap_pkthdr* h, const u_char* bytes) {
   if (!write_error_.empty()) return;  // the file is already lost; keep draining the kernel
+  errno = 0;
   pcap_dump(reinterpret_cast<u_char*>(dumper_.get()), h, bytes);
+  // pcap_dump reports nothing; stdio's error flag and errno (set by the failing write
+  // inside fwrite) say what happened, so look right away, before errno is overwritten.
+  if (std::ferror(pcap_dump_file(dumper_.get()))) {
+    write_error_ = std::strerror(errno ? errno : EIO);
+    return;
+  }
   const double ts = ts_seconds(h);
   if (stats_.packets_written == 0) stats_.first_ts = ts;
   stats_.last_ts = ts;

@@ -124,6 +124,9 @@ util::Result<SshSession> SshSession::connect(const SshTarget& t) {
   long timeout_s = static_cast<long>(t.connect_timeout.count() / 1000);
   long timeout_us = static_cast<long>((t.connect_timeout.count() % 1000) * 1000);
   int strict = 1;
+  // Small request/reply exchanges (SFTP writes, PTY lines) must not wait for Nagle +
+  // delayed ACK (~40 ms each): that made a 5 MB upload take 5 s instead of 0.1 s.
+  int nodelay = 1;
   // Only our own known_hosts file counts: the same file stands in for the global one so
   // that nothing in /etc/ssh can add an accepted key.
   if (ssh_options_set(s.get(), SSH_OPTIONS_PROCESS_CONFIG, &process_config) != SSH_OK ||
@@ -133,6 +136,7 @@ util::Result<SshSession> SshSession::connect(const SshTarget& t) {
       ssh_options_set(s.get(), SSH_OPTIONS_KNOWNHOSTS, kh.c_str()) != SSH_OK ||
       ssh_options_set(s.get(), SSH_OPTIONS_GLOBAL_KNOWNHOSTS, kh.c_str()) != SSH_OK ||
       ssh_options_set(s.get(), SSH_OPTIONS_STRICTHOSTKEYCHECK, &strict) != SSH_OK ||
+      ssh_options_set(s.get(), SSH_OPTIONS_NODELAY, &nodelay) != SSH_OK ||
       ssh_options_set(s.get(), SSH_OPTIONS_TIMEOUT, &timeout_s) != SSH_OK ||
       ssh_options_set(s.get(), SSH_OPTIONS_TIMEOUT_USEC, &timeout_us) != SSH_OK) {
     return fail("ssh {}: cannot set session options: {}", where, ssh_get_error(s.get()));

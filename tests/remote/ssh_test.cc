@@ -261,6 +261,7 @@ TEST_F(SshServer, SftpRoundTripOf5MB) {
   for (auto& c : data) c = static_cast<char>(rng());
   write_text(local, data);
   const std::string remote = (dir() / "remote.bin").string();
+  const auto t0 = std::chrono::steady_clock::now();
   auto st = s.upload(local, remote, 0600);
   ASSERT_TRUE(st.ok()) << st.error().message;
   struct stat sb {};
@@ -274,6 +275,8 @@ TEST_F(SshServer, SftpRoundTripOf5MB) {
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(util::sha256_file(back).value(), util::sha256_hex(data));
   EXPECT_FALSE(fs::exists(back.string() + ".part"));
+  // Guards against per-request stalls (Nagle + delayed ACK made this 5 s once).
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 3.0);
 }
 
 TEST_F(SshServer, DownloadOfMissingFileFailsAndLeavesNothing) {
