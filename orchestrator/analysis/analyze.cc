@@ -44,9 +44,11 @@ struct IpAddrHash {
 class PortSpread {
  public:
   void add(const PacketInfo& p) {
-    if (!p.has_transport || (p.proto_class != ProtoClass::kTcp && p.proto_class != ProtoClass::kUdp)) return;
+    if (p.ip_version == 0) return;
     Entry* e = (last_ && last_addr_ == p.src) ? last_ : lookup(p.src);
     if (!e) return;
+    ++e->packets;
+    if (!p.has_transport || (p.proto_class != ProtoClass::kTcp && p.proto_class != ProtoClass::kUdp)) return;
     uint64_t& w = e->bits[p.dport >> 6];
     uint64_t bit = uint64_t{1} << (p.dport & 63);
     if (!(w & bit)) {
@@ -54,16 +56,14 @@ class PortSpread {
       ++e->count;
     }
   }
-  /// The source with the most distinct ports (ties: the one seen first).
+  /// The source with the most distinct destination ports; ties (e.g. no port could be
+  /// decoded because snaplen cut every header) go to the source of more packets, then to
+  /// the one seen first.
   std::pair<IpAddr, uint32_t> best() const {
-    IpAddr a;
-    uint32_t n = 0;
+    const Entry* b = nullptr;
     for (const auto& e : order_)
-      if (e->count > n) {
-        n = e->count;
-        a = e->addr;
-      }
-    return {a, n};
+      if (!b || e->count > b->count || (e->count == b->count && e->packets > b->packets)) b = e.get();
+    return b ? std::pair{b->addr, b->count} : std::pair{IpAddr{}, 0u};
   }
   uint32_t count(const IpAddr& a) const {
     auto it = map_.find(a);
@@ -75,6 +75,7 @@ class PortSpread {
     IpAddr addr;
     std::vector<uint64_t> bits = std::vector<uint64_t>(1024);
     uint32_t count = 0;
+    uint64_t packets = 0;
   };
   Entry* lookup(const IpAddr& a) {
     auto it = map_.find(a);
@@ -109,7 +110,7 @@ util::Result<IpAddr> detect_scanner_prefix(const std::filesystem::path& path) {
   PacketInfo p;
   for (uint64_t n = 0; n < kDetectPrefix && pcap_next_ex(h->get(), &hdr, &data) == 1; ++n) {
     decode_frame(lt, data, hdr->caplen, hdr->len, &p);
-    if (p.status == DecodeStatus::kOk) spread.add(p);
+    spread.add(p);
   }
   return spread.best().first;
 }
@@ -171,7 +172,7 @@ util::Status run_pass(const CaptureInput& in, const AnalysisOptions& opts, const
       case DecodeStatus::kUnsupportedLink: ++dc.unsupported_link; break;
     }
     if (p.ip_version == 0) continue;
-    if (spread && p.status == DecodeStatus::kOk) spread->add(p);
+    if (spread) spread->add(p);
     const bool sent = p.src == scanner;
     const bool recv = p.dst == scanner;
     if (!sent && !recv) {
@@ -256,7 +257,7 @@ util::Result<CaptureAnalysis> analyze_capture(const CaptureInput& in, const Anal
   if (auto st = run_pass(in, opts, scanner, payloads, &out, &spread); !st) return st.error();
   if (base.scanner_auto) {
     auto [best, n] = spread.best();
-    if (!(best == scanner) && n > spread.count(scanner)) {
+    if (!(best == scanner) && (n > spread.count(scanner) || scanner.empty())) {
       // The first packets pointed elsewhere: redo the pass with the whole file's answer.
       util::log_debug("{}: scanner is {} (not {} as the first packets suggested); second pass",
                       in.pcap.string(), best.str(), scanner.str());
@@ -265,7 +266,7 @@ util::Result<CaptureAnalysis> analyze_capture(const CaptureInput& in, const Anal
       if (auto st = run_pass(in, opts, scanner, payloads, &out, nullptr); !st) return st.error();
     }
     if (scanner.empty())
-      return util::fail("capture {}: no TCP/UDP traffic to find the scanner by; give its address "
+      return util::fail("capture {}: no IP traffic to find the scanner by; give its address "
                         "(--scanner-ip)", in.pcap.string());
   }
   out.scanner_distinct_ports = spread.count(scanner);

@@ -329,6 +329,9 @@ Phase PhaseClassifier::classify(const PacketInfo& p, bool sent) {
         if (it != by_conn_.end()) {
           if (ph == Phase::kScript) it->second = Phase::kScript;
           ph = it->second;
+        } else if (ph == Phase::kOther && p.payload_len > 0) {
+          // Data on a connection whose SYN we did not see: version detection or NSE.
+          ph = after_os_ ? Phase::kScript : Phase::kService;
         } else if (ph == Phase::kOther) {
           // A raw RST answering a SYN/ACK of the port scan, or a stray segment.
           auto pt = by_port_.find(port);
