@@ -7,6 +7,7 @@
 #include <cassert>
 #include <cerrno>
 #include <ctime>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -294,8 +295,10 @@ util::Status Lab::create_node(const config::TopologyNode& n) {
   if (auto s = storage_->prepare(req, &spec); !s) return s;
   if (auto s = backend_->create_node(spec); !s) return s;
   // The host side of the veths carries no IPv6 either (it would answer ND on lab links).
-  for (const auto& itf : spec.interfaces)
-    (void)util::write_file_atomic("/proc/sys/net/ipv6/conf/" + itf.host_dev + "/disable_ipv6", "1");
+  for (const auto& itf : spec.interfaces) {
+    std::ofstream f("/proc/sys/net/ipv6/conf/" + itf.host_dev + "/disable_ipv6");
+    f << "1\n";
+  }
   progress(fmt::format("node {} started ({})", n.name, info.image));
   return {};
 }
