@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "orchestrator/remote/quote.h"
 #include "orchestrator/util/files.h"
@@ -105,7 +106,33 @@ std::string SshSession::where() const {
 }
 
 util::Result<SshSession> SshSession::connect(const SshTarget& t) {
+  bool transient = false;
+  return connect_impl(t, &transient);
+}
+
+util::Result<SshSession> SshSession::connect_retrying(const SshTarget& t,
+                                                      std::chrono::milliseconds total,
+                                                      std::chrono::milliseconds interval) {
+  const auto deadline = Clock::now() + total;
+  int attempts = 0;
+  for (;;) {
+    bool transient = false;
+    ++attempts;
+    auto s = connect_impl(t, &transient);
+    if (s.ok() || !transient || Clock::now() + interval >= deadline) {
+      if (!s.ok() && transient) {
+        return fail("{} (gave up after {} attempts in {} ms)", s.error().message, attempts,
+                    total.count());
+      }
+      return s;
+    }
+    std::this_thread::sleep_for(interval);
+  }
+}
+
+util::Result<SshSession> SshSession::connect_impl(const SshTarget& t, bool* transient) {
   init_libssh_once();
+  *transient = false;
   const std::string where = t.user + "@" + t.host + ":" + std::to_string(t.port);
   if (t.known_hosts_file.empty() || !std::filesystem::exists(t.known_hosts_file)) {
     return fail("ssh {}: known-hosts file '{}' does not exist; host keys are pinned, so the "
@@ -142,6 +169,7 @@ util::Result<SshSession> SshSession::connect(const SshTarget& t) {
     return fail("ssh {}: cannot set session options: {}", where, ssh_get_error(s.get()));
   }
   if (ssh_connect(s.get()) != SSH_OK) {
+    *transient = true;
     return fail("ssh {}: cannot connect: {} (is the node up and its sshd listening?)", where,
                 ssh_get_error(s.get()));
   }

@@ -59,6 +59,13 @@ class SshSession {
   /// or changed key is refused) and logs in with target.identity_file.
   static util::Result<SshSession> connect(const SshTarget& target);
 
+  /// connect(), retried every `interval` while the server is not (yet) accepting
+  /// connections — a node still booting — until `total` has passed. Host-key and login
+  /// refusals are final at once: retrying cannot fix them.
+  static util::Result<SshSession> connect_retrying(
+      const SshTarget& target, std::chrono::milliseconds total,
+      std::chrono::milliseconds interval = std::chrono::milliseconds(200));
+
   SshSession(SshSession&&) noexcept = default;
   SshSession& operator=(SshSession&&) noexcept = default;
   SshSession(const SshSession&) = delete;
@@ -90,6 +97,8 @@ class SshSession {
 
  private:
   SshSession(SshTarget t, SessionHandle s) : target_(std::move(t)), session_(std::move(s)) {}
+  /// connect(); *transient says whether the failure was at the TCP/handshake stage.
+  static util::Result<SshSession> connect_impl(const SshTarget& target, bool* transient);
   util::Result<ExecResult> run(const std::string& command, const std::string& shown,
                                const ExecOptions& opts);
   util::Result<SftpHandle> open_sftp();

@@ -338,5 +338,28 @@ TEST_F(SshServer, NothingListeningIsAClearError) {
   EXPECT_NE(s.error().message.find("cannot connect"), std::string::npos) << s.error().message;
 }
 
+TEST_F(SshServer, ConnectRetryingWaitsForAServerThenGivesUp) {
+  SshTarget t = target();
+  // The real server: first attempt succeeds.
+  auto ok = SshSession::connect_retrying(t, 2000ms);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  // A refused host key is final: no retries, fails at once.
+  t.known_hosts_file = dir() / "known_hosts_changed_2";
+  write_text(t.known_hosts_file,
+             known_hosts_line("127.0.0.1", port_, dir() / "other_key.pub").value() + "\n");
+  auto t0 = std::chrono::steady_clock::now();
+  auto bad = SshSession::connect_retrying(t, 5000ms);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2000ms);
+  // Nothing listening: retried until the deadline.
+  t = target();
+  t.port = free_port();
+  t0 = std::chrono::steady_clock::now();
+  auto none = SshSession::connect_retrying(t, 600ms, 100ms);
+  ASSERT_FALSE(none.ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 400ms);
+  EXPECT_NE(none.error().message.find("gave up after"), std::string::npos) << none.error().message;
+}
+
 }  // namespace
 }  // namespace testbed::remote
