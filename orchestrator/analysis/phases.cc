@@ -336,11 +336,15 @@ Phase PhaseClassifier::classify(const PacketInfo& p, bool sent) {
           // A raw RST answering a SYN/ACK of the port scan, or a stray segment.
           auto pt = by_port_.find(port);
           if (pt != by_port_.end()) ph = pt->second;
+          else if (auto ht = by_host_.find(h); ht != by_host_.end()) ph = ht->second;
         }
       }
     }
     if (ph != Phase::kOther) {
-      by_port_[port] = ph;
+      // Port-scan probes are most of a capture and one per host:port: they are not stored
+      // per port (memory stays bounded by hosts); a miss falls back to the host's phase.
+      if (ph == Phase::kPortScan) by_port_.erase(port);
+      else by_port_[port] = ph;
       by_host_[h] = ph;
     }
     return ph;
