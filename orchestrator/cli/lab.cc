@@ -23,6 +23,7 @@ struct LabArgs {
   std::string uri = "lxc:///system";
   std::string state_root = "/var/lib/testbed/labs";
   std::string image_root;
+  std::string image;  ///< reset --image
   bool json = false;
   std::string node;
   std::vector<std::string> command;
@@ -142,6 +143,24 @@ int cmd_exec(const LabArgs& a) {
   return r->exit_code;
 }
 
+int cmd_reset(const LabArgs& a) {
+  auto lab = virt::Lab::open(a.name, options_from(a));
+  if (!lab) {
+    util::log_error("{}", lab.error().message);
+    return kExitBadInput;
+  }
+  if (!(*lab)->topology().node(a.node)) {
+    util::log_error("lab '{}' has no node '{}'", a.name, a.node);
+    return kExitBadInput;
+  }
+  if (auto s = (*lab)->reset_node(a.node, a.image); !s) {
+    util::log_error("{}", s.error().message);
+    return kExitFailure;
+  }
+  fmt::print("node {} of lab {} was reset and is ready\n", a.node, a.name);
+  return kExitOk;
+}
+
 int cmd_down(const LabArgs& a) {
   auto s = virt::Lab::destroy(a.name, options_from(a));
   if (!s) {
@@ -179,6 +198,13 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
   ex->add_option("command", args->command, "Command and arguments (after --)")->required();
   add_common(ex, *args);
   ex->callback([&ctx, args] { ctx.exit_code = cmd_exec(*args); });
+
+  auto* rs = lab->add_subcommand("reset", "Restart a node from a fresh overlay (discarding its changes); waits until ready");
+  rs->add_option("name", args->name, "Lab name")->required();
+  rs->add_option("node", args->node, "Node name, e.g. target1")->required();
+  rs->add_option("--image", args->image, "Boot the node from this image instead (e.g. scanner-nmap-7.95)");
+  add_common(rs, *args);
+  rs->callback([&ctx, args] { ctx.exit_code = cmd_reset(*args); });
 
   auto* dn = lab->add_subcommand("down", "Remove the lab's nodes, networks, mounts and state (idempotent)");
   dn->add_option("name", args->name, "Lab name")->required();
