@@ -182,6 +182,29 @@ TEST_F(SshServer, LinesStreamAsTheyArrive) {
   EXPECT_EQ(r->out, "a\nb\n");
 }
 
+// The runner stamps Nmap's lines with the host clock on arrival: the delay between a line
+// being printed on the node and reaching on_line must be small. Same host here, so the
+// remote `date` and our CLOCK_REALTIME are one clock.
+TEST_F(SshServer, PtyLineDelayIsSmall) {
+  auto s = session();
+  std::vector<double> delays;
+  ExecOptions o;
+  o.pty = true;
+  o.on_line = [&](std::string_view l) {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const double now = double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+    delays.push_back(now - std::stod(std::string(l)));
+  };
+  auto r = s.exec({"sh", "-c", "for i in 1 2 3 4 5; do date +%s.%N; sleep 0.2; done"}, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(delays.size(), 5u);
+  double worst = 0;
+  for (double d : delays) worst = std::max(worst, d);
+  std::printf("pty line delay: worst %.1f ms over %zu lines\n", worst * 1e3, delays.size());
+  EXPECT_LT(worst, 0.1);
+}
+
 TEST_F(SshServer, PtyMergesStreamsStripsCrAndIsATerminal) {
   auto s = session();
   std::vector<std::string> lines;
