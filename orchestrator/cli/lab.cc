@@ -132,15 +132,15 @@ int cmd_exec(const LabArgs& a) {
     util::log_error("lab '{}' has no node '{}'", a.name, a.node);
     return kExitBadInput;
   }
-  util::ProcessOptions po;
-  po.on_stdout_line = [](const std::string& line) { fmt::print("{}\n", line); std::fflush(stdout); };
-  auto r = (*lab)->exec(a.node, a.command, po);
+  remote::ExecOptions eo;
+  eo.on_line = [](std::string_view line) { fmt::print("{}\n", line); std::fflush(stdout); };
+  eo.on_err_line = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+  auto r = (*lab)->exec(a.node, a.command, eo);
   if (!r) {
     util::log_error("{}", r.error().message);
     return kExitFailure;
   }
-  if (!r->err.empty()) fmt::print(stderr, "{}", r->err);
-  return r->exit_code;
+  return r->exit_status < 0 ? kExitFailure : r->exit_status;
 }
 
 int cmd_reset(const LabArgs& a) {

@@ -17,6 +17,7 @@
 #include "orchestrator/images/cache.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/log.h"
+#include "orchestrator/util/subprocess.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/naming.h"
 #include "orchestrator/virt/node_init.h"
@@ -34,36 +35,20 @@ LabOptions with_defaults(LabOptions o) {
   return o;
 }
 
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") ==
-                        std::string::npos)
-    return s;
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::vector<std::string> ssh_argv(const SshTarget& t, int connect_timeout_s) {
-  return {"ssh", "-F", "/dev/null", "-i", t.identity_file, "-o", "IdentitiesOnly=yes", "-o",
-          "UserKnownHostsFile=" + t.known_hosts_file, "-o", "GlobalKnownHostsFile=/dev/null", "-o",
-          "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o",
-          fmt::format("ConnectTimeout={}", connect_timeout_s), "-p", std::to_string(t.port), "-l", t.user, t.host,
-          "--"};
-}
-
 util::Status keygen(const fs::path& path, const std::string& comment) {
-  std::error_code ec;
-  fs::remove(path, ec);
-  fs::remove(path.string() + ".pub", ec);
-  auto r = util::run_checked({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path.string()});
-  if (!r) return r.error();
-  ::chmod(path.c_str(), 0600);
-  return {};
+  return remote::generate_ed25519_keypair(path, comment);
 }
 
 bool process_alive(int64_t pid) {
   if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  if (!(::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) return false;
+  // A killed owner whose parent has not reaped it yet is a zombie: gone all the same.
+  auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (stat) {
+    auto p = stat->rfind(')');
+    if (p != std::string::npos && p + 2 < stat->size() && (*stat)[p + 2] == 'Z') return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -94,8 +79,8 @@ std::string Lab::capture_interface() const {
   return infos_.at(topo_.router().name).host_devs.at(scan->name);
 }
 
-SshTarget Lab::ssh_target(const std::string& node) const {
-  SshTarget t;
+remote::SshTarget Lab::ssh_target(const std::string& node) const {
+  remote::SshTarget t;
   t.host = this->node(node).mgmt_address;
   t.identity_file = (state_dir_ / "id_ed25519").string();
   t.known_hosts_file = (state_dir_ / "known_hosts").string();
@@ -212,11 +197,10 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
     fs::path nd = lab->state_dir_ / "nodes" / n.name;
     fs::create_directories(nd, ec);
     if (auto s = keygen(nd / "ssh_host_ed25519_key", n.name + "@" + lab->name_); !s) return fail_and_clean(s.error());
-    auto pub = util::read_file(nd / "ssh_host_ed25519_key.pub");
-    if (!pub) return fail_and_clean(pub.error());
-    std::string key = *pub;
-    auto sp = key.find(' ', key.find(' ') + 1);  // "ssh-ed25519 AAAA... comment" -> drop comment
-    known_hosts += lab->infos_[n.name].mgmt_address + " " + key.substr(0, sp) + "\n";
+    auto line = remote::known_hosts_line(lab->infos_[n.name].mgmt_address, 22, nd / "ssh_host_ed25519_key.pub");
+    if (!line) return fail_and_clean(line.error());
+    known_hosts += *line;
+    if (known_hosts.back() != '\n') known_hosts += '\n';
   }
   if (auto s = util::write_file_atomic(lab->state_dir_ / "known_hosts", known_hosts, 0600); !s)
     return fail_and_clean(s.error());
@@ -303,33 +287,25 @@ util::Status Lab::create_node(const config::TopologyNode& n) {
   return {};
 }
 
-util::Result<util::ProcessResult> Lab::exec(const std::string& node, const std::vector<std::string>& argv,
-                                            const util::ProcessOptions& opts) const {
-  auto a = ssh_argv(ssh_target(node), 5);
-  std::string cmd;
-  for (const auto& x : argv) cmd += (cmd.empty() ? "" : " ") + shell_quote(x);
-  a.push_back(cmd);
-  return util::run_process(a, opts);
+util::Result<remote::ExecResult> Lab::exec(const std::string& node, const std::vector<std::string>& argv,
+                                           const remote::ExecOptions& opts) const {
+  auto t = ssh_target(node);
+  t.connect_timeout = std::chrono::milliseconds(5000);
+  auto session = remote::SshSession::connect(t);
+  if (!session) return util::fail("node '{}' of lab '{}': {}", node, name_, session.error().message);
+  return session->exec(argv, opts);
 }
 
 util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds timeout) {
   using clock = std::chrono::steady_clock;
   auto deadline = clock::now() + timeout;
-  std::string last = "no attempt";
   // 1. SSH reachable (sshd starts early in the node's init).
-  for (;;) {
-    util::ProcessOptions po;
-    po.timeout = std::chrono::milliseconds(5000);
-    auto a = ssh_argv(ssh_target(node), 1);
-    a.push_back("true");
-    auto r = util::run_process(a, po);
-    if (r && r->exit_code == 0) break;
-    last = r ? r->err : r.error().message;
-    if (clock::now() > deadline)
-      return util::fail("node '{}' of lab '{}': check 'ssh' failed: no SSH login at {} within {} ms: {}", node, name_,
-                        this->node(node).mgmt_address, timeout.count(), last);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  auto t = ssh_target(node);
+  t.connect_timeout = std::chrono::milliseconds(2000);
+  auto session = remote::SshSession::connect_retrying(t, timeout, std::chrono::milliseconds(50));
+  if (!session)
+    return util::fail("node '{}' of lab '{}': check 'ssh' failed: no SSH login at {} within {} ms: {}", node, name_,
+                      t.host, timeout.count(), session.error().message);
   // 2. Init finished and services started, then the image's health checks.
   auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - clock::now()).count();
   if (left < 1) left = 1;
@@ -339,13 +315,13 @@ util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds 
       "if [ -e /run/testbed/failed ]; then echo \"init failed: $(cat /run/testbed/failed)\"; exit 4; fi\n"
       "if [ -x /testbed/health.sh ]; then exec /testbed/health.sh --wait {1}; fi\n",
       left * 10, left);
-  util::ProcessOptions po;
-  po.timeout = std::chrono::milliseconds((left + 10) * 1000);
-  auto r = exec(node, {"/bin/sh", "-c", script}, po);
-  if (!r) return r.error();
-  if (r->exit_code == 0) return {};
-  const char* check = r->exit_code == 3 ? "init" : r->exit_code == 4 ? "services" : "health.sh";
-  return util::fail("node '{}' of lab '{}': check '{}' failed (exit {}):\n{}{}", node, name_, check, r->exit_code,
+  remote::ExecOptions eo;
+  eo.timeout = std::chrono::milliseconds((left + 10) * 1000);
+  auto r = session->exec_shell(script, eo);  // fixed script from this file
+  if (!r) return util::fail("node '{}' of lab '{}': readiness check failed: {}", node, name_, r.error().message);
+  if (r->exit_status == 0) return {};
+  const char* check = r->exit_status == 3 ? "init" : r->exit_status == 4 ? "services" : "health.sh";
+  return util::fail("node '{}' of lab '{}': check '{}' failed (exit {}):\n{}{}", node, name_, check, r->exit_status,
                     r->out, r->err);
 }
 
@@ -431,12 +407,9 @@ util::Result<std::vector<NodeStatus>> Lab::status() {
     if (!running) return running.error();
     st.running = *running;
     if (st.running) {
-      util::ProcessOptions po;
-      po.timeout = std::chrono::milliseconds(4000);
-      auto a = ssh_argv(ssh_target(n.name), 2);
-      a.push_back("true");
-      auto r = util::run_process(a, po);
-      st.ssh_reachable = r && r->exit_code == 0;
+      auto t = ssh_target(n.name);
+      t.connect_timeout = std::chrono::milliseconds(2000);
+      st.ssh_reachable = remote::SshSession::connect(t).ok();
     }
     out.push_back(st);
   }

@@ -18,21 +18,12 @@
 #include <vector>
 
 #include "orchestrator/config/topology.h"
+#include "orchestrator/remote/ssh.h"
 #include "orchestrator/util/result.h"
-#include "orchestrator/util/subprocess.h"
 #include "orchestrator/virt/backend.h"
 #include "orchestrator/virt/node_storage.h"
 
 namespace testbed::virt {
-
-/// Where and how to reach a node over SSH. Same fields as remote::SshTarget.
-struct SshTarget {
-  std::string host;
-  int port = 22;
-  std::string user = "root";
-  std::string identity_file;
-  std::string known_hosts_file;
-};
 
 struct LabOptions {
   std::string name;                        ///< default: the topology's name
@@ -98,14 +89,15 @@ class Lab {
   NodeInfo node(const std::string& name) const;
   /// The host-side veth of the router's scan interface: the capture point.
   std::string capture_interface() const;
-  SshTarget ssh_target(const std::string& node) const;
+  /// root@<mgmt address> with the lab key and the lab's known_hosts (pinned host keys).
+  remote::SshTarget ssh_target(const std::string& node) const;
   std::vector<std::string> target_subnets() const;
   /// The bridge device of a network.
   std::string bridge(const std::string& network) const;
-  /// Runs argv on the node over SSH (OpenSSH client, pinned host key). Exit status and
-  /// output in the result; fails only if ssh could not be started.
-  util::Result<util::ProcessResult> exec(const std::string& node, const std::vector<std::string>& argv,
-                                         const util::ProcessOptions& opts = {}) const;
+  /// Runs argv on the node over SSH (a fresh remote::SshSession). A non-zero exit status
+  /// is in the result; connection failures and timeouts are errors.
+  util::Result<remote::ExecResult> exec(const std::string& node, const std::vector<std::string>& argv,
+                                        const remote::ExecOptions& opts = {}) const;
   util::Result<std::vector<NodeStatus>> status();
   Backend& backend() { return *backend_; }
 

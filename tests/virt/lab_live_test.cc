@@ -35,8 +35,8 @@ std::string run_on(Lab& lab, const std::string& node, const std::string& script,
   auto r = lab.exec(node, {"/bin/sh", "-c", script});
   EXPECT_TRUE(r.ok()) << r.error().message;
   if (!r.ok()) return "";
-  if (rc) *rc = r->exit_code;
-  else EXPECT_EQ(r->exit_code, 0) << node << ": " << script << "\n" << r->out << r->err;
+  if (rc) *rc = r->exit_status;
+  else EXPECT_EQ(r->exit_status, 0) << node << ": " << script << "\n" << r->out << r->err;
   return r->out;
 }
 
