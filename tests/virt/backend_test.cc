@@ -68,3 +68,45 @@ TEST(LibvirtBackend, BadUriIsReported) {
 
 }  // namespace
 }  // namespace testbed::virt
+
+#include "orchestrator/util/files.h"
+#include "orchestrator/virt/lab.h"
+
+namespace testbed::virt {
+namespace {
+
+// Refusals happen before anything is created: no state dir, no libvirt connection.
+TEST(Lab, RefusesBeforeCreatingAnything) {
+  auto topo = config::load_topology(std::string(TESTBED_SOURCE_DIR) + "/topology/two-subnet-small.yaml");
+  ASSERT_TRUE(topo.ok()) << topo.error().message;
+  auto state = util::TempDir::create("lab-unit");
+  auto images = util::TempDir::create("lab-unit-images");
+  ASSERT_TRUE(state.ok() && images.ok());
+  LabOptions o;
+  o.uri = "test:///default";
+  o.state_root = state->path();
+  o.image_root = images->path();
+
+  o.name = "Bad_Name";
+  auto bad = Lab::up(*topo, o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("Bad_Name"), std::string::npos);
+
+  o.name = "unit";
+  auto missing = Lab::up(*topo, o);
+  ASSERT_FALSE(missing.ok());
+  const std::string& m = missing.error().message;
+  EXPECT_NE(m.find("images missing"), std::string::npos) << m;
+  EXPECT_NE(m.find("node 'router'"), std::string::npos) << m;
+  EXPECT_NE(m.find("two-subnet-small.yaml:"), std::string::npos) << "located at the node's definition: " << m;
+  EXPECT_FALSE(std::filesystem::exists(state->path() / "unit"));
+
+  // down of a lab that never existed is fine (idempotent).
+  EXPECT_TRUE(Lab::destroy("unit", o).ok());
+  auto none = Lab::open("unit", o);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("no lab 'unit'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace testbed::virt

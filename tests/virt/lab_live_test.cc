@@ -141,6 +141,14 @@ TEST_F(LiveLab, UpSafetyResetGcDown) {
   EXPECT_NE(run_on(lab, "scanner", "getent hosts target2.lab").find("172.24.1.11"), std::string::npos);
   EXPECT_NE(run_on(lab, "scanner", "getent hosts 172.24.1.12").find("target3.lab"), std::string::npos);
 
+  // --- readiness failures name the failing check and show its output.
+  run_on(lab, "router", "pkill -x dnsmasq; sleep 0.2; ! pgrep -x dnsmasq");
+  auto nr = lab.wait_ready("router", std::chrono::milliseconds(3000));
+  ASSERT_FALSE(nr.ok());
+  EXPECT_NE(nr.error().message.find("check 'health.sh' failed"), std::string::npos) << nr.error().message;
+  EXPECT_NE(nr.error().message.find("'dns'"), std::string::npos) << nr.error().message;
+  ASSERT_TRUE(lab.reset_node("router").ok());
+
   // --- reset: fresh upper dir, back up and healthy.
   run_on(lab, "target1", "touch /root/dirty");
   auto r0 = Clock::now();
