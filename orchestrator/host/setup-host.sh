@@ -29,7 +29,7 @@ PACKAGES=(
   # tests and benchmarks: independent cross-checks and baselines
   tshark tcpdump python3 python3-dpkt chromium
   # KVM backend checks (cannot boot here, but seeds and disks are built and validated)
-  qemu-utils xorriso cloud-init
+  qemu-utils xorriso cloud-init libcurl4-openssl-dev
 )
 
 missing=()
