@@ -1,0 +1,35 @@
+#pragma once
+// The experiment report: everything the study shows (Tables 1 and 2, unique packets, the
+// port-scan port usage of its Fig. 2) plus what it did not (phase timelines, noise floor,
+// version classifier, capture drops, provenance, drift against a baseline), written as a
+// self-contained report.html, report.md, report.json and csv/*.csv into the results directory.
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "orchestrator/util/result.h"
+
+namespace testbed::report {
+
+struct ReportOptions {
+  /// An older results directory to compare with (drift beyond the noise floor).
+  std::optional<std::filesystem::path> baseline;
+  /// Unique packets a drift cell may exceed the noise floor by before it counts as drift.
+  size_t drift_tolerance = 0;
+  /// Unique packets listed per phase and version in the HTML/Markdown (all are in the CSV).
+  size_t unique_limit = 100;
+};
+
+struct ReportOutcome {
+  std::filesystem::path html, markdown, json;
+  bool drift = false;  ///< a baseline was given and traffic changed beyond the noise floor
+};
+
+/// Reads the run directories of `results_dir` alone (runner.h layout), analyses the complete
+/// runs (failed/incomplete ones are listed, not analysed) and writes report.html, report.md,
+/// report.json and csv/ into `results_dir` (each file atomically). Fails when the directory
+/// is not a results directory, no run is complete, or a file cannot be written.
+util::Result<ReportOutcome> write_report(const std::filesystem::path& results_dir, const ReportOptions& opts);
+
+}  // namespace testbed::report
