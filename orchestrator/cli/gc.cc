@@ -1,8 +1,7 @@
 // `testbed gc` — remove what crashed runs left: libvirt domains/networks with testbed
 // metadata, overlay mounts and lab state dirs whose owner process is gone.
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/util/log.h"
@@ -18,8 +17,9 @@ void add_gc_command(CLI::App& app, CliContext& ctx) {
   };
   auto a = std::make_shared<Args>();
   auto* sub = app.add_subcommand(
-      "gc", "Remove lab objects (domains, networks, mounts, state) whose owner process is gone; "
-            "labs made by `testbed lab up` are kept until `testbed lab down`");
+      "gc",
+      "Remove lab objects (domains, networks, mounts, state) whose owner process is gone; "
+      "labs made by `testbed lab up` are kept until `testbed lab down`");
   sub->add_flag("--dry-run,-n", a->dry_run, "Only report what would be removed");
   sub->add_option("--uri", a->uri, "libvirt URI to clean")->capture_default_str();
   sub->add_option("--state-dir", a->state_root, "Lab state root")->capture_default_str();
@@ -34,7 +34,8 @@ void add_gc_command(CLI::App& app, CliContext& ctx) {
       return;
     }
     for (const auto& k : rep->kept) fmt::print("kept: {}\n", k);
-    for (const auto& r : rep->removed) fmt::print("{}: {}\n", a->dry_run ? "would remove" : "removed", r);
+    for (const auto& r : rep->removed)
+      fmt::print("{}: {}\n", a->dry_run ? "would remove" : "removed", r);
     if (rep->removed.empty()) fmt::print("nothing to remove\n");
   });
 }

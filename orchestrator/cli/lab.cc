@@ -1,17 +1,17 @@
 // `testbed lab up|status|exec|down` — bring a topology's lab up by hand, look at it,
 // run commands on its nodes, take it down.
+#include "orchestrator/virt/lab.h"
+
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/util/log.h"
-#include "orchestrator/virt/lab.h"
 
 namespace testbed::cli {
 namespace fs = std::filesystem;
@@ -63,8 +63,10 @@ int cmd_up(const LabArgs& a) {
   auto& l = **lab;
   fmt::print("lab {} is up ({} nodes); capture interface: {}\n", l.name(), l.node_names().size(),
              l.capture_interface());
-  fmt::print("  run on a node:  testbed lab exec {} NODE -- CMD...\n  take it down:   testbed lab down {}\n", l.name(),
-             l.name());
+  fmt::print(
+      "  run on a node:  testbed lab exec {} NODE -- CMD...\n  take it down:   testbed lab down "
+      "{}\n",
+      l.name(), l.name());
   return kExitOk;
 }
 
@@ -94,17 +96,22 @@ int cmd_status(const LabArgs& a) {
       rc = kExitFailure;
       continue;
     }
-    nlohmann::json jl = {{"name", n}, {"capture_interface", (*lab)->capture_interface()}, {"nodes", nlohmann::json::array()}};
+    nlohmann::json jl = {{"name", n},
+                         {"capture_interface", (*lab)->capture_interface()},
+                         {"nodes", nlohmann::json::array()}};
     if (!a.json) {
       fmt::print("lab {} (capture interface {})\n", n, (*lab)->capture_interface());
-      fmt::print("  {:<12} {:<8} {:<20} {:<8} {:<5} {}\n", "NODE", "ROLE", "IMAGE", "STATE", "SSH", "ADDRESSES");
+      fmt::print("  {:<12} {:<8} {:<20} {:<8} {:<5} {}\n", "NODE", "ROLE", "IMAGE", "STATE", "SSH",
+                 "ADDRESSES");
     }
     for (const auto& s : *st) {
       std::string addrs;
-      for (const auto& [net, addr] : s.info.addresses) addrs += (addrs.empty() ? "" : " ") + net + "=" + addr;
+      for (const auto& [net, addr] : s.info.addresses)
+        addrs += (addrs.empty() ? "" : " ") + net + "=" + addr;
       if (!a.json)
-        fmt::print("  {:<12} {:<8} {:<20} {:<8} {:<5} {}\n", s.info.name, config::to_string(s.info.role),
-                   s.info.image, s.running ? "running" : "stopped", s.ssh_reachable ? "yes" : "no", addrs);
+        fmt::print("  {:<12} {:<8} {:<20} {:<8} {:<5} {}\n", s.info.name,
+                   config::to_string(s.info.role), s.info.image, s.running ? "running" : "stopped",
+                   s.ssh_reachable ? "yes" : "no", addrs);
       jl["nodes"].push_back({{"name", s.info.name},
                              {"role", config::to_string(s.info.role)},
                              {"image", s.info.image},
@@ -117,8 +124,10 @@ int cmd_status(const LabArgs& a) {
     }
     out.push_back(jl);
   }
-  if (a.json) fmt::print("{}\n", out.dump(2));
-  else if (names.empty()) fmt::print("no labs\n");
+  if (a.json)
+    fmt::print("{}\n", out.dump(2));
+  else if (names.empty())
+    fmt::print("no labs\n");
   return rc;
 }
 
@@ -133,7 +142,10 @@ int cmd_exec(const LabArgs& a) {
     return kExitBadInput;
   }
   remote::ExecOptions eo;
-  eo.on_line = [](std::string_view line) { fmt::print("{}\n", line); std::fflush(stdout); };
+  eo.on_line = [](std::string_view line) {
+    fmt::print("{}\n", line);
+    std::fflush(stdout);
+  };
   eo.on_err_line = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
   auto r = (*lab)->exec(a.node, a.command, eo);
   if (!r) {
@@ -175,38 +187,47 @@ int cmd_down(const LabArgs& a) {
 
 void add_lab_command(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<LabArgs>();
-  auto* lab = app.add_subcommand("lab", "Bring a lab up from a topology, inspect it, run commands, take it down");
+  auto* lab = app.add_subcommand(
+      "lab", "Bring a lab up from a topology, inspect it, run commands, take it down");
   lab->require_subcommand(1);
   lab->add_option("--uri", args->uri, "libvirt URI of the backend")->capture_default_str();
 
-  auto* up = lab->add_subcommand("up", "Create and start the lab of TOPOLOGY; waits until every node is ready");
-  up->add_option("topology", args->topology, "Topology file, e.g. topology/two-subnet.yaml")->required();
+  auto* up = lab->add_subcommand(
+      "up", "Create and start the lab of TOPOLOGY; waits until every node is ready");
+  up->add_option("topology", args->topology, "Topology file, e.g. topology/two-subnet.yaml")
+      ->required();
   up->add_option("--name", args->name, "Lab name (default: the topology's name)");
-  up->add_option("--images", args->image_root, "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
+  up->add_option("--images", args->image_root,
+                 "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
   add_common(up, *args);
   up->callback([&ctx, args] { ctx.exit_code = cmd_up(*args); });
 
-  auto* st = lab->add_subcommand("status", "Nodes, state, addresses and SSH reachability of one or every lab");
+  auto* st = lab->add_subcommand(
+      "status", "Nodes, state, addresses and SSH reachability of one or every lab");
   st->add_option("name", args->name, "Lab name (default: every lab)");
   st->add_flag("--json", args->json, "Machine-readable output");
   add_common(st, *args);
   st->callback([&ctx, args] { ctx.exit_code = cmd_status(*args); });
 
-  auto* ex = lab->add_subcommand("exec", "Run a command on a node over SSH; exits with the command's status");
+  auto* ex = lab->add_subcommand(
+      "exec", "Run a command on a node over SSH; exits with the command's status");
   ex->add_option("name", args->name, "Lab name")->required();
   ex->add_option("node", args->node, "Node name, e.g. scanner")->required();
   ex->add_option("command", args->command, "Command and arguments (after --)")->required();
   add_common(ex, *args);
   ex->callback([&ctx, args] { ctx.exit_code = cmd_exec(*args); });
 
-  auto* rs = lab->add_subcommand("reset", "Restart a node from a fresh overlay (discarding its changes); waits until ready");
+  auto* rs = lab->add_subcommand(
+      "reset", "Restart a node from a fresh overlay (discarding its changes); waits until ready");
   rs->add_option("name", args->name, "Lab name")->required();
   rs->add_option("node", args->node, "Node name, e.g. target1")->required();
-  rs->add_option("--image", args->image, "Boot the node from this image instead (e.g. scanner-nmap-7.95)");
+  rs->add_option("--image", args->image,
+                 "Boot the node from this image instead (e.g. scanner-nmap-7.95)");
   add_common(rs, *args);
   rs->callback([&ctx, args] { ctx.exit_code = cmd_reset(*args); });
 
-  auto* dn = lab->add_subcommand("down", "Remove the lab's nodes, networks, mounts and state (idempotent)");
+  auto* dn = lab->add_subcommand("down",
+                                 "Remove the lab's nodes, networks, mounts and state (idempotent)");
   dn->add_option("name", args->name, "Lab name")->required();
   add_common(dn, *args);
   dn->callback([&ctx, args] { ctx.exit_code = cmd_down(*args); });

@@ -1,11 +1,11 @@
 #include "orchestrator/config/topology.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cassert>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "orchestrator/config/yaml_reader.h"
 #include "orchestrator/util/subprocess.h"
@@ -31,18 +31,24 @@ struct RawInterface {
 
 const char* to_string(NetworkRole r) {
   switch (r) {
-    case NetworkRole::kMgmt: return "mgmt";
-    case NetworkRole::kScan: return "scan";
-    case NetworkRole::kTargets: return "targets";
+    case NetworkRole::kMgmt:
+      return "mgmt";
+    case NetworkRole::kScan:
+      return "scan";
+    case NetworkRole::kTargets:
+      return "targets";
   }
   return "?";
 }
 
 const char* to_string(NodeRole r) {
   switch (r) {
-    case NodeRole::kRouter: return "router";
-    case NodeRole::kScanner: return "scanner";
-    case NodeRole::kTarget: return "target";
+    case NodeRole::kRouter:
+      return "router";
+    case NodeRole::kScanner:
+      return "scanner";
+    case NodeRole::kTarget:
+      return "target";
   }
   return "?";
 }
@@ -92,8 +98,9 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
   Topology t;
   t.file = file;
   MapReader r(*root, file, "topology", &d);
-  if (!r.valid()) return d.status().ok() ? util::fail("{}: the topology must be a mapping", file)
-                                         : util::Result<Topology>(d.status().error());
+  if (!r.valid())
+    return d.status().ok() ? util::fail("{}: the topology must be a mapping", file)
+                           : util::Result<Topology>(d.status().error());
   r.get("name", &t.name, true);
   if (r.has("name") && !valid_name(t.name, 24, true))
     r.error_at("name", fmt::format("lab name '{}' must match [a-z][a-z0-9-]{{0,23}}", t.name));
@@ -112,31 +119,42 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
     nr.get("host_address", &host);
     nr.finish();
     if (!net.name.empty() && !valid_name(net.name, 8, false))
-      nr.error_at("name", fmt::format("network name '{}' must match [a-z][a-z0-9]{{0,7}}", net.name));
-    if (net_nodes.count(net.name)) nr.error_at("name", fmt::format("duplicate network name '{}'", net.name));
-    net.role = role == "mgmt" ? NetworkRole::kMgmt : role == "targets" ? NetworkRole::kTargets : NetworkRole::kScan;
+      nr.error_at("name",
+                  fmt::format("network name '{}' must match [a-z][a-z0-9]{{0,7}}", net.name));
+    if (net_nodes.count(net.name))
+      nr.error_at("name", fmt::format("duplicate network name '{}'", net.name));
+    net.role = role == "mgmt"      ? NetworkRole::kMgmt
+               : role == "targets" ? NetworkRole::kTargets
+                                   : NetworkRole::kScan;
     if (!cidr.empty()) {
       auto c = util::parse_cidr(cidr, true);
       if (!c || cidr.find('/') == std::string::npos)
-        nr.error_at("cidr", fmt::format("'{}' is not a network in CIDR form (a.b.c.d/n, host bits zero)", cidr));
+        nr.error_at(
+            "cidr",
+            fmt::format("'{}' is not a network in CIDR form (a.b.c.d/n, host bits zero)", cidr));
       else if (c->prefix < 8 || c->prefix > 29)
-        nr.error_at("cidr", fmt::format("prefix /{} of '{}' must be between /8 and /29", c->prefix, cidr));
+        nr.error_at("cidr",
+                    fmt::format("prefix /{} of '{}' must be between /8 and /29", c->prefix, cidr));
       else
         net.cidr = *c;
     }
     if (nr.has("host_address")) {
       auto a = util::parse_ipv4(host);
       if (net.role != NetworkRole::kMgmt)
-        nr.error_at("host_address", fmt::format("only the mgmt network may have a host address (network '{}' is {})",
-                                                net.name, role));
+        nr.error_at(
+            "host_address",
+            fmt::format("only the mgmt network may have a host address (network '{}' is {})",
+                        net.name, role));
       else if (!a)
         nr.error_at("host_address", fmt::format("'{}' is not an IPv4 address", host));
       else if (!net.cidr.contains(*a) || *a == net.cidr.first() || *a == net.cidr.last())
-        nr.error_at("host_address", fmt::format("host address {} is not a host address of {}", host, net.cidr.str()));
+        nr.error_at("host_address", fmt::format("host address {} is not a host address of {}", host,
+                                                net.cidr.str()));
       else
         net.host_address = *a;
     } else if (net.role == NetworkRole::kMgmt) {
-      nr.error_at("host_address", "the mgmt network needs a host_address (the host reaches nodes over SSH there)");
+      nr.error_at("host_address",
+                  "the mgmt network needs a host_address (the host reaches nodes over SSH there)");
     }
     net_nodes[net.name] = n;
     t.networks.push_back(net);
@@ -146,18 +164,20 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
     for (const auto& n : t.networks) count += n.role == role;
     if (count != 1 && !t.networks.empty())
       d.error(file, r.node()["networks"].Mark(),
-              fmt::format("exactly one network with role '{}' is required (found {})", to_string(role), count));
+              fmt::format("exactly one network with role '{}' is required (found {})",
+                          to_string(role), count));
   }
   for (size_t i = 0; i < t.networks.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (t.networks[i].cidr.prefix != 32 && t.networks[i].cidr.overlaps(t.networks[j].cidr))
         d.error(file, net_nodes[t.networks[i].name].Mark(),
-                fmt::format("subnet {} of network '{}' overlaps {} of network '{}'", t.networks[i].cidr.str(),
-                            t.networks[i].name, t.networks[j].cidr.str(), t.networks[j].name));
+                fmt::format("subnet {} of network '{}' overlaps {} of network '{}'",
+                            t.networks[i].cidr.str(), t.networks[i].name, t.networks[j].cidr.str(),
+                            t.networks[j].name));
 
   // --- nodes (with count: expansion)
-  std::map<std::string, std::string> names;       // node name -> where
-  std::map<uint32_t, std::string> addresses;      // address -> "node on network"
+  std::map<std::string, std::string> names;   // node name -> where
+  std::map<uint32_t, std::string> addresses;  // address -> "node on network"
   for_each_item(r.child("nodes"), file, "'nodes'", &d, [&](const YAML::Node& n, size_t i) {
     MapReader nr(n, file, fmt::format("nodes[{}]", i), &d);
     if (!nr.valid()) return;
@@ -192,7 +212,9 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
       nr.error_at("interfaces", fmt::format("node '{}' is on no network", name));
       return;
     }
-    NodeRole nrole = role == "router" ? NodeRole::kRouter : role == "scanner" ? NodeRole::kScanner : NodeRole::kTarget;
+    NodeRole nrole = role == "router"    ? NodeRole::kRouter
+                     : role == "scanner" ? NodeRole::kScanner
+                                         : NodeRole::kTarget;
     // Interface checks independent of the copy index.
     std::set<NetworkRole> roles;
     std::set<std::string> seen_nets;
@@ -203,44 +225,58 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
         std::vector<std::string> known;
         for (const auto& x : t.networks) known.push_back(x.name);
         std::string near = nearest(raw[k].network, known);
-        nr.error_node(raw[k].node["network"], fmt::format("unknown network '{}'{}", raw[k].network,
-                                                          near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near)));
+        nr.error_node(raw[k].node["network"],
+                      fmt::format("unknown network '{}'{}", raw[k].network,
+                                  near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near)));
         bad = true;
         continue;
       }
       if (!seen_nets.insert(net->name).second) {
-        nr.error_node(raw[k].node, fmt::format("node '{}' has two interfaces on network '{}'", name, net->name));
+        nr.error_node(raw[k].node,
+                      fmt::format("node '{}' has two interfaces on network '{}'", name, net->name));
         bad = true;
       }
       if (k == 0 && net->role != NetworkRole::kMgmt) {
-        nr.error_node(raw[k].node, fmt::format("the first interface of node '{}' must be on the mgmt network", name));
+        nr.error_node(
+            raw[k].node,
+            fmt::format("the first interface of node '{}' must be on the mgmt network", name));
         bad = true;
       }
       roles.insert(net->role);
       if (!util::parse_ipv4(raw[k].address)) {
-        nr.error_node(raw[k].node["address"], fmt::format("'{}' is not an IPv4 address", raw[k].address));
+        nr.error_node(raw[k].node["address"],
+                      fmt::format("'{}' is not an IPv4 address", raw[k].address));
         bad = true;
       }
     }
     if (!roles.count(NetworkRole::kMgmt)) {
-      nr.error_at("interfaces", fmt::format("node '{}' has no interface on the mgmt network", name));
+      nr.error_at("interfaces",
+                  fmt::format("node '{}' has no interface on the mgmt network", name));
       bad = true;
     }
-    if (nrole != NodeRole::kRouter && roles.count(NetworkRole::kScan) && roles.count(NetworkRole::kTargets)) {
-      nr.error_at("interfaces", fmt::format("node '{}' is on both the scan and the targets network; only the router "
-                                            "may join them", name));
+    if (nrole != NodeRole::kRouter && roles.count(NetworkRole::kScan) &&
+        roles.count(NetworkRole::kTargets)) {
+      nr.error_at(
+          "interfaces",
+          fmt::format("node '{}' is on both the scan and the targets network; only the router "
+                      "may join them",
+                      name));
       bad = true;
     }
-    if (nrole == NodeRole::kRouter && !(roles.count(NetworkRole::kScan) && roles.count(NetworkRole::kTargets))) {
-      nr.error_at("interfaces", "the router must have an interface on the scan and on the targets network");
+    if (nrole == NodeRole::kRouter &&
+        !(roles.count(NetworkRole::kScan) && roles.count(NetworkRole::kTargets))) {
+      nr.error_at("interfaces",
+                  "the router must have an interface on the scan and on the targets network");
       bad = true;
     }
     if (nrole == NodeRole::kScanner && !roles.count(NetworkRole::kScan)) {
-      nr.error_at("interfaces", fmt::format("scanner '{}' has no interface on the scan network", name));
+      nr.error_at("interfaces",
+                  fmt::format("scanner '{}' has no interface on the scan network", name));
       bad = true;
     }
     if (nrole == NodeRole::kTarget && !roles.count(NetworkRole::kTargets)) {
-      nr.error_at("interfaces", fmt::format("target '{}' has no interface on the targets network", name));
+      nr.error_at("interfaces",
+                  fmt::format("target '{}' has no interface on the targets network", name));
       bad = true;
     }
     if (bad) return;
@@ -252,7 +288,8 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
       node.image = image;
       node.where = where(file, n.Mark());
       if (names.count(node.name)) {
-        nr.error_at("name", fmt::format("duplicate node name '{}' (first defined at {})", node.name, names[node.name]));
+        nr.error_at("name", fmt::format("duplicate node name '{}' (first defined at {})", node.name,
+                                        names[node.name]));
         return;
       }
       names[node.name] = node.where;
@@ -262,16 +299,19 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
         std::string as = util::format_ipv4(a);
         std::string what = fmt::format("node '{}' on network '{}'", node.name, net->name);
         if (!net->cidr.contains(a) || a == net->cidr.first() || a == net->cidr.last()) {
-          nr.error_node(ri.node["address"], fmt::format("address {} of {} is outside the host range of {}", as,
-                                                        what, net->cidr.str()));
+          nr.error_node(ri.node["address"],
+                        fmt::format("address {} of {} is outside the host range of {}", as, what,
+                                    net->cidr.str()));
           continue;
         }
         if (net->host_address && *net->host_address == a) {
-          nr.error_node(ri.node["address"], fmt::format("address {} of {} is the host's own address", as, what));
+          nr.error_node(ri.node["address"],
+                        fmt::format("address {} of {} is the host's own address", as, what));
           continue;
         }
         if (addresses.count(a)) {
-          nr.error_node(ri.node["address"], fmt::format("duplicate address {}: {} and {}", as, addresses[a], what));
+          nr.error_node(ri.node["address"],
+                        fmt::format("duplicate address {}: {} and {}", as, addresses[a], what));
           continue;
         }
         addresses[a] = what;
@@ -286,8 +326,10 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
     scanners += n.role == NodeRole::kScanner;
   }
   if (d.empty() && routers != 1)
-    d.error(file, r.node()["nodes"].Mark(), fmt::format("exactly one router node is required (found {})", routers));
-  if (d.empty() && scanners < 1) d.error(file, r.node()["nodes"].Mark(), "at least one scanner node is required");
+    d.error(file, r.node()["nodes"].Mark(),
+            fmt::format("exactly one router node is required (found {})", routers));
+  if (d.empty() && scanners < 1)
+    d.error(file, r.node()["nodes"].Mark(), "at least one scanner node is required");
 
   // --- router policy
   if (YAML::Node rp = r.child("router")) {
@@ -311,9 +353,12 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
           dr.finish();
           const auto* net = t.network(t.router_policy.dns_network);
           if (!net && !t.networks.empty())
-            dr.error_at("network", fmt::format("unknown network '{}'", t.router_policy.dns_network));
+            dr.error_at("network",
+                        fmt::format("unknown network '{}'", t.router_policy.dns_network));
           else if (net && net->role == NetworkRole::kTargets)
-            dr.error_at("network", "the lab DNS must be served on the scan or mgmt network (the scanner's side)");
+            dr.error_at(
+                "network",
+                "the lab DNS must be served on the scan or mgmt network (the scanner's side)");
         }
       }
       pr.finish();
@@ -341,8 +386,9 @@ util::Result<Topology> load_topology(const std::string& path) {
   return parse_topology(*text, path);
 }
 
-util::Result<std::vector<HostPrefix>> parse_host_prefixes(const std::string& addr_json, const std::string& route_json,
-                                                          const std::vector<std::string>& ignore_devs) {
+util::Result<std::vector<HostPrefix>> parse_host_prefixes(
+    const std::string& addr_json, const std::string& route_json,
+    const std::vector<std::string>& ignore_devs) {
   // JSON is YAML: yaml-cpp reads `ip -j` output without another dependency.
   std::vector<HostPrefix> out;
   auto ignored = [&](const std::string& dev) {
@@ -380,7 +426,8 @@ util::Result<std::vector<HostPrefix>> parse_host_prefixes(const std::string& add
   return out;
 }
 
-util::Result<std::vector<HostPrefix>> read_host_prefixes(const std::vector<std::string>& ignore_devs) {
+util::Result<std::vector<HostPrefix>> read_host_prefixes(
+    const std::vector<std::string>& ignore_devs) {
   auto a = util::run_checked({"ip", "-j", "-4", "addr", "show"});
   if (!a) return a.error();
   auto r = util::run_checked({"ip", "-j", "-4", "route", "show", "table", "all"});
@@ -394,8 +441,9 @@ util::Status check_against_host(const Topology& topo, const std::vector<HostPref
     for (const auto& h : host) {
       if (h.cidr.prefix == 32 && (h.cidr.network >> 24) == 127) continue;
       if (net.cidr.overlaps(h.cidr))
-        problems += fmt::format("{}: subnet {} of network '{}' overlaps the host's {}; choose another subnet\n",
-                                net.where, net.cidr.str(), net.name, h.what);
+        problems += fmt::format(
+            "{}: subnet {} of network '{}' overlaps the host's {}; choose another subnet\n",
+            net.where, net.cidr.str(), net.name, h.what);
     }
   if (!problems.empty()) {
     problems.pop_back();

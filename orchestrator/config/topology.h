@@ -20,24 +20,24 @@ const char* to_string(NetworkRole r);
 const char* to_string(NodeRole r);
 
 struct TopologyNetwork {
-  std::string name;        ///< e.g. "scan"; [a-z][a-z0-9]{0,7}
+  std::string name;  ///< e.g. "scan"; [a-z][a-z0-9]{0,7}
   NetworkRole role = NetworkRole::kScan;
   util::Cidr cidr;
   /// The host's own address on this network. Only the mgmt network has one (the host
   /// reaches nodes over SSH there); scan/targets never do (safety).
   std::optional<uint32_t> host_address;
-  std::string where;       ///< file:line:col of the definition, for later messages
+  std::string where;  ///< file:line:col of the definition, for later messages
 };
 
 struct TopologyInterface {
-  std::string network;     ///< a TopologyNetwork::name
-  uint32_t address = 0;    ///< host byte order
+  std::string network;   ///< a TopologyNetwork::name
+  uint32_t address = 0;  ///< host byte order
 };
 
 struct TopologyNode {
-  std::string name;        ///< [a-z][a-z0-9-]{0,15}; `count:` expansions end in 1..N
+  std::string name;  ///< [a-z][a-z0-9-]{0,15}; `count:` expansions end in 1..N
   NodeRole role = NodeRole::kTarget;
-  std::string image;       ///< image recipe name (images::find_image)
+  std::string image;                          ///< image recipe name (images::find_image)
   std::vector<TopologyInterface> interfaces;  ///< in file order; the mgmt one first
   std::string where;
 
@@ -57,7 +57,7 @@ struct RouterPolicy {
 };
 
 struct Topology {
-  std::string file;        ///< path as given
+  std::string file;  ///< path as given
   std::string name;
   std::vector<TopologyNetwork> networks;
   std::vector<TopologyNode> nodes;  ///< after `count:` expansion
@@ -82,18 +82,19 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
 
 /// A host address or route, as read from `ip -j addr` / `ip -j route`.
 struct HostPrefix {
-  std::string what;        ///< e.g. "address 192.168.1.5/24 on eth0", "route 10.0.0.0/8 via eth1"
+  std::string what;  ///< e.g. "address 192.168.1.5/24 on eth0", "route 10.0.0.0/8 via eth1"
   util::Cidr cidr;
 };
 
 /// Parses the JSON of `ip -j addr` and `ip -j route` (IPv4 entries; the default route is
 /// skipped, it overlaps everything by definition). Interfaces named in `ignore_devs`
 /// (a lab's own bridges when it is re-checked) are skipped.
-util::Result<std::vector<HostPrefix>> parse_host_prefixes(const std::string& addr_json,
-                                                          const std::string& route_json,
-                                                          const std::vector<std::string>& ignore_devs = {});
+util::Result<std::vector<HostPrefix>> parse_host_prefixes(
+    const std::string& addr_json, const std::string& route_json,
+    const std::vector<std::string>& ignore_devs = {});
 /// Runs `ip -j addr` and `ip -j route` and parses them.
-util::Result<std::vector<HostPrefix>> read_host_prefixes(const std::vector<std::string>& ignore_devs = {});
+util::Result<std::vector<HostPrefix>> read_host_prefixes(
+    const std::vector<std::string>& ignore_devs = {});
 
 /// Refuses a topology whose subnets overlap any of the host's addresses or routes
 /// (the lab would hijack or shadow host traffic). Checked at `lab up`.

@@ -23,10 +23,10 @@ namespace testbed::virt {
 /// Carried by every libvirt object of a lab in <metadata> (namespace kMetadataUri), so
 /// `testbed gc` can find what a crashed run left behind.
 struct ObjectMeta {
-  std::string lab;         ///< lab name
-  int64_t owner_pid = 0;   ///< process that created the lab (`lab up` / the runner)
-  int64_t created = 0;     ///< UNIX time of creation
-  std::string state_dir;   ///< the lab's state directory on the host
+  std::string lab;        ///< lab name
+  int64_t owner_pid = 0;  ///< process that created the lab (`lab up` / the runner)
+  int64_t created = 0;    ///< UNIX time of creation
+  std::string state_dir;  ///< the lab's state directory on the host
 };
 
 inline constexpr const char* kMetadataUri = "https://testbed.invalid/xmlns/lab/1";
@@ -35,22 +35,22 @@ inline constexpr const char* kMetadataPrefix = "testbed";
 /// An isolated bridge network: never a <forward>; an <ip> only when host_address is
 /// set (the mgmt network), and then without <dhcp> and with DNS disabled.
 struct NetworkSpec {
-  std::string name;                     ///< libvirt network name (tb-<lab>-<net>)
-  std::string bridge;                   ///< bridge device, <= 15 chars
-  std::optional<uint32_t> host_address; ///< host byte order
+  std::string name;                      ///< libvirt network name (tb-<lab>-<net>)
+  std::string bridge;                    ///< bridge device, <= 15 chars
+  std::optional<uint32_t> host_address;  ///< host byte order
   int prefix = 24;
   ObjectMeta meta;
 };
 
 struct InterfaceSpec {
-  std::string network;     ///< libvirt network name
-  std::string host_dev;    ///< host-side device name (<target dev>), <= 15 chars
-  std::string guest_dev;   ///< name inside the node (LXC <guest dev>), e.g. "scan"
-  std::string mac;         ///< deterministic, locally administered
+  std::string network;    ///< libvirt network name
+  std::string host_dev;   ///< host-side device name (<target dev>), <= 15 chars
+  std::string guest_dev;  ///< name inside the node (LXC <guest dev>), e.g. "scan"
+  std::string mac;        ///< deterministic, locally administered
 };
 
 struct NodeSpec {
-  std::string name;        ///< libvirt domain name (tb-<lab>-<node>)
+  std::string name;  ///< libvirt domain name (tb-<lab>-<node>)
   int memory_mib = 512;
   std::vector<InterfaceSpec> interfaces;
   ObjectMeta meta;

@@ -17,8 +17,9 @@ util::Result<ConnectHandle> open_connection(const std::string& uri) {
   virSetErrorFunc(nullptr, quiet_error_handler);
   virConnectPtr c = virConnectOpen(uri.c_str());
   if (!c)
-    return util::fail("cannot connect to libvirt at '{}': {} (is libvirtd running? `make setup` starts it)", uri,
-                      last_libvirt_error());
+    return util::fail(
+        "cannot connect to libvirt at '{}': {} (is libvirtd running? `make setup` starts it)", uri,
+        last_libvirt_error());
   return ConnectHandle(c);
 }
 

@@ -2,11 +2,11 @@
 // Move-only RAII wrappers for libvirt's C handles. Each deleter is noexcept and
 // releases exactly the reference the wrapper owns (virConnectClose / virDomainFree /
 // virNetworkFree); freeing a domain or network handle never stops or undefines it.
+#include <libvirt/libvirt.h>
+
 #include <memory>
 #include <string>
 #include <type_traits>
-
-#include <libvirt/libvirt.h>
 
 #include "orchestrator/util/result.h"
 

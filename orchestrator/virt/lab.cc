@@ -1,5 +1,6 @@
 #include "orchestrator/virt/lab.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,11 +9,9 @@
 #include <cerrno>
 #include <ctime>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "orchestrator/images/cache.h"
 #include "orchestrator/util/files.h"
@@ -116,8 +115,8 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
 
   // --- Checks that need the host; nothing is created before they pass.
   if (fs::exists(lab->state_dir_ / "lab.json"))
-    return util::fail("lab '{}' already exists ({}); take it down first: testbed lab down {}", lab->name_,
-                      lab->state_dir_.string(), lab->name_);
+    return util::fail("lab '{}' already exists ({}); take it down first: testbed lab down {}",
+                      lab->name_, lab->state_dir_.string(), lab->name_);
   std::map<std::string, images::ImageRef> refs;
   std::string missing;
   for (const auto& n : topo.nodes) {
@@ -179,25 +178,30 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
       util::log_warn("TESTBED_KEEP_FAILED_LAB is set: leaving lab '{}' for inspection", lab->name_);
       return e;
     }
-    if (auto s = lab->down(); !s) util::log_warn("cleaning up after a failed `lab up` also failed: {}", s.error().message);
+    if (auto s = lab->down(); !s)
+      util::log_warn("cleaning up after a failed `lab up` also failed: {}", s.error().message);
     return e;
   };
   std::error_code ec;
   fs::create_directories(lab->state_dir_ / "nodes", ec);
-  if (ec) return util::fail("cannot create lab state dir {}: {}", lab->state_dir_.string(), ec.message());
+  if (ec)
+    return util::fail("cannot create lab state dir {}: {}", lab->state_dir_.string(), ec.message());
   ::chmod(lab->state_dir_.c_str(), 0700);
   if (auto s = lab->write_state(false); !s) return fail_and_clean(s.error());
   {
     auto text = util::read_file(topo.file);
     if (text) (void)util::write_file_atomic(lab->state_dir_ / "topology.yaml", *text, 0600);
   }
-  if (auto s = keygen(lab->state_dir_ / "id_ed25519", "testbed-lab-" + lab->name_); !s) return fail_and_clean(s.error());
+  if (auto s = keygen(lab->state_dir_ / "id_ed25519", "testbed-lab-" + lab->name_); !s)
+    return fail_and_clean(s.error());
   std::string known_hosts;
   for (const auto& n : topo.nodes) {
     fs::path nd = lab->state_dir_ / "nodes" / n.name;
     fs::create_directories(nd, ec);
-    if (auto s = keygen(nd / "ssh_host_ed25519_key", n.name + "@" + lab->name_); !s) return fail_and_clean(s.error());
-    auto line = remote::known_hosts_line(lab->infos_[n.name].mgmt_address, 22, nd / "ssh_host_ed25519_key.pub");
+    if (auto s = keygen(nd / "ssh_host_ed25519_key", n.name + "@" + lab->name_); !s)
+      return fail_and_clean(s.error());
+    auto line = remote::known_hosts_line(lab->infos_[n.name].mgmt_address, 22,
+                                         nd / "ssh_host_ed25519_key.pub");
     if (!line) return fail_and_clean(line.error());
     known_hosts += *line;
     if (known_hosts.back() != '\n') known_hosts += '\n';
@@ -253,7 +257,8 @@ util::Status Lab::create_node(const config::TopologyNode& n) {
   req.files["/etc/resolv.conf"] = {make_resolv_conf(topo_, n), 0644};
   req.files["/etc/hostname"] = {n.name + "\n", 0644};
   req.files["/etc/hosts"] = {fmt::format("127.0.0.1 localhost\n127.0.1.1 {}\n", n.name), 0644};
-  if (n.role == config::NodeRole::kRouter) req.files["/testbed/lab-hosts"] = {make_lab_hosts(topo_), 0644};
+  if (n.role == config::NodeRole::kRouter)
+    req.files["/testbed/lab-hosts"] = {make_lab_hosts(topo_), 0644};
   auto lab_pub = util::read_file(state_dir_ / "id_ed25519.pub");
   auto host_key = util::read_file(nd / "ssh_host_ed25519_key");
   auto host_pub = util::read_file(nd / "ssh_host_ed25519_key.pub");
@@ -287,12 +292,14 @@ util::Status Lab::create_node(const config::TopologyNode& n) {
   return {};
 }
 
-util::Result<remote::ExecResult> Lab::exec(const std::string& node, const std::vector<std::string>& argv,
+util::Result<remote::ExecResult> Lab::exec(const std::string& node,
+                                           const std::vector<std::string>& argv,
                                            const remote::ExecOptions& opts) const {
   auto t = ssh_target(node);
   t.connect_timeout = std::chrono::milliseconds(5000);
   auto session = remote::SshSession::connect(t);
-  if (!session) return util::fail("node '{}' of lab '{}': {}", node, name_, session.error().message);
+  if (!session)
+    return util::fail("node '{}' of lab '{}': {}", node, name_, session.error().message);
   return session->exec(argv, opts);
 }
 
@@ -304,25 +311,30 @@ util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds 
   t.connect_timeout = std::chrono::milliseconds(2000);
   auto session = remote::SshSession::connect_retrying(t, timeout, std::chrono::milliseconds(50));
   if (!session)
-    return util::fail("node '{}' of lab '{}': check 'ssh' failed: no SSH login at {} within {} ms: {}", node, name_,
-                      t.host, timeout.count(), session.error().message);
+    return util::fail(
+        "node '{}' of lab '{}': check 'ssh' failed: no SSH login at {} within {} ms: {}", node,
+        name_, t.host, timeout.count(), session.error().message);
   // 2. Init finished and services started, then the image's health checks.
   auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - clock::now()).count();
   if (left < 1) left = 1;
   std::string script = fmt::format(
       "i=0; while [ ! -e /run/testbed/booted ] && [ $i -lt {0} ]; do sleep 0.1; i=$((i+1)); done\n"
-      "[ -e /run/testbed/booted ] || {{ echo 'init did not finish'; tail -n 20 /var/log/testbed/init.log; exit 3; }}\n"
-      "if [ -e /run/testbed/failed ]; then echo \"init failed: $(cat /run/testbed/failed)\"; exit 4; fi\n"
+      "[ -e /run/testbed/booted ] || {{ echo 'init did not finish'; tail -n 20 "
+      "/var/log/testbed/init.log; exit 3; }}\n"
+      "if [ -e /run/testbed/failed ]; then echo \"init failed: $(cat /run/testbed/failed)\"; exit "
+      "4; fi\n"
       "if [ -x /testbed/health.sh ]; then exec /testbed/health.sh --wait {1}; fi\n",
       left * 10, left);
   remote::ExecOptions eo;
   eo.timeout = std::chrono::milliseconds((left + 10) * 1000);
   auto r = session->exec_shell(script, eo);  // fixed script from this file
-  if (!r) return util::fail("node '{}' of lab '{}': readiness check failed: {}", node, name_, r.error().message);
+  if (!r)
+    return util::fail("node '{}' of lab '{}': readiness check failed: {}", node, name_,
+                      r.error().message);
   if (r->exit_status == 0) return {};
   const char* check = r->exit_status == 3 ? "init" : r->exit_status == 4 ? "services" : "health.sh";
-  return util::fail("node '{}' of lab '{}': check '{}' failed (exit {}):\n{}{}", node, name_, check, r->exit_status,
-                    r->out, r->err);
+  return util::fail("node '{}' of lab '{}': check '{}' failed (exit {}):\n{}{}", node, name_, check,
+                    r->exit_status, r->out, r->err);
 }
 
 util::Status Lab::reset_node(const std::string& node, const std::string& image) {
@@ -345,17 +357,20 @@ util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabO
   if (auto s = check_lab_name(name); !s) return s.error();
   fs::path dir = opts.state_root / name;
   auto text = util::read_file(dir / "lab.json");
-  if (!text) return util::fail("no lab '{}' (no {}): see `testbed lab status`", name, (dir / "lab.json").string());
+  if (!text)
+    return util::fail("no lab '{}' (no {}): see `testbed lab status`", name,
+                      (dir / "lab.json").string());
   json j;
   try {
     j = json::parse(*text);
   } catch (const std::exception& e) {
-    return util::fail("{} is damaged: {}; remove the lab with `testbed lab down {}`", (dir / "lab.json").string(),
-                      e.what(), name);
+    return util::fail("{} is damaged: {}; remove the lab with `testbed lab down {}`",
+                      (dir / "lab.json").string(), e.what(), name);
   }
   auto topo_text = util::read_file(dir / "topology.yaml");
   if (!topo_text) return topo_text.error();
-  auto topo = config::parse_topology(*topo_text, j.value("topology_file", std::string("topology.yaml")));
+  auto topo =
+      config::parse_topology(*topo_text, j.value("topology_file", std::string("topology.yaml")));
   if (!topo) return topo.error();
   opts.name = name;
   opts.uri = j.value("uri", opts.uri);
@@ -442,7 +457,8 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
   for (auto kind : {ObjectKind::kDomain, ObjectKind::kNetwork})
     for (const auto& o : *objs) {
       if (o.meta.lab != name || o.kind != kind) continue;
-      auto s = kind == ObjectKind::kDomain ? (*backend)->remove_node(o.name) : (*backend)->remove_network(o.name);
+      auto s = kind == ObjectKind::kDomain ? (*backend)->remove_node(o.name)
+                                           : (*backend)->remove_network(o.name);
       if (!s) errors += s.error().message + "\n";
     }
   if (auto s = unmount_all_under(dir); !s) errors += s.error().message + "\n";
@@ -479,7 +495,8 @@ util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
   for (const auto& o : *objs) {
     auto& l = labs[o.meta.lab];
     l.owner = o.meta.owner_pid;
-    l.things.push_back(fmt::format("{} {}", o.kind == ObjectKind::kDomain ? "domain" : "network", o.name));
+    l.things.push_back(
+        fmt::format("{} {}", o.kind == ObjectKind::kDomain ? "domain" : "network", o.name));
   }
   std::error_code ec;
   if (fs::is_directory(opts.state_root, ec))
@@ -500,15 +517,16 @@ util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
     }
   for (const auto& [lab, l] : labs) {
     if (l.kept) {
-      rep.kept.push_back(fmt::format("lab {}: kept (made by `testbed lab up`; remove with `testbed lab down {}`)", lab,
-                                     lab));
+      rep.kept.push_back(fmt::format(
+          "lab {}: kept (made by `testbed lab up`; remove with `testbed lab down {}`)", lab, lab));
       continue;
     }
     if (process_alive(l.owner)) {
       rep.kept.push_back(fmt::format("lab {}: owner process {} is running", lab, l.owner));
       continue;
     }
-    for (const auto& t : l.things) rep.removed.push_back(fmt::format("{} (lab {}, owner {} gone)", t, lab, l.owner));
+    for (const auto& t : l.things)
+      rep.removed.push_back(fmt::format("{} (lab {}, owner {} gone)", t, lab, l.owner));
     if (dry_run) continue;
     if (check_lab_name(lab).ok()) {
       LabOptions o = opts;

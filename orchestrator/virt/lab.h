@@ -26,28 +26,28 @@
 namespace testbed::virt {
 
 struct LabOptions {
-  std::string name;                        ///< default: the topology's name
+  std::string name;  ///< default: the topology's name
   std::string uri = "lxc:///system";
   std::filesystem::path state_root = "/var/lib/testbed/labs";
-  std::filesystem::path image_root;        ///< default: images::default_cache_root()
+  std::filesystem::path image_root;           ///< default: images::default_cache_root()
   std::map<std::string, std::string> images;  ///< node -> image, overriding the topology
   /// Progress lines ("network scan up", "node target1 ready"); default: log_info.
   std::function<void(const std::string&)> progress;
-  int64_t owner_pid = 0;                   ///< default: getpid()
+  int64_t owner_pid = 0;  ///< default: getpid()
   /// The lab outlives its owner process (`testbed lab up`): gc leaves it alone.
   bool keep = false;
   std::chrono::milliseconds ready_timeout{90000};
-  bool check_host = true;                  ///< refuse subnets overlapping host addresses/routes
+  bool check_host = true;  ///< refuse subnets overlapping host addresses/routes
 };
 
 struct NodeInfo {
   std::string name;
   config::NodeRole role = config::NodeRole::kTarget;
   std::string image;
-  std::string domain;                               ///< libvirt domain name
+  std::string domain;  ///< libvirt domain name
   std::string mgmt_address;
-  std::map<std::string, std::string> addresses;     ///< network -> address
-  std::map<std::string, std::string> host_devs;     ///< network -> host-side veth
+  std::map<std::string, std::string> addresses;  ///< network -> address
+  std::map<std::string, std::string> host_devs;  ///< network -> host-side veth
 };
 
 struct NodeStatus {
@@ -61,9 +61,11 @@ class Lab {
   /// Validates against the host (images present, subnets free), then creates networks,
   /// keys, roots and nodes and waits until every node is ready. On failure everything
   /// created is removed again and the error says which step failed.
-  static util::Result<std::unique_ptr<Lab>> up(const config::Topology& topo, const LabOptions& opts);
+  static util::Result<std::unique_ptr<Lab>> up(const config::Topology& topo,
+                                               const LabOptions& opts);
   /// Attaches to an existing lab by name (reads its state dir; connects to its URI).
-  static util::Result<std::unique_ptr<Lab>> open(const std::string& name, const LabOptions& opts = {});
+  static util::Result<std::unique_ptr<Lab>> open(const std::string& name,
+                                                 const LabOptions& opts = {});
   /// Removes everything of lab `name` found via libvirt metadata, mounts and the state
   /// dir, whether or not it is complete. Idempotent: an absent lab is success.
   static util::Status destroy(const std::string& name, const LabOptions& opts = {});
@@ -96,7 +98,8 @@ class Lab {
   std::string bridge(const std::string& network) const;
   /// Runs argv on the node over SSH (a fresh remote::SshSession). A non-zero exit status
   /// is in the result; connection failures and timeouts are errors.
-  util::Result<remote::ExecResult> exec(const std::string& node, const std::vector<std::string>& argv,
+  util::Result<remote::ExecResult> exec(const std::string& node,
+                                        const std::vector<std::string>& argv,
                                         const remote::ExecOptions& opts = {}) const;
   util::Result<std::vector<NodeStatus>> status();
   Backend& backend() { return *backend_; }
@@ -112,7 +115,7 @@ class Lab {
   config::Topology topo_;
   LabOptions opts_;
   std::filesystem::path state_dir_;
-  std::map<std::string, std::string> images_;       // node -> image name
+  std::map<std::string, std::string> images_;  // node -> image name
   std::map<std::string, NodeInfo> infos_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<NodeStorage> storage_;
@@ -122,8 +125,9 @@ class Lab {
 
 /// What `testbed gc` found or removed.
 struct GcReport {
-  std::vector<std::string> removed;  ///< one line per object ("domain tb-x-router (lab x, owner 123 gone)")
-  std::vector<std::string> kept;     ///< labs left alone and why
+  std::vector<std::string>
+      removed;  ///< one line per object ("domain tb-x-router (lab x, owner 123 gone)")
+  std::vector<std::string> kept;  ///< labs left alone and why
 };
 
 /// Removes every lab object (libvirt domains and networks with testbed metadata,

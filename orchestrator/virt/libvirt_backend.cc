@@ -1,14 +1,14 @@
 #include "orchestrator/virt/libvirt_backend.h"
 
-#include <cstdlib>
 #include <libvirt/virterror.h>
 
-#include "orchestrator/util/files.h"
+#include <cstdlib>
+
 
 namespace testbed::virt {
 
-util::Result<std::unique_ptr<LibvirtBackend>> LibvirtBackend::connect(const std::string& uri,
-                                                                       std::unique_ptr<XmlGenerator> xml) {
+util::Result<std::unique_ptr<LibvirtBackend>> LibvirtBackend::connect(
+    const std::string& uri, std::unique_ptr<XmlGenerator> xml) {
   auto c = open_connection(uri);
   if (!c) return c.error();
   return std::unique_ptr<LibvirtBackend>(new LibvirtBackend(uri, std::move(*c), std::move(xml)));
@@ -16,8 +16,10 @@ util::Result<std::unique_ptr<LibvirtBackend>> LibvirtBackend::connect(const std:
 
 util::Result<std::unique_ptr<LibvirtBackend>> LibvirtBackend::connect(const std::string& uri) {
   if (uri.rfind("lxc:", 0) != 0 && uri.rfind("test:", 0) != 0)
-    return util::fail("no node backend for libvirt URI '{}' in this build (supported: lxc:///system, test:///default)",
-                      uri);
+    return util::fail(
+        "no node backend for libvirt URI '{}' in this build (supported: lxc:///system, "
+        "test:///default)",
+        uri);
   return connect(uri, std::make_unique<LxcXml>());
 }
 
@@ -32,7 +34,9 @@ NetworkHandle LibvirtBackend::find_network(const std::string& name) const {
 util::Status LibvirtBackend::create_network(const NetworkSpec& spec) {
   std::string xml = xml_->network_xml(spec);
   NetworkHandle net(virNetworkDefineXML(conn_.get(), xml.c_str()));
-  if (!net) return util::fail("cannot define network '{}' (bridge {}): {}", spec.name, spec.bridge, last_libvirt_error());
+  if (!net)
+    return util::fail("cannot define network '{}' (bridge {}): {}", spec.name, spec.bridge,
+                      last_libvirt_error());
   if (virNetworkCreate(net.get()) < 0) {
     std::string why = last_libvirt_error();
     virNetworkUndefine(net.get());
@@ -64,14 +68,16 @@ util::Status LibvirtBackend::start_node(const std::string& name) {
   DomainHandle dom = find_domain(name);
   if (!dom) return util::fail("no node '{}' is defined: {}", name, last_libvirt_error());
   if (virDomainIsActive(dom.get()) == 1) return {};
-  if (virDomainCreate(dom.get()) < 0) return util::fail("cannot start node '{}': {}", name, last_libvirt_error());
+  if (virDomainCreate(dom.get()) < 0)
+    return util::fail("cannot start node '{}': {}", name, last_libvirt_error());
   return {};
 }
 
 util::Status LibvirtBackend::stop_node(const std::string& name) {
   DomainHandle dom = find_domain(name);
   if (!dom || virDomainIsActive(dom.get()) != 1) return {};
-  if (virDomainDestroy(dom.get()) < 0) return util::fail("cannot stop node '{}': {}", name, last_libvirt_error());
+  if (virDomainDestroy(dom.get()) < 0)
+    return util::fail("cannot stop node '{}': {}", name, last_libvirt_error());
   return {};
 }
 
@@ -105,7 +111,8 @@ util::Result<std::vector<LabObject>> LibvirtBackend::list_objects() {
     auto meta = parse_object_meta(x);
     free(x);
     if (!meta) continue;
-    out.push_back({ObjectKind::kDomain, virDomainGetName(d.get()), virDomainIsActive(d.get()) == 1, *meta});
+    out.push_back(
+        {ObjectKind::kDomain, virDomainGetName(d.get()), virDomainIsActive(d.get()) == 1, *meta});
   }
   free(doms);
   virNetworkPtr* nets = nullptr;
@@ -118,23 +125,11 @@ util::Result<std::vector<LabObject>> LibvirtBackend::list_objects() {
     auto meta = parse_object_meta(x);
     free(x);
     if (!meta) continue;
-    out.push_back({ObjectKind::kNetwork, virNetworkGetName(n.get()), virNetworkIsActive(n.get()) == 1, *meta});
+    out.push_back({ObjectKind::kNetwork, virNetworkGetName(n.get()),
+                   virNetworkIsActive(n.get()) == 1, *meta});
   }
   free(nets);
   return out;
-}
-
-util::Result<int64_t> LibvirtBackend::lxc_init_pid(const std::string& name) {
-  // libvirt's LXC driver records the controller's view in /run/libvirt/lxc/<name>.pid
-  // (the libvirt_lxc controller); the container's init is its child. virDomainGetInfo
-  // does not expose it, virDomainLxcOpenNamespace gives fds but no pid.
-  auto pid_text = util::read_file("/run/libvirt/lxc/" + name + ".pid");
-  if (!pid_text) return util::fail("node '{}' is not running (no libvirt LXC pid file)", name);
-  int64_t ctl = std::atoll(pid_text->c_str());
-  auto children = util::read_file("/proc/" + std::to_string(ctl) + "/task/" + std::to_string(ctl) + "/children");
-  if (!children || children->empty())
-    return util::fail("cannot find the init process of node '{}' (controller pid {})", name, ctl);
-  return static_cast<int64_t>(std::atoll(children->c_str()));
 }
 
 }  // namespace testbed::virt

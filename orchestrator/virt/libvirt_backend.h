@@ -27,14 +27,13 @@ class LibvirtBackend : public Backend {
   util::Status remove_node(const std::string& name) override;
   util::Result<bool> node_running(const std::string& name) override;
   util::Result<std::vector<LabObject>> list_objects() override;
-  std::string network_xml(const NetworkSpec& spec) const override { return xml_->network_xml(spec); }
+  std::string network_xml(const NetworkSpec& spec) const override {
+    return xml_->network_xml(spec);
+  }
   std::string domain_xml(const NodeSpec& spec) const override { return xml_->domain_xml(spec); }
 
   /// The raw connection (borrowed; valid while this backend lives).
   virConnectPtr connection() const { return conn_.get(); }
-  /// The PID of the domain's init as seen from the host (LXC only; via virDomainGetInfo
-  /// is not enough, so this reads the libvirt LXC pid file). 0 when unknown.
-  util::Result<int64_t> lxc_init_pid(const std::string& name);
 
  private:
   LibvirtBackend(std::string uri, ConnectHandle conn, std::unique_ptr<XmlGenerator> xml)

@@ -1,9 +1,9 @@
 #include "orchestrator/virt/naming.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "orchestrator/util/hash.h"
 
@@ -11,22 +11,28 @@ namespace testbed::virt {
 
 util::Status check_lab_name(const std::string& name) {
   bool ok = !name.empty() && name.size() <= 24 && name[0] >= 'a' && name[0] <= 'z' &&
-            std::all_of(name.begin(), name.end(),
-                        [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+            std::all_of(name.begin(), name.end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+            });
   if (!ok) return util::fail("lab name '{}' must match [a-z][a-z0-9-]{{0,23}}", name);
   return {};
 }
 
 std::string lab_tag(const std::string& lab) { return util::sha256_hex(lab).substr(0, 4); }
 
-std::string domain_name(const std::string& lab, const std::string& node) { return "tb-" + lab + "-" + node; }
-std::string network_name(const std::string& lab, const std::string& net) { return "tb-" + lab + "-" + net; }
+std::string domain_name(const std::string& lab, const std::string& node) {
+  return "tb-" + lab + "-" + node;
+}
+std::string network_name(const std::string& lab, const std::string& net) {
+  return "tb-" + lab + "-" + net;
+}
 
 std::string bridge_name(const std::string& lab, const std::string& net) {
   return ("tb" + lab_tag(lab) + "-" + net).substr(0, 15);
 }
 
-std::vector<std::vector<std::string>> veth_names(const std::string& lab, const std::vector<std::string>& nodes,
+std::vector<std::vector<std::string>> veth_names(const std::string& lab,
+                                                 const std::vector<std::string>& nodes,
                                                  const std::vector<size_t>& counts) {
   const std::string prefix = "tb" + lab_tag(lab) + "-";  // 7 chars
   std::vector<std::vector<std::string>> out(nodes.size());
@@ -41,7 +47,8 @@ std::vector<std::vector<std::string>> veth_names(const std::string& lab, const s
       if (abbrev.size() > room) {
         // Keep the tail digits of names like target12: they tell copies apart.
         size_t digits = 0;
-        while (digits < abbrev.size() && std::isdigit(static_cast<unsigned char>(abbrev[abbrev.size() - 1 - digits])))
+        while (digits < abbrev.size() &&
+               std::isdigit(static_cast<unsigned char>(abbrev[abbrev.size() - 1 - digits])))
           ++digits;
         digits = std::min(digits, room - 1);
         abbrev = abbrev.substr(0, room - digits) + abbrev.substr(abbrev.size() - digits);

@@ -11,8 +11,8 @@
 namespace testbed::virt {
 
 struct BootInterface {
-  std::string dev;         ///< name inside the node (the network's name)
-  std::string network;     ///< topology network name
+  std::string dev;      ///< name inside the node (the network's name)
+  std::string network;  ///< topology network name
   config::NetworkRole role;
   uint32_t address = 0;
   int prefix = 24;
@@ -35,12 +35,13 @@ struct BootConfig {
   // Router only:
   std::vector<std::string> drop_input_devs;  ///< traffic to the router itself from these is dropped
   std::vector<std::string> forward_devs;     ///< forwarding allowed only between these
-  std::string dns_dev;                       ///< dnsmasq reachable on this dev (exempt from the drop)
+  std::string dns_dev;  ///< dnsmasq reachable on this dev (exempt from the drop)
   uint32_t dns_address = 0;
 };
 
 /// Derives the boot configuration of `node` from the topology.
-BootConfig make_boot_config(const config::Topology& topo, const std::string& lab, const config::TopologyNode& node);
+BootConfig make_boot_config(const config::Topology& topo, const std::string& lab,
+                            const config::TopologyNode& node);
 
 /// The init script (/testbed/init.sh). It configures addresses and routes, the router's
 /// forwarding and firewall, starts sshd on the mgmt address only with the pre-generated

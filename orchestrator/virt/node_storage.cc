@@ -1,5 +1,6 @@
 #include "orchestrator/virt/node_storage.h"
 
+#include <fmt/format.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -8,8 +9,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "orchestrator/util/files.h"
 
@@ -57,7 +56,8 @@ std::string unescape_mountinfo(const std::string& s) {
 
 util::Status OverlayStorage::prepare(const NodeRootRequest& req, NodeSpec* spec) {
   if (auto s = release(req.node_dir); !s) return s;
-  fs::path upper = req.node_dir / "upper", work = req.node_dir / "work", root = req.node_dir / "root";
+  fs::path upper = req.node_dir / "upper", work = req.node_dir / "work",
+           root = req.node_dir / "root";
   std::error_code ec;
   for (const auto& d : {upper, work, root}) {
     fs::create_directories(d, ec);
@@ -67,9 +67,10 @@ util::Status OverlayStorage::prepare(const NodeRootRequest& req, NodeSpec* spec)
   for (const auto& [path, f] : req.files)
     if (auto s = write_into(upper, path, f); !s) return s;
   if (!fs::is_directory(req.image_root))
-    return util::fail("image root {} is not a directory (was the image removed?)", req.image_root.string());
-  std::string opts = fmt::format("lowerdir={},upperdir={},workdir={}", req.image_root.string(), upper.string(),
-                                 work.string());
+    return util::fail("image root {} is not a directory (was the image removed?)",
+                      req.image_root.string());
+  std::string opts = fmt::format("lowerdir={},upperdir={},workdir={}", req.image_root.string(),
+                                 upper.string(), work.string());
   if (::mount("overlay", root.c_str(), "overlay", 0, opts.c_str()) != 0)
     return util::fail("cannot mount the overlay root of {} ({}): {}", req.node_dir.string(), opts,
                       std::strerror(errno));
@@ -99,7 +100,8 @@ std::vector<std::string> mounts_under(const fs::path& dir) {
     mp = unescape_mountinfo(mp);
     if (mp == base || mp.rfind(base + "/", 0) == 0) out.push_back(mp);
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }

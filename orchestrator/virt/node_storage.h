@@ -19,8 +19,8 @@ struct NodeFile {
 };
 
 struct NodeRootRequest {
-  std::filesystem::path node_dir;   ///< per-node state dir (created if needed, owned by the lab)
-  std::filesystem::path image_root; ///< the image's root file system (read-only lower layer)
+  std::filesystem::path node_dir;    ///< per-node state dir (created if needed, owned by the lab)
+  std::filesystem::path image_root;  ///< the image's root file system (read-only lower layer)
   std::map<std::string, NodeFile> files;
 };
 

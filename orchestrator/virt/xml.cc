@@ -1,9 +1,9 @@
 #include "orchestrator/virt/xml.h"
 
-#include <sstream>
-
 #include <fmt/format.h>
+
 #include <pugixml.hpp>
+#include <sstream>
 
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/ipv4.h"
@@ -30,7 +30,9 @@ void add_metadata(pugi::xml_node parent, const ObjectMeta& m) {
 
 }  // namespace
 
-std::string XmlGenerator::network_xml(const NetworkSpec& spec) const { return make_network_xml(spec); }
+std::string XmlGenerator::network_xml(const NetworkSpec& spec) const {
+  return make_network_xml(spec);
+}
 
 std::string make_network_xml(const NetworkSpec& spec) {
   pugi::xml_document doc;
@@ -67,7 +69,8 @@ std::string LxcXml::domain_xml(const NodeSpec& spec) const {
   os.append_child("type").text() = "exe";
   if (!spec.init.empty()) {
     os.append_child("init").text() = spec.init[0].c_str();
-    for (size_t i = 1; i < spec.init.size(); ++i) os.append_child("initarg").text() = spec.init[i].c_str();
+    for (size_t i = 1; i < spec.init.size(); ++i)
+      os.append_child("initarg").text() = spec.init[i].c_str();
   }
   dom.append_child("on_poweroff").text() = "destroy";
   dom.append_child("on_reboot").text() = "destroy";
@@ -83,7 +86,8 @@ std::string LxcXml::domain_xml(const NodeSpec& spec) const {
     in.append_child("source").append_attribute("network") = i.network.c_str();
     if (!i.mac.empty()) in.append_child("mac").append_attribute("address") = i.mac.c_str();
     in.append_child("target").append_attribute("dev") = i.host_dev.c_str();
-    if (!i.guest_dev.empty()) in.append_child("guest").append_attribute("dev") = i.guest_dev.c_str();
+    if (!i.guest_dev.empty())
+      in.append_child("guest").append_attribute("dev") = i.guest_dev.c_str();
   }
   dev.append_child("console").append_attribute("type") = "pty";
   return to_string(doc);
@@ -99,7 +103,8 @@ std::optional<ObjectMeta> parse_object_meta(const std::string& xml) {
     auto colon = name.find(':');
     std::string prefix = colon == std::string::npos ? "" : name.substr(0, colon);
     std::string local = colon == std::string::npos ? name : name.substr(colon + 1);
-    std::string ns = child.attribute(prefix.empty() ? "xmlns" : ("xmlns:" + prefix).c_str()).as_string();
+    std::string ns =
+        child.attribute(prefix.empty() ? "xmlns" : ("xmlns:" + prefix).c_str()).as_string();
     if (ns != kMetadataUri || local != "lab") continue;
     ObjectMeta m;
     m.lab = child.attribute("name").as_string();
@@ -113,7 +118,8 @@ std::optional<ObjectMeta> parse_object_meta(const std::string& xml) {
 
 std::string make_mac(const std::string& seed) {
   std::string h = util::sha256_hex(seed);
-  return fmt::format("02:7b:{}:{}:{}:{}", h.substr(0, 2), h.substr(2, 2), h.substr(4, 2), h.substr(6, 2));
+  return fmt::format("02:7b:{}:{}:{}:{}", h.substr(0, 2), h.substr(2, 2), h.substr(4, 2),
+                     h.substr(6, 2));
 }
 
 }  // namespace testbed::virt

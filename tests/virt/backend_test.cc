@@ -23,7 +23,8 @@ TEST(LibvirtBackend, LifecycleOnTestDriver) {
   auto b = LibvirtBackend::connect("test:///default");
   ASSERT_TRUE(b.ok()) << b.error().message;
   auto& be = **b;
-  NetworkSpec net{"tb-unit-mgmt", "tbunit-mgmt", 0x0afa0001, 24, {"unit", 99999999, 1700000000, "/tmp/x"}};
+  NetworkSpec net{
+      "tb-unit-mgmt", "tbunit-mgmt", 0x0afa0001, 24, {"unit", 99999999, 1700000000, "/tmp/x"}};
   ASSERT_TRUE(be.create_network(net).ok());
   ASSERT_TRUE(be.create_node(node("tb-unit-a", "unit", net.name)).ok());
   ASSERT_TRUE(be.create_node(node("tb-unit-b", "unit", net.name)).ok());
@@ -77,7 +78,8 @@ namespace {
 
 // Refusals happen before anything is created: no state dir, no libvirt connection.
 TEST(Lab, RefusesBeforeCreatingAnything) {
-  auto topo = config::load_topology(std::string(TESTBED_SOURCE_DIR) + "/topology/two-subnet-small.yaml");
+  auto topo =
+      config::load_topology(std::string(TESTBED_SOURCE_DIR) + "/topology/two-subnet-small.yaml");
   ASSERT_TRUE(topo.ok()) << topo.error().message;
   auto state = util::TempDir::create("lab-unit");
   auto images = util::TempDir::create("lab-unit-images");
@@ -98,7 +100,8 @@ TEST(Lab, RefusesBeforeCreatingAnything) {
   const std::string& m = missing.error().message;
   EXPECT_NE(m.find("images missing"), std::string::npos) << m;
   EXPECT_NE(m.find("node 'router'"), std::string::npos) << m;
-  EXPECT_NE(m.find("two-subnet-small.yaml:"), std::string::npos) << "located at the node's definition: " << m;
+  EXPECT_NE(m.find("two-subnet-small.yaml:"), std::string::npos)
+      << "located at the node's definition: " << m;
   EXPECT_FALSE(std::filesystem::exists(state->path() / "unit"));
 
   // down of a lab that never existed is fine (idempotent).

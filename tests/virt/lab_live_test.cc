@@ -1,13 +1,12 @@
 // The real lab on lxc:///system with the real images (label `lab`): brings up
 // topology/two-subnet.yaml and asserts the safety properties on the LIVE lab, a reset,
 // then garbage collection and down leave nothing behind.
+#include <gtest/gtest.h>
+#include <libvirt/libvirt.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-
-#include <gtest/gtest.h>
-#include <libvirt/libvirt.h>
 
 #include "orchestrator/config/topology.h"
 #include "orchestrator/images/cache.h"
@@ -31,12 +30,15 @@ int64_t dead_pid() {
   return p;
 }
 
-std::string run_on(Lab& lab, const std::string& node, const std::string& script, int* rc = nullptr) {
+std::string run_on(Lab& lab, const std::string& node, const std::string& script,
+                   int* rc = nullptr) {
   auto r = lab.exec(node, {"/bin/sh", "-c", script});
   EXPECT_TRUE(r.ok()) << r.error().message;
   if (!r.ok()) return "";
-  if (rc) *rc = r->exit_status;
-  else EXPECT_EQ(r->exit_status, 0) << node << ": " << script << "\n" << r->out << r->err;
+  if (rc)
+    *rc = r->exit_status;
+  else
+    EXPECT_EQ(r->exit_status, 0) << node << ": " << script << "\n" << r->out << r->err;
   return r->out;
 }
 
@@ -62,7 +64,9 @@ class LiveLab : public ::testing::Test {
         GTEST_SKIP() << "image '" << img << "' is not built; run `testbed image build --all` "
                      << "(or the `images`-labelled tests) first";
     auto b = LibvirtBackend::connect("lxc:///system");
-    if (!b.ok()) GTEST_SKIP() << "libvirt LXC is not available: " << b.error().message << " (run `make setup`)";
+    if (!b.ok())
+      GTEST_SKIP() << "libvirt LXC is not available: " << b.error().message
+                   << " (run `make setup`)";
   }
 };
 
@@ -75,7 +79,7 @@ TEST_F(LiveLab, UpSafetyResetGcDown) {
   o.name = "tbtest";
   o.state_root = state->path();
   o.owner_pid = dead_pid();  // so `gc` below considers it abandoned
-  Lab::destroy(o.name, o);   // leftovers of an earlier crashed run, if any
+  (void)Lab::destroy(o.name, o);   // leftovers of an earlier crashed run, if any
   auto t0 = Clock::now();
   auto up = Lab::up(*topo, o);
   ASSERT_TRUE(up.ok()) << up.error().message;
@@ -104,7 +108,8 @@ TEST_F(LiveLab, UpSafetyResetGcDown) {
     }
   }
   EXPECT_EQ(lab.capture_interface(), lab.node("router").host_devs.at("scan"));
-  EXPECT_FALSE(host_links_with_prefix(lab.capture_interface()).empty()) << "capture veth exists on the host";
+  EXPECT_FALSE(host_links_with_prefix(lab.capture_interface()).empty())
+      << "capture veth exists on the host";
   EXPECT_EQ(lab.target_subnets(), std::vector<std::string>{"172.24.1.0/24"});
 
   // --- a command on every node over SSH (pinned host keys, lab key).
@@ -137,15 +142,19 @@ TEST_F(LiveLab, UpSafetyResetGcDown) {
   out = run_on(lab, "scanner", "ping -n -c1 -W1 172.24.0.1 2>&1", &rc);
   EXPECT_NE(rc, 0) << out;
   // --- lab DNS: names and PTR records, served by the router, nothing else.
-  EXPECT_EQ(run_on(lab, "scanner", "cat /etc/resolv.conf | grep nameserver"), "nameserver 172.24.0.1\n");
-  EXPECT_NE(run_on(lab, "scanner", "getent hosts target2.lab").find("172.24.1.11"), std::string::npos);
-  EXPECT_NE(run_on(lab, "scanner", "getent hosts 172.24.1.12").find("target3.lab"), std::string::npos);
+  EXPECT_EQ(run_on(lab, "scanner", "cat /etc/resolv.conf | grep nameserver"),
+            "nameserver 172.24.0.1\n");
+  EXPECT_NE(run_on(lab, "scanner", "getent hosts target2.lab").find("172.24.1.11"),
+            std::string::npos);
+  EXPECT_NE(run_on(lab, "scanner", "getent hosts 172.24.1.12").find("target3.lab"),
+            std::string::npos);
 
   // --- readiness failures name the failing check and show its output.
   run_on(lab, "router", "pkill -x dnsmasq; sleep 0.2; ! pgrep -x dnsmasq");
   auto nr = lab.wait_ready("router", std::chrono::milliseconds(3000));
   ASSERT_FALSE(nr.ok());
-  EXPECT_NE(nr.error().message.find("check 'health.sh' failed"), std::string::npos) << nr.error().message;
+  EXPECT_NE(nr.error().message.find("check 'health.sh' failed"), std::string::npos)
+      << nr.error().message;
   EXPECT_NE(nr.error().message.find("'dns'"), std::string::npos) << nr.error().message;
   ASSERT_TRUE(lab.reset_node("router").ok());
 
@@ -154,7 +163,8 @@ TEST_F(LiveLab, UpSafetyResetGcDown) {
   auto r0 = Clock::now();
   auto rs = lab.reset_node("target1");
   ASSERT_TRUE(rs.ok()) << rs.error().message;
-  RecordProperty("reset_seconds", std::to_string(std::chrono::duration<double>(Clock::now() - r0).count()));
+  RecordProperty("reset_seconds",
+                 std::to_string(std::chrono::duration<double>(Clock::now() - r0).count()));
   run_on(lab, "target1", "test ! -e /root/dirty");
 
   // --- reopen by name.
@@ -174,7 +184,8 @@ TEST_F(LiveLab, UpSafetyResetGcDown) {
   auto t1 = Clock::now();
   auto gc = collect_garbage(go, false);
   ASSERT_TRUE(gc.ok()) << gc.error().message;
-  RecordProperty("gc_down_seconds", std::to_string(std::chrono::duration<double>(Clock::now() - t1).count()));
+  RecordProperty("gc_down_seconds",
+                 std::to_string(std::chrono::duration<double>(Clock::now() - t1).count()));
   auto gc2 = collect_garbage(go, false);
   ASSERT_TRUE(gc2.ok());
   EXPECT_TRUE(gc2->removed.empty());

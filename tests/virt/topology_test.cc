@@ -82,13 +82,18 @@ TEST(Topology, ErrorsAreLocated) {
 }
 
 TEST(Topology, RefusesBadShapes) {
-  EXPECT_NE(error_of(replace(kGood, "address: 172.24.0.10}", "address: 172.24.1.20}")).find("outside"), std::string::npos);
-  EXPECT_NE(error_of(replace(kGood, "address: 10.250.0.3}", "address: 10.250.0.2}")).find("duplicate address"),
+  EXPECT_NE(
+      error_of(replace(kGood, "address: 172.24.0.10}", "address: 172.24.1.20}")).find("outside"),
+      std::string::npos);
+  EXPECT_NE(error_of(replace(kGood, "address: 10.250.0.3}", "address: 10.250.0.2}"))
+                .find("duplicate address"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kGood, "  - name: scanner\n", "  - name: router\n")).find("duplicate node name"),
+  EXPECT_NE(error_of(replace(kGood, "  - name: scanner\n", "  - name: router\n"))
+                .find("duplicate node name"),
             std::string::npos);
   // count 3 from .10 collides with an explicit .11.
-  EXPECT_NE(error_of(replace(kGood, "address: 10.250.0.3}", "address: 10.250.0.11}")).find("duplicate address"),
+  EXPECT_NE(error_of(replace(kGood, "address: 10.250.0.3}", "address: 10.250.0.11}"))
+                .find("duplicate address"),
             std::string::npos);
   // Scanner on both scan and targets.
   EXPECT_NE(error_of(replace(kGood, "      - {network: scan, address: 172.24.0.10}\n",
@@ -98,24 +103,29 @@ TEST(Topology, RefusesBadShapes) {
             std::string::npos);
   // Node on no network.
   EXPECT_NE(error_of(replace(kGood,
-                             "    image: scanner-nmap-7.80\n    interfaces:\n      - {network: mgmt, address: 10.250.0.3}\n"
+                             "    image: scanner-nmap-7.80\n    interfaces:\n      - {network: "
+                             "mgmt, address: 10.250.0.3}\n"
                              "      - {network: scan, address: 172.24.0.10}\n",
                              "    image: scanner-nmap-7.80\n    interfaces: []\n"))
                 .find("on no network"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kGood, "{name: scan, role: scan, cidr: 172.24.0.0/24}",
-                             "{name: scan, role: scan, cidr: 172.24.0.0/24, host_address: 172.24.0.254}"))
-                .find("only the mgmt network"),
-            std::string::npos);
-  EXPECT_NE(error_of(replace(kGood, "{network: scan, address: 172.24.0.1}", "{network: scam, address: 172.24.0.1}"))
+  EXPECT_NE(
+      error_of(replace(kGood, "{name: scan, role: scan, cidr: 172.24.0.0/24}",
+                       "{name: scan, role: scan, cidr: 172.24.0.0/24, host_address: 172.24.0.254}"))
+          .find("only the mgmt network"),
+      std::string::npos);
+  EXPECT_NE(error_of(replace(kGood, "{network: scan, address: 172.24.0.1}",
+                             "{network: scam, address: 172.24.0.1}"))
                 .find("did you mean 'scan'"),
             std::string::npos);
-  EXPECT_NE(error_of(replace(kGood, "address: 10.250.0.2}", "address: 10.250.0.1}")).find("host's own address"),
+  EXPECT_NE(error_of(replace(kGood, "address: 10.250.0.2}", "address: 10.250.0.1}"))
+                .find("host's own address"),
             std::string::npos);
 }
 
 TEST(Topology, HostPrefixesAndOverlap) {
-  const char* addr = R"([{"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},
+  const char* addr =
+      R"([{"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},
     {"ifname":"eth0","addr_info":[{"family":"inet","local":"172.24.0.77","prefixlen":16},
                                   {"family":"inet6","local":"fe80::1","prefixlen":64}]},
     {"ifname":"tbab12-mgmt","addr_info":[{"family":"inet","local":"10.250.0.1","prefixlen":24}]}])";
@@ -128,7 +138,8 @@ TEST(Topology, HostPrefixesAndOverlap) {
   ASSERT_TRUE(t.ok());
   auto s = check_against_host(*t, *p);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find("address 172.24.0.77/16 on eth0"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("address 172.24.0.77/16 on eth0"), std::string::npos)
+      << s.error().message;
   EXPECT_NE(s.error().message.find("route 10.0.0.0/8"), std::string::npos) << s.error().message;
   EXPECT_TRUE(check_against_host(*t, {}).ok());
   EXPECT_FALSE(parse_host_prefixes("[", "[]").ok());

@@ -1,16 +1,17 @@
 // Golden-file tests of everything the lab generates (libvirt XML, init scripts, DNS and
 // env files), in libvirt's networkxml2xmltest style: TESTBED_REGENERATE=1 rewrites the
 // expected files under tests/virt/golden/. Every XML is validated by virt-xml-validate.
-#include <fstream>
+#include "orchestrator/virt/xml.h"
 
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "orchestrator/config/topology.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/virt/naming.h"
 #include "orchestrator/virt/node_init.h"
-#include "orchestrator/virt/xml.h"
 
 namespace testbed::virt {
 namespace {
@@ -30,7 +31,8 @@ void expect_golden(const std::string& name, const std::string& actual) {
 }
 
 void expect_valid(const std::string& xml, const std::string& kind) {
-  if (!util::have_program("virt-xml-validate")) GTEST_SKIP() << "virt-xml-validate not installed (libvirt-clients)";
+  if (!util::have_program("virt-xml-validate"))
+    GTEST_SKIP() << "virt-xml-validate not installed (libvirt-clients)";
   auto dir = util::TempDir::create("virt-xml");
   ASSERT_TRUE(dir.ok());
   auto f = dir->path() / "x.xml";
@@ -49,7 +51,8 @@ config::Topology topo() {
 }
 
 TEST(Xml, NetworksAreIsolated) {
-  NetworkSpec mgmt{"tb-demo-mgmt", bridge_name("demo", "mgmt"), *util::parse_ipv4("10.250.0.1"), 24, meta()};
+  NetworkSpec mgmt{"tb-demo-mgmt", bridge_name("demo", "mgmt"), *util::parse_ipv4("10.250.0.1"), 24,
+                   meta()};
   NetworkSpec scan{"tb-demo-scan", bridge_name("demo", "scan"), std::nullopt, 24, meta()};
   std::string m = make_network_xml(mgmt), s = make_network_xml(scan);
   expect_golden("network-mgmt.xml", m);
@@ -71,7 +74,8 @@ TEST(Xml, LxcDomain) {
   n.root_dir = "/var/lib/testbed/labs/demo/nodes/router/root";
   n.init = lxc_init_argv();
   for (const char* net : {"mgmt", "scan", "targets"})
-    n.interfaces.push_back({std::string("tb-demo-") + net, "tbXXXX-router" + std::to_string(n.interfaces.size()), net,
+    n.interfaces.push_back({std::string("tb-demo-") + net,
+                            "tbXXXX-router" + std::to_string(n.interfaces.size()), net,
                             make_mac(std::string("demo/router/") + net)});
   std::string x = LxcXml().domain_xml(n);
   expect_golden("domain-lxc-router.xml", x);
@@ -82,7 +86,8 @@ TEST(Xml, LxcDomain) {
   EXPECT_EQ(m->owner_pid, 4242);
   EXPECT_EQ(m->created, 1700000000);
   EXPECT_EQ(m->state_dir, "/var/lib/testbed/labs/demo");
-  EXPECT_FALSE(parse_object_meta("<domain><metadata><x:lab xmlns:x='other' name='a'/></metadata></domain>"));
+  EXPECT_FALSE(
+      parse_object_meta("<domain><metadata><x:lab xmlns:x='other' name='a'/></metadata></domain>"));
   EXPECT_FALSE(parse_object_meta("not xml"));
 }
 
@@ -96,14 +101,16 @@ TEST(Xml, NodeBootFiles) {
   }
   expect_golden("lab-hosts", make_lab_hosts(t));
   auto scanner = make_init_script(make_boot_config(t, "demo", *t.node("scanner")));
-  EXPECT_EQ(scanner.find("route add default"), std::string::npos) << "no default route on lab nodes";
+  EXPECT_EQ(scanner.find("route add default"), std::string::npos)
+      << "no default route on lab nodes";
   EXPECT_NE(scanner.find("ip route add unreachable default table 100"), std::string::npos);
   EXPECT_NE(scanner.find("ip rule add from 172.24.0.10 table 100"), std::string::npos);
   EXPECT_NE(scanner.find("ip route add 172.24.1.0/24 via 172.24.0.1 dev scan"), std::string::npos);
   EXPECT_NE(scanner.find("ListenAddress=10.250.0.3 "), std::string::npos);
   EXPECT_EQ(scanner.find("ssh-keygen"), std::string::npos) << "host keys come from the host";
   auto router = make_init_script(make_boot_config(t, "demo", *t.node("router")));
-  EXPECT_EQ(router.find(" via "), std::string::npos) << "the router has no routes beyond its subnets";
+  EXPECT_EQ(router.find(" via "), std::string::npos)
+      << "the router has no routes beyond its subnets";
   EXPECT_EQ(router.find("route add default"), std::string::npos);
   EXPECT_NE(router.find("iptables -A INPUT -i scan -j DROP"), std::string::npos);
 }
@@ -115,8 +122,8 @@ TEST(Naming, ShortUniqueDeterministic) {
   EXPECT_EQ(lab_tag("demo"), lab_tag("demo"));
   EXPECT_NE(lab_tag("demo"), lab_tag("demo2"));
   EXPECT_LE(bridge_name("a-very-long-lab-name-xyz", "targets").size(), 15u);
-  std::vector<std::string> nodes = {"router", "scanner", "target1", "target2", "target10", "target11",
-                                    "a-very-long-node"};
+  std::vector<std::string> nodes = {"router",   "scanner",  "target1",         "target2",
+                                    "target10", "target11", "a-very-long-node"};
   auto v = veth_names("demo", nodes, {3, 2, 2, 2, 2, 2, 2});
   std::set<std::string> all;
   for (const auto& per : v)
