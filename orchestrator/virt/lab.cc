@@ -17,9 +17,10 @@
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
-#include "orchestrator/virt/libvirt_backend.h"
+#include "orchestrator/virt/backends.h"
 #include "orchestrator/virt/naming.h"
 #include "orchestrator/virt/node_init.h"
+#include "orchestrator/virt/xml.h"
 
 namespace testbed::virt {
 namespace fs = std::filesystem;
@@ -136,10 +137,10 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
     if (!host) return host.error();
     if (auto s = config::check_against_host(topo, *host); !s) return s.error();
   }
-  auto backend = LibvirtBackend::connect(opts.uri);
-  if (!backend) return backend.error();
-  lab->backend_ = std::move(*backend);
-  lab->storage_ = std::make_unique<OverlayStorage>();
+  auto parts = make_backend(opts.uri);
+  if (!parts) return parts.error();
+  lab->backend_ = std::move(parts->backend);
+  lab->storage_ = std::move(parts->storage);
   if (opts.uri.rfind("lxc:///", 0) == 0) {
     // libvirt writes <bridge>.macs for networks with an <ip> here, but a package
     // install without its postinst (no systemd here) may not have created it.
@@ -384,10 +385,10 @@ util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabO
   lab->created_ = j.value("created", int64_t{0});
   lab->kept_ = j.value("kept", false);
   lab->images_ = j.value("images", std::map<std::string, std::string>{});
-  auto backend = LibvirtBackend::connect(opts.uri);
-  if (!backend) return backend.error();
-  lab->backend_ = std::move(*backend);
-  lab->storage_ = std::make_unique<OverlayStorage>();
+  auto parts = make_backend(opts.uri);
+  if (!parts) return parts.error();
+  lab->backend_ = std::move(parts->backend);
+  lab->storage_ = std::move(parts->storage);
   std::vector<std::string> names;
   std::vector<size_t> counts;
   for (const auto& n : topo->nodes) {
@@ -448,17 +449,18 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
     } catch (const std::exception&) {
     }
   }
-  auto backend = LibvirtBackend::connect(uri);
-  if (!backend) return backend.error();
-  auto objs = (*backend)->list_objects();
+  auto parts = make_backend(uri);
+  if (!parts) return parts.error();
+  auto& backend = parts->backend;
+  auto objs = backend->list_objects();
   if (!objs) return objs.error();
   std::string errors;
   // Domains first (their veths go with them), then networks (bridges go with them).
   for (auto kind : {ObjectKind::kDomain, ObjectKind::kNetwork})
     for (const auto& o : *objs) {
       if (o.meta.lab != name || o.kind != kind) continue;
-      auto s = kind == ObjectKind::kDomain ? (*backend)->remove_node(o.name)
-                                           : (*backend)->remove_network(o.name);
+      auto s = kind == ObjectKind::kDomain ? backend->remove_node(o.name)
+                                           : backend->remove_network(o.name);
       if (!s) errors += s.error().message + "\n";
     }
   if (auto s = unmount_all_under(dir); !s) errors += s.error().message + "\n";
@@ -480,9 +482,9 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
 util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
   LabOptions opts = with_defaults(in);
   GcReport rep;
-  auto backend = LibvirtBackend::connect(opts.uri);
-  if (!backend) return backend.error();
-  auto objs = (*backend)->list_objects();
+  auto parts = make_backend(opts.uri);
+  if (!parts) return parts.error();
+  auto objs = parts->backend->list_objects();
   if (!objs) return objs.error();
 
   // Which labs exist: from libvirt metadata and from state dirs.

@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 
-
 namespace testbed::virt {
 
 util::Result<std::unique_ptr<LibvirtBackend>> LibvirtBackend::connect(
@@ -12,15 +11,6 @@ util::Result<std::unique_ptr<LibvirtBackend>> LibvirtBackend::connect(
   auto c = open_connection(uri);
   if (!c) return c.error();
   return std::unique_ptr<LibvirtBackend>(new LibvirtBackend(uri, std::move(*c), std::move(xml)));
-}
-
-util::Result<std::unique_ptr<LibvirtBackend>> LibvirtBackend::connect(const std::string& uri) {
-  if (uri.rfind("lxc:", 0) != 0 && uri.rfind("test:", 0) != 0)
-    return util::fail(
-        "no node backend for libvirt URI '{}' in this build (supported: lxc:///system, "
-        "test:///default)",
-        uri);
-  return connect(uri, std::make_unique<LxcXml>());
 }
 
 DomainHandle LibvirtBackend::find_domain(const std::string& name) const {

@@ -15,8 +15,6 @@ class LibvirtBackend : public Backend {
   /// Connects to `uri`; the generator decides the domain XML flavour.
   static util::Result<std::unique_ptr<LibvirtBackend>> connect(const std::string& uri,
                                                                std::unique_ptr<XmlGenerator> xml);
-  /// For an lxc:// URI: LxcXml. (A KVM helper extends this for qemu://.)
-  static util::Result<std::unique_ptr<LibvirtBackend>> connect(const std::string& uri);
 
   std::string uri() const override { return uri_; }
   util::Status create_network(const NetworkSpec& spec) override;

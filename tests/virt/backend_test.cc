@@ -3,6 +3,7 @@
 // test:///default state is per connection, so tests are hermetic.
 #include <gtest/gtest.h>
 
+#include "orchestrator/virt/backends.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/node_init.h"
 
@@ -20,7 +21,7 @@ NodeSpec node(const std::string& name, const std::string& lab, const std::string
 }
 
 TEST(LibvirtBackend, LifecycleOnTestDriver) {
-  auto b = LibvirtBackend::connect("test:///default");
+  auto b = LibvirtBackend::connect("test:///default", std::make_unique<LxcXml>());
   ASSERT_TRUE(b.ok()) << b.error().message;
   auto& be = **b;
   NetworkSpec net{
@@ -62,9 +63,14 @@ TEST(LibvirtBackend, LifecycleOnTestDriver) {
 }
 
 TEST(LibvirtBackend, BadUriIsReported) {
-  auto b = LibvirtBackend::connect("bogus:///nowhere");
+  auto b = make_backend("bogus:///nowhere");
   ASSERT_FALSE(b.ok());
   EXPECT_NE(b.error().message.find("bogus:///nowhere"), std::string::npos);
+  auto direct = LibvirtBackend::connect("bogus:///nowhere", std::make_unique<LxcXml>());
+  ASSERT_FALSE(direct.ok());
+  EXPECT_NE(direct.error().message.find("cannot connect to libvirt at 'bogus:///nowhere'"),
+            std::string::npos)
+      << direct.error().message;
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ class LiveLab : public ::testing::Test {
       if (!images::find_image(img).ok())
         GTEST_SKIP() << "image '" << img << "' is not built; run `testbed image build --all` "
                      << "(or the `images`-labelled tests) first";
-    auto b = LibvirtBackend::connect("lxc:///system");
+    auto b = LibvirtBackend::connect("lxc:///system", std::make_unique<LxcXml>());
     if (!b.ok())
       GTEST_SKIP() << "libvirt LXC is not available: " << b.error().message
                    << " (run `make setup`)";
@@ -78,8 +78,8 @@ TEST_F(LiveLab, UpSafetyResetGcDown) {
   LabOptions o;
   o.name = "tbtest";
   o.state_root = state->path();
-  o.owner_pid = dead_pid();  // so `gc` below considers it abandoned
-  (void)Lab::destroy(o.name, o);   // leftovers of an earlier crashed run, if any
+  o.owner_pid = dead_pid();       // so `gc` below considers it abandoned
+  (void)Lab::destroy(o.name, o);  // leftovers of an earlier crashed run, if any
   auto t0 = Clock::now();
   auto up = Lab::up(*topo, o);
   ASSERT_TRUE(up.ok()) << up.error().message;
@@ -192,7 +192,7 @@ TEST_F(LiveLab, UpSafetyResetGcDown) {
   ASSERT_TRUE(lab.down().ok()) << "down is idempotent";
 
   // --- nothing left: domains, networks, host interfaces, mounts, state.
-  auto b = LibvirtBackend::connect("lxc:///system");
+  auto b = LibvirtBackend::connect("lxc:///system", std::make_unique<LxcXml>());
   ASSERT_TRUE(b.ok());
   auto objs = (*b)->list_objects();
   ASSERT_TRUE(objs.ok());
