@@ -1,6 +1,9 @@
 #include "orchestrator/remote/ssh.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <libssh/callbacks.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -173,6 +176,14 @@ util::Result<SshSession> SshSession::connect_impl(const SshTarget& t, bool* tran
     return fail("ssh {}: cannot connect: {} (is the node up and its sshd listening?)", where,
                 ssh_get_error(s.get()));
   }
+  // Keep-alive: detect a peer that disappeared without a FIN/RST (see class comment).
+  if (socket_t fd = ssh_get_fd(s.get()); fd != SSH_INVALID_SOCKET) {
+    int on = 1, idle = 10, intvl = 5, cnt = 3;
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+  }
   switch (ssh_session_is_known_server(s.get())) {
     case SSH_KNOWN_HOSTS_OK:
       break;
@@ -221,16 +232,39 @@ util::Result<ExecResult> SshSession::exec(const std::vector<std::string>& argv,
     }
   }
   const std::string cmd = shell_join(argv);
-  return run(cmd, cmd, opts);
+  return run(cmd, cmd, opts, /*exec_last=*/true);
 }
 
 util::Result<ExecResult> SshSession::exec_shell(const std::string& script,
                                                 const ExecOptions& opts) {
-  return run(script, script, opts);
+  return run(script, script, opts, /*exec_last=*/false);
 }
 
-util::Result<ExecResult> SshSession::run(const std::string& command, const std::string& shown,
-                                         const ExecOptions& opts) {
+// Without a PTY there is no hang-up to end a command, and OpenSSH ignores "signal"
+// requests in root sessions ("session signalling requires privilege separation"). sshd
+// starts each session's shell with setsid(), so the shell's PID is also the process group
+// of everything the command starts: the command first reports it on stderr behind this
+// marker (removed from the output), and a timeout or cancel kills that group.
+constexpr std::string_view kPidMarker = "\036testbed-pid ";
+
+void SshSession::kill_process_group(long pgid) {
+  if (pgid <= 1) return;
+  const std::string g = std::to_string(pgid);
+  ExecOptions o;
+  o.timeout = std::chrono::milliseconds(5000);
+  auto r = run("kill -TERM -- -" + g + " 2>/dev/null; (sleep 2; kill -KILL -- -" + g +
+                   " 2>/dev/null) </dev/null >/dev/null 2>&1 &",
+               "kill -TERM -- -" + g, o, false);
+  (void)r;  // best effort: the caller reports the timeout itself
+}
+
+util::Result<ExecResult> SshSession::run(const std::string& command_in, const std::string& shown,
+                                         const ExecOptions& opts, bool exec_last) {
+  const bool want_pid = !opts.pty;
+  const std::string command =
+      want_pid ? "printf '\\036testbed-pid %d\\n' $$ >&2; " + std::string(exec_last ? "exec " : "") +
+                     command_in
+               : command_in;
   ssh_session s = session_.get();
   const std::string what = describe(shown);
   auto dropped = [&](const char* during) {
@@ -247,6 +281,17 @@ util::Result<ExecResult> SshSession::run(const std::string& command, const std::
   cb.channel_exit_signal_function = on_exit_signal;
   ssh_callbacks_init(&cb);
   ssh_set_channel_callbacks(ch.get(), &cb);
+  // libssh keeps a locally freed channel until the server closes it and would still call
+  // our callbacks (with `sig` long gone): unregister them before the channel is released.
+  struct CallbackGuard {
+    ChannelHandle& ch;
+    ssh_channel_callbacks_struct* cb;
+    void release() {
+      if (ch) ssh_remove_channel_callbacks(ch.get(), cb);
+      ch.reset();
+    }
+    ~CallbackGuard() { release(); }
+  } guard{ch, &cb};
 
   // Wide terminal so long lines are never wrapped by a program that asks.
   if (opts.pty && ssh_channel_request_pty_size(ch.get(), "dumb", 512, 50) != SSH_OK) {
@@ -269,6 +314,9 @@ util::Result<ExecResult> SshSession::run(const std::string& command, const std::
   if (opts.stdin_data || !opts.pty) ssh_channel_send_eof(ch.get());
 
   ExecResult res;
+  long pgid = -1;
+  bool need_marker = want_pid;
+  std::string err_head;  // stderr until the PID marker line is complete
   LineSplitter out_lines(&opts.on_line, opts.pty);
   LineSplitter err_lines(&opts.on_err_line, opts.pty);
   std::array<char, 64 * 1024> buf;
@@ -279,7 +327,18 @@ util::Result<ExecResult> SshSession::run(const std::string& command, const std::
       if (n == SSH_ERROR) return dropped("running");
       if (n > 0) {
         got = true;
-        if (is_err) {
+        if (is_err && need_marker) {
+          err_head.append(buf.data(), static_cast<size_t>(n));
+          const size_t nl = err_head.find('\n');
+          if (nl == std::string::npos) continue;
+          size_t from = 0;
+          if (err_head.compare(0, kPidMarker.size(), kPidMarker) == 0) {
+            pgid = std::strtol(err_head.c_str() + kPidMarker.size(), nullptr, 10);
+            from = nl + 1;
+          }
+          need_marker = false;
+          err_lines.feed(err_head.data() + from, err_head.size() - from, res.err);
+        } else if (is_err) {
           err_lines.feed(buf.data(), static_cast<size_t>(n), res.err);
         } else {
           out_lines.feed(buf.data(), static_cast<size_t>(n), res.out);
@@ -289,14 +348,19 @@ util::Result<ExecResult> SshSession::run(const std::string& command, const std::
     if (got) continue;
     if (ssh_channel_is_eof(ch.get()) || ssh_channel_is_closed(ch.get())) break;
     if (!ssh_is_connected(s)) return dropped("running");
+    if (opts.cancel && opts.cancel->load()) {
+      guard.release();
+      kill_process_group(pgid);
+      return fail("ssh {}: command `{}` cancelled", where(), what);
+    }
     int slice_ms = 50;
     if (opts.timeout) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           *opts.timeout - (Clock::now() - start));
       if (left.count() <= 0) {
-        // Ask the remote side to end the command; closing the channel (our deleter) also
-        // hangs up a PTY session.
-        ssh_channel_request_send_signal(ch.get(), "TERM");
+        // Closing the channel hangs up a PTY session; otherwise kill the process group.
+        guard.release();
+        kill_process_group(pgid);
         return fail("ssh {}: command `{}` timed out after {} ms", where(), what,
                     opts.timeout->count());
       }
@@ -307,6 +371,7 @@ util::Result<ExecResult> SshSession::run(const std::string& command, const std::
     int p = ssh_channel_poll_timeout(ch.get(), slice_ms, 0);
     if (p == SSH_ERROR) return dropped("running");
   }
+  if (need_marker) err_lines.feed(err_head.data(), err_head.size(), res.err);
   out_lines.finish();
   err_lines.finish();
   int status = ssh_channel_get_exit_status(ch.get());

@@ -2,6 +2,7 @@
 // SSH to lab nodes through libssh: public-key login with pinned host keys, commands run
 // from an argument vector (quoted for the remote shell), output streamed line by line
 // (optionally on a PTY), and file transfer by SFTP.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -37,11 +38,16 @@ struct ExecOptions {
   std::function<void(std::string_view line)> on_line;
   /// Without a PTY, called with each standard error line as it arrives.
   std::function<void(std::string_view line)> on_err_line;
-  /// The whole command must finish within this time, else it is signalled (TERM), its
-  /// channel closed and exec fails naming host and command.
+  /// The whole command must finish within this time, else it is ended and exec fails
+  /// naming host and command. Ending it: without a PTY its process group gets TERM (KILL
+  /// 2 s later) from a second channel — OpenSSH refuses "signal" requests for root
+  /// sessions; with a PTY closing the channel hangs it up (SIGHUP).
   std::optional<std::chrono::milliseconds> timeout;
   /// Written to the command's standard input, which is then closed (EOF).
   std::optional<std::string> stdin_data;
+  /// When set and it becomes true (e.g. from a signal-watching thread), the command is
+  /// ended as on a timeout and exec fails with "cancelled" within ~50 ms.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ExecResult {
@@ -53,6 +59,9 @@ struct ExecResult {
 };
 
 /// One authenticated SSH connection. Move-only; not thread-safe (one call at a time).
+/// TCP keep-alive is on (idle 10 s, then 3 probes 5 s apart), so a node that vanishes
+/// without closing the connection (its container destroyed) fails a running exec within
+/// about 25 s instead of hanging it.
 class SshSession {
  public:
   /// Connects, verifies the server's host key against target.known_hosts_file (an unknown
@@ -99,8 +108,12 @@ class SshSession {
   SshSession(SshTarget t, SessionHandle s) : target_(std::move(t)), session_(std::move(s)) {}
   /// connect(); *transient says whether the failure was at the TCP/handshake stage.
   static util::Result<SshSession> connect_impl(const SshTarget& target, bool* transient);
+  /// Runs `command` (already a shell command line). `shown` names it in messages; with
+  /// `exec_last`, the command is a simple command that may replace the shell (exec).
   util::Result<ExecResult> run(const std::string& command, const std::string& shown,
-                               const ExecOptions& opts);
+                               const ExecOptions& opts, bool exec_last);
+  /// Ends the process group `pgid` on the node (TERM, KILL 2 s later) over a new channel.
+  void kill_process_group(long pgid);
   util::Result<SftpHandle> open_sftp();
 
   SshTarget target_;
