@@ -82,6 +82,54 @@ std::string PacketKey::proto_name() const {
 
 size_t PacketKeyHash::operator()(const PacketKey& k) const { return XXH3_64bits(&k, sizeof k); }
 
+void PacketKeySet::grow(size_t min_slots) {
+  size_t n = 16;
+  while (n < min_slots) n <<= 1;
+  std::vector<Slot> fresh(n);
+  const size_t mask = n - 1;
+  for (size_t i = 0; i < size_; ++i) {
+    uint64_t h = XXH3_64bits(&at(i), sizeof(PacketKey));
+    size_t pos = h & mask;
+    while (fresh[pos].index_plus1) pos = (pos + 1) & mask;
+    fresh[pos] = Slot{uint32_t(i + 1), uint32_t(h >> 32)};
+  }
+  slots_.swap(fresh);
+}
+
+void PacketKeySet::reserve(size_t n) {
+  if (n * 10 > slots_.size() * 7) grow(n * 10 / 7 + 1);
+}
+
+bool PacketKeySet::insert(const PacketKey& k) {
+  if ((size_ + 1) * 10 > slots_.size() * 7) grow(slots_.size() * 2);
+  const uint64_t h = XXH3_64bits(&k, sizeof k);
+  const uint32_t tag = uint32_t(h >> 32);
+  const size_t mask = slots_.size() - 1;
+  size_t pos = h & mask;
+  while (slots_[pos].index_plus1) {
+    if (slots_[pos].tag == tag && at(slots_[pos].index_plus1 - 1) == k) return false;
+    pos = (pos + 1) & mask;
+  }
+  if (size_ % kChunk == 0) {
+    chunks_.emplace_back();
+    chunks_.back().reserve(kChunk);  // never reallocates: element addresses stay valid
+  }
+  chunks_.back().push_back(k);
+  ++size_;
+  slots_[pos] = Slot{uint32_t(size_), tag};
+  return true;
+}
+
+size_t PacketKeySet::count(const PacketKey& k) const {
+  if (size_ == 0) return 0;
+  const uint64_t h = XXH3_64bits(&k, sizeof k);
+  const uint32_t tag = uint32_t(h >> 32);
+  const size_t mask = slots_.size() - 1;
+  for (size_t pos = h & mask; slots_[pos].index_plus1; pos = (pos + 1) & mask)
+    if (slots_[pos].tag == tag && at(slots_[pos].index_plus1 - 1) == k) return 1;
+  return 0;
+}
+
 uint64_t payload_hash(const uint8_t* data, size_t len) {
   if (len == 0) return 0;
   uint64_t h = XXH3_64bits(data, len);

@@ -237,7 +237,13 @@ util::Result<PhaseTimeline> timeline_from_nmap_log(const std::filesystem::path& 
 
 // ---- packet-shape classifier --------------------------------------------------------------
 
-uint64_t PhaseClassifier::host_key(const IpAddr& a) const { return XXH3_64bits(&a, sizeof a); }
+uint64_t PhaseClassifier::host_key(const IpAddr& a) {
+  if (!(a == last_addr_)) {
+    last_addr_ = a;
+    last_key_ = XXH3_64bits(&a, sizeof a);
+  }
+  return last_key_;
+}
 
 namespace {
 uint64_t mix(uint64_t h, uint64_t v) { return XXH3_64bits_withSeed(&v, sizeof v, h); }
@@ -343,9 +349,14 @@ Phase PhaseClassifier::classify(const PacketInfo& p, bool sent) {
     if (ph != Phase::kOther) {
       // Port-scan probes are most of a capture and one per host:port: they are not stored
       // per port (memory stays bounded by hosts); a miss falls back to the host's phase.
-      if (ph == Phase::kPortScan) by_port_.erase(port);
-      else by_port_[port] = ph;
-      by_host_[h] = ph;
+      if (ph != Phase::kPortScan) by_port_[port] = ph;
+      else if (!by_port_.empty()) by_port_.erase(port);
+      if (!last_host_valid_ || last_host_ != h || last_host_phase_ != ph) {
+        by_host_[h] = ph;
+        last_host_ = h;
+        last_host_phase_ = ph;
+        last_host_valid_ = true;
+      }
     }
     return ph;
   }

@@ -105,12 +105,17 @@ class PhaseClassifier {
 
  private:
   Phase classify_sent(const PacketInfo& p);
-  uint64_t host_key(const IpAddr& a) const;
+  uint64_t host_key(const IpAddr& a);
   std::unordered_map<uint64_t, Phase> by_port_;       // (remote host, remote port) -> phase
   std::unordered_map<uint64_t, Phase> by_conn_;       // (remote host, remote port, local port) -> phase
   std::unordered_map<uint64_t, Phase> by_host_;       // remote host -> last phase
   std::unordered_map<uint64_t, uint32_t> raw_syns_;   // remote host -> raw SYN probes so far
   bool after_os_ = false;     // OS/traceroute probes seen: later connect traffic is NSE
+  IpAddr last_addr_;          // host_key() cache: consecutive packets share hosts
+  uint64_t last_key_ = 0;
+  uint64_t last_host_ = 0;    // by_host_ write cache
+  Phase last_host_phase_ = Phase::kOther;
+  bool last_host_valid_ = false;
 };
 
 }  // namespace testbed::analysis

@@ -78,6 +78,11 @@ std::vector<UniqueSetResult> compute_unique_sets(const std::vector<const PacketK
     if (common_out) *common_out = 0;
     return out;
   }
+  if (k == 1) {  // one version: everything is common, nothing is unique
+    out[0].set_size = sets[0]->size();
+    if (common_out) *common_out = sets[0]->size();
+    return out;
+  }
   // I = P_1 ∩ … ∩ P_k, walking the smallest set.
   size_t smallest = 0;
   for (size_t i = 1; i < k; ++i)
