@@ -145,11 +145,9 @@ util::Result<YAML::Node> recipe_cloud_config(const config::Recipe& recipe) {
   // runcmd runs once, after packages are installed and files written (cloud-final):
   // the recipe's build steps, then its services in order, then the marker.
   for (const auto& cmd : recipe.build) cc["runcmd"].push_back(cmd);
-  for (const auto& s : recipe.services) {
-    std::string start = s.start;
-    if (!s.running.empty()) start = fmt::format("{{ {}; }} || {{ {}; }}", s.running, s.start);
-    cc["runcmd"].push_back(start);
-  }
+  // Always `start`, never skipped by `running`: packages started their daemons before
+  // the recipe's files and build steps changed their configuration.
+  for (const auto& s : recipe.services) cc["runcmd"].push_back(s.start);
   return cc;
 }
 
