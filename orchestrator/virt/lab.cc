@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "orchestrator/images/cache.h"
@@ -39,7 +40,21 @@ util::Status keygen(const fs::path& path, const std::string& comment) {
   return remote::generate_ed25519_keypair(path, comment);
 }
 
-bool process_alive(int64_t pid) {
+// Field 22 of /proc/PID/stat (start time in clock ticks since boot) tells a process
+// from a later one that reuses its PID; 0 when the process does not exist.
+int64_t process_start_ticks(int64_t pid) {
+  auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return 0;
+  auto p = stat->rfind(')');
+  if (p == std::string::npos) return 0;
+  std::istringstream in(stat->substr(p + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && in >> field; ++i)
+    if (i == 22) return std::atoll(field.c_str());
+  return 0;
+}
+
+bool process_alive(int64_t pid, int64_t start_ticks) {
   if (pid <= 0) return false;
   if (!(::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) return false;
   // A killed owner whose parent has not reaped it yet is a zombie: gone all the same.
@@ -48,6 +63,7 @@ bool process_alive(int64_t pid) {
     auto p = stat->rfind(')');
     if (p != std::string::npos && p + 2 < stat->size() && (*stat)[p + 2] == 'Z') return false;
   }
+  if (start_ticks > 0 && process_start_ticks(pid) != start_ticks) return false;  // PID reused
   return true;
 }
 
@@ -96,6 +112,7 @@ util::Status Lab::write_state(bool kept) const {
   j["name"] = name_;
   j["uri"] = opts_.uri;
   j["owner_pid"] = opts_.owner_pid;
+  j["owner_start_ticks"] = process_start_ticks(opts_.owner_pid);
   j["created"] = created_;
   j["kept"] = kept;
   j["topology_file"] = topo_.file;
@@ -490,6 +507,7 @@ util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
   // Which labs exist: from libvirt metadata and from state dirs.
   struct LabSeen {
     int64_t owner = 0;
+    int64_t owner_start = 0;
     bool kept = false;
     std::vector<std::string> things;
   };
@@ -510,6 +528,7 @@ util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
         try {
           auto j = json::parse(*text);
           l.owner = j.value("owner_pid", l.owner);
+          l.owner_start = j.value("owner_start_ticks", int64_t{0});
           l.kept = j.value("kept", false);
         } catch (const std::exception&) {
         }
@@ -523,7 +542,7 @@ util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
           "lab {}: kept (made by `testbed lab up`; remove with `testbed lab down {}`)", lab, lab));
       continue;
     }
-    if (process_alive(l.owner)) {
+    if (process_alive(l.owner, l.owner_start)) {
       rep.kept.push_back(fmt::format("lab {}: owner process {} is running", lab, l.owner));
       continue;
     }
