@@ -1,8 +1,10 @@
 #include "orchestrator/virt/lab.h"
 
 #include <fmt/format.h>
+#include <libvirt/libvirt.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cassert>
@@ -16,6 +18,7 @@
 
 #include "orchestrator/images/cache.h"
 #include "orchestrator/util/files.h"
+#include "orchestrator/util/hash.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/virt/backends.h"
@@ -447,6 +450,23 @@ util::Result<std::vector<NodeStatus>> Lab::status() {
     out.push_back(st);
   }
   return out;
+}
+
+std::map<std::string, std::string> Lab::provenance() const {
+  std::map<std::string, std::string> p;
+  p["lab"] = name_;
+  p["uri"] = opts_.uri;
+  unsigned long lib = 0;
+  if (virGetVersion(&lib, nullptr, nullptr) == 0)
+    p["libvirt_version"] = fmt::format("{}.{}.{}", lib / 1000000, lib / 1000 % 1000, lib % 1000);
+  struct utsname u;
+  if (::uname(&u) == 0) p["kernel"] = std::string(u.release) + " " + u.version;
+  if (auto h = util::sha256_file(state_dir_ / "topology.yaml")) p["topology_sha256"] = *h;
+  for (const auto& [node, image] : images_) {
+    auto ref = images::find_image(image, opts_.image_root);
+    p["image." + node] = ref ? image + "@" + ref->key : image + "@?";
+  }
+  return p;
 }
 
 util::Status Lab::down() {

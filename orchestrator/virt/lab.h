@@ -102,6 +102,9 @@ class Lab {
                                         const std::vector<std::string>& argv,
                                         const remote::ExecOptions& opts = {}) const;
   util::Result<std::vector<NodeStatus>> status();
+  /// Facts for run manifests: "uri", "libvirt_version", "kernel", "topology_sha256",
+  /// "lab", and "image.<node>" = "<image name>@<cache key>" for every node.
+  std::map<std::string, std::string> provenance() const;
   Backend& backend() { return *backend_; }
 
  private:

@@ -112,6 +112,12 @@ TEST_F(LiveLab, UpSafetyResetGcDown) {
       << "capture veth exists on the host";
   EXPECT_EQ(lab.target_subnets(), std::vector<std::string>{"172.24.1.0/24"});
 
+  auto prov = lab.provenance();
+  EXPECT_EQ(prov["uri"], "lxc:///system");
+  EXPECT_EQ(prov["topology_sha256"].size(), 64u);
+  EXPECT_EQ(prov["image.scanner"].rfind("scanner-nmap-7.80@", 0), 0u) << prov["image.scanner"];
+  EXPECT_FALSE(prov["libvirt_version"].empty());
+
   // --- a command on every node over SSH (pinned host keys, lab key).
   for (const auto& n : lab.node_names()) EXPECT_EQ(run_on(lab, n, "hostname"), n + "\n");
 

@@ -1,0 +1,120 @@
+#include "orchestrator/virt/kvm_xml.h"
+
+#include <pugixml.hpp>
+#include <sstream>
+
+namespace testbed::virt {
+
+namespace {
+
+std::string to_string(const pugi::xml_document& doc) {
+  std::ostringstream os;
+  doc.save(os, "  ", pugi::format_indent | pugi::format_no_declaration);
+  return os.str();
+}
+
+// The testbed <metadata> block exactly as the shared generator writes it (xml.cc keeps
+// its writer private): taken from a network document made for the same ObjectMeta, so
+// gc's parse_object_meta reads KVM and LXC objects alike.
+void copy_metadata(pugi::xml_node dom, const ObjectMeta& meta) {
+  NetworkSpec carrier;
+  carrier.meta = meta;
+  pugi::xml_document net;
+  net.load_string(make_network_xml(carrier).c_str());
+  dom.append_copy(net.document_element().child("metadata"));
+}
+
+}  // namespace
+
+KvmXmlOptions kvm_xml_options_for_test_driver() {
+  KvmXmlOptions o;
+  o.domain_type = "test";
+  o.arch = "i686";
+  o.machine.clear();
+  return o;
+}
+
+bool is_qemu_uri(const std::string& uri) { return uri.rfind("qemu", 0) == 0; }
+
+std::string KvmXml::domain_xml(const NodeSpec& spec) const {
+  pugi::xml_document doc;
+  auto dom = doc.append_child("domain");
+  dom.append_attribute("type") = opts_.domain_type.c_str();
+  dom.append_child("name").text() = spec.name.c_str();
+  copy_metadata(dom, spec.meta);
+  auto mem = dom.append_child("memory");
+  mem.append_attribute("unit") = "MiB";
+  mem.text() = std::to_string(spec.memory_mib).c_str();
+  dom.append_child("vcpu").text() = std::to_string(opts_.vcpus).c_str();
+  auto os = dom.append_child("os");
+  auto type = os.append_child("type");
+  type.append_attribute("arch") = opts_.arch.c_str();
+  if (!opts_.machine.empty()) type.append_attribute("machine") = opts_.machine.c_str();
+  type.text() = "hvm";
+  os.append_child("boot").append_attribute("dev") = "hd";
+  auto features = dom.append_child("features");
+  features.append_child("acpi");
+  features.append_child("apic");
+  if (opts_.domain_type == "kvm")
+    dom.append_child("cpu").append_attribute("mode") = "host-passthrough";
+  // A guest reboot (cloud-init may ask for one) restarts it; power-off ends it.
+  dom.append_child("on_poweroff").text() = "destroy";
+  dom.append_child("on_reboot").text() = "restart";
+  dom.append_child("on_crash").text() = "destroy";
+  auto dev = dom.append_child("devices");
+
+  auto disk = dev.append_child("disk");
+  disk.append_attribute("type") = "file";
+  disk.append_attribute("device") = "disk";
+  auto drv = disk.append_child("driver");
+  drv.append_attribute("name") = "qemu";
+  drv.append_attribute("type") = "qcow2";
+  drv.append_attribute("discard") = "unmap";
+  disk.append_child("source").append_attribute("file") = spec.disk_path.c_str();
+  auto tgt = disk.append_child("target");
+  tgt.append_attribute("dev") = "vda";
+  tgt.append_attribute("bus") = "virtio";
+
+  if (!spec.seed_path.empty()) {
+    auto cd = dev.append_child("disk");
+    cd.append_attribute("type") = "file";
+    cd.append_attribute("device") = "cdrom";
+    auto cdrv = cd.append_child("driver");
+    cdrv.append_attribute("name") = "qemu";
+    cdrv.append_attribute("type") = "raw";
+    cd.append_child("source").append_attribute("file") = spec.seed_path.c_str();
+    auto ct = cd.append_child("target");
+    ct.append_attribute("dev") = "sda";
+    ct.append_attribute("bus") = "sata";
+    cd.append_child("readonly");
+  }
+
+  for (const auto& i : spec.interfaces) {
+    auto in = dev.append_child("interface");
+    in.append_attribute("type") = "network";
+    if (!i.mac.empty()) in.append_child("mac").append_attribute("address") = i.mac.c_str();
+    in.append_child("source").append_attribute("network") = i.network.c_str();
+    // Explicit tap name: the capture opens the router's scan tap by this name.
+    in.append_child("target").append_attribute("dev") = i.host_dev.c_str();
+    in.append_child("model").append_attribute("type") = "virtio";
+  }
+  // Serial console: `virsh console` and boot logs without any network.
+  auto serial = dev.append_child("serial");
+  serial.append_attribute("type") = "pty";
+  serial.append_child("target").append_attribute("port") = "0";
+  auto console = dev.append_child("console");
+  console.append_attribute("type") = "pty";
+  auto ctgt = console.append_child("target");
+  ctgt.append_attribute("type") = "serial";
+  ctgt.append_attribute("port") = "0";
+  if (opts_.rng) {
+    auto rng = dev.append_child("rng");
+    rng.append_attribute("model") = "virtio";
+    auto be = rng.append_child("backend");
+    be.append_attribute("model") = "random";
+    be.text() = "/dev/urandom";
+  }
+  return to_string(doc);
+}
+
+}  // namespace testbed::virt
