@@ -26,18 +26,19 @@ std::string activate_error(pcap_t* p, int rc, const std::string& iface) {
   const std::string lib = pcap_geterr(p);
   switch (rc) {
     case PCAP_ERROR_NO_SUCH_DEVICE:
-      return fmt::format("capture interface '{}' does not exist ({}); is the lab up and is this "
-                         "the host-side device of the router's scan interface?",
-                         iface, lib);
+      return fmt::format(
+          "capture interface '{}' does not exist ({}); is the lab up and is this "
+          "the host-side device of the router's scan interface?",
+          iface, lib);
     case PCAP_ERROR_PERM_DENIED:
-      return fmt::format("no permission to capture on '{}' ({}); run as root or grant "
-                         "CAP_NET_RAW and CAP_NET_ADMIN",
-                         iface, lib);
+      return fmt::format(
+          "no permission to capture on '{}' ({}); run as root or grant "
+          "CAP_NET_RAW and CAP_NET_ADMIN",
+          iface, lib);
     case PCAP_ERROR_IFACE_NOT_UP:
       return fmt::format("capture interface '{}' is down ({})", iface, lib);
     default:
-      return fmt::format("cannot start capture on '{}': {} ({})", iface, pcap_statustostr(rc),
-                         lib);
+      return fmt::format("cannot start capture on '{}': {} ({})", iface, pcap_statustostr(rc), lib);
   }
 }
 
@@ -81,8 +82,8 @@ util::Result<std::unique_ptr<LiveCapture>> LiveCapture::start(const CaptureOptio
     int src = pcap_setfilter(p.get(), &prog);
     pcap_freecode(&prog);
     if (src != 0) {
-      return fail("capture on '{}': cannot set filter '{}': {}", opts.interface,
-                  opts.bpf_filter, pcap_geterr(p.get()));
+      return fail("capture on '{}': cannot set filter '{}': {}", opts.interface, opts.bpf_filter,
+                  pcap_geterr(p.get()));
     }
   }
   std::unique_ptr<LiveCapture> c(new LiveCapture());
@@ -204,9 +205,10 @@ util::Result<CaptureStats> LiveCapture::stop() {
   auto discard = [&](const std::string& why) -> util::Error {
     std::error_code ec;
     std::filesystem::remove(part_, ec);
-    return fail("capture on '{}': {}; the capture is incomplete and was discarded (no file at "
-                "'{}')",
-                opts_.interface, why, opts_.output.string());
+    return fail(
+        "capture on '{}': {}; the capture is incomplete and was discarded (no file at "
+        "'{}')",
+        opts_.interface, why, opts_.output.string());
   };
   if (!error.empty()) {
     return discard(fmt::format("writing '{}' failed: {}", part_.string(), error));

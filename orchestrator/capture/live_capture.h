@@ -9,6 +9,8 @@
 //
 // The file is written to output + ".part" and renamed to `output` only by a stop() that
 // found no error: a file at `output` is always complete.
+#include <pcap/pcap.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -17,8 +19,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <pcap/pcap.h>
 
 #include "orchestrator/util/result.h"
 
@@ -37,10 +37,10 @@ using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;
 using PcapDumperHandle = std::unique_ptr<pcap_dumper_t, PcapDumperCloser>;
 
 struct CaptureOptions {
-  std::string interface;             ///< e.g. the host-side veth of the router's scan NIC
-  std::filesystem::path output;      ///< final pcap path; output + ".part" while capturing
-  int snaplen = 262144;              ///< full packets
-  int buffer_bytes = 64 << 20;       ///< kernel ring size: headroom for -T4 bursts
+  std::string interface;         ///< e.g. the host-side veth of the router's scan NIC
+  std::filesystem::path output;  ///< final pcap path; output + ".part" while capturing
+  int snaplen = 262144;          ///< full packets
+  int buffer_bytes = 64 << 20;   ///< kernel ring size: headroom for -T4 bursts
   /// Immediate mode hands each packet over at once. Off by default, deliberately: with
   /// Linux TPACKET_V3 and full snaplen each ring block is 256 KiB and immediate mode
   /// retires a block after ~1 ms however empty, so a capture thread starved of CPU for
@@ -49,7 +49,7 @@ struct CaptureOptions {
   /// immediate: 606 dropped; not immediate: 0. Without it packets reach the file (and
   /// packets_so_far) at most the 100 ms read timeout later, which nothing here needs.
   bool immediate = false;
-  std::string bpf_filter;            ///< empty = everything
+  std::string bpf_filter;  ///< empty = everything
   /// stop() waits this long before ending the capture, so that replies to the last
   /// packets sent (and packets still in flight) are in the file.
   std::chrono::milliseconds stop_grace{1000};
@@ -108,8 +108,8 @@ class LiveCapture {
 
   // Written only by the capture thread while it runs; read after join().
   CaptureStats stats_;
-  std::string write_error_;   ///< first write/flush error, empty if none
-  std::string loop_error_;    ///< pcap_dispatch error, empty if none
+  std::string write_error_;  ///< first write/flush error, empty if none
+  std::string loop_error_;   ///< pcap_dispatch error, empty if none
   std::chrono::steady_clock::time_point last_flush_{};
 };
 

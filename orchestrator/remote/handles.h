@@ -3,10 +3,10 @@
 // what libssh allocated; destruction order matters (a channel or SFTP session must die
 // before the ssh_session it belongs to), which the owners of these handles respect by
 // declaring them after the session.
-#include <memory>
-
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
+
+#include <memory>
 
 namespace testbed::remote {
 

@@ -1,10 +1,10 @@
 #include "orchestrator/remote/ssh.h"
 
 #include <fcntl.h>
+#include <libssh/callbacks.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <libssh/callbacks.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,9 +79,19 @@ class LineSplitter {
 
 /// Exit signal name (RFC 4254 §6.10, without "SIG") → number, as a shell would report.
 int signal_number(const char* name) {
-  static const std::array<std::pair<const char*, int>, 13> kSignals{{
-      {"HUP", 1}, {"INT", 2}, {"QUIT", 3}, {"ILL", 4}, {"ABRT", 6}, {"FPE", 8}, {"KILL", 9},
-      {"USR1", 10}, {"SEGV", 11}, {"USR2", 12}, {"PIPE", 13}, {"ALRM", 14}, {"TERM", 15}}};
+  static const std::array<std::pair<const char*, int>, 13> kSignals{{{"HUP", 1},
+                                                                     {"INT", 2},
+                                                                     {"QUIT", 3},
+                                                                     {"ILL", 4},
+                                                                     {"ABRT", 6},
+                                                                     {"FPE", 8},
+                                                                     {"KILL", 9},
+                                                                     {"USR1", 10},
+                                                                     {"SEGV", 11},
+                                                                     {"USR2", 12},
+                                                                     {"PIPE", 13},
+                                                                     {"ALRM", 14},
+                                                                     {"TERM", 15}}};
   for (const auto& [n, v] : kSignals) {
     if (name && std::strcmp(name, n) == 0) return v;
   }
@@ -92,8 +102,8 @@ struct ExitSignal {
   int number = -1;
 };
 
-void on_exit_signal(ssh_session, ssh_channel, const char* signal, int, const char*,
-                    const char*, void* userdata) {
+void on_exit_signal(ssh_session, ssh_channel, const char* signal, int, const char*, const char*,
+                    void* userdata) {
   static_cast<ExitSignal*>(userdata)->number = signal_number(signal);
 }
 
@@ -138,9 +148,10 @@ util::Result<SshSession> SshSession::connect_impl(const SshTarget& t, bool* tran
   *transient = false;
   const std::string where = t.user + "@" + t.host + ":" + std::to_string(t.port);
   if (t.known_hosts_file.empty() || !std::filesystem::exists(t.known_hosts_file)) {
-    return fail("ssh {}: known-hosts file '{}' does not exist; host keys are pinned, so the "
-                "node's host key must be written there first",
-                where, t.known_hosts_file.string());
+    return fail(
+        "ssh {}: known-hosts file '{}' does not exist; host keys are pinned, so the "
+        "node's host key must be written there first",
+        where, t.known_hosts_file.string());
   }
   if (t.identity_file.empty() || !std::filesystem::exists(t.identity_file)) {
     return fail("ssh {}: identity file '{}' does not exist", where, t.identity_file.string());
@@ -188,19 +199,22 @@ util::Result<SshSession> SshSession::connect_impl(const SshTarget& t, bool* tran
     case SSH_KNOWN_HOSTS_OK:
       break;
     case SSH_KNOWN_HOSTS_CHANGED:
-      return fail("ssh {}: host key CHANGED: the server presented {} which differs from the key "
-                  "pinned in '{}'; refusing to log in (a rebuilt node needs its new key pinned, "
-                  "otherwise something is impersonating it)",
-                  where, server_key_fingerprint(s.get()), kh);
+      return fail(
+          "ssh {}: host key CHANGED: the server presented {} which differs from the key "
+          "pinned in '{}'; refusing to log in (a rebuilt node needs its new key pinned, "
+          "otherwise something is impersonating it)",
+          where, server_key_fingerprint(s.get()), kh);
     case SSH_KNOWN_HOSTS_OTHER:
-      return fail("ssh {}: host key of another type than the one pinned in '{}' (server "
-                  "presented {}); refusing to log in",
-                  where, kh, server_key_fingerprint(s.get()));
+      return fail(
+          "ssh {}: host key of another type than the one pinned in '{}' (server "
+          "presented {}); refusing to log in",
+          where, kh, server_key_fingerprint(s.get()));
     case SSH_KNOWN_HOSTS_UNKNOWN:
     case SSH_KNOWN_HOSTS_NOT_FOUND:
-      return fail("ssh {}: host key {} is not pinned in '{}'; refusing an unknown host key (the "
-                  "lab writes each node's host key there when it creates the node)",
-                  where, server_key_fingerprint(s.get()), kh);
+      return fail(
+          "ssh {}: host key {} is not pinned in '{}'; refusing an unknown host key (the "
+          "lab writes each node's host key there when it creates the node)",
+          where, server_key_fingerprint(s.get()), kh);
     case SSH_KNOWN_HOSTS_ERROR:
     default:
       return fail("ssh {}: cannot check the host key against '{}': {}", where, kh,
@@ -209,16 +223,17 @@ util::Result<SshSession> SshSession::connect_impl(const SshTarget& t, bool* tran
   ssh_key raw = nullptr;
   if (ssh_pki_import_privkey_file(t.identity_file.c_str(), nullptr, nullptr, nullptr, &raw) !=
       SSH_OK) {
-    return fail("ssh {}: cannot read private key '{}' (unreadable, not a key, or encrypted)",
-                where, t.identity_file.string());
+    return fail("ssh {}: cannot read private key '{}' (unreadable, not a key, or encrypted)", where,
+                t.identity_file.string());
   }
   KeyHandle key(raw);
   int rc = ssh_userauth_publickey(s.get(), nullptr, key.get());
   if (rc != SSH_AUTH_SUCCESS) {
-    return fail("ssh {}: public-key login with '{}' refused: {} (is its .pub in the node's "
-                "authorized_keys?)",
-                where, t.identity_file.string(),
-                rc == SSH_AUTH_DENIED ? std::string("denied") : ssh_get_error(s.get()));
+    return fail(
+        "ssh {}: public-key login with '{}' refused: {} (is its .pub in the node's "
+        "authorized_keys?)",
+        where, t.identity_file.string(),
+        rc == SSH_AUTH_DENIED ? std::string("denied") : ssh_get_error(s.get()));
   }
   return SshSession(t, std::move(s));
 }
@@ -261,10 +276,9 @@ void SshSession::kill_process_group(long pgid) {
 util::Result<ExecResult> SshSession::run(const std::string& command_in, const std::string& shown,
                                          const ExecOptions& opts, bool exec_last) {
   const bool want_pid = !opts.pty;
-  const std::string command =
-      want_pid ? "printf '\\036testbed-pid %d\\n' $$ >&2; " + std::string(exec_last ? "exec " : "") +
-                     command_in
-               : command_in;
+  const std::string command = want_pid ? "printf '\\036testbed-pid %d\\n' $$ >&2; " +
+                                             std::string(exec_last ? "exec " : "") + command_in
+                                       : command_in;
   ssh_session s = session_.get();
   const std::string what = describe(shown);
   auto dropped = [&](const char* during) {
@@ -355,8 +369,8 @@ util::Result<ExecResult> SshSession::run(const std::string& command_in, const st
     }
     int slice_ms = 50;
     if (opts.timeout) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          *opts.timeout - (Clock::now() - start));
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*opts.timeout -
+                                                                        (Clock::now() - start));
       if (left.count() <= 0) {
         // Closing the channel hangs up a PTY session; otherwise kill the process group.
         guard.release();
@@ -424,8 +438,8 @@ util::Status SshSession::download(const std::string& remote_path,
       ssize_t w = ::write(fd, buf.data() + off, static_cast<size_t>(n - off));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) {
-        return abandon(fail("writing '{}' (download of {}:{}) failed: {}", part.string(),
-                            where(), remote_path, std::strerror(errno)));
+        return abandon(fail("writing '{}' (download of {}:{}) failed: {}", part.string(), where(),
+                            remote_path, std::strerror(errno)));
       }
       off += w;
     }
@@ -448,8 +462,8 @@ util::Status SshSession::download(const std::string& remote_path,
   return {};
 }
 
-util::Status SshSession::upload(const std::filesystem::path& local,
-                                const std::string& remote_path, int mode) {
+util::Status SshSession::upload(const std::filesystem::path& local, const std::string& remote_path,
+                                int mode) {
   int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return fail("cannot open '{}' for upload: {}", local.string(), std::strerror(errno));

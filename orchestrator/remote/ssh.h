@@ -82,10 +82,11 @@ class SshSession {
   ~SshSession() = default;
 
   /// Runs argv on the node. Every argument is single-quoted for the remote POSIX shell, so
-  /// the remote program receives exactly argv. A non-zero exit status is not an error (see
-  /// ExecResult); a timeout or a dropped connection is.
-  util::Result<ExecResult> exec(const std::vector<std::string>& argv,
-                                const ExecOptions& opts = {});
+  /// the remote program receives exactly argv. argv[0] is a program found in the node's
+  /// PATH (the shell exec()s it; shell builtins such as `cd` are not commands here; a
+  /// missing program exits 127). A non-zero exit status is not an error (see ExecResult);
+  /// a timeout or a dropped connection is.
+  util::Result<ExecResult> exec(const std::vector<std::string>& argv, const ExecOptions& opts = {});
 
   /// Runs `script` as the remote shell's command line, unquoted. Only for fixed scripts
   /// written in our own source code — never for strings taken from config files.

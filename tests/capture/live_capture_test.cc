@@ -4,6 +4,7 @@
 #include "orchestrator/capture/live_capture.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <time.h>
@@ -11,8 +12,6 @@
 
 #include <regex>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
@@ -128,8 +127,8 @@ uint64_t capinfos_packets(const fs::path& file) {
 }
 
 uint64_t tshark_packets(const fs::path& file, const std::string& filter = "") {
-  std::vector<std::string> argv = {"tshark", "-n", "-r", file.string(), "-T", "fields", "-e",
-                                   "frame.number"};
+  std::vector<std::string> argv = {"tshark", "-n",     "-r", file.string(),
+                                   "-T",     "fields", "-e", "frame.number"};
   if (!filter.empty()) {
     argv.push_back("-Y");
     argv.push_back(filter);
@@ -155,7 +154,8 @@ TEST_F(VethPair, CountsEqualWhatWasSentAndWhatTsharkReads) {
   constexpr int kSent = 2000;
   send_udp(kSent, 200);
   // packets_so_far() follows the capture while it runs.
-  for (int i = 0; i < 50 && (*cap)->packets_so_far() < kSent; ++i) std::this_thread::sleep_for(20ms);
+  for (int i = 0; i < 50 && (*cap)->packets_so_far() < kSent; ++i)
+    std::this_thread::sleep_for(20ms);
   EXPECT_EQ((*cap)->packets_so_far(), uint64_t{kSent});
   auto st = (*cap)->stop();
   const double after = realtime_now();

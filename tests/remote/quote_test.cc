@@ -10,11 +10,30 @@ namespace testbed::remote {
 namespace {
 
 // Strings a hostile or careless config file could hold.
-const std::vector<std::string> kHostile = {
-    "plain", "a b", "", " ", "$(touch /tmp/testbed-pwned)", "`touch /tmp/testbed-pwned`",
-    "'; touch /tmp/testbed-pwned; '", "\"double\"", "back\\slash\\", "new\nline", "tab\there",
-    "*", "~", "$HOME", "${IFS}", "a'b'c", "'", "''", "-n", ";|&<>(){}", "!!", "#comment",
-    "\x01\x7f\xff", "ünïcödé"};
+const std::vector<std::string> kHostile = {"plain",
+                                           "a b",
+                                           "",
+                                           " ",
+                                           "$(touch /tmp/testbed-pwned)",
+                                           "`touch /tmp/testbed-pwned`",
+                                           "'; touch /tmp/testbed-pwned; '",
+                                           "\"double\"",
+                                           "back\\slash\\",
+                                           "new\nline",
+                                           "tab\there",
+                                           "*",
+                                           "~",
+                                           "$HOME",
+                                           "${IFS}",
+                                           "a'b'c",
+                                           "'",
+                                           "''",
+                                           "-n",
+                                           ";|&<>(){}",
+                                           "!!",
+                                           "#comment",
+                                           "\x01\x7f\xff",
+                                           "ünïcödé"};
 
 TEST(ShellQuote, SingleQuotesEverything) {
   EXPECT_EQ(shell_quote("abc"), "'abc'");

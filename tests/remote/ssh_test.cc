@@ -1,6 +1,9 @@
 // End-to-end tests of SshSession against a private OpenSSH server that the test starts on
 // 127.0.0.1 at a free port, with its own config, host key and authorized_keys in a temp dir.
+#include "orchestrator/remote/ssh.h"
+
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -16,9 +19,6 @@
 #include <random>
 #include <thread>
 
-#include <gtest/gtest.h>
-
-#include "orchestrator/remote/ssh.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
 
@@ -79,19 +79,19 @@ class SshServer : public ::testing::Test {
     auto line = known_hosts_line("127.0.0.1", port_, dir / "host_key.pub");
     ASSERT_TRUE(line.ok()) << line.error().message;
     write_text(dir / "known_hosts", *line + "\n");
-    write_text(dir / "sshd_config",
-               "Port " + std::to_string(port_) + "\n" +
-                   "ListenAddress 127.0.0.1\n"
-                   "HostKey " + (dir / "host_key").string() + "\n" +
-                   "AuthorizedKeysFile " + (dir / "authorized_keys").string() + "\n" +
-                   "PidFile " + (dir / "sshd.pid").string() + "\n" +
-                   "PermitRootLogin prohibit-password\n"
-                   "PasswordAuthentication no\n"
-                   "KbdInteractiveAuthentication no\n"
-                   "UsePAM no\n"
-                   "StrictModes no\n"
-                   "Subsystem sftp internal-sftp\n"
-                   "LogLevel ERROR\n");
+    write_text(dir / "sshd_config", "Port " + std::to_string(port_) + "\n" +
+                                        "ListenAddress 127.0.0.1\n"
+                                        "HostKey " +
+                                        (dir / "host_key").string() + "\n" + "AuthorizedKeysFile " +
+                                        (dir / "authorized_keys").string() + "\n" + "PidFile " +
+                                        (dir / "sshd.pid").string() + "\n" +
+                                        "PermitRootLogin prohibit-password\n"
+                                        "PasswordAuthentication no\n"
+                                        "KbdInteractiveAuthentication no\n"
+                                        "UsePAM no\n"
+                                        "StrictModes no\n"
+                                        "Subsystem sftp internal-sftp\n"
+                                        "LogLevel ERROR\n");
     std::error_code ec;
     fs::create_directories("/run/sshd", ec);  // sshd's privilege-separation directory
     const std::string cfg = (dir / "sshd_config").string();
@@ -175,8 +175,9 @@ TEST_F(SshServer, LinesStreamAsTheyArrive) {
   const auto t0 = std::chrono::steady_clock::now();
   ExecOptions o;
   o.on_line = [&](std::string_view l) {
-    lines.emplace_back(std::string(l),
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    lines.emplace_back(
+        std::string(l),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   };
   auto r = s.exec({"sh", "-c", "echo a; sleep 1; echo b"}, o);
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -232,10 +233,23 @@ TEST_F(SshServer, PtyMergesStreamsStripsCrAndIsATerminal) {
 TEST_F(SshServer, HostileArgumentsArriveVerbatim) {
   auto s = session();
   const fs::path pwned = dir() / "pwned";
-  const std::vector<std::string> hostile = {
-      "a b", "", "$(touch " + pwned.string() + ")", "`touch " + pwned.string() + "`",
-      "'; touch " + pwned.string() + "; '", "\"dq\"", "back\\slash", "new\nline", "*", "~",
-      "$HOME", "a'b'c", "'", "-n", ";|&<>(){}", "#x", "ünï"};
+  const std::vector<std::string> hostile = {"a b",
+                                            "",
+                                            "$(touch " + pwned.string() + ")",
+                                            "`touch " + pwned.string() + "`",
+                                            "'; touch " + pwned.string() + "; '",
+                                            "\"dq\"",
+                                            "back\\slash",
+                                            "new\nline",
+                                            "*",
+                                            "~",
+                                            "$HOME",
+                                            "a'b'c",
+                                            "'",
+                                            "-n",
+                                            ";|&<>(){}",
+                                            "#x",
+                                            "ünï"};
   std::vector<std::string> argv = {"printf", "%s\\0"};
   argv.insert(argv.end(), hostile.begin(), hostile.end());
   auto r = s.exec(argv);
@@ -285,26 +299,26 @@ TEST_F(SshServer, TimeoutIsAnErrorNamingHostAndCommand) {
 TEST_F(SshServer, CancelEndsACommandQuickly) {
   auto s = session();
   for (bool pty : {false, true}) {
-  SCOPED_TRACE(pty ? "pty" : "no pty");
-  std::atomic<bool> cancel{false};
-  ExecOptions o;
-  o.cancel = &cancel;
-  o.pty = pty;
-  std::thread t([&] {
+    SCOPED_TRACE(pty ? "pty" : "no pty");
+    std::atomic<bool> cancel{false};
+    ExecOptions o;
+    o.cancel = &cancel;
+    o.pty = pty;
+    std::thread t([&] {
+      std::this_thread::sleep_for(300ms);
+      cancel = true;
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = s.exec({"sleep", "30"}, o);
+    t.join();
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("cancelled"), std::string::npos) << r.error().message;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2000ms);
+    // Nothing is left running on the node.
     std::this_thread::sleep_for(300ms);
-    cancel = true;
-  });
-  const auto t0 = std::chrono::steady_clock::now();
-  auto r = s.exec({"sleep", "30"}, o);
-  t.join();
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("cancelled"), std::string::npos) << r.error().message;
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2000ms);
-  // Nothing is left running on the node.
-  std::this_thread::sleep_for(300ms);
-  auto ps = s.exec({"pgrep", "-f", "^sleep 30$"});
-  ASSERT_TRUE(ps.ok());
-  EXPECT_NE(ps->exit_status, 0) << ps->out;
+    auto ps = s.exec({"pgrep", "-f", "^sleep 30$"});
+    ASSERT_TRUE(ps.ok());
+    EXPECT_NE(ps->exit_status, 0) << ps->out;
   }
 }
 
