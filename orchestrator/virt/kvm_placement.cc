@@ -51,8 +51,6 @@ util::Result<Placement> replace_failed_host(const Placement& current, const std:
     auto it = current.find(h.uri);
     next[h.uri] = it == current.end() ? std::vector<std::string>{} : it->second;
   }
-  // Weight the moved runs by what each survivor still has to do.
-  std::vector<std::string> fill;
   Placement extra = place_runs(moved, alive);
   for (auto& [uri, rs] : extra)
     for (auto& r : rs) next[uri].push_back(r);

@@ -64,8 +64,8 @@ struct MultiHostResult {
   std::vector<std::string> unplaced;             ///< runs left when every host had failed
 };
 
-/// Runs every run once across `hosts`, one thread per host slot... per host (runs on one
-/// host are sequential here; slots only weight placement). A host whose worker reports
+/// Runs every run once across `hosts`, one thread per host (runs on one host are
+/// sequential here; slots only weight placement). A host whose worker reports
 /// kHostFailed (or cannot be opened) is dropped and its unfinished runs, including the
 /// one in flight, go to the hosts still alive. Returns when all runs are done, failed or
 /// unplaceable.

@@ -500,14 +500,23 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
                                            : backend->remove_network(o.name);
       if (!s) errors += s.error().message + "\n";
     }
-  if (auto s = unmount_all_under(dir); !s) errors += s.error().message + "\n";
-  std::error_code ec;
-  if (errors.empty() && fs::exists(dir)) {
-    if (!mounts_under(dir).empty())
-      errors += fmt::format("mounts remain under {}; not deleting it\n", dir.string());
-    else
-      fs::remove_all(dir, ec);
-    if (ec) errors += fmt::format("cannot remove {}: {}\n", dir.string(), ec.message());
+  // The state dir recorded in the objects' metadata too (a lab made with another
+  // --state-dir), but only a dir named after the lab: metadata is not trusted further.
+  std::set<fs::path> dirs = {dir};
+  for (const auto& o : *objs)
+    if (o.meta.lab == name && !o.meta.state_dir.empty() &&
+        fs::path(o.meta.state_dir).filename() == name && fs::path(o.meta.state_dir).is_absolute())
+      dirs.insert(fs::path(o.meta.state_dir));
+  for (const auto& d : dirs) {
+    if (auto s = unmount_all_under(d); !s) errors += s.error().message + "\n";
+    std::error_code ec;
+    if (errors.empty() && fs::exists(d)) {
+      if (!mounts_under(d).empty())
+        errors += fmt::format("mounts remain under {}; not deleting it\n", d.string());
+      else
+        fs::remove_all(d, ec);
+      if (ec) errors += fmt::format("cannot remove {}: {}\n", d.string(), ec.message());
+    }
   }
   if (!errors.empty()) {
     errors.pop_back();
@@ -543,6 +552,11 @@ util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
     for (const auto& e : fs::directory_iterator(opts.state_root, ec)) {
       if (!e.is_directory()) continue;
       std::string lab = e.path().filename().string();
+      if (!check_lab_name(lab).ok()) {
+        rep.kept.push_back(
+            fmt::format("{}: not a lab state dir name; left alone", e.path().string()));
+        continue;
+      }
       auto& l = labs[lab];
       if (auto text = util::read_file(e.path() / "lab.json")) {
         try {
