@@ -1,16 +1,90 @@
-// `testbed diff` — placeholder until its module lands; says so and exits 4.
+// `testbed diff A B` — did the traffic of each scanner version change between two results
+// directories, per phase, beyond the noise floor? (orchestrator/report/compare.h)
+#include <iostream>
+#include <memory>
+
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/report/compare.h"
+#include "orchestrator/report/results.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
+namespace {
+
+struct DiffArgs {
+  std::string a, b;
+  size_t tolerance = 0;
+  bool fine = false;
+  bool json = false;
+};
+
+int run_diff(const DiffArgs& args) {
+  auto ra = report::load_results(args.a);
+  if (!ra) {
+    util::log_error("{}", ra.error().message);
+    return kExitBadInput;
+  }
+  auto rb = report::load_results(args.b);
+  if (!rb) {
+    util::log_error("{}", rb.error().message);
+    return kExitBadInput;
+  }
+  // One packet key for both sides: A's settings (B is usually the newer run of the same file).
+  analysis::AnalysisOptions opts = ra->options;
+  if (!rb->options.scanner) rb->options.scanner = opts.scanner;
+  auto store = std::make_shared<analysis::PayloadStore>(opts.payload_max, opts.payload_budget);
+  auto b_opts = opts;
+  b_opts.scanner = rb->options.scanner;  // each side's own lab address
+  auto aa = report::analyse_results(std::move(*ra), opts, store);
+  auto ab = report::analyse_results(std::move(*rb), b_opts, store);
+  for (const auto* side : {&aa, &ab}) {
+    if (side->runs.empty()) {
+      util::log_error("{}: no complete, readable run to compare", side->results.dir.string());
+      return kExitBadInput;
+    }
+  }
+  auto sa = aa.phase_sets(!args.fine), sb = ab.phase_sets(!args.fine);
+  std::vector<const analysis::RunPhaseSets*> pa, pb;
+  for (const auto& s : sa) pa.push_back(&s);
+  for (const auto& s : sb) pb.push_back(&s);
+  report::DriftReport d = report::compare_runs(pa, pb, *store, opts.similarity, args.tolerance);
+  if (d.cells.empty()) {
+    util::log_error("no scanner version is in both {} and {}: nothing to compare", args.a, args.b);
+    return kExitBadInput;
+  }
+  if (args.json) {
+    auto j = d.to_json();
+    j["a"] = args.a;
+    j["b"] = args.b;
+    std::cout << j.dump(2) << '\n';
+  } else {
+    std::cout << d.to_markdown(args.a, args.b);
+  }
+  return d.drift ? kExitDrift : kExitOk;
+}
+
+}  // namespace
 
 void add_diff_command(CLI::App& app, CliContext& ctx) {
-  auto* sub = app.add_subcommand("diff", "(not available yet)");
-  sub->allow_extras();
-  sub->callback([&ctx] {
-    util::log_error("'testbed diff' is not available in this build yet");
-    ctx.exit_code = kExitEnvironment;
-  });
+  auto args = std::make_shared<DiffArgs>();
+  auto* sub = app.add_subcommand(
+      "diff",
+      "Compare two results directories per scanner version and phase: unique packets between A's and B's runs of "
+      "each version, flagged when they exceed the noise floor (unique packets between runs of one version).");
+  sub->footer(
+      "Between = over all pairs (A run, B run) of a version, the smallest larger-side unique count.\n"
+      "Noise floor = the largest unique count between two runs of that version within A or within B\n"
+      "(unknown with one run per version: then any difference beyond --tolerance is drift).\n"
+      "Exit codes: 0 no drift, 3 drift, 2 bad input (not results directories, no common version).\n"
+      "Example: testbed diff results/nmap7/20261125T020000Z results/nmap7/20261126T020000Z");
+  sub->add_option("A", args->a, "Baseline results directory")->required()->check(CLI::ExistingDirectory);
+  sub->add_option("B", args->b, "Results directory to compare with A")->required()->check(CLI::ExistingDirectory);
+  sub->add_option("--tolerance", args->tolerance,
+                  "Unique packets a version/phase may exceed its noise floor by before it counts as drift (default 0)");
+  sub->add_flag("--fine", args->fine, "Compare by fine phase (discovery, port-scan, service, os, ...) instead of "
+                                      "the study's three phases");
+  sub->add_flag("--json", args->json, "Print the comparison as JSON");
+  sub->callback([args, &ctx] { ctx.exit_code = run_diff(*args); });
 }
 
 }  // namespace testbed::cli
