@@ -167,12 +167,16 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
       "Example: testbed analyze --label 7.80=a.pcap --label 7.93=b.pcap --label 7.95=c.pcap\n"
       "Formats and defaults: orchestrator/analysis/README.md. Exit 2 on bad input.");
   sub->add_option("inputs", args->positional, "Capture files (pcap/pcapng) or run directories");
-  sub->add_option("--label", args->labels, "LABEL=PCAP_OR_RUN_DIR: a capture with its column label (repeatable)");
-  sub->add_option("--phases", args->phases, "LABEL=phases.json: phase timeline of that capture (repeatable)");
+  sub->add_option("--label", args->labels, "LABEL=PCAP_OR_RUN_DIR: a capture with its column label (repeatable)")
+      ->allow_extra_args(false);
+  sub->add_option("--phases", args->phases, "LABEL=phases.json: phase timeline of that capture (repeatable)")
+      ->allow_extra_args(false);
   sub->add_option("--nmap-xml", args->xmls,
-                  "LABEL=FILE: Nmap -oX report of that capture (its elapsed time becomes the duration)");
+                  "LABEL=FILE: Nmap -oX report of that capture (its elapsed time becomes the duration)")
+      ->allow_extra_args(false);
   sub->add_option("--nmap-log", args->logs,
-                  "LABEL=FILE: \"<epoch> <line>\" Nmap -v log, turned into a timeline when no phases.json");
+                  "LABEL=FILE: \"<epoch> <line>\" Nmap -v log, turned into a timeline when no phases.json")
+      ->allow_extra_args(false);
   sub->add_option("--scanner-ip", args->scanner_ip,
                   "Scanner address (default: auto, the host sending to the most distinct destination ports)");
   sub->add_option("--key-fields", args->key_fields,
