@@ -368,9 +368,19 @@ util::Status Lab::reset_node(const std::string& node, const std::string& image) 
     infos_[node].image = image;
     if (auto s = write_state(kept_); !s) return s;
   }
-  if (auto s = backend_->remove_node(infos_[node].domain); !s) return s;
-  if (auto s = create_node(*n); !s) return s;
-  return wait_ready(node, opts_.ready_timeout);
+  return reset_nodes({node});
+}
+
+util::Status Lab::reset_nodes(const std::vector<std::string>& nodes) {
+  for (const auto& node : nodes)
+    if (!topo_.node(node)) return util::fail("lab '{}' has no node '{}'", name_, node);
+  for (const auto& node : nodes)
+    if (auto s = backend_->remove_node(infos_.at(node).domain); !s) return s;
+  for (const auto& node : nodes)
+    if (auto s = create_node(*topo_.node(node)); !s) return s;
+  for (const auto& node : nodes)
+    if (auto s = wait_ready(node, opts_.ready_timeout); !s) return s;
+  return {};
 }
 
 util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabOptions& in) {

@@ -79,6 +79,9 @@ class Lab {
   /// Destroys the node, gives it a fresh upper dir (and optionally another image),
   /// starts it and waits until ready.
   util::Status reset_node(const std::string& node, const std::string& image = "");
+  /// reset_node for several nodes at once: all are restarted, then all are waited for
+  /// (the boots overlap, so resetting N targets takes about as long as one).
+  util::Status reset_nodes(const std::vector<std::string>& nodes);
   /// Waits until SSH answers, the node's init finished and /testbed/health.sh exits 0.
   /// The error names the failing check and shows its output.
   util::Status wait_ready(const std::string& node, std::chrono::milliseconds timeout);

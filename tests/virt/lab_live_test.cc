@@ -172,6 +172,11 @@ TEST_F(LiveLab, UpSafetyResetGcDown) {
   RecordProperty("reset_seconds",
                  std::to_string(std::chrono::duration<double>(Clock::now() - r0).count()));
   run_on(lab, "target1", "test ! -e /root/dirty");
+  auto r1 = Clock::now();
+  auto all = lab.reset_nodes({"target1", "target2", "target3"});
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  RecordProperty("reset_3_targets_seconds",
+                 std::to_string(std::chrono::duration<double>(Clock::now() - r1).count()));
 
   // --- reopen by name.
   auto again = Lab::open("tbtest", o);

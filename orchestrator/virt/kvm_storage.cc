@@ -1,0 +1,104 @@
+#include "orchestrator/virt/kvm_storage.h"
+
+#include <fmt/format.h>
+
+#include "orchestrator/images/kvm_builder.h"
+#include "orchestrator/util/files.h"
+#include "orchestrator/util/hash.h"
+#include "orchestrator/util/ipv4.h"
+
+namespace testbed::virt {
+
+namespace fs = std::filesystem;
+
+bool kvm_skips_node_file(const std::string& path) {
+  return path == "/testbed/init.sh" || path == "/etc/hostname" || path == "/etc/hosts" ||
+         path == "/etc/resolv.conf" || path == "/root/.ssh/authorized_keys" ||
+         path.rfind("/etc/ssh/ssh_host_", 0) == 0;
+}
+
+images::NodeSeed make_kvm_node_seed(const BootConfig& boot, const NodeSpec& spec) {
+  images::NodeSeed s;
+  s.hostname = boot.node;
+  s.facts = {{"NODE_NAME", boot.node}, {"LAB_NAME", boot.lab}};
+  for (const auto& bi : boot.interfaces) {
+    images::SeedInterface si;
+    si.name = bi.dev;
+    for (const auto& is : spec.interfaces)
+      if (is.guest_dev == bi.dev) si.mac = is.mac;
+    si.addresses.push_back(fmt::format("{}/{}", util::format_ipv4(bi.address), bi.prefix));
+    for (const auto& r : boot.routes)
+      if (r.dev == bi.dev)
+        si.routes.push_back({fmt::format("{}/{}", util::format_ipv4(r.dst.network), r.dst.prefix),
+                             util::format_ipv4(r.via)});
+    s.interfaces.push_back(std::move(si));
+  }
+  return s;
+}
+
+void KvmStorage::set_seed(const std::string& domain, images::NodeSeed seed) {
+  std::lock_guard lock(mu_);
+  seeds_[domain] = std::move(seed);
+}
+
+util::Status KvmStorage::prepare(const NodeRootRequest& req, NodeSpec* spec) {
+  images::NodeSeed seed;
+  {
+    std::lock_guard lock(mu_);
+    auto it = seeds_.find(spec->name);
+    if (it == seeds_.end())
+      return util::fail("no cloud-init seed registered for KVM node {} (KvmStorage::set_seed)",
+                        spec->name);
+    seed = it->second;
+  }
+  auto get = [&](const std::string& p) {
+    auto it = req.files.find(p);
+    return it == req.files.end() ? std::string() : it->second.content;
+  };
+  seed.lab_public_key = get("/root/.ssh/authorized_keys");
+  while (!seed.lab_public_key.empty() && seed.lab_public_key.back() == '\n')
+    seed.lab_public_key.pop_back();
+  seed.host_key_private = get("/etc/ssh/ssh_host_ed25519_key");
+  seed.host_key_public = get("/etc/ssh/ssh_host_ed25519_key.pub");
+  while (!seed.host_key_public.empty() && seed.host_key_public.back() == '\n')
+    seed.host_key_public.pop_back();
+  for (const auto& [path, f] : req.files)
+    if (!kvm_skips_node_file(path)) seed.files[path] = {f.content, f.mode};
+
+  fs::path base = req.image_root / images::kKvmBaseDisk;
+  auto recipe_cc = util::read_file(req.image_root / images::kKvmRecipeCloudConfig);
+  if (!recipe_cc)
+    return util::fail("{} is not a KVM image (no {}): {}", req.image_root.string(),
+                      images::kKvmRecipeCloudConfig, recipe_cc.error().message);
+  YAML::Node part;
+  try {
+    part = YAML::Load(*recipe_cc);
+  } catch (const YAML::Exception& e) {
+    return util::fail("cannot read {}: {}", (req.image_root / images::kKvmRecipeCloudConfig).string(),
+                      e.what());
+  }
+  std::string user_data = images::make_user_data(part, seed);
+  std::string network_config = images::make_network_config(seed);
+  // A new instance id whenever the seed changes, so cloud-init applies it again.
+  seed.instance_id = spec->name + "-" + util::sha256_hex(user_data + network_config).substr(0, 12);
+  std::string meta_data = images::make_meta_data(seed);
+
+  fs::path disk = req.node_dir / "disk.qcow2";
+  fs::path iso = req.node_dir / "seed.iso";
+  if (auto s = images::make_overlay(base, disk, disk_size); !s) return s;
+  if (auto s = images::write_seed_iso(iso, user_data, meta_data, network_config); !s) return s;
+  spec->disk_path = fs::absolute(disk).string();
+  spec->seed_path = fs::absolute(iso).string();
+  return {};
+}
+
+util::Status KvmStorage::release(const fs::path& node_dir) {
+  std::error_code ec;
+  for (const char* f : {"disk.qcow2", "seed.iso"}) {
+    fs::remove(node_dir / f, ec);
+    if (ec) return util::fail("cannot remove {}: {}", (node_dir / f).string(), ec.message());
+  }
+  return {};
+}
+
+}  // namespace testbed::virt
