@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <regex>
+#include <cstdlib>
 #include <thread>
 
 #include "orchestrator/util/files.h"
@@ -120,10 +120,11 @@ class VethPair : public ::testing::Test {
 uint64_t capinfos_packets(const fs::path& file) {
   auto r = util::run_checked({"capinfos", "-c", "-M", file.string()});
   EXPECT_TRUE(r.ok()) << r.error().message;
-  std::smatch m;
-  static const std::regex re("Number of packets:\\s*([0-9]+)");
-  if (r.ok() && std::regex_search(r->out, m, re)) return std::stoull(m[1]);
-  return UINT64_MAX;
+  if (!r.ok()) return UINT64_MAX;
+  const std::string key = "Number of packets:";
+  const size_t at = r->out.find(key);
+  if (at == std::string::npos) return UINT64_MAX;
+  return std::strtoull(r->out.c_str() + at + key.size(), nullptr, 10);
 }
 
 uint64_t tshark_packets(const fs::path& file, const std::string& filter = "") {
