@@ -174,7 +174,7 @@ void LiveCapture::loop() {
 util::Result<CaptureStats> LiveCapture::stop() {
   if (stopped_) return fail("capture on '{}': stop() called twice", opts_.interface);
   stopped_ = true;
-  if (opts_.stop_grace.count() > 0 && loop_error_.empty()) {
+  if (opts_.stop_grace.count() > 0) {  // (loop_error_ is only safe to read after join)
     std::this_thread::sleep_for(opts_.stop_grace);
   }
   end_thread();
