@@ -1,6 +1,7 @@
 #include "orchestrator/images/kvm_builder.h"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/images/kvm_cloud_init.h"
@@ -26,17 +27,21 @@ util::Result<nlohmann::json> image_info(const fs::path& image) {
 util::Status make_overlay(const fs::path& base, const fs::path& overlay, const std::string& size) {
   std::error_code ec;
   if (!fs::exists(base, ec))
-    return util::fail("cannot create the overlay {}: base image {} does not exist (build the "
-                      "image first: testbed image build)",
-                      overlay.string(), base.string());
+    return util::fail(
+        "cannot create the overlay {}: base image {} does not exist (build the "
+        "image first: testbed image build)",
+        overlay.string(), base.string());
   fs::create_directories(overlay.parent_path(), ec);
   fs::remove(overlay, ec);
   // An absolute backing path: the overlay lives in the lab's state dir, the base in the cache.
-  std::vector<std::string> argv = {"qemu-img", "create", "-q", "-f", "qcow2", "-b",
-                                   fs::absolute(base).string(), "-F", "qcow2", overlay.string()};
+  std::vector<std::string> argv = {
+      "qemu-img", "create",        "-q", "-f", "qcow2", "-b", fs::absolute(base).string(), "-F",
+      "qcow2",    overlay.string()};
   if (!size.empty()) argv.push_back(size);
   auto r = util::run_checked(argv);
-  if (!r) return util::fail("cannot create the qcow2 overlay {}: {}", overlay.string(), r.error().message);
+  if (!r)
+    return util::fail("cannot create the qcow2 overlay {}: {}", overlay.string(),
+                      r.error().message);
   return {};
 }
 
@@ -54,9 +59,10 @@ std::string KvmBuilder::key_material(const config::Recipe& recipe) const {
 util::Result<BuildOutput> KvmBuilder::build(const config::Recipe& recipe, const fs::path& work_dir,
                                             const ProgressFn& progress) {
   if (recipe.base.cloud_image.empty())
-    return util::fail("recipe {} has no base.cloud_image: a KVM image needs an Ubuntu cloud "
-                      "image URL and its sha256",
-                      recipe.name);
+    return util::fail(
+        "recipe {} has no base.cloud_image: a KVM image needs an Ubuntu cloud "
+        "image URL and its sha256",
+        recipe.name);
   auto cc = recipe_cloud_config(recipe);
   if (!cc) return cc.error();
   std::string digest = recipe.base.sha256;
@@ -75,7 +81,8 @@ util::Result<BuildOutput> KvmBuilder::build(const config::Recipe& recipe, const 
   // Keyed by digest: two recipes on one release share the download.
   fs::path cached = downloads_ / (digest.substr(0, 16) + "-" + file);
   if (progress) progress("downloading " + recipe.base.cloud_image);
-  if (auto s = download_verified(recipe.base.cloud_image, cached, digest, opts_); !s) return s.error();
+  if (auto s = download_verified(recipe.base.cloud_image, cached, digest, opts_); !s)
+    return s.error();
   auto info = image_info(cached);
   if (!info) return info.error();
   if (info->value("format", "") != "qcow2")
@@ -84,7 +91,8 @@ util::Result<BuildOutput> KvmBuilder::build(const config::Recipe& recipe, const 
   fs::path base = work_dir / kKvmBaseDisk;
   std::error_code ec;
   fs::copy_file(cached, base, fs::copy_options::overwrite_existing, ec);
-  if (ec) return util::fail("cannot copy {} to {}: {}", cached.string(), base.string(), ec.message());
+  if (ec)
+    return util::fail("cannot copy {} to {}: {}", cached.string(), base.string(), ec.message());
   fs::permissions(base, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read, ec);
   if (auto s = util::write_file_atomic(work_dir / kKvmRecipeCloudConfig, emit_yaml(*cc)); !s)
     return s.error();

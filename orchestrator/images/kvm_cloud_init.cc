@@ -127,8 +127,8 @@ util::Result<YAML::Node> recipe_cloud_config(const config::Recipe& recipe) {
     if (!f.source.empty()) {
       auto text = util::read_file(f.source);
       if (!text)
-        return util::fail("recipe {}: file {} (source {}): {}", recipe.name, f.path,
-                          f.source_rel, text.error().message);
+        return util::fail("recipe {}: file {} (source {}): {}", recipe.name, f.path, f.source_rel,
+                          text.error().message);
       content = *text;
     }
     if (f.template_at_boot) {
@@ -230,27 +230,28 @@ util::Status write_seed_iso(const fs::path& iso, const std::string& user_data,
   fs::create_directories(iso.parent_path().empty() ? fs::path(".") : iso.parent_path(), ec);
   auto dir = util::TempDir::create("seed", iso.parent_path());
   if (!dir) return dir.error();
-  for (const auto& [name, text] : {std::pair{"user-data", &user_data},
-                                   std::pair{"meta-data", &meta_data},
-                                   std::pair{"network-config", &network_config}}) {
+  for (const auto& [name, text] :
+       {std::pair{"user-data", &user_data}, std::pair{"meta-data", &meta_data},
+        std::pair{"network-config", &network_config}}) {
     if (auto s = util::write_file_atomic(dir->path() / name, *text); !s) return s;
   }
   fs::path tmp = iso;
   tmp += ".part";
   fs::remove(tmp, ec);
-  auto r = util::run_checked({"xorriso", "-as", "genisoimage", "-output", tmp.string(),
-                              "-volid", "cidata", "-joliet", "-rock", "-quiet",
-                              (dir->path() / "user-data").string(),
-                              (dir->path() / "meta-data").string(),
-                              (dir->path() / "network-config").string()});
+  auto r = util::run_checked(
+      {"xorriso", "-as", "genisoimage", "-output", tmp.string(), "-volid", "cidata", "-joliet",
+       "-rock", "-quiet", (dir->path() / "user-data").string(),
+       (dir->path() / "meta-data").string(), (dir->path() / "network-config").string()});
   if (!r) {
     fs::remove(tmp, ec);
-    return util::fail("cannot write the cloud-init seed {}: {} (is xorriso installed? "
-                      "make setup installs it)",
-                      iso.string(), r.error().message);
+    return util::fail(
+        "cannot write the cloud-init seed {}: {} (is xorriso installed? "
+        "make setup installs it)",
+        iso.string(), r.error().message);
   }
   fs::rename(tmp, iso, ec);
-  if (ec) return util::fail("cannot move the seed into place at {}: {}", iso.string(), ec.message());
+  if (ec)
+    return util::fail("cannot move the seed into place at {}: {}", iso.string(), ec.message());
   return {};
 }
 

@@ -97,10 +97,10 @@ util::Result<Attempt> transfer(const std::string& url, const fs::path& part, uin
     return Attempt::kRangeIgnored;
   if (rc == CURLE_HTTP_RETURNED_ERROR && status == 416) return Attempt::kRangeIgnored;
   if (rc != CURLE_OK)
-    return util::fail("download of {} failed after {} bytes: {} ({}); run the build again "
-                      "to resume",
-                      url, offset, errbuf[0] ? errbuf : curl_easy_strerror(rc),
-                      curl_easy_strerror(rc));
+    return util::fail(
+        "download of {} failed after {} bytes: {} ({}); run the build again "
+        "to resume",
+        url, offset, errbuf[0] ? errbuf : curl_easy_strerror(rc), curl_easy_strerror(rc));
   return Attempt::kDone;
 }
 
@@ -128,9 +128,10 @@ util::Result<std::string> digest_from_sha256sums(const std::string& sums,
       return hex;
     }
   }
-  return util::fail("no SHA-256 for {} in the SHA256SUMS file; check the recipe's "
-                    "cloud_image and sha256sums URLs name the same release",
-                    file_name);
+  return util::fail(
+      "no SHA-256 for {} in the SHA256SUMS file; check the recipe's "
+      "cloud_image and sha256sums URLs name the same release",
+      file_name);
 }
 
 util::Result<std::string> download_text(const std::string& url, long timeout_s) {
@@ -180,18 +181,21 @@ util::Status download_verified(const std::string& url, const fs::path& dest,
     if (!have) return have.error();
     if (*have != sha256) {
       fs::remove(part, ec);
-      return util::fail("checksum mismatch for {}: expected SHA-256 {}, got {}; the partial "
-                        "file was removed. Check the recipe's sha256 (or sha256sums) against "
-                        "the release's published SHA256SUMS",
-                        url, sha256, *have);
+      return util::fail(
+          "checksum mismatch for {}: expected SHA-256 {}, got {}; the partial "
+          "file was removed. Check the recipe's sha256 (or sha256sums) against "
+          "the release's published SHA256SUMS",
+          url, sha256, *have);
     }
     fs::rename(part, dest, ec);
-    if (ec) return util::fail("cannot move {} to {}: {}", part.string(), dest.string(), ec.message());
+    if (ec)
+      return util::fail("cannot move {} to {}: {}", part.string(), dest.string(), ec.message());
     return {};
   }
-  return util::fail("download of {} did not complete: the server ignores HTTP Range requests "
-                    "and the restart failed too",
-                    url);
+  return util::fail(
+      "download of {} did not complete: the server ignores HTTP Range requests "
+      "and the restart failed too",
+      url);
 }
 
 }  // namespace testbed::images

@@ -75,9 +75,9 @@ MultiHostResult run_across_hosts(const std::vector<std::string>& runs,
   auto give_up_host = [&](const std::string& uri, const std::string& why,
                           const std::string& in_flight) {
     result.dead_hosts[uri] = why;
-    alive.erase(std::remove_if(alive.begin(), alive.end(),
-                               [&](const LabHost& h) { return h.uri == uri; }),
-                alive.end());
+    alive.erase(
+        std::remove_if(alive.begin(), alive.end(), [&](const LabHost& h) { return h.uri == uri; }),
+        alive.end());
     std::vector<std::string> orphans;
     if (!in_flight.empty()) orphans.push_back(in_flight);
     orphans.insert(orphans.end(), queues[uri].begin(), queues[uri].end());
@@ -112,8 +112,10 @@ MultiHostResult run_across_hosts(const std::vector<std::string>& runs,
         give_up_host(host.uri, msg.empty() ? fmt::format("failed during run {}", run) : msg, run);
         return;
       }
-      if (out == RunOutcome::kDone) result.ran_on[run] = host.uri;
-      else result.failed[run] = msg;
+      if (out == RunOutcome::kDone)
+        result.ran_on[run] = host.uri;
+      else
+        result.failed[run] = msg;
       ++settled;
       cv.notify_all();
     }

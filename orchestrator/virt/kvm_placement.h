@@ -54,14 +54,13 @@ class HostWorker {
 
 /// Opens a worker for a host (connects, brings its lab up). Failing = the host is down
 /// from the start; its runs are placed elsewhere.
-using WorkerFactory =
-    std::function<util::Result<std::unique_ptr<HostWorker>>(const LabHost& host)>;
+using WorkerFactory = std::function<util::Result<std::unique_ptr<HostWorker>>(const LabHost& host)>;
 
 struct MultiHostResult {
-  std::map<std::string, std::string> ran_on;     ///< run -> host URI where it completed
-  std::map<std::string, std::string> failed;     ///< run -> message (kRunFailed)
-  std::map<std::string, std::string> dead_hosts; ///< host URI -> why it was given up
-  std::vector<std::string> unplaced;             ///< runs left when every host had failed
+  std::map<std::string, std::string> ran_on;      ///< run -> host URI where it completed
+  std::map<std::string, std::string> failed;      ///< run -> message (kRunFailed)
+  std::map<std::string, std::string> dead_hosts;  ///< host URI -> why it was given up
+  std::vector<std::string> unplaced;              ///< runs left when every host had failed
 };
 
 /// Runs every run once across `hosts`, one thread per host (runs on one host are

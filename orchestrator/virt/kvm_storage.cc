@@ -74,8 +74,8 @@ util::Status KvmStorage::prepare(const NodeRootRequest& req, NodeSpec* spec) {
   try {
     part = YAML::Load(*recipe_cc);
   } catch (const YAML::Exception& e) {
-    return util::fail("cannot read {}: {}", (req.image_root / images::kKvmRecipeCloudConfig).string(),
-                      e.what());
+    return util::fail("cannot read {}: {}",
+                      (req.image_root / images::kKvmRecipeCloudConfig).string(), e.what());
   }
   std::string user_data = images::make_user_data(part, seed);
   std::string network_config = images::make_network_config(seed);

@@ -1,13 +1,12 @@
 // cloud-init data for the KVM recipes: golden user-data / meta-data / network-config per
 // Ubuntu recipe, each user-data checked by cloud-init's own schema validator and each
 // network-config rendered by cloud-init's own converter; the seed ISO's contents.
-#include "orchestrator/images/kvm_cloud_init.h"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "orchestrator/config/recipe.h"
+#include "orchestrator/images/kvm_cloud_init.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
 #include "tests/kvm/golden.h"
@@ -24,14 +23,16 @@ NodeSeed sample_seed(const std::string& node) {
   NodeSeed s;
   s.hostname = node;
   s.instance_id = "tb-study-" + node + "-1";
-  s.lab_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeLabKeyForGoldenFilesOnly00000000000 testbed-lab";
+  s.lab_public_key =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeLabKeyForGoldenFilesOnly00000000000 testbed-lab";
   s.host_key_private =
       "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAfakehostkey\n"
       "-----END OPENSSH PRIVATE KEY-----\n";
-  s.host_key_public = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKey000000000000000000000000000 " + node;
+  s.host_key_public =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeHostKey000000000000000000000000000 " + node;
   s.interfaces.push_back({"mgmt", "02:7b:11:22:33:44", {"10.255.0.11/24"}, {}});
-  s.interfaces.push_back({"scan", "02:7b:55:66:77:88", {"172.24.0.10/24"},
-                          {{"172.24.1.0/24", "172.24.0.1"}}});
+  s.interfaces.push_back(
+      {"scan", "02:7b:55:66:77:88", {"172.24.0.10/24"}, {{"172.24.1.0/24", "172.24.0.1"}}});
   s.files["/testbed/node.env"] = {"NODE_NAME=" + node + "\nSCAN_ADDRESS=172.24.0.10\n", 0644};
   s.facts = {{"NODE_NAME", node}};
   return s;
@@ -84,7 +85,7 @@ TEST(KvmCloudInit, EveryKvmRecipeHasGoldenSeedDataThatCloudInitAccepts) {
     auto res = schema_check(g.user_data);
     EXPECT_EQ(res.exit_code, 0) << res.out << res.err;
     EXPECT_NE(res.out.find("Valid cloud-config"), std::string::npos) << res.out << res.err;
-    // Our private key must not leak into cloud-init's data.
+    // testbed_templates is ours (rendered into write_files), never cloud-init's.
     EXPECT_EQ(g.user_data.find("testbed_templates"), std::string::npos);
   }
 }
@@ -117,7 +118,8 @@ TEST(KvmCloudInit, UserDataCarriesKeysPackagesFilesAndServicesInOrder) {
   for (const auto& f : n["write_files"]) {
     auto path = f["path"].as<std::string>();
     if (path == "/var/www/html/index.php") php = true;
-    if (path == "/testbed/node.env") env = f["content"].as<std::string>().find("NODE_NAME=target1") != std::string::npos;
+    if (path == "/testbed/node.env")
+      env = f["content"].as<std::string>().find("NODE_NAME=target1") != std::string::npos;
     EXPECT_EQ(f["permissions"].as<std::string>().substr(0, 1), "0");
   }
   EXPECT_TRUE(php);
@@ -133,7 +135,8 @@ TEST(KvmCloudInit, UserDataCarriesKeysPackagesFilesAndServicesInOrder) {
 
 TEST(KvmCloudInit, TemplatedFilesAreRenderedWithNodeFacts) {
   auto r = config::parse_recipe(
-      "name: t\nrole: scanner\nbackends: [kvm]\nbase:\n  cloud_image: https://example.invalid/a.img\n"
+      "name: t\nrole: scanner\nbackends: [kvm]\nbase:\n  cloud_image: "
+      "https://example.invalid/a.img\n"
       "  sha256: 0000000000000000000000000000000000000000000000000000000000000000\n"
       "files:\n  - path: /etc/motd\n    content: \"node {{NODE_NAME}}\\n\"\n    template: true\n",
       "/tmp/t.yaml");
@@ -177,8 +180,8 @@ TEST(KvmSeed, IsoIsLabelledCidataAndHoldsTheThreeFiles) {
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_FALSE(fs::exists(iso.string() + ".part"));
   auto out = dir->path() / "extracted";
-  auto x = util::run_checked({"xorriso", "-osirrox", "on", "-indev", iso.string(), "-extract",
-                              "/", out.string()});
+  auto x = util::run_checked(
+      {"xorriso", "-osirrox", "on", "-indev", iso.string(), "-extract", "/", out.string()});
   ASSERT_TRUE(x) << x.error().message;
   EXPECT_EQ(*util::read_file(out / "user-data"), g.user_data);
   EXPECT_EQ(*util::read_file(out / "meta-data"), g.meta_data);

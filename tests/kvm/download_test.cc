@@ -1,8 +1,6 @@
 // Cloud-image downloads against a local Range-capable server on 127.0.0.1
 // (tests/kvm/range_server.py): resume after an interruption, restart when the server
 // ignores Range, wrong checksum -> file removed and a clear error, SHA256SUMS parsing.
-#include "orchestrator/images/kvm_download.h"
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -15,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "orchestrator/images/kvm_download.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
 
@@ -30,9 +29,10 @@ class Server {
  public:
   Server(const fs::path& dir, std::vector<std::string> extra) {
     port_file_ = dir / "port";
-    std::vector<std::string> args = {"python3",
-                                     std::string(TESTBED_SOURCE_DIR) + "/tests/kvm/range_server.py",
-                                     "--dir", dir.string(), "--port-file", port_file_.string()};
+    std::vector<std::string> args = {
+        "python3",     std::string(TESTBED_SOURCE_DIR) + "/tests/kvm/range_server.py",
+        "--dir",       dir.string(),
+        "--port-file", port_file_.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -148,9 +148,8 @@ TEST(KvmDownload, MissingFileAndMissingServerFailWithTheUrl) {
 }
 
 TEST(KvmDownload, Sha256SumsLookup) {
-  std::string sums =
-      std::string(64, 'b') + " *ubuntu-20.04-server-cloudimg-amd64.img\n" +
-      std::string(64, 'C') + "  ubuntu-16.04-server-cloudimg-amd64-disk1.img\r\n";
+  std::string sums = std::string(64, 'b') + " *ubuntu-20.04-server-cloudimg-amd64.img\n" +
+                     std::string(64, 'C') + "  ubuntu-16.04-server-cloudimg-amd64-disk1.img\r\n";
   auto a = digest_from_sha256sums(sums, "ubuntu-20.04-server-cloudimg-amd64.img");
   ASSERT_TRUE(a);
   EXPECT_EQ(*a, std::string(64, 'b'));

@@ -1,8 +1,9 @@
 // The study's KVM experiment file loads, names the study's three versions on KVM, and
 // every image it and the topology need has a KVM recipe.
+#include "orchestrator/config/experiment.h"
+
 #include <gtest/gtest.h>
 
-#include "orchestrator/config/experiment.h"
 #include "orchestrator/config/recipe.h"
 
 namespace testbed::config {
@@ -16,8 +17,8 @@ TEST(KvmExperiment, StudyFileLoadsWithTheStudysVersionsAndCommand) {
   EXPECT_EQ(e->scanners[0].label, "7.01");
   EXPECT_EQ(e->scanners[1].label, "7.60");
   EXPECT_EQ(e->scanners[2].label, "7.80");
-  EXPECT_EQ(e->command, (std::vector<std::string>{"nmap", "-T4", "-A", "-v", "-oX", "{xml}",
-                                                  "{targets}"}));
+  EXPECT_EQ(e->command,
+            (std::vector<std::string>{"nmap", "-T4", "-A", "-v", "-oX", "{xml}", "{targets}"}));
   auto images = std::filesystem::path(TESTBED_SOURCE_DIR) / "images";
   for (const auto& s : e->scanners) {
     auto r = load_recipe_named(images, s.image);

@@ -26,14 +26,15 @@ TEST(KvmStorage, ScannerNodeOverlayAndSeedFromTheTopology) {
   // The image's cache entry as KvmBuilder leaves it.
   fs::path image = tmp->path() / "image";
   fs::create_directories(image);
-  ASSERT_TRUE(util::run_checked({"qemu-img", "create", "-q", "-f", "qcow2",
-                                 (image / images::kKvmBaseDisk).string(), "64M"}));
+  ASSERT_TRUE(util::run_checked(
+      {"qemu-img", "create", "-q", "-f", "qcow2", (image / images::kKvmBaseDisk).string(), "64M"}));
   auto recipe = config::load_recipe_named(fs::path(TESTBED_SOURCE_DIR) / "images",
                                           "ubuntu-scanner-nmap-7.60");
   ASSERT_TRUE(recipe) << recipe.error().message;
   auto part = images::recipe_cloud_config(*recipe);
   ASSERT_TRUE(part);
-  ASSERT_TRUE(util::write_file_atomic(image / images::kKvmRecipeCloudConfig, images::emit_yaml(*part)));
+  ASSERT_TRUE(
+      util::write_file_atomic(image / images::kKvmRecipeCloudConfig, images::emit_yaml(*part)));
 
   auto topo = config::load_topology(std::string(TESTBED_SOURCE_DIR) + "/topology/two-subnet.yaml");
   ASSERT_TRUE(topo) << topo.error().message;
@@ -49,8 +50,8 @@ TEST(KvmStorage, ScannerNodeOverlayAndSeedFromTheTopology) {
   auto devs = veth_names("study", {"scanner"}, {scanner->interfaces.size()});
   for (size_t i = 0; i < scanner->interfaces.size(); ++i) {
     const auto& net = scanner->interfaces[i].network;
-    spec.interfaces.push_back({network_name("study", net), devs[0][i], net,
-                               make_mac("study/scanner/" + net)});
+    spec.interfaces.push_back(
+        {network_name("study", net), devs[0][i], net, make_mac("study/scanner/" + net)});
   }
   KvmStorage storage;
   storage.disk_size = "128M";
@@ -59,7 +60,8 @@ TEST(KvmStorage, ScannerNodeOverlayAndSeedFromTheTopology) {
   req.node_dir = tmp->path() / "nodes" / "scanner";
   req.image_root = image;
   req.files["/root/.ssh/authorized_keys"] = {"ssh-ed25519 AAAAlabkey lab\n", 0600};
-  req.files["/etc/ssh/ssh_host_ed25519_key"] = {"-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n", 0600};
+  req.files["/etc/ssh/ssh_host_ed25519_key"] = {
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n", 0600};
   req.files["/etc/ssh/ssh_host_ed25519_key.pub"] = {"ssh-ed25519 AAAAhostkey scanner\n", 0644};
   req.files["/testbed/init.sh"] = {"#!/bin/sh\n", 0755};
   req.files["/testbed/node.env"] = {"NODE_NAME=scanner\n", 0644};
@@ -70,11 +72,12 @@ TEST(KvmStorage, ScannerNodeOverlayAndSeedFromTheTopology) {
   ASSERT_TRUE(backing);
   EXPECT_EQ(*backing, fs::absolute(image / images::kKvmBaseDisk).string());
   auto out = tmp->path() / "seed";
-  ASSERT_TRUE(util::run_checked({"xorriso", "-osirrox", "on", "-indev", spec.seed_path,
-                                 "-extract", "/", out.string()}));
+  ASSERT_TRUE(util::run_checked(
+      {"xorriso", "-osirrox", "on", "-indev", spec.seed_path, "-extract", "/", out.string()}));
   auto ud = util::read_file(out / "user-data");
   ASSERT_TRUE(ud);
-  auto schema = util::run_process({"cloud-init", "schema", "--config-file", (out / "user-data").string()});
+  auto schema =
+      util::run_process({"cloud-init", "schema", "--config-file", (out / "user-data").string()});
   ASSERT_TRUE(schema);
   EXPECT_EQ(schema->exit_code, 0) << schema->out << schema->err;
   EXPECT_NE(ud->find("ssh-ed25519 AAAAlabkey lab"), std::string::npos);

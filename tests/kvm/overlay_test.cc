@@ -30,7 +30,8 @@ TEST(KvmOverlay, OverlayIsBackedByTheBaseAndReplacedOnReset) {
   EXPECT_EQ(*b, fs::absolute(base).string());
   auto info = util::run_checked({"qemu-img", "info", "--output=json", ov.string()});
   ASSERT_TRUE(info);
-  EXPECT_NE(info->out.find("\"backing-filename-format\": \"qcow2\""), std::string::npos) << info->out;
+  EXPECT_NE(info->out.find("\"backing-filename-format\": \"qcow2\""), std::string::npos)
+      << info->out;
   EXPECT_NE(info->out.find("\"virtual-size\": 134217728"), std::string::npos) << info->out;
   // Reset: a new overlay replaces the old one (old contents gone).
   ASSERT_TRUE(util::run_checked({"qemu-io", "-c", "write -P 0x5a 0 64k", ov.string()}));

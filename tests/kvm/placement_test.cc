@@ -1,12 +1,11 @@
 // Placement across several lab hosts: the pure spreading/re-placing rules, then real
 // runs on several test:///default connections (one per "host"), with one host failing
 // mid-experiment through the worker interface.
-#include "orchestrator/virt/kvm_placement.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 
+#include "orchestrator/virt/kvm_placement.h"
 #include "orchestrator/virt/kvm_xml.h"
 #include "orchestrator/virt/libvirt_backend.h"
 
@@ -62,7 +61,8 @@ class TestDriverWorker : public HostWorker {
     }
     NodeSpec s;
     s.name = "tb-" + tag_ + "-scanner-" + run_id.substr(0, 4) + "-" + run_id.substr(5);
-    for (auto& c : s.name) if (c == '.' || c == '/') c = '-';
+    for (auto& c : s.name)
+      if (c == '.' || c == '/') c = '-';
     s.disk_path = "/nonexistent/" + s.name + ".qcow2";
     s.meta = {"multi-" + tag_, 1, 1, "/tmp/none"};
     if (auto st = b_->create_node(s); !st) {
@@ -87,16 +87,15 @@ class TestDriverWorker : public HostWorker {
 MultiHostResult run_with(const std::vector<std::string>& runs, const std::vector<LabHost>& hosts,
                          std::map<std::string, int> fail_after, std::set<std::string> down,
                          std::atomic<int>* seen) {
-  return run_across_hosts(runs, hosts, [&](const LabHost& h)
-                                           -> util::Result<std::unique_ptr<HostWorker>> {
-    if (down.count(h.uri)) return util::fail("cannot connect to {}: injected", h.uri);
-    auto b = LibvirtBackend::connect(
-        "test:///default", std::make_unique<KvmXml>(kvm_xml_options_for_test_driver()));
-    if (!b) return b.error();
-    int fa = fail_after.count(h.uri) ? fail_after.at(h.uri) : -1;
-    return std::unique_ptr<HostWorker>(
-        new TestDriverWorker(std::move(*b), h.uri, fa, seen));
-  });
+  return run_across_hosts(
+      runs, hosts, [&](const LabHost& h) -> util::Result<std::unique_ptr<HostWorker>> {
+        if (down.count(h.uri)) return util::fail("cannot connect to {}: injected", h.uri);
+        auto b = LibvirtBackend::connect(
+            "test:///default", std::make_unique<KvmXml>(kvm_xml_options_for_test_driver()));
+        if (!b) return b.error();
+        int fa = fail_after.count(h.uri) ? fail_after.at(h.uri) : -1;
+        return std::unique_ptr<HostWorker>(new TestDriverWorker(std::move(*b), h.uri, fa, seen));
+      });
 }
 
 TEST(MultiHost, AllRunsCompleteAcrossThreeConnections) {
@@ -121,7 +120,7 @@ TEST(MultiHost, HostFailingMidExperimentLosesOnlyItsRunsWhichRunElsewhere) {
   EXPECT_NE(r.dead_hosts["h2"].find("injected"), std::string::npos);
   int on_h2 = 0;
   for (auto& [run, host] : r.ran_on) on_h2 += host == "h2";
-  EXPECT_EQ(on_h2, 1);  // it finished one run before failing; that one stays done
+  EXPECT_EQ(on_h2, 1);         // it finished one run before failing; that one stays done
   EXPECT_EQ(seen.load(), 10);  // 9 runs + the one attempt h2 failed on
 }
 
