@@ -65,17 +65,23 @@ util::Status KvmStorage::prepare(const NodeRootRequest& req, NodeSpec* spec) {
   for (const auto& [path, f] : req.files)
     if (!kvm_skips_node_file(path)) seed.files[path] = {f.content, f.mode};
 
-  fs::path base = req.image_root / images::kKvmBaseDisk;
-  auto recipe_cc = util::read_file(req.image_root / images::kKvmRecipeCloudConfig);
+  // The image's cache entry; Lab passes ImageRef::rootfs (entry/rootfs), accept both.
+  fs::path entry = req.image_root;
+  std::error_code ec;
+  if (!fs::exists(entry / images::kKvmBaseDisk, ec) &&
+      fs::exists(entry.parent_path() / images::kKvmBaseDisk, ec))
+    entry = entry.parent_path();
+  fs::path base = entry / images::kKvmBaseDisk;
+  auto recipe_cc = util::read_file(entry / images::kKvmRecipeCloudConfig);
   if (!recipe_cc)
-    return util::fail("{} is not a KVM image (no {}): {}", req.image_root.string(),
+    return util::fail("{} is not a KVM image (no {}): {}", entry.string(),
                       images::kKvmRecipeCloudConfig, recipe_cc.error().message);
   YAML::Node part;
   try {
     part = YAML::Load(*recipe_cc);
   } catch (const YAML::Exception& e) {
-    return util::fail("cannot read {}: {}",
-                      (req.image_root / images::kKvmRecipeCloudConfig).string(), e.what());
+    return util::fail("cannot read {}: {}", (entry / images::kKvmRecipeCloudConfig).string(),
+                      e.what());
   }
   std::string user_data = images::make_user_data(part, seed);
   std::string network_config = images::make_network_config(seed);

@@ -58,7 +58,7 @@ TEST(KvmStorage, ScannerNodeOverlayAndSeedFromTheTopology) {
   storage.set_seed(spec.name, make_kvm_node_seed(boot, spec));
   NodeRootRequest req;
   req.node_dir = tmp->path() / "nodes" / "scanner";
-  req.image_root = image;
+  req.image_root = image / "rootfs";  // what Lab passes (ImageRef::rootfs)
   req.files["/root/.ssh/authorized_keys"] = {"ssh-ed25519 AAAAlabkey lab\n", 0600};
   req.files["/etc/ssh/ssh_host_ed25519_key"] = {
       "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n", 0600};

@@ -8,6 +8,8 @@
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
+#include "orchestrator/virt/kvm_backend.h"
+#include "orchestrator/virt/kvm_storage.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/naming.h"
 #include "tests/kvm/golden.h"
@@ -134,6 +136,32 @@ TEST(KvmXml, LifecycleOnTheTestDriver) {
   objs = be.list_objects();
   ASSERT_TRUE(objs);
   for (const auto& o : *objs) EXPECT_NE(o.meta.lab, "study") << o.name;
+}
+
+}  // namespace
+}  // namespace testbed::virt
+
+namespace testbed::virt {
+namespace {
+
+TEST(KvmBackend, LocalQemuNeedsDevKvmWithAClearError) {
+  auto s = check_local_kvm("qemu:///system", "/nonexistent/kvm");
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("/nonexistent/kvm"), std::string::npos);
+  EXPECT_NE(s.error().message.find("backend: lxc"), std::string::npos);
+  EXPECT_TRUE(check_local_kvm("qemu:///system", "/dev/null"));
+  // Remote hosts are checked by libvirt on the host itself.
+  EXPECT_TRUE(check_local_kvm("qemu+ssh://lab1/system", "/nonexistent/kvm"));
+}
+
+TEST(KvmBackend, PartsOnTheTestDriver) {
+  auto parts = make_kvm_backend("test:///default", kvm_xml_options_for_test_driver());
+  ASSERT_TRUE(parts) << parts.error().message;
+  EXPECT_NE(dynamic_cast<KvmStorage*>(parts->storage.get()), nullptr);
+  NodeSpec s;
+  s.name = "tb-parts-node";
+  s.disk_path = "/x.qcow2";
+  EXPECT_NE(parts->backend->domain_xml(s).find("qcow2"), std::string::npos);
 }
 
 }  // namespace
