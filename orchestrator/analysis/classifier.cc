@@ -17,12 +17,14 @@ double jaccard(const PacketKeySet& a, const PacketKeySet& b) {
 }
 
 double run_similarity(const RunPhaseSets& a, const RunPhaseSets& b) {
-  assert(a.rows.size() == b.rows.size());
+  static const PacketKeySet kEmpty;
   double sum = 0;
   size_t n = 0;
-  for (size_t i = 0; i < a.rows.size() && i < b.rows.size(); ++i) {
-    if (a.rows[i].empty() && b.rows[i].empty()) continue;
-    sum += jaccard(a.rows[i], b.rows[i]);
+  for (size_t i = 0; i < std::max(a.rows.size(), b.rows.size()); ++i) {
+    const PacketKeySet& x = i < a.rows.size() ? a.rows[i] : kEmpty;
+    const PacketKeySet& y = i < b.rows.size() ? b.rows[i] : kEmpty;
+    if (x.empty() && y.empty()) continue;
+    sum += jaccard(x, y);
     ++n;
   }
   return n ? sum / static_cast<double>(n) : 1.0;

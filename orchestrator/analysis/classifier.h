@@ -15,7 +15,7 @@ double jaccard(const PacketKeySet& a, const PacketKeySet& b);
 
 /// Similarity of two runs: the mean over phase rows of the per-row Jaccard, counting only
 /// rows where at least one run has packets (a phase neither run has says nothing).
-/// 1 when no row has packets. Both must have the same row count.
+/// 1 when no row has packets. Rows one run lacks count as empty sets.
 double run_similarity(const RunPhaseSets& a, const RunPhaseSets& b);
 
 /// The classifier's answer for one capture.

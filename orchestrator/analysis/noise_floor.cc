@@ -64,9 +64,11 @@ NoiseFloor noise_floor(const std::vector<const RunPhaseSets*>& runs, bool groupe
       double sum = 0;
       for (size_t i = 0; i < same.size(); ++i) {
         for (size_t j = i + 1; j < same.size(); ++j) {
-          // Rows beyond a run's size are empty sets (a caller mixing groupings is a bug).
-          assert(row < same[i]->rows.size() && row < same[j]->rows.size());
-          PairUnique u = pair_unique(same[i]->rows[row], same[j]->rows[row], payloads, opts);
+          // A run with fewer rows (built by hand) has empty sets there.
+          static const PacketKeySet kEmpty;
+          const PacketKeySet& a = row < same[i]->rows.size() ? same[i]->rows[row] : kEmpty;
+          const PacketKeySet& b = row < same[j]->rows.size() ? same[j]->rows[row] : kEmpty;
+          PairUnique u = pair_unique(a, b, payloads, opts);
           ++cell.pairs;
           cell.max = std::max(cell.max, u.max());
           sum += static_cast<double>(u.a_only + u.b_only) / 2.0;

@@ -53,7 +53,7 @@ struct NoiseFloor {
 };
 
 /// Compares every pair of runs of the same version (runs of different versions are never
-/// paired). `runs` are borrowed for the call. Cost: one two-set unique computation per pair
+/// paired). Rows a run lacks count as empty sets. `runs` are borrowed for the call. Cost: one two-set unique computation per pair
 /// and row, i.e. reps*(reps-1)/2 per version.
 NoiseFloor noise_floor(const std::vector<const RunPhaseSets*>& runs, bool grouped,
                        const PayloadStore& payloads, const SimilarityOptions& opts);

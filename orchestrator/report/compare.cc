@@ -38,7 +38,9 @@ DriftReport compare_runs(const std::vector<const RunPhaseSets*>& a, const std::v
     if (std::find(vb.begin(), vb.end(), v) == vb.end()) d.only_in_a.push_back(v);
   for (const auto& v : vb)
     if (std::find(va.begin(), va.end(), v) == va.end()) d.only_in_b.push_back(v);
-  size_t nrows = a.empty() ? 0 : a.front()->rows.size();
+  size_t nrows = a.empty() || b.empty() ? 0 : SIZE_MAX;
+  for (const auto* side : {&a, &b})
+    for (const RunPhaseSets* r : *side) nrows = std::min(nrows, r->rows.size());
   bool grouped = nrows == static_cast<size_t>(analysis::kPhaseGroupCount);
   std::vector<std::string> rows = analysis::phase_rows(grouped);
   for (const std::string& v : va) {

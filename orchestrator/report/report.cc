@@ -359,7 +359,7 @@ table.num td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowr
 th.ref,td.ref{color:#8c959f;background:#fafbfc;font-style:italic}
 td.pl,td.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
 td.pl{max-width:520px;text-align:left!important;white-space:normal!important}
-.nf{color:var(--muted);font-size:11px;margin-left:4px}
+.nf{display:block;color:var(--muted);font-size:11px;line-height:1.2;white-space:nowrap}
 .st-complete{color:var(--good);font-weight:600}.st-failed,.st-unreadable,.st-interrupted{color:var(--bad);font-weight:600}
 .st-incomplete,.st-missing{color:#9a6700;font-weight:600}
 .drift{color:var(--bad);font-weight:700}
@@ -441,11 +441,14 @@ std::string html_table2(const Model& m, const analysis::UniqueTable& tab, const 
     for (size_t v = 0; v < tab.cells[r].size(); ++v) {
       const auto& u = tab.cells[r][v];
       std::string cell = fmt_int(u.unique.size());
+      std::string small;
       if (const analysis::NoiseCell* c = nf.find(tab.rows[r], m.versions[v]); c && c->pairs)
-        cell += fmt::format("<span class=\"nf\" title=\"noise floor: max (mean) unique between runs of this version\">"
-                            "noise {} ({})</span>", c->max, fmt_num(c->mean, 1));
-      cell += fmt::format("<span class=\"nf\" title=\"set size / removed as variants\">of {}{}</span>", fmt_int(u.set_size),
-                          u.removed_total() ? fmt::format(", −{}", u.removed_total()) : "");
+        small = fmt::format("<span title=\"noise floor: the most unique packets between two runs of this version\">"
+                            "noise ≤{}</span> · ", c->max);
+      small += fmt::format("<span title=\"|P_n|: distinct packets sent in this phase\">of {}</span>", fmt_int(u.set_size));
+      if (u.removed_total())
+        small += fmt::format(" · <span title=\"removed by the similarity exclusion\">−{} similar</span>", u.removed_total());
+      cell += "<span class=\"nf\">" + small + "</span>";
       cells.push_back(cell);
     }
     cells.push_back(fmt_int(tab.common[r]));
@@ -467,7 +470,9 @@ std::string html_unique(const Model& m, size_t limit) {
     for (size_t v = 0; v < tab.cells[r].size(); ++v) {
       const auto& u = tab.cells[r][v];
       if (u.unique.empty()) continue;
-      o += fmt::format("<details><summary>{} — {}: {} unique packet{}</summary>", escape(m.versions[v]),
+      // Short lists are open: a reader sees the differences without a click (no JS needed).
+      o += fmt::format("<details{}><summary>{} — {}: {} unique packet{}</summary>", u.unique.size() <= 12 ? " open" : "",
+                       escape(m.versions[v]),
                        escape(tab.rows[r]), u.unique.size(), u.unique.size() == 1 ? "" : "s");
       HtmlTable t;
       t.css_class = "num";
