@@ -370,7 +370,7 @@ details>summary{cursor:pointer;font-weight:600;padding:2px 0}
 .chart text{font-size:11px;fill:#424a53}.chart .ct{font-size:13px;font-weight:600;fill:#1f2328}
 .chart .yt{text-anchor:end}.chart .xt{text-anchor:end}.chart .xtc{text-anchor:middle}.chart .al{text-anchor:middle}
 .chart .lg{font-size:12px}.chart .band{fill:#f6f8fa}
-.heat td{min-width:58px}
+.heat td{min-width:64px;padding:0}.heat td>span{display:block;padding:4px 10px}
 footer{color:var(--muted);font-size:12px;margin-top:40px;border-top:1px solid var(--line);padding-top:10px}
 )CSS";
 
@@ -585,8 +585,9 @@ std::string html_noise(const Model& m) {
 
 std::string heat(double v) {
   // White (0) to blue (1).
-  int c = static_cast<int>(255 - 160 * std::clamp(v, 0.0, 1.0));
-  return fmt::format("background:rgb({},{},255);", c, std::min(255, c + 30));
+  double f = std::clamp(v, 0.0, 1.0);
+  return fmt::format("background:rgb({},{},{});", static_cast<int>(255 - 140 * f), static_cast<int>(255 - 80 * f),
+                     static_cast<int>(255 - 25 * f));
 }
 
 std::string html_classifier(const Model& m) {
@@ -607,7 +608,7 @@ std::string html_classifier(const Model& m) {
       for (size_t n : m.loo.counts[a]) row_total += n;
       for (size_t p = 0; p < m.loo.versions.size(); ++p) {
         double f = row_total ? static_cast<double>(m.loo.counts[a][p]) / static_cast<double>(row_total) : 0;
-        cells.push_back(fmt::format("<span style=\"display:block;{}\">{}</span>", heat(f), m.loo.counts[a][p]));
+        cells.push_back(fmt::format("<span style=\"{}\">{}</span>", heat(f), m.loo.counts[a][p]));
       }
       t.rows.push_back(cells);
     }
@@ -624,7 +625,7 @@ std::string html_classifier(const Model& m) {
   for (size_t i = 0; i < m.run_names.size(); ++i) {
     std::vector<std::string> cells = {escape(m.run_names[i])};
     for (size_t k = 0; k < m.run_names.size(); ++k)
-      cells.push_back(fmt::format("<span style=\"display:block;{}\">{}</span>", heat(m.similarity[i][k]),
+      cells.push_back(fmt::format("<span style=\"{}\">{}</span>", heat(m.similarity[i][k]),
                                   fmt_num(m.similarity[i][k], 3)));
     s.rows.push_back(cells);
   }
