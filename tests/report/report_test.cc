@@ -7,6 +7,7 @@
 #include "orchestrator/report/compare.h"
 #include "orchestrator/report/results.h"
 #include "orchestrator/util/files.h"
+#include "orchestrator/util/subprocess.h"
 #include "tests/report/results_builder.h"
 
 namespace testbed::report {
@@ -245,6 +246,41 @@ TEST_F(ReportTest, UnreadableCaptureIsListedNotFatal) {
     }
   EXPECT_TRUE(listed);
   EXPECT_FALSE(j["classifier"]["available"]);  // 7.80 has one analysable run left
+}
+
+}  // namespace
+}  // namespace testbed::report
+
+namespace testbed::report {
+namespace {
+
+// The CLI verbs over the same directories (exit codes from cli/commands.h). Needs the
+// testbed binary of this build tree (built by `make`; skipped when only the test target was).
+TEST_F(ReportTest, DiffAndReportCommandsExitCodes) {
+  fs::path bin = fs::path(TESTBED_BINARY_DIR) / "testbed";
+  if (!fs::exists(bin)) GTEST_SKIP() << bin << " not built";
+  fs::path copy = tmp_->path() / "copy";
+  fs::copy(dir_, copy, fs::copy_options::recursive);
+  fs::path changed = tmp_->path() / "changed";
+  write_plan(changed, {"7.80"}, 1);
+  ScanSpec a{"7.80", 1};
+  a.extra_ports = {7777};
+  write_run(changed, a);
+  auto same = util::run_process({bin.string(), "diff", dir_.string(), copy.string()});
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->exit_code, 0) << same->out << same->err;
+  EXPECT_NE(same->out.find("no drift"), std::string::npos);
+  auto drift = util::run_process({bin.string(), "diff", "--json", dir_.string(), changed.string()});
+  ASSERT_TRUE(drift.ok());
+  EXPECT_EQ(drift->exit_code, 3) << drift->out << drift->err;
+  EXPECT_TRUE(nlohmann::json::parse(drift->out)["drift"].get<bool>());
+  auto rep = util::run_process({bin.string(), "report", changed.string(), "--baseline", dir_.string()});
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(rep->exit_code, 3) << rep->err;
+  EXPECT_TRUE(fs::exists(changed / "report.html"));
+  auto bad = util::run_process({bin.string(), "report", (tmp_->path()).string()});
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->exit_code, 2) << bad->err;
 }
 
 }  // namespace
