@@ -30,7 +30,8 @@ double run_similarity(const RunPhaseSets& a, const RunPhaseSets& b) {
   return n ? sum / static_cast<double>(n) : 1.0;
 }
 
-VersionPrediction classify_version(const RunPhaseSets& sample, const std::vector<const RunPhaseSets*>& training) {
+VersionPrediction classify_version(const RunPhaseSets& sample,
+                                   const std::vector<const RunPhaseSets*>& training) {
   VersionPrediction p;
   p.run = sample.run;
   p.actual = sample.version;
@@ -72,15 +73,17 @@ ConfusionMatrix leave_one_out(const std::vector<const RunPhaseSets*>& runs) {
   }
   for (const auto& [v, n] : per_version) {
     if (n < 2) {
-      m.reason = "leave-one-out needs at least 2 runs of every version (repetitions >= 2); version " + v +
-                 " has " + std::to_string(n);
+      m.reason =
+          "leave-one-out needs at least 2 runs of every version (repetitions >= 2); version " + v +
+          " has " + std::to_string(n);
       return m;
     }
   }
   m.available = true;
   m.counts.assign(m.versions.size(), std::vector<size_t>(m.versions.size(), 0));
   auto index = [&](const std::string& v) {
-    return static_cast<size_t>(std::find(m.versions.begin(), m.versions.end(), v) - m.versions.begin());
+    return static_cast<size_t>(std::find(m.versions.begin(), m.versions.end(), v) -
+                               m.versions.begin());
   };
   for (const RunPhaseSets* r : runs) {
     VersionPrediction p = classify_version(*r, runs);
@@ -95,7 +98,8 @@ ConfusionMatrix leave_one_out(const std::vector<const RunPhaseSets*>& runs) {
 std::vector<std::vector<double>> similarity_matrix(const std::vector<const RunPhaseSets*>& runs) {
   std::vector<std::vector<double>> s(runs.size(), std::vector<double>(runs.size(), 1.0));
   for (size_t i = 0; i < runs.size(); ++i)
-    for (size_t j = i + 1; j < runs.size(); ++j) s[i][j] = s[j][i] = run_similarity(*runs[i], *runs[j]);
+    for (size_t j = i + 1; j < runs.size(); ++j)
+      s[i][j] = s[j][i] = run_similarity(*runs[i], *runs[j]);
   return s;
 }
 

@@ -20,10 +20,10 @@ double run_similarity(const RunPhaseSets& a, const RunPhaseSets& b);
 
 /// The classifier's answer for one capture.
 struct VersionPrediction {
-  std::string run;         ///< the capture classified ("" for an unlabelled one)
-  std::string actual;      ///< its true version ("" if unknown)
-  std::string predicted;   ///< best-scoring version ("" when there is no training data)
-  bool tie = false;        ///< another version scored the same (counted as wrong)
+  std::string run;        ///< the capture classified ("" for an unlabelled one)
+  std::string actual;     ///< its true version ("" if unknown)
+  std::string predicted;  ///< best-scoring version ("" when there is no training data)
+  bool tie = false;       ///< another version scored the same (counted as wrong)
   /// Score per candidate version: mean run_similarity to that version's training runs.
   std::vector<std::pair<std::string, double>> scores;
 };
@@ -32,18 +32,21 @@ struct VersionPrediction {
 /// similarity to a version's runs is its score — average linkage, which for one training
 /// run per version is plain nearest neighbour) and returns the best. Runs in `training` whose
 /// `run` equals sample.run are skipped (so leave-one-out can pass the full list).
-VersionPrediction classify_version(const RunPhaseSets& sample, const std::vector<const RunPhaseSets*>& training);
+VersionPrediction classify_version(const RunPhaseSets& sample,
+                                   const std::vector<const RunPhaseSets*>& training);
 
 struct ConfusionMatrix {
   /// False when some version has fewer than 2 runs: leaving its only run out leaves the
   /// classifier nothing to recognise it by. `reason` then says so.
   bool available = false;
   std::string reason;
-  std::vector<std::string> versions;               ///< row/column order
-  std::vector<std::vector<size_t>> counts;         ///< [actual][predicted]
+  std::vector<std::string> versions;        ///< row/column order
+  std::vector<std::vector<size_t>> counts;  ///< [actual][predicted]
   size_t correct = 0, total = 0;
-  std::vector<VersionPrediction> predictions;      ///< one per run
-  double accuracy() const { return total ? static_cast<double>(correct) / static_cast<double>(total) : 0; }
+  std::vector<VersionPrediction> predictions;  ///< one per run
+  double accuracy() const {
+    return total ? static_cast<double>(correct) / static_cast<double>(total) : 0;
+  }
 };
 
 /// Leave-one-out over `runs`: each run is classified against all the others.

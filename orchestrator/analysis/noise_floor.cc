@@ -7,19 +7,22 @@ namespace testbed::analysis {
 std::vector<std::string> phase_rows(bool grouped) {
   std::vector<std::string> rows;
   if (grouped) {
-    for (int g = 0; g < kPhaseGroupCount; ++g) rows.push_back(phase_group_name(static_cast<PhaseGroup>(g)));
+    for (int g = 0; g < kPhaseGroupCount; ++g)
+      rows.push_back(phase_group_name(static_cast<PhaseGroup>(g)));
   } else {
     for (Phase p : kAllPhases) rows.push_back(phase_name(p));
   }
   return rows;
 }
 
-RunPhaseSets run_phase_sets(const CaptureAnalysis& c, std::string version, std::string run, bool grouped) {
+RunPhaseSets run_phase_sets(const CaptureAnalysis& c, std::string version, std::string run,
+                            bool grouped) {
   RunPhaseSets r;
   r.version = std::move(version);
   r.run = std::move(run);
   if (grouped) {
-    for (int g = 0; g < kPhaseGroupCount; ++g) r.rows.push_back(c.group_keys(static_cast<PhaseGroup>(g)));
+    for (int g = 0; g < kPhaseGroupCount; ++g)
+      r.rows.push_back(c.group_keys(static_cast<PhaseGroup>(g)));
   } else {
     for (int p = 0; p < kPhaseCount; ++p) r.rows.push_back(c.sent_keys[p]);
   }
@@ -46,8 +49,8 @@ const NoiseCell* NoiseFloor::find(const std::string& row, const std::string& ver
   return &cells[r - rows.begin()][v - versions.begin()];
 }
 
-NoiseFloor noise_floor(const std::vector<const RunPhaseSets*>& runs, bool grouped, const PayloadStore& payloads,
-                       const SimilarityOptions& opts) {
+NoiseFloor noise_floor(const std::vector<const RunPhaseSets*>& runs, bool grouped,
+                       const PayloadStore& payloads, const SimilarityOptions& opts) {
   NoiseFloor nf;
   nf.grouped = grouped;
   nf.rows = phase_rows(grouped);

@@ -36,15 +36,15 @@ PairUnique pair_unique(const PacketKeySet& a, const PacketKeySet& b, const Paylo
 
 /// The noise floor of one version in one phase row.
 struct NoiseCell {
-  size_t pairs = 0;   ///< run pairs compared (0 = unknown: fewer than 2 runs)
-  size_t max = 0;     ///< largest |U| of either run of any pair
-  double mean = 0;    ///< mean |U| over both runs of every pair
+  size_t pairs = 0;  ///< run pairs compared (0 = unknown: fewer than 2 runs)
+  size_t max = 0;    ///< largest |U| of either run of any pair
+  double mean = 0;   ///< mean |U| over both runs of every pair
 };
 
 struct NoiseFloor {
   bool grouped = true;
-  std::vector<std::string> rows;      ///< phase rows
-  std::vector<std::string> versions;  ///< in first-seen order of `runs`
+  std::vector<std::string> rows;              ///< phase rows
+  std::vector<std::string> versions;          ///< in first-seen order of `runs`
   std::vector<std::vector<NoiseCell>> cells;  ///< [row][version]
   /// True when at least one version has two runs.
   bool available() const;
@@ -53,8 +53,8 @@ struct NoiseFloor {
 };
 
 /// Compares every pair of runs of the same version (runs of different versions are never
-/// paired). Rows a run lacks count as empty sets. `runs` are borrowed for the call. Cost: one two-set unique computation per pair
-/// and row, i.e. reps*(reps-1)/2 per version.
+/// paired). Rows a run lacks count as empty sets. `runs` are borrowed for the call. Cost: one
+/// two-set unique computation per pair and row, i.e. reps*(reps-1)/2 per version.
 NoiseFloor noise_floor(const std::vector<const RunPhaseSets*>& runs, bool grouped,
                        const PayloadStore& payloads, const SimilarityOptions& opts);
 

@@ -67,22 +67,31 @@ int run_diff(const DiffArgs& args) {
 
 void add_diff_command(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<DiffArgs>();
-  auto* sub = app.add_subcommand(
-      "diff",
-      "Compare two results directories per scanner version and phase: unique packets between A's and B's runs of "
-      "each version, flagged when they exceed the noise floor (unique packets between runs of one version).");
+  auto* sub = app.add_subcommand("diff",
+                                 "Compare two results directories per scanner version and phase: "
+                                 "unique packets between A's and B's runs of "
+                                 "each version, flagged when they exceed the noise floor (unique "
+                                 "packets between runs of one version).");
   sub->footer(
-      "Between = over all pairs (A run, B run) of a version, the smallest larger-side unique count.\n"
-      "Noise floor = the largest unique count between two runs of that version within A or within B\n"
+      "Between = over all pairs (A run, B run) of a version, the smallest larger-side unique "
+      "count.\n"
+      "Noise floor = the largest unique count between two runs of that version within A or within "
+      "B\n"
       "(unknown with one run per version: then any difference beyond --tolerance is drift).\n"
       "Exit codes: 0 no drift, 3 drift, 2 bad input (not results directories, no common version).\n"
       "Example: testbed diff results/nmap7/20261125T020000Z results/nmap7/20261126T020000Z");
-  sub->add_option("A", args->a, "Baseline results directory")->required()->check(CLI::ExistingDirectory);
-  sub->add_option("B", args->b, "Results directory to compare with A")->required()->check(CLI::ExistingDirectory);
+  sub->add_option("A", args->a, "Baseline results directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("B", args->b, "Results directory to compare with A")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   sub->add_option("--tolerance", args->tolerance,
-                  "Unique packets a version/phase may exceed its noise floor by before it counts as drift (default 0)");
-  sub->add_flag("--fine", args->fine, "Compare by fine phase (discovery, port-scan, service, os, ...) instead of "
-                                      "the study's three phases");
+                  "Unique packets a version/phase may exceed its noise floor by before it counts "
+                  "as drift (default 0)");
+  sub->add_flag("--fine", args->fine,
+                "Compare by fine phase (discovery, port-scan, service, os, ...) instead of "
+                "the study's three phases");
   sub->add_flag("--json", args->json, "Print the comparison as JSON");
   sub->callback([args, &ctx] { ctx.exit_code = run_diff(*args); });
 }

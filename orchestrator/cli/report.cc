@@ -1,10 +1,11 @@
 // `testbed report RESULTS_DIR` — regenerates report.html/.md/.json and csv/ from the run
 // directories alone (orchestrator/report/report.h).
+#include "orchestrator/report/report.h"
+
 #include <iostream>
 #include <memory>
 
 #include "orchestrator/cli/commands.h"
-#include "orchestrator/report/report.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
@@ -27,10 +28,14 @@ int run_report(const ReportArgs& a) {
     util::log_error("{}", out.error().message);
     return kExitBadInput;
   }
-  std::cout << out->html.string() << '\n' << out->markdown.string() << '\n' << out->json.string() << '\n';
+  std::cout << out->html.string() << '\n'
+            << out->markdown.string() << '\n'
+            << out->json.string() << '\n';
   if (out->drift) {
-    util::log_warn("traffic changed beyond the noise floor compared with {} (see the report's baseline section)",
-                   a.baseline);
+    util::log_warn(
+        "traffic changed beyond the noise floor compared with {} (see the report's baseline "
+        "section)",
+        a.baseline);
     return kExitDrift;
   }
   return kExitOk;
@@ -40,25 +45,32 @@ int run_report(const ReportArgs& a) {
 
 void add_report_command(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<ReportArgs>();
-  auto* sub = app.add_subcommand(
-      "report",
-      "Regenerate the report of a results directory: report.html (self-contained), report.md, report.json and "
-      "csv/, from the run directories alone.");
+  auto* sub = app.add_subcommand("report",
+                                 "Regenerate the report of a results directory: report.html "
+                                 "(self-contained), report.md, report.json and "
+                                 "csv/, from the run directories alone.");
   sub->footer(
-      "Complete runs (with manifest.json) are analysed; failed and incomplete runs are listed, not analysed.\n"
+      "Complete runs (with manifest.json) are analysed; failed and incomplete runs are listed, not "
+      "analysed.\n"
       "Analysis settings come from the results directory's experiment.yaml (`analysis:`).\n"
-      "Exit codes: 0 report written, 2 not a results directory / nothing to report, 3 drift against --baseline.\n"
-      "Example: testbed report results/nmap7/20261126T214900Z --baseline results/nmap7/20261125T020000Z");
-  sub->add_option("results_dir", args->results_dir, "Results directory: results/<experiment>/<UTC time>")
+      "Exit codes: 0 report written, 2 not a results directory / nothing to report, 3 drift "
+      "against --baseline.\n"
+      "Example: testbed report results/nmap7/20261126T214900Z --baseline "
+      "results/nmap7/20261125T020000Z");
+  sub->add_option("results_dir", args->results_dir,
+                  "Results directory: results/<experiment>/<UTC time>")
       ->required()
       ->check(CLI::ExistingDirectory);
   sub->add_option("--baseline", args->baseline,
-                  "An older results directory to compare with; exit 3 when traffic changed beyond the noise floor")
+                  "An older results directory to compare with; exit 3 when traffic changed beyond "
+                  "the noise floor")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--tolerance", args->tolerance,
-                  "Unique packets a version/phase may exceed its noise floor by before it counts as drift (default 0)");
+                  "Unique packets a version/phase may exceed its noise floor by before it counts "
+                  "as drift (default 0)");
   sub->add_option("--unique-limit", args->unique_limit,
-                  "Unique packets listed per phase and version in HTML/Markdown (default 100; the CSV has all)");
+                  "Unique packets listed per phase and version in HTML/Markdown (default 100; the "
+                  "CSV has all)");
   sub->callback([args, &ctx] { ctx.exit_code = run_report(*args); });
 }
 

@@ -1,10 +1,10 @@
 #include "orchestrator/report/compare.h"
 
-#include <algorithm>
-#include <limits>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
+#include <limits>
 
 namespace testbed::report {
 
@@ -19,7 +19,8 @@ std::vector<std::string> versions_of(const std::vector<const RunPhaseSets*>& run
   return v;
 }
 
-std::vector<const RunPhaseSets*> of_version(const std::vector<const RunPhaseSets*>& runs, const std::string& v) {
+std::vector<const RunPhaseSets*> of_version(const std::vector<const RunPhaseSets*>& runs,
+                                            const std::string& v) {
   std::vector<const RunPhaseSets*> out;
   for (const RunPhaseSets* r : runs)
     if (r->version == v) out.push_back(r);
@@ -28,9 +29,10 @@ std::vector<const RunPhaseSets*> of_version(const std::vector<const RunPhaseSets
 
 }  // namespace
 
-DriftReport compare_runs(const std::vector<const RunPhaseSets*>& a, const std::vector<const RunPhaseSets*>& b,
-                         const analysis::PayloadStore& payloads, const analysis::SimilarityOptions& opts,
-                         size_t tolerance) {
+DriftReport compare_runs(const std::vector<const RunPhaseSets*>& a,
+                         const std::vector<const RunPhaseSets*>& b,
+                         const analysis::PayloadStore& payloads,
+                         const analysis::SimilarityOptions& opts, size_t tolerance) {
   DriftReport d;
   d.tolerance = tolerance;
   std::vector<std::string> va = versions_of(a), vb = versions_of(b);
@@ -64,7 +66,8 @@ DriftReport compare_runs(const std::vector<const RunPhaseSets*>& a, const std::v
       for (const auto* side : {&ra, &rb}) {
         for (size_t i = 0; i < side->size(); ++i) {
           for (size_t j = i + 1; j < side->size(); ++j) {
-            auto u = analysis::pair_unique((*side)[i]->rows[row], (*side)[j]->rows[row], payloads, opts);
+            auto u =
+                analysis::pair_unique((*side)[i]->rows[row], (*side)[j]->rows[row], payloads, opts);
             c.noise = std::max(c.noise.value_or(0), u.max());
           }
         }
@@ -82,8 +85,8 @@ DriftReport compare_runs(const std::vector<const RunPhaseSets*>& a, const std::v
 nlohmann::json DriftReport::to_json() const {
   nlohmann::json cs = nlohmann::json::array();
   for (const DriftCell& c : cells) {
-    nlohmann::json j = {{"version", c.version}, {"phase", c.phase},     {"between", c.between},
-                        {"a_only", c.a_only},   {"b_only", c.b_only},   {"threshold", c.threshold},
+    nlohmann::json j = {{"version", c.version}, {"phase", c.phase},   {"between", c.between},
+                        {"a_only", c.a_only},   {"b_only", c.b_only}, {"threshold", c.threshold},
                         {"drift", c.drift}};
     j["noise_floor"] = c.noise ? nlohmann::json(*c.noise) : nlohmann::json(nullptr);
     cs.push_back(j);
@@ -97,14 +100,19 @@ std::string DriftReport::to_markdown(const std::string& a_name, const std::strin
   o += "| version | phase | A only | B only | between | noise floor | threshold | drift |\n";
   o += "|---|---|---:|---:|---:|---:|---:|---|\n";
   for (const DriftCell& c : cells)
-    o += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", c.version, c.phase, c.a_only, c.b_only, c.between,
-                     c.noise ? std::to_string(*c.noise) : "unknown", c.threshold, c.drift ? "**DRIFT**" : "no");
-  if (!only_in_a.empty()) o += fmt::format("\nVersions only in A (not compared): {}\n", fmt::join(only_in_a, ", "));
-  if (!only_in_b.empty()) o += fmt::format("\nVersions only in B (not compared): {}\n", fmt::join(only_in_b, ", "));
+    o += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", c.version, c.phase, c.a_only,
+                     c.b_only, c.between, c.noise ? std::to_string(*c.noise) : "unknown",
+                     c.threshold, c.drift ? "**DRIFT**" : "no");
+  if (!only_in_a.empty())
+    o += fmt::format("\nVersions only in A (not compared): {}\n", fmt::join(only_in_a, ", "));
+  if (!only_in_b.empty())
+    o += fmt::format("\nVersions only in B (not compared): {}\n", fmt::join(only_in_b, ", "));
   if (!noise_known)
-    o += "\nNoise floor unknown (fewer than 2 runs per version on both sides): any difference beyond the "
+    o += "\nNoise floor unknown (fewer than 2 runs per version on both sides): any difference "
+         "beyond the "
          "tolerance counts as drift. Run with repetitions >= 2 to measure it.\n";
-  o += fmt::format("\nResult: {}\n", drift ? "drift beyond the noise floor" : "no drift beyond the noise floor");
+  o += fmt::format("\nResult: {}\n",
+                   drift ? "drift beyond the noise floor" : "no drift beyond the noise floor");
   return o;
 }
 

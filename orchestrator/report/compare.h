@@ -3,11 +3,10 @@
 // per version and phase, the unique packets between A's and B's runs of that version,
 // flagged when they exceed the noise floor (unique packets between runs of the same version).
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "orchestrator/analysis/noise_floor.h"
 
@@ -23,17 +22,17 @@ struct DriftCell {
   /// Noise floor: the largest unique count between two runs of this version within A or
   /// within B; unset when neither side has two runs.
   std::optional<size_t> noise;
-  size_t threshold = 0;           ///< noise (or 0) + tolerance
-  bool drift = false;             ///< between > threshold
+  size_t threshold = 0;  ///< noise (or 0) + tolerance
+  bool drift = false;    ///< between > threshold
 };
 
 struct DriftReport {
-  std::vector<DriftCell> cells;          ///< versions in A's order, phases in row order
-  std::vector<std::string> only_in_a;    ///< versions A has and B has not (not drift)
+  std::vector<DriftCell> cells;        ///< versions in A's order, phases in row order
+  std::vector<std::string> only_in_a;  ///< versions A has and B has not (not drift)
   std::vector<std::string> only_in_b;
   size_t tolerance = 0;
-  bool noise_known = false;              ///< some cell had a noise floor
-  bool drift = false;                    ///< any cell drifted
+  bool noise_known = false;  ///< some cell had a noise floor
+  bool drift = false;        ///< any cell drifted
   nlohmann::json to_json() const;
   std::string to_markdown(const std::string& a_name, const std::string& b_name) const;
 };
@@ -42,7 +41,7 @@ struct DriftReport {
 /// borrowed for the call.
 DriftReport compare_runs(const std::vector<const analysis::RunPhaseSets*>& a,
                          const std::vector<const analysis::RunPhaseSets*>& b,
-                         const analysis::PayloadStore& payloads, const analysis::SimilarityOptions& opts,
-                         size_t tolerance = 0);
+                         const analysis::PayloadStore& payloads,
+                         const analysis::SimilarityOptions& opts, size_t tolerance = 0);
 
 }  // namespace testbed::report

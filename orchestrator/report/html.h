@@ -17,9 +17,9 @@ std::string escape(std::string_view s);
 /// A simple table: header cells and rows of cells. Cells are HTML (already escaped by the
 /// caller via escape() or made of trusted literals).
 struct HtmlTable {
-  std::string css_class;             ///< e.g. "num" (right-aligned numbers)
-  std::string caption;               ///< HTML
-  std::vector<std::string> header;   ///< HTML
+  std::string css_class;                       ///< e.g. "num" (right-aligned numbers)
+  std::string caption;                         ///< HTML
+  std::vector<std::string> header;             ///< HTML
   std::vector<std::vector<std::string>> rows;  ///< HTML
   /// Columns (by index) shown as reference figures (greyed, study values).
   std::vector<size_t> reference_columns;
@@ -47,11 +47,11 @@ struct BarChart {
 
 /// One bar of a Gantt-like timeline.
 struct TimelineBar {
-  std::string lane;    ///< row label (escaped)
-  std::string kind;    ///< colour key (phase name; escaped)
-  double start = 0;    ///< seconds from the chart's origin
+  std::string lane;  ///< row label (escaped)
+  std::string kind;  ///< colour key (phase name; escaped)
+  double start = 0;  ///< seconds from the chart's origin
   double end = 0;
-  std::string tooltip; ///< <title> text (escaped)
+  std::string tooltip;  ///< <title> text (escaped)
 };
 
 /// A Gantt-like chart: lanes top to bottom in first-seen order, bars coloured by kind, an

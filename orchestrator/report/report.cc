@@ -1,14 +1,14 @@
 #include "orchestrator/report/report.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <array>
 #include <ctime>
 #include <map>
-#include <set>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "orchestrator/analysis/classifier.h"
 #include "orchestrator/analysis/noise_floor.h"
@@ -52,13 +52,22 @@ const StudyRow kStudyTable2[] = {
 
 double table1_value(const CaptureAnalysis& c, size_t row) {
   switch (row) {
-    case 0: return c.duration;
-    case 1: return static_cast<double>(c.sent.bytes);
-    case 2: return static_cast<double>(c.received.bytes);
-    case 3: return static_cast<double>(c.sent.packets);
-    case 4: return static_cast<double>(c.received.packets);
-    case 5: case 6: case 7: return static_cast<double>(c.sent.by_proto[row - 5]);
-    default: return static_cast<double>(c.received.by_proto[row - 8]);
+    case 0:
+      return c.duration;
+    case 1:
+      return static_cast<double>(c.sent.bytes);
+    case 2:
+      return static_cast<double>(c.received.bytes);
+    case 3:
+      return static_cast<double>(c.sent.packets);
+    case 4:
+      return static_cast<double>(c.received.packets);
+    case 5:
+    case 6:
+    case 7:
+      return static_cast<double>(c.sent.by_proto[row - 5]);
+    default:
+      return static_cast<double>(c.received.by_proto[row - 8]);
   }
 }
 
@@ -70,8 +79,9 @@ uint64_t manifest_u64(const json& m, const char* obj, const char* key) {
   if (!m.is_object() || !m.contains(obj) || !m[obj].is_object()) return 0;
   const json& o = m[obj];
   return o.contains(key) && o[key].is_number_unsigned() ? o[key].get<uint64_t>()
-         : o.contains(key) && o[key].is_number_integer() ? static_cast<uint64_t>(std::max<int64_t>(0, o[key].get<int64_t>()))
-                                                          : 0;
+         : o.contains(key) && o[key].is_number_integer()
+             ? static_cast<uint64_t>(std::max<int64_t>(0, o[key].get<int64_t>()))
+             : 0;
 }
 
 std::string manifest_str(const json& m, std::initializer_list<const char*> path) {
@@ -108,7 +118,7 @@ std::string port_str(const analysis::PacketKey& k) {
 /// Everything computed once and rendered three ways.
 struct Model {
   AnalysedResults data;
-  analysis::AnalysisResult study;  ///< one capture per version (the primary runs)
+  analysis::AnalysisResult study;     ///< one capture per version (the primary runs)
   std::vector<std::string> versions;  ///< study column order
   std::vector<analysis::RunPhaseSets> grouped_sets, fine_sets;
   analysis::NoiseFloor noise_grouped, noise_fine;
@@ -135,7 +145,9 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
   m.generated = utc_now();
   m.data = analyse_results(std::move(*loaded), aopts, store);
   if (m.data.runs.empty())
-    return util::fail("{}: no complete, readable run to report on (see the runs' failure.json files)", dir.string());
+    return util::fail(
+        "{}: no complete, readable run to report on (see the runs' failure.json files)",
+        dir.string());
 
   m.study.options = aopts;
   m.study.payloads = store;
@@ -163,9 +175,11 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
     if (!base) return util::fail("--baseline: {}", base.error().message);
     // The baseline is read with OUR settings: a comparison needs one packet key.
     AnalysedResults b = analyse_results(std::move(*base), aopts, store);
-    if (b.runs.empty()) return util::fail("--baseline {}: no complete, readable run", opts.baseline->string());
+    if (b.runs.empty())
+      return util::fail("--baseline {}: no complete, readable run", opts.baseline->string());
     auto bsets = b.phase_sets(true);
-    m.drift = compare_runs(ptrs(bsets), ptrs(m.grouped_sets), *store, aopts.similarity, opts.drift_tolerance);
+    m.drift = compare_runs(ptrs(bsets), ptrs(m.grouped_sets), *store, aopts.similarity,
+                           opts.drift_tolerance);
     m.baseline_name = opts.baseline->string();
   }
   return m;
@@ -177,7 +191,8 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
 json runs_json(const Model& m) {
   json a = json::array();
   for (const RunRecord& r : m.data.results.runs) {
-    json j = {{"version", r.version}, {"rep", r.rep}, {"dir", r.dir.string()}, {"status", r.status}};
+    json j = {
+        {"version", r.version}, {"rep", r.rep}, {"dir", r.dir.string()}, {"status", r.status}};
     if (!r.stage.empty()) j["stage"] = r.stage;
     if (!r.error.empty()) j["error"] = r.error;
     if (r.complete()) {
@@ -199,11 +214,15 @@ json noise_json(const analysis::NoiseFloor& nf) {
     }
     rows.push_back({{"phase", nf.rows[r]}, {"versions", per}});
   }
-  return {{"available", nf.available()}, {"grouping", nf.grouped ? "three-phase" : "fine"}, {"rows", rows}};
+  return {{"available", nf.available()},
+          {"grouping", nf.grouped ? "three-phase" : "fine"},
+          {"rows", rows}};
 }
 
 json classifier_json(const Model& m) {
-  json j = {{"method", "leave-one-out, mean Jaccard similarity of per-phase (fine) sent-key sets to each version's runs"},
+  json j = {{"method",
+             "leave-one-out, mean Jaccard similarity of per-phase (fine) sent-key sets to each "
+             "version's runs"},
             {"available", m.loo.available}};
   if (!m.loo.available) j["reason"] = m.loo.reason;
   j["versions"] = m.loo.versions;
@@ -214,7 +233,11 @@ json classifier_json(const Model& m) {
   for (const auto& p : m.loo.predictions) {
     json s = json::object();
     for (const auto& [v, sc] : p.scores) s[v] = sc;
-    preds.push_back({{"run", p.run}, {"actual", p.actual}, {"predicted", p.predicted}, {"tie", p.tie}, {"scores", s}});
+    preds.push_back({{"run", p.run},
+                     {"actual", p.actual},
+                     {"predicted", p.predicted},
+                     {"tie", p.tie},
+                     {"scores", s}});
   }
   j["predictions"] = preds;
   j["pairwise_similarity"] = {{"runs", m.run_names}, {"matrix", m.similarity}};
@@ -233,9 +256,11 @@ json report_json(const Model& m) {
             {"warnings", m.data.results.warnings},
             {"runs", runs_json(m)},
             {"analysis", analysis::to_json(m.study, 1000)},
-            {"noise_floor", {{"three_phase", noise_json(m.noise_grouped)}, {"fine", noise_json(m.noise_fine)}}},
+            {"noise_floor",
+             {{"three_phase", noise_json(m.noise_grouped)}, {"fine", noise_json(m.noise_fine)}}},
             {"classifier", classifier_json(m)}};
-  json study = {{"versions", kStudyVersions}, {"table1", json::object()}, {"table2", json::object()}};
+  json study = {
+      {"versions", kStudyVersions}, {"table1", json::object()}, {"table2", json::object()}};
   for (const auto& r : kStudyTable1) study["table1"][r.name] = r.v;
   for (const auto& r : kStudyTable2) study["table2"][r.name] = r.v;
   j["study"] = study;
@@ -253,9 +278,11 @@ json report_json(const Model& m) {
 std::string noise_markdown(const Model& m) {
   std::string o = "## Noise floor (unique packets between runs of the same version)\n\n";
   if (!m.noise_grouped.available()) {
-    return o + "Needs repetitions >= 2: with one run per version the run-to-run noise is unknown.\n\n";
+    return o +
+           "Needs repetitions >= 2: with one run per version the run-to-run noise is unknown.\n\n";
   }
-  o += "Cell: Table 2 figure (between versions) / noise floor max (mean) over pairs of runs of that version.\n\n";
+  o += "Cell: Table 2 figure (between versions) / noise floor max (mean) over pairs of runs of "
+       "that version.\n\n";
   o += "| phase |";
   for (const auto& v : m.versions) o += " " + v + " |";
   o += "\n|---|";
@@ -278,8 +305,9 @@ std::string noise_markdown(const Model& m) {
 std::string classifier_markdown(const Model& m) {
   std::string o = "## Which version produced a capture?\n\n";
   if (m.loo.available) {
-    o += fmt::format("Leave-one-out over {} runs: {} correct ({:.0f} %). Rows: actual, columns: predicted.\n\n",
-                     m.loo.total, m.loo.correct, 100 * m.loo.accuracy());
+    o += fmt::format(
+        "Leave-one-out over {} runs: {} correct ({:.0f} %). Rows: actual, columns: predicted.\n\n",
+        m.loo.total, m.loo.correct, 100 * m.loo.accuracy());
     o += "| actual \\ predicted |";
     for (const auto& v : m.loo.versions) o += " " + v + " |";
     o += "\n|---|";
@@ -287,11 +315,13 @@ std::string classifier_markdown(const Model& m) {
     o += "\n";
     for (size_t a = 0; a < m.loo.versions.size(); ++a) {
       o += "| " + m.loo.versions[a] + " |";
-      for (size_t p = 0; p < m.loo.versions.size(); ++p) o += fmt::format(" {} |", m.loo.counts[a][p]);
+      for (size_t p = 0; p < m.loo.versions.size(); ++p)
+        o += fmt::format(" {} |", m.loo.counts[a][p]);
       o += "\n";
     }
   } else {
-    o += m.loo.reason + ". Pairwise similarity of the runs (mean per-phase Jaccard of sent-key sets):\n\n";
+    o += m.loo.reason +
+         ". Pairwise similarity of the runs (mean per-phase Jaccard of sent-key sets):\n\n";
     o += "| |";
     for (const auto& n : m.run_names) o += " " + n + " |";
     o += "\n|---|";
@@ -299,7 +329,8 @@ std::string classifier_markdown(const Model& m) {
     o += "\n";
     for (size_t i = 0; i < m.run_names.size(); ++i) {
       o += "| " + m.run_names[i] + " |";
-      for (size_t k = 0; k < m.run_names.size(); ++k) o += fmt::format(" {:.3f} |", m.similarity[i][k]);
+      for (size_t k = 0; k < m.run_names.size(); ++k)
+        o += fmt::format(" {:.3f} |", m.similarity[i][k]);
       o += "\n";
     }
   }
@@ -307,25 +338,31 @@ std::string classifier_markdown(const Model& m) {
 }
 
 std::string report_markdown(const Model& m, size_t limit) {
-  std::string o = fmt::format("# Report: {}\n\nResults: `{}`  \nGenerated: {}\n\n", m.data.results.experiment,
-                              m.data.results.dir.string(), m.generated);
-  o += "## Runs\n\n| run | status | packets | dropped | scanner | note |\n|---|---|---:|---:|---|---|\n";
+  std::string o = fmt::format("# Report: {}\n\nResults: `{}`  \nGenerated: {}\n\n",
+                              m.data.results.experiment, m.data.results.dir.string(), m.generated);
+  o += "## Runs\n\n| run | status | packets | dropped | scanner | note "
+       "|\n|---|---|---:|---:|---|---|\n";
   for (const RunRecord& r : m.data.results.runs) {
     uint64_t drops = manifest_u64(r.manifest, "capture", "kernel_dropped") +
                      manifest_u64(r.manifest, "capture", "interface_dropped");
     std::string note = r.error.empty() ? "" : (r.stage.empty() ? "" : r.stage + ": ") + r.error;
     std::replace(note.begin(), note.end(), '\n', ' ');
     std::replace(note.begin(), note.end(), '|', '/');
-    o += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.name(), r.status,
-                     r.complete() ? std::to_string(manifest_u64(r.manifest, "capture", "packets")) : "",
-                     r.complete() ? std::to_string(drops) : "", first_line(manifest_str(r.manifest, {"scanner_version"})),
-                     note);
+    o += fmt::format(
+        "| {} | {} | {} | {} | {} | {} |\n", r.name(), r.status,
+        r.complete() ? std::to_string(manifest_u64(r.manifest, "capture", "packets")) : "",
+        r.complete() ? std::to_string(drops) : "",
+        first_line(manifest_str(r.manifest, {"scanner_version"})), note);
   }
-  o += "\nThe study's own figures (7.01 / 7.60 / 7.80, method.md) for reference: Table 1 duration 111 / 247 / 32 s, "
-       "packets sent 15366 / 17491 / 9307; Table 2 horizontal 3 / 0 / 3, strobe 0 / 1000 / 0, services 10 / 19 / 10.\n\n";
+  o += "\nThe study's own figures (7.01 / 7.60 / 7.80, method.md) for reference: Table 1 duration "
+       "111 / 247 / 32 s, "
+       "packets sent 15366 / 17491 / 9307; Table 2 horizontal 3 / 0 / 3, strobe 0 / 1000 / 0, "
+       "services 10 / 19 / 10.\n\n";
   o += analysis::to_markdown(m.study, limit);
   o += "\n" + noise_markdown(m) + classifier_markdown(m);
-  if (m.drift) o += "## Compared with the baseline\n\n" + m.drift->to_markdown(m.baseline_name, m.data.results.dir.string());
+  if (m.drift)
+    o += "## Compared with the baseline\n\n" +
+         m.drift->to_markdown(m.baseline_name, m.data.results.dir.string());
   return o;
 }
 
@@ -381,7 +418,9 @@ std::string status_span(const std::string& s) {
 std::string html_runs(const Model& m) {
   HtmlTable t;
   t.css_class = "num";
-  t.header = {"run", "status", "packets captured", "dropped (kernel + interface)", "scan time, s", "scanner", "note"};
+  t.header = {
+      "run",     "status", "packets captured", "dropped (kernel + interface)", "scan time, s",
+      "scanner", "note"};
   for (const RunRecord& r : m.data.results.runs) {
     std::string packets, drops, secs;
     if (r.complete()) {
@@ -390,13 +429,16 @@ std::string html_runs(const Model& m) {
                i = manifest_u64(r.manifest, "capture", "interface_dropped");
       drops = (k + i) ? fmt::format("<span class=\"drift\">{} + {}</span>", k, i) : "0";
       if (r.manifest.contains("scan") && r.manifest["scan"].is_object()) {
-        double a = r.manifest["scan"].value("started", 0.0), b = r.manifest["scan"].value("finished", 0.0);
+        double a = r.manifest["scan"].value("started", 0.0),
+               b = r.manifest["scan"].value("finished", 0.0);
         if (b > a) secs = fmt_num(b - a, 1);
       }
     }
     std::string note = r.error.empty() ? "" : (r.stage.empty() ? "" : r.stage + ": ") + r.error;
     t.rows.push_back({escape(r.name()), status_span(r.status), packets, drops, secs,
-                      "<span class=\"mono\">" + escape(first_line(manifest_str(r.manifest, {"scanner_version"}))) + "</span>",
+                      "<span class=\"mono\">" +
+                          escape(first_line(manifest_str(r.manifest, {"scanner_version"}))) +
+                          "</span>",
                       "<span style=\"white-space:normal\">" + escape(note) + "</span>"});
   }
   return t.render();
@@ -405,7 +447,9 @@ std::string html_runs(const Model& m) {
 std::string html_table1(const Model& m) {
   HtmlTable t;
   t.css_class = "num";
-  t.caption = "This experiment (one capture per version: the first complete run) | the study's figures, greyed";
+  t.caption =
+      "This experiment (one capture per version: the first complete run) | the study's figures, "
+      "greyed";
   t.header.push_back("");
   for (const auto& v : m.versions) t.header.push_back(escape(v));
   for (const char* v : kStudyVersions) {
@@ -414,18 +458,21 @@ std::string html_table1(const Model& m) {
   }
   for (size_t row = 0; row < std::size(kStudyTable1); ++row) {
     std::vector<std::string> cells = {kStudyTable1[row].name};
-    for (const auto& c : m.study.captures) cells.push_back(num_cell(table1_value(c, row), row != 0));
+    for (const auto& c : m.study.captures)
+      cells.push_back(num_cell(table1_value(c, row), row != 0));
     for (double v : kStudyTable1[row].v) cells.push_back(num_cell(v, row != 0));
     t.rows.push_back(cells);
   }
   std::string o = t.render();
-  o += "<p class=\"note\">Duration: Nmap's own elapsed time from its XML report where present, else the capture span. "
-       "Bytes: on-the-wire frame lengths at the router. Sent = from the scanner, received = to it.</p>";
+  o += "<p class=\"note\">Duration: Nmap's own elapsed time from its XML report where present, "
+       "else the capture span. "
+       "Bytes: on-the-wire frame lengths at the router. Sent = from the scanner, received = to "
+       "it.</p>";
   return o;
 }
 
-std::string html_table2(const Model& m, const analysis::UniqueTable& tab, const analysis::NoiseFloor& nf,
-                        bool with_study) {
+std::string html_table2(const Model& m, const analysis::UniqueTable& tab,
+                        const analysis::NoiseFloor& nf, bool with_study) {
   HtmlTable t;
   t.css_class = "num";
   t.header = {"phase"};
@@ -443,11 +490,17 @@ std::string html_table2(const Model& m, const analysis::UniqueTable& tab, const 
       std::string cell = fmt_int(u.unique.size());
       std::string small;
       if (const analysis::NoiseCell* c = nf.find(tab.rows[r], m.versions[v]); c && c->pairs)
-        small = fmt::format("<span title=\"noise floor: the most unique packets between two runs of this version\">"
-                            "noise ≤{}</span> · ", c->max);
-      small += fmt::format("<span title=\"|P_n|: distinct packets sent in this phase\">of {}</span>", fmt_int(u.set_size));
+        small = fmt::format(
+            "<span title=\"noise floor: the most unique packets between two runs of this version\">"
+            "noise ≤{}</span> · ",
+            c->max);
+      small +=
+          fmt::format("<span title=\"|P_n|: distinct packets sent in this phase\">of {}</span>",
+                      fmt_int(u.set_size));
       if (u.removed_total())
-        small += fmt::format(" · <span title=\"removed by the similarity exclusion\">−{} similar</span>", u.removed_total());
+        small +=
+            fmt::format(" · <span title=\"removed by the similarity exclusion\">−{} similar</span>",
+                        u.removed_total());
       cell += "<span class=\"nf\">" + small + "</span>";
       cells.push_back(cell);
     }
@@ -456,7 +509,8 @@ std::string html_table2(const Model& m, const analysis::UniqueTable& tab, const 
       const StudyRow* s = nullptr;
       for (const auto& sr : kStudyTable2)
         if (tab.rows[r] == sr.name) s = &sr;
-      for (size_t i = 0; i < 3; ++i) cells.push_back(s ? fmt_int(static_cast<unsigned long long>(s->v[i])) : "–");
+      for (size_t i = 0; i < 3; ++i)
+        cells.push_back(s ? fmt_int(static_cast<unsigned long long>(s->v[i])) : "–");
     }
     t.rows.push_back(cells);
   }
@@ -471,17 +525,19 @@ std::string html_unique(const Model& m, size_t limit) {
       const auto& u = tab.cells[r][v];
       if (u.unique.empty()) continue;
       // Short lists are open: a reader sees the differences without a click (no JS needed).
-      o += fmt::format("<details{}><summary>{} — {}: {} unique packet{}</summary>", u.unique.size() <= 12 ? " open" : "",
-                       escape(m.versions[v]),
+      o += fmt::format("<details{}><summary>{} — {}: {} unique packet{}</summary>",
+                       u.unique.size() <= 12 ? " open" : "", escape(m.versions[v]),
                        escape(tab.rows[r]), u.unique.size(), u.unique.size() == 1 ? "" : "s");
       HtmlTable t;
       t.css_class = "num";
-      t.header = {"#", "proto", "destination", "port", "flags", "length", "payload (printable preview)"};
+      t.header = {
+          "#", "proto", "destination", "port", "flags", "length", "payload (printable preview)"};
       for (size_t i = 0; i < u.unique.size() && i < limit; ++i) {
         const auto& k = u.unique[i];
-        t.rows.push_back({std::to_string(i + 1), escape(k.proto_name()), escape(k.dst_addr().str()), port_str(k),
-                          escape(k.proto == 6 ? analysis::tcp_flags_str(k.tcp_flags) : ""), std::to_string(k.length),
-                          escape(m.study.payloads->preview(k.payload_hash, 96))});
+        t.rows.push_back(
+            {std::to_string(i + 1), escape(k.proto_name()), escape(k.dst_addr().str()), port_str(k),
+             escape(k.proto == 6 ? analysis::tcp_flags_str(k.tcp_flags) : ""),
+             std::to_string(k.length), escape(m.study.payloads->preview(k.payload_hash, 96))});
       }
       std::string table = t.render();
       // The payload column is the last: give it the monospace class.
@@ -493,11 +549,13 @@ std::string html_unique(const Model& m, size_t limit) {
       }
       o += table;
       if (u.unique.size() > limit)
-        o += fmt::format("<p class=\"note\">{} more in csv/unique_packets.csv.</p>", u.unique.size() - limit);
+        o += fmt::format("<p class=\"note\">{} more in csv/unique_packets.csv.</p>",
+                         u.unique.size() - limit);
       o += "</details>\n";
     }
   }
-  return o.empty() ? "<p class=\"note\">No unique packets: every version sent the same packet keys in every phase.</p>"
+  return o.empty() ? "<p class=\"note\">No unique packets: every version sent the same packet keys "
+                     "in every phase.</p>"
                    : o;
 }
 
@@ -505,20 +563,23 @@ std::string html_port_usage(const Model& m) {
   // Fig. 2 of the study: destination ports of the port-scan phase. Two panels: the whole
   // port space in 1024-port bins, and the well-known ports in 16-port bins.
   std::string o;
-  for (auto [lo, hi, bin, title] : {std::tuple{0u, 65536u, 1024u, "All destination ports (bins of 1024)"},
-                                    std::tuple{0u, 1024u, 16u, "Well-known ports 0–1023 (bins of 16)"}}) {
+  for (auto [lo, hi, bin, title] :
+       {std::tuple{0u, 65536u, 1024u, "All destination ports (bins of 1024)"},
+        std::tuple{0u, 1024u, 16u, "Well-known ports 0–1023 (bins of 16)"}}) {
     BarChart c;
     c.title = title;
     c.y_label = "packets sent";
     size_t nb = (hi - lo) / bin;
-    for (size_t b = 0; b < nb; ++b) c.categories.push_back(fmt::format("{}–{}", lo + b * bin, lo + (b + 1) * bin - 1));
+    for (size_t b = 0; b < nb; ++b)
+      c.categories.push_back(fmt::format("{}–{}", lo + b * bin, lo + (b + 1) * bin - 1));
     c.label_every = 4;
     for (size_t v = 0; v < m.study.captures.size(); ++v) {
       BarSeries s;
       s.name = m.versions[v];
       s.values.assign(nb, 0);
       for (const auto& [pp, n] : m.study.captures[v].port_usage)
-        if (pp.second >= lo && pp.second < hi) s.values[(pp.second - lo) / bin] += static_cast<double>(n);
+        if (pp.second >= lo && pp.second < hi)
+          s.values[(pp.second - lo) / bin] += static_cast<double>(n);
       c.series.push_back(std::move(s));
     }
     o += c.render_svg();
@@ -537,26 +598,35 @@ std::string html_timeline(const Model& m) {
     double t0 = tl.start > 0 ? tl.start : (tl.intervals.empty() ? 0 : tl.intervals.front().start);
     for (const auto& iv : tl.intervals) {
       any = true;
-      c.bars.push_back({m.versions[v], analysis::phase_name(iv.phase), iv.start - t0, iv.end - t0,
-                        fmt::format("{}: {} {} ({:.1f}–{:.1f} s)", m.versions[v], analysis::phase_name(iv.phase), iv.label,
-                                    iv.start - t0, iv.end - t0)});
+      c.bars.push_back(
+          {m.versions[v], analysis::phase_name(iv.phase), iv.start - t0, iv.end - t0,
+           fmt::format("{}: {} {} ({:.1f}–{:.1f} s)", m.versions[v], analysis::phase_name(iv.phase),
+                       iv.label, iv.start - t0, iv.end - t0)});
     }
     if (tl.end > t0) c.x_max = std::max(c.x_max, tl.end - t0);
   }
-  if (!any) return "<p class=\"note\">No phase timeline (no phases.json or nmap.log in the runs).</p>";
+  if (!any)
+    return "<p class=\"note\">No phase timeline (no phases.json or nmap.log in the runs).</p>";
   return c.render_svg() +
-         "<p class=\"note\">Seconds from each scan's start; phases from Nmap's -v lines as they arrived "
+         "<p class=\"note\">Seconds from each scan's start; phases from Nmap's -v lines as they "
+         "arrived "
          "(phases.json). Hover a bar for the task Nmap announced.</p>";
 }
 
 std::string html_noise(const Model& m) {
   if (!m.noise_grouped.available())
-    return "<p class=\"note\">The noise floor needs repetitions ≥ 2 (unique packets between two runs of the "
-           "<em>same</em> version). With one run per version, a Table 2 figure cannot be told apart from run-to-run "
+    return "<p class=\"note\">The noise floor needs repetitions ≥ 2 (unique packets between two "
+           "runs of the "
+           "<em>same</em> version). With one run per version, a Table 2 figure cannot be told "
+           "apart from run-to-run "
            "noise; run the experiment with <code>repetitions: 2</code> or more.</p>";
-  std::string o = "<p class=\"note\">Per phase: the unique packets the study's method finds between two runs of the "
-                  "same version (max and mean over all pairs of runs), beside the between-version figure of Table 2. "
-                  "A difference is a version difference only where it stands clearly above its noise floor.</p>";
+  std::string o =
+      "<p class=\"note\">Per phase: the unique packets the study's method finds between two runs "
+      "of the "
+      "same version (max and mean over all pairs of runs), beside the between-version figure of "
+      "Table 2. "
+      "A difference is a version difference only where it stands clearly above its noise "
+      "floor.</p>";
   for (const auto* nf : {&m.noise_grouped, &m.noise_fine}) {
     const auto& tab = nf->grouped ? m.study.three_phase : m.study.fine;
     HtmlTable t;
@@ -574,7 +644,8 @@ std::string html_noise(const Model& m) {
         const analysis::NoiseCell* c = nf->find(tab.rows[r], m.versions[v]);
         bool above = c && c->pairs && between > c->max;
         cells.push_back(above ? fmt::format("<b>{}</b>", between) : std::to_string(between));
-        cells.push_back(c && c->pairs ? fmt::format("{} ({})", c->max, fmt_num(c->mean, 1)) : "n/a");
+        cells.push_back(c && c->pairs ? fmt::format("{} ({})", c->max, fmt_num(c->mean, 1))
+                                      : "n/a");
       }
       t.rows.push_back(cells);
     }
@@ -586,17 +657,20 @@ std::string html_noise(const Model& m) {
 std::string heat(double v) {
   // White (0) to blue (1).
   double f = std::clamp(v, 0.0, 1.0);
-  return fmt::format("background:rgb({},{},{});", static_cast<int>(255 - 140 * f), static_cast<int>(255 - 80 * f),
-                     static_cast<int>(255 - 25 * f));
+  return fmt::format("background:rgb({},{},{});", static_cast<int>(255 - 140 * f),
+                     static_cast<int>(255 - 80 * f), static_cast<int>(255 - 25 * f));
 }
 
 std::string html_classifier(const Model& m) {
-  std::string o = "<p class=\"note\">Given a capture's packet-key sets per fine phase, which version produced it? "
-                  "Each run is scored against every version's other runs by the mean per-phase Jaccard similarity "
-                  "of sent-key sets, and assigned to the best-scoring version (ties count as wrong).</p>";
+  std::string o =
+      "<p class=\"note\">Given a capture's packet-key sets per fine phase, which version produced "
+      "it? "
+      "Each run is scored against every version's other runs by the mean per-phase Jaccard "
+      "similarity "
+      "of sent-key sets, and assigned to the best-scoring version (ties count as wrong).</p>";
   if (m.loo.available) {
-    o += fmt::format("<p><b>Leave-one-out: {} of {} runs classified correctly ({:.0f} %).</b></p>", m.loo.correct,
-                     m.loo.total, 100 * m.loo.accuracy());
+    o += fmt::format("<p><b>Leave-one-out: {} of {} runs classified correctly ({:.0f} %).</b></p>",
+                     m.loo.correct, m.loo.total, 100 * m.loo.accuracy());
     HtmlTable t;
     t.css_class = "num heat";
     t.caption = "confusion matrix: rows = actual version, columns = predicted";
@@ -607,15 +681,18 @@ std::string html_classifier(const Model& m) {
       size_t row_total = 0;
       for (size_t n : m.loo.counts[a]) row_total += n;
       for (size_t p = 0; p < m.loo.versions.size(); ++p) {
-        double f = row_total ? static_cast<double>(m.loo.counts[a][p]) / static_cast<double>(row_total) : 0;
+        double f = row_total
+                       ? static_cast<double>(m.loo.counts[a][p]) / static_cast<double>(row_total)
+                       : 0;
         cells.push_back(fmt::format("<span style=\"{}\">{}</span>", heat(f), m.loo.counts[a][p]));
       }
       t.rows.push_back(cells);
     }
     o += t.render();
   } else {
-    o += "<p class=\"note\">" + escape(m.loo.reason) +
-         ". Shown instead: the pairwise similarity of the runs (1 = identical packet-key sets).</p>";
+    o +=
+        "<p class=\"note\">" + escape(m.loo.reason) +
+        ". Shown instead: the pairwise similarity of the runs (1 = identical packet-key sets).</p>";
   }
   HtmlTable s;
   s.css_class = "num heat";
@@ -634,24 +711,29 @@ std::string html_classifier(const Model& m) {
 
 std::string html_drift(const Model& m) {
   const DriftReport& d = *m.drift;
-  std::string o = fmt::format("<p>Baseline (A): <code>{}</code><br>This experiment (B): <code>{}</code></p>",
-                              escape(m.baseline_name), escape(m.data.results.dir.string()));
+  std::string o =
+      fmt::format("<p>Baseline (A): <code>{}</code><br>This experiment (B): <code>{}</code></p>",
+                  escape(m.baseline_name), escape(m.data.results.dir.string()));
   o += d.drift ? "<p class=\"drift\">Traffic changed beyond the noise floor.</p>"
                : "<p><b>No change beyond the noise floor.</b></p>";
   HtmlTable t;
   t.css_class = "num";
-  t.header = {"version", "phase", "A only", "B only", "between", "noise floor", "threshold", "drift"};
+  t.header = {"version", "phase",       "A only",    "B only",
+              "between", "noise floor", "threshold", "drift"};
   for (const auto& c : d.cells)
-    t.rows.push_back({escape(c.version), escape(c.phase), std::to_string(c.a_only), std::to_string(c.b_only),
-                      std::to_string(c.between), c.noise ? std::to_string(*c.noise) : "unknown",
-                      std::to_string(c.threshold), c.drift ? "<span class=\"drift\">DRIFT</span>" : "no"});
+    t.rows.push_back({escape(c.version), escape(c.phase), std::to_string(c.a_only),
+                      std::to_string(c.b_only), std::to_string(c.between),
+                      c.noise ? std::to_string(*c.noise) : "unknown", std::to_string(c.threshold),
+                      c.drift ? "<span class=\"drift\">DRIFT</span>" : "no"});
   o += t.render();
   if (!d.only_in_a.empty() || !d.only_in_b.empty())
-    o += fmt::format("<p class=\"note\">Not compared — only in the baseline: {}; only here: {}.</p>",
-                     escape(fmt::format("{}", fmt::join(d.only_in_a, ", "))),
-                     escape(fmt::format("{}", fmt::join(d.only_in_b, ", "))));
+    o +=
+        fmt::format("<p class=\"note\">Not compared — only in the baseline: {}; only here: {}.</p>",
+                    escape(fmt::format("{}", fmt::join(d.only_in_a, ", "))),
+                    escape(fmt::format("{}", fmt::join(d.only_in_b, ", "))));
   if (!d.noise_known)
-    o += "<p class=\"note\">Noise floor unknown (one run per version on both sides): any difference beyond the "
+    o += "<p class=\"note\">Noise floor unknown (one run per version on both sides): any "
+         "difference beyond the "
          "tolerance counts as drift.</p>";
   return o;
 }
@@ -659,18 +741,29 @@ std::string html_drift(const Model& m) {
 std::string html_capture(const Model& m) {
   HtmlTable t;
   t.css_class = "num";
-  t.header = {"run", "link type", "scanner", "frames", "decoded", "not IP", "truncated", "malformed", "cut by snaplen",
-              "phases from", "timeline/classifier agreement"};
+  t.header = {"run",
+              "link type",
+              "scanner",
+              "frames",
+              "decoded",
+              "not IP",
+              "truncated",
+              "malformed",
+              "cut by snaplen",
+              "phases from",
+              "timeline/classifier agreement"};
   for (const AnalysedRun& a : m.data.runs) {
     const auto& c = a.capture;
-    std::string agree = c.agreement.available && c.agreement.compared
-                            ? fmt::format("{:.1f} %", 100.0 * static_cast<double>(c.agreement.agreed) /
-                                                          static_cast<double>(c.agreement.compared))
-                            : "–";
+    std::string agree =
+        c.agreement.available && c.agreement.compared
+            ? fmt::format("{:.1f} %", 100.0 * static_cast<double>(c.agreement.agreed) /
+                                          static_cast<double>(c.agreement.compared))
+            : "–";
     t.rows.push_back({escape(m.data.results.runs[a.record].name()), escape(c.link_type_name),
-                      escape(c.scanner.str()) + (c.scanner_auto ? " (auto)" : ""), fmt_int(c.decode.frames),
-                      fmt_int(c.decode.ok), fmt_int(c.decode.not_ip), fmt_int(c.decode.truncated),
-                      fmt_int(c.decode.malformed), fmt_int(c.decode.snaplen_cut), escape(c.phase_source), agree});
+                      escape(c.scanner.str()) + (c.scanner_auto ? " (auto)" : ""),
+                      fmt_int(c.decode.frames), fmt_int(c.decode.ok), fmt_int(c.decode.not_ip),
+                      fmt_int(c.decode.truncated), fmt_int(c.decode.malformed),
+                      fmt_int(c.decode.snaplen_cut), escape(c.phase_source), agree});
   }
   return t.render();
 }
@@ -681,19 +774,26 @@ std::string html_provenance(const Model& m) {
   t.header = {"run", "nmap --version", "image keys", "command"};
   for (const RunRecord& r : m.data.results.runs) {
     if (!r.complete()) continue;
-    if (auto s = manifest_str(r.manifest, {"testbed", "git_revision"}); !s.empty()) revisions.insert(s);
+    if (auto s = manifest_str(r.manifest, {"testbed", "git_revision"}); !s.empty())
+      revisions.insert(s);
     if (auto s = manifest_str(r.manifest, {"host", "kernel"}); !s.empty()) kernels.insert(s);
     if (auto s = manifest_str(r.manifest, {"experiment", "sha256"}); !s.empty()) shas.insert(s);
     std::string images;
     if (r.manifest.contains("images") && r.manifest["images"].is_object())
       for (const auto& [node, im] : r.manifest["images"].items())
         images += escape(node) + ": <span class=\"mono\">" +
-                  escape(im.is_object() ? im.value("name", std::string()) + "@" + im.value("key", std::string()) : im.dump()) +
+                  escape(im.is_object() ? im.value("name", std::string()) + "@" +
+                                              im.value("key", std::string())
+                                        : im.dump()) +
                   "</span><br>";
     std::string cmd;
     if (r.manifest.contains("scanner_command") && r.manifest["scanner_command"].is_array())
-      for (const auto& a : r.manifest["scanner_command"]) cmd += (cmd.empty() ? "" : " ") + (a.is_string() ? a.get<std::string>() : a.dump());
-    t.rows.push_back({escape(r.name()), "<span class=\"mono\">" + escape(first_line(manifest_str(r.manifest, {"scanner_version"}))) + "</span>",
+      for (const auto& a : r.manifest["scanner_command"])
+        cmd += (cmd.empty() ? "" : " ") + (a.is_string() ? a.get<std::string>() : a.dump());
+    t.rows.push_back({escape(r.name()),
+                      "<span class=\"mono\">" +
+                          escape(first_line(manifest_str(r.manifest, {"scanner_version"}))) +
+                          "</span>",
                       images, "<span class=\"mono\">" + escape(cmd) + "</span>"});
   }
   auto joined = [](const std::set<std::string>& s) {
@@ -701,16 +801,19 @@ std::string html_provenance(const Model& m) {
   };
   const auto& o = m.study.options;
   auto rule = [](const analysis::SimilarityRule& r) {
-    return r.enabled ? fmt::format("≤{} B length diff, ≥{} B common block", r.max_length_diff, r.min_common_block)
+    return r.enabled ? fmt::format("≤{} B length diff, ≥{} B common block", r.max_length_diff,
+                                   r.min_common_block)
                      : std::string("off");
   };
   std::string s = "<table><tbody>";
   s += "<tr><th>testbed git revision</th><td class=\"mono\">" + joined(revisions) + "</td></tr>";
   s += "<tr><th>host kernel</th><td class=\"mono\">" + joined(kernels) + "</td></tr>";
   s += "<tr><th>experiment file sha256</th><td class=\"mono\">" + joined(shas) + "</td></tr>";
-  s += "<tr><th>analysis settings</th><td>" + escape(m.data.results.options_source) + "; packet key: the study's" +
+  s += "<tr><th>analysis settings</th><td>" + escape(m.data.results.options_source) +
+       "; packet key: the study's" +
        (o.key_fields ? " + " + escape(analysis::key_fields_str(o.key_fields)) : std::string()) +
-       "; scanner: " + (o.scanner ? escape(o.scanner->str()) : std::string("auto-detected")) + "</td></tr>";
+       "; scanner: " + (o.scanner ? escape(o.scanner->str()) : std::string("auto-detected")) +
+       "</td></tr>";
   s += "<tr><th>similarity exclusion</th><td>TCP " + escape(rule(o.similarity.tcp)) + "; UDP " +
        escape(rule(o.similarity.udp)) + "; ICMP " + escape(rule(o.similarity.icmp)) + "; other " +
        escape(rule(o.similarity.other)) + "</td></tr>";
@@ -723,27 +826,38 @@ std::string report_html(const Model& m, size_t limit) {
   size_t complete = m.data.runs.size(), not_ok = res.runs.size() - complete;
   uint64_t drops = 0;
   for (const RunRecord& r : res.runs)
-    drops += manifest_u64(r.manifest, "capture", "kernel_dropped") + manifest_u64(r.manifest, "capture", "interface_dropped");
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                  "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                  // No script, no remote resource: the page is inert whatever a payload contains.
-                  "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">";
-  h += "<title>testbed report: " + escape(res.experiment) + "</title><style>" + kCss + "</style></head><body>";
-  h += "<header><h1>Nmap traffic by version — " + escape(res.experiment) + "</h1><div class=\"sub\">" +
-       escape(res.dir.string()) + " · generated " + escape(m.generated) + "</div></header><main>";
+    drops += manifest_u64(r.manifest, "capture", "kernel_dropped") +
+             manifest_u64(r.manifest, "capture", "interface_dropped");
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+      // No script, no remote resource: the page is inert whatever a payload contains.
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
+      "'unsafe-inline'; img-src data:\">";
+  h += "<title>testbed report: " + escape(res.experiment) + "</title><style>" + kCss +
+       "</style></head><body>";
+  h += "<header><h1>Nmap traffic by version — " + escape(res.experiment) +
+       "</h1><div class=\"sub\">" + escape(res.dir.string()) + " · generated " +
+       escape(m.generated) + "</div></header><main>";
   h += "<div class=\"cards\">";
   auto card = [&](const std::string& k, const std::string& v, const char* cls = "") {
-    h += fmt::format("<div class=\"card {}\"><div class=\"k\">{}</div><div class=\"v\">{}</div></div>", cls, k, v);
+    h += fmt::format(
+        "<div class=\"card {}\"><div class=\"k\">{}</div><div class=\"v\">{}</div></div>", cls, k,
+        v);
   };
   card("versions", std::to_string(m.versions.size()));
   card("runs analysed", fmt::format("{} / {}", complete, res.runs.size()), not_ok ? "bad" : "good");
   card("repetitions", std::to_string(res.repetitions));
   card("capture drops", fmt_int(drops), drops ? "bad" : "good");
-  if (m.loo.available) card("classifier (leave-one-out)", fmt::format("{:.0f} %", 100 * m.loo.accuracy()));
-  if (m.drift) card("vs baseline", m.drift->drift ? "drift" : "no drift", m.drift->drift ? "bad" : "good");
+  if (m.loo.available)
+    card("classifier (leave-one-out)", fmt::format("{:.0f} %", 100 * m.loo.accuracy()));
+  if (m.drift)
+    card("vs baseline", m.drift->drift ? "drift" : "no drift", m.drift->drift ? "bad" : "good");
   h += "</div>";
-  h += "<nav><a href=\"#runs\">Runs</a><a href=\"#t1\">Table 1</a><a href=\"#t2\">Table 2</a><a href=\"#unique\">Unique "
-       "packets</a><a href=\"#ports\">Port usage</a><a href=\"#timeline\">Timeline</a><a href=\"#noise\">Noise floor</a>"
+  h += "<nav><a href=\"#runs\">Runs</a><a href=\"#t1\">Table 1</a><a href=\"#t2\">Table 2</a><a "
+       "href=\"#unique\">Unique "
+       "packets</a><a href=\"#ports\">Port usage</a><a href=\"#timeline\">Timeline</a><a "
+       "href=\"#noise\">Noise floor</a>"
        "<a href=\"#classifier\">Classifier</a>" +
        std::string(m.drift ? "<a href=\"#baseline\">Baseline</a>" : "") +
        "<a href=\"#capture\">Capture</a><a href=\"#provenance\">Provenance</a></nav>";
@@ -751,25 +865,33 @@ std::string report_html(const Model& m, size_t limit) {
 
   h += "<h2 id=\"runs\">Runs</h2>" + html_runs(m);
   if (not_ok)
-    h += fmt::format("<p class=\"note\">{} run(s) not complete or unreadable: listed above, not analysed.</p>", not_ok);
+    h += fmt::format(
+        "<p class=\"note\">{} run(s) not complete or unreadable: listed above, not analysed.</p>",
+        not_ok);
   h += "<h2 id=\"t1\">Table 1 — network usage per version</h2>" + html_table1(m);
   h += "<h2 id=\"t2\">Table 2 — unique packets per phase</h2>"
-       "<p class=\"note\">U<sub>n</sub> = P<sub>n</sub> \\ (P<sub>1</sub> ∩ … ∩ P<sub>k</sub>) over the scanner's sent "
-       "packet keys, after the similarity exclusion (method.md). Small print: the noise floor where measured, and "
+       "<p class=\"note\">U<sub>n</sub> = P<sub>n</sub> \\ (P<sub>1</sub> ∩ … ∩ P<sub>k</sub>) "
+       "over the scanner's sent "
+       "packet keys, after the similarity exclusion (method.md). Small print: the noise floor "
+       "where measured, and "
        "|P<sub>n</sub>| with the packets removed as mere variants.</p>";
   h += html_table2(m, m.study.three_phase, m.noise_grouped, true);
   h += "<h3>By fine phase</h3>" + html_table2(m, m.study.fine, m.noise_fine, false);
   h += "<h2 id=\"unique\">Unique packets per phase and version</h2>" + html_unique(m, limit);
-  h += "<h2 id=\"ports\">Destination-port usage in the port-scan phase (the study's Fig. 2)</h2>" + html_port_usage(m);
+  h += "<h2 id=\"ports\">Destination-port usage in the port-scan phase (the study's Fig. 2)</h2>" +
+       html_port_usage(m);
   h += "<h2 id=\"timeline\">Phase timeline per version</h2>" + html_timeline(m);
   h += "<h2 id=\"noise\">Noise floor</h2>" + html_noise(m);
   h += "<h2 id=\"classifier\">Which version produced a capture?</h2>" + html_classifier(m);
   if (m.drift) h += "<h2 id=\"baseline\">Compared with the baseline</h2>" + html_drift(m);
   h += "<h2 id=\"capture\">Capture and decoding</h2>" + html_capture(m);
   h += "<h2 id=\"provenance\">Provenance</h2>" + html_provenance(m);
-  h += "<footer>Method: Malinich, Mesyura, Arseniuk, “Analysis of traffic usage by scanning computer networks with "
-       "different versions of Nmap”, VNTU 2021 (docs/method.md). Study figures are for Nmap 7.01/7.60/7.80 in the "
-       "authors' lab and are shown for reference only. Machine-readable: report.json, csv/.</footer>";
+  h += "<footer>Method: Malinich, Mesyura, Arseniuk, “Analysis of traffic usage by scanning "
+       "computer networks with "
+       "different versions of Nmap”, VNTU 2021 (docs/method.md). Study figures are for Nmap "
+       "7.01/7.60/7.80 in the "
+       "authors' lab and are shown for reference only. Machine-readable: report.json, "
+       "csv/.</footer>";
   return h + "</main></body></html>\n";
 }
 
@@ -780,17 +902,20 @@ util::Status write_extra_csv(const Model& m, const fs::path& dir) {
     std::replace(err.begin(), err.end(), '"', '\'');
     std::replace(err.begin(), err.end(), '\n', ' ');
     runs += fmt::format("{},{},{},{},{},{},{},\"{}\"\n", r.name(), r.version, r.rep, r.status,
-                        manifest_u64(r.manifest, "capture", "packets"), manifest_u64(r.manifest, "capture", "kernel_dropped"),
+                        manifest_u64(r.manifest, "capture", "packets"),
+                        manifest_u64(r.manifest, "capture", "kernel_dropped"),
                         manifest_u64(r.manifest, "capture", "interface_dropped"), err);
   }
   std::string noise = "grouping,phase,version,pairs,max,mean\n";
   for (const auto* nf : {&m.noise_grouped, &m.noise_fine})
     for (size_t r = 0; r < nf->rows.size(); ++r)
       for (size_t v = 0; v < nf->versions.size(); ++v)
-        noise += fmt::format("{},{},{},{},{},{:.3f}\n", nf->grouped ? "three-phase" : "fine", nf->rows[r], nf->versions[v],
-                             nf->cells[r][v].pairs, nf->cells[r][v].max, nf->cells[r][v].mean);
+        noise += fmt::format("{},{},{},{},{},{:.3f}\n", nf->grouped ? "three-phase" : "fine",
+                             nf->rows[r], nf->versions[v], nf->cells[r][v].pairs,
+                             nf->cells[r][v].max, nf->cells[r][v].mean);
   std::string cls = "run,actual,predicted,tie\n";
-  for (const auto& p : m.loo.predictions) cls += fmt::format("{},{},{},{}\n", p.run, p.actual, p.predicted, p.tie);
+  for (const auto& p : m.loo.predictions)
+    cls += fmt::format("{},{},{},{}\n", p.run, p.actual, p.predicted, p.tie);
   std::string sim = "run";
   for (const auto& n : m.run_names) sim += "," + n;
   sim += "\n";
@@ -805,8 +930,8 @@ util::Status write_extra_csv(const Model& m, const fs::path& dir) {
   if (m.drift) {
     std::string d = "version,phase,a_only,b_only,between,noise_floor,threshold,drift\n";
     for (const auto& c : m.drift->cells)
-      d += fmt::format("{},{},{},{},{},{},{},{}\n", c.version, c.phase, c.a_only, c.b_only, c.between,
-                       c.noise ? std::to_string(*c.noise) : "", c.threshold, c.drift);
+      d += fmt::format("{},{},{},{},{},{},{},{}\n", c.version, c.phase, c.a_only, c.b_only,
+                       c.between, c.noise ? std::to_string(*c.noise) : "", c.threshold, c.drift);
     if (auto st = util::write_file_atomic(dir / "drift.csv", d); !st) return st;
   }
   return {};
@@ -824,9 +949,12 @@ util::Result<ReportOutcome> write_report(const fs::path& results_dir, const Repo
   out.drift = m->drift && m->drift->drift;
   if (auto st = analysis::write_csv(m->study, results_dir / "csv"); !st) return st.error();
   if (auto st = write_extra_csv(*m, results_dir / "csv"); !st) return st.error();
-  if (auto st = util::write_file_atomic(out.json, report_json(*m).dump(2) + "\n"); !st) return st.error();
-  if (auto st = util::write_file_atomic(out.markdown, report_markdown(*m, opts.unique_limit)); !st) return st.error();
-  if (auto st = util::write_file_atomic(out.html, report_html(*m, opts.unique_limit)); !st) return st.error();
+  if (auto st = util::write_file_atomic(out.json, report_json(*m).dump(2) + "\n"); !st)
+    return st.error();
+  if (auto st = util::write_file_atomic(out.markdown, report_markdown(*m, opts.unique_limit)); !st)
+    return st.error();
+  if (auto st = util::write_file_atomic(out.html, report_html(*m, opts.unique_limit)); !st)
+    return st.error();
   util::log_info("report written: {}", out.html.string());
   return out;
 }

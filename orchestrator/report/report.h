@@ -30,6 +30,7 @@ struct ReportOutcome {
 /// runs (failed/incomplete ones are listed, not analysed) and writes report.html, report.md,
 /// report.json and csv/ into `results_dir` (each file atomically). Fails when the directory
 /// is not a results directory, no run is complete, or a file cannot be written.
-util::Result<ReportOutcome> write_report(const std::filesystem::path& results_dir, const ReportOptions& opts);
+util::Result<ReportOutcome> write_report(const std::filesystem::path& results_dir,
+                                         const ReportOptions& opts);
 
 }  // namespace testbed::report

@@ -1,10 +1,10 @@
 #include "orchestrator/report/results.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
-
-#include <yaml-cpp/yaml.h>
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/log.h"
@@ -61,12 +61,14 @@ util::Status read_analysis_settings(const fs::path& file, analysis::AnalysisOpti
     if (YAML::Node sim = a["similarity"]) {
       for (const auto& kv : sim) {
         std::string proto = kv.first.as<std::string>();
-        analysis::SimilarityRule* r = proto == "tcp"    ? &opts->similarity.tcp
-                                      : proto == "udp"  ? &opts->similarity.udp
-                                      : proto == "icmp" ? &opts->similarity.icmp
+        analysis::SimilarityRule* r = proto == "tcp"     ? &opts->similarity.tcp
+                                      : proto == "udp"   ? &opts->similarity.udp
+                                      : proto == "icmp"  ? &opts->similarity.icmp
                                       : proto == "other" ? &opts->similarity.other
                                                          : nullptr;
-        if (!r) return fail("{}: analysis.similarity: unknown protocol '{}' (tcp, udp, icmp, other)", where(kv.first), proto);
+        if (!r)
+          return fail("{}: analysis.similarity: unknown protocol '{}' (tcp, udp, icmp, other)",
+                      where(kv.first), proto);
         if (YAML::Node v = kv.second["max_length_diff"]) r->max_length_diff = v.as<uint32_t>();
         if (YAML::Node v = kv.second["min_common_block"]) r->min_common_block = v.as<uint32_t>();
         if (YAML::Node v = kv.second["enabled"]) r->enabled = v.as<bool>();
@@ -92,7 +94,8 @@ util::Result<ResultsDir> load_results(const fs::path& dir) {
     if (!plan) return plan.error();
     const auto& j = *plan;
     if (j.contains("experiment") && j["experiment"].is_string()) r.experiment = j["experiment"];
-    if (j.contains("repetitions") && j["repetitions"].is_number_integer()) r.repetitions = j["repetitions"];
+    if (j.contains("repetitions") && j["repetitions"].is_number_integer())
+      r.repetitions = j["repetitions"];
     if (j.contains("scanners") && j["scanners"].is_array())
       for (const auto& s : j["scanners"])
         if (s.contains("label") && s["label"].is_string()) r.versions.push_back(s["label"]);
@@ -109,11 +112,13 @@ util::Result<ResultsDir> load_results(const fs::path& dir) {
   }
   std::vector<std::string> extra;
   for (const auto& [label, reps] : found)
-    if (std::find(r.versions.begin(), r.versions.end(), label) == r.versions.end()) extra.push_back(label);
+    if (std::find(r.versions.begin(), r.versions.end(), label) == r.versions.end())
+      extra.push_back(label);
   r.versions.insert(r.versions.end(), extra.begin(), extra.end());
   if (r.versions.empty())
-    return fail("{} holds no plan.json and no <scanner>/<rep>/ run directories: not a results directory",
-                dir.string());
+    return fail(
+        "{} holds no plan.json and no <scanner>/<rep>/ run directories: not a results directory",
+        dir.string());
   int max_rep = r.repetitions;
   for (const auto& [label, reps] : found)
     if (!reps.empty()) max_rep = std::max(max_rep, *reps.rbegin());
@@ -146,7 +151,8 @@ util::Result<ResultsDir> load_results(const fs::path& dir) {
         }
       } else {
         rec.status = "incomplete";
-        rec.error = "no manifest.json: the run did not finish (crashed, interrupted or still running)";
+        rec.error =
+            "no manifest.json: the run did not finish (crashed, interrupted or still running)";
       }
       r.runs.push_back(std::move(rec));
     }
@@ -154,7 +160,8 @@ util::Result<ResultsDir> load_results(const fs::path& dir) {
 
   r.options_source = "defaults";
   if (fs::exists(dir / "experiment.yaml", ec)) {
-    if (auto st = read_analysis_settings(dir / "experiment.yaml", &r.options); !st) return st.error();
+    if (auto st = read_analysis_settings(dir / "experiment.yaml", &r.options); !st)
+      return st.error();
     r.options_source = "experiment.yaml";
   } else {
     r.warnings.push_back("no experiment.yaml: analysis settings are the defaults");
@@ -163,7 +170,8 @@ util::Result<ResultsDir> load_results(const fs::path& dir) {
     std::set<std::string> addrs;
     for (const auto& run : r.runs)
       if (run.complete() && run.manifest.contains("lab") && run.manifest["lab"].is_object() &&
-          run.manifest["lab"].contains("scanner_address") && run.manifest["lab"]["scanner_address"].is_string())
+          run.manifest["lab"].contains("scanner_address") &&
+          run.manifest["lab"]["scanner_address"].is_string())
         addrs.insert(run.manifest["lab"]["scanner_address"].get<std::string>());
     if (addrs.size() == 1) {
       auto ip = analysis::IpAddr::parse(*addrs.begin());
@@ -208,8 +216,10 @@ AnalysedResults analyse_results(ResultsDir results, const analysis::AnalysisOpti
     in.label = rec.name();
     in.pcap = rec.dir / "capture.pcap";
     std::error_code ec;
-    if (fs::exists(rec.dir / "phases.json", ec)) in.phases_json = rec.dir / "phases.json";
-    else if (fs::exists(rec.dir / "nmap.log", ec)) in.nmap_log = rec.dir / "nmap.log";
+    if (fs::exists(rec.dir / "phases.json", ec))
+      in.phases_json = rec.dir / "phases.json";
+    else if (fs::exists(rec.dir / "nmap.log", ec))
+      in.nmap_log = rec.dir / "nmap.log";
     if (fs::exists(rec.dir / "nmap.xml", ec)) in.nmap_xml = rec.dir / "nmap.xml";
     util::log_info("analysing {} ({})", rec.name(), in.pcap.string());
     auto c = analysis::analyze_capture(in, opts, *out.payloads);

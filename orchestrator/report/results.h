@@ -3,10 +3,9 @@
 // experiment copy, every run directory with its state, and the analysed complete runs.
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "orchestrator/analysis/analyze.h"
 #include "orchestrator/analysis/noise_floor.h"
@@ -16,7 +15,7 @@ namespace testbed::report {
 
 /// One <label>/<rep> run directory.
 struct RunRecord {
-  std::string version;   ///< scanner label, e.g. "7.80"
+  std::string version;  ///< scanner label, e.g. "7.80"
   int rep = 1;
   std::filesystem::path dir;
   /// "complete" (manifest.json), "failed" / "interrupted" (failure.json), "incomplete"
@@ -31,12 +30,12 @@ struct RunRecord {
 /// What a results directory holds, before any capture is read.
 struct ResultsDir {
   std::filesystem::path dir;
-  std::string experiment;               ///< plan.json "experiment" (or the directory name)
+  std::string experiment;  ///< plan.json "experiment" (or the directory name)
   int repetitions = 1;
-  std::vector<std::string> versions;    ///< plan order
-  std::vector<RunRecord> runs;          ///< version-major, repetition order
-  analysis::AnalysisOptions options;    ///< from experiment.yaml `analysis:` and the manifests
-  std::string options_source;           ///< where the settings came from, for the report
+  std::vector<std::string> versions;  ///< plan order
+  std::vector<RunRecord> runs;        ///< version-major, repetition order
+  analysis::AnalysisOptions options;  ///< from experiment.yaml `analysis:` and the manifests
+  std::string options_source;         ///< where the settings came from, for the report
   std::vector<std::string> warnings;
 };
 

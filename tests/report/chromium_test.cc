@@ -13,8 +13,15 @@ namespace {
 using namespace testing;
 
 std::vector<std::string> chromium_argv(const fs::path& profile) {
-  return {"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  return {"/usr/bin/chromium",
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
           "--user-data-dir=" + profile.string()};
 }
 

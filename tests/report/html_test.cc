@@ -7,13 +7,18 @@ namespace {
 
 TEST(Escape, MarkupBecomesText) {
   EXPECT_EQ(escape("<script>alert(1)</script>"), "&lt;script&gt;alert(1)&lt;/script&gt;");
-  EXPECT_EQ(escape("\"><img src=x onerror='y'>&"), "&quot;&gt;&lt;img src=x onerror=&#39;y&#39;&gt;&amp;");
+  EXPECT_EQ(escape("\"><img src=x onerror='y'>&"),
+            "&quot;&gt;&lt;img src=x onerror=&#39;y&#39;&gt;&amp;");
   EXPECT_EQ(escape("plain text 123"), "plain text 123");
 }
 
 TEST(Escape, Utf8KeptInvalidBytesAndControlsReplaced) {
   EXPECT_EQ(escape("caf\xc3\xa9 \xe2\x80\x94"), "caf\xc3\xa9 \xe2\x80\x94");
-  EXPECT_EQ(escape(std::string("a\x00" "b", 3)), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(escape(std::string("a\x00"
+                               "b",
+                               3)),
+            "a\xef\xbf\xbd"
+            "b");
   EXPECT_EQ(escape("\xff\xfe"), "\xef\xbf\xbd\xef\xbf\xbd");
   EXPECT_EQ(escape("\xc0\xbc"), "\xef\xbf\xbd\xef\xbf\xbd");  // overlong '<' must not survive
   EXPECT_EQ(escape("\x1b[31m"), "\xef\xbf\xbd[31m");
@@ -49,7 +54,9 @@ TEST(Html, BarChartEscapesLabelsAndScales) {
 TEST(Html, TimelineHasOneBarPerInterval) {
   TimelineChart c;
   c.kinds = {"discovery", "port-scan"};
-  c.bars = {{"7.80", "discovery", 0, 1, "x<y"}, {"7.80", "port-scan", 1, 3, ""}, {"7.93", "port-scan", 0.5, 2, ""}};
+  c.bars = {{"7.80", "discovery", 0, 1, "x<y"},
+            {"7.80", "port-scan", 1, 3, ""},
+            {"7.93", "port-scan", 0.5, 2, ""}};
   std::string s = c.render_svg();
   size_t n = 0;
   for (size_t p = 0; (p = s.find("rx=\"2\"", p)) != std::string::npos; ++p) ++n;

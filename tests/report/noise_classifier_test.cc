@@ -10,8 +10,13 @@ namespace {
 PacketKey key(uint16_t port, uint8_t host = 10) {
   PacketKey k;
   k.family = 4;
-  k.src[0] = 172; k.src[1] = 24; k.src[3] = 10;
-  k.dst[0] = 172; k.dst[1] = 24; k.dst[2] = 1; k.dst[3] = host;
+  k.src[0] = 172;
+  k.src[1] = 24;
+  k.src[3] = 10;
+  k.dst[0] = 172;
+  k.dst[1] = 24;
+  k.dst[2] = 1;
+  k.dst[3] = host;
   k.proto = 6;
   k.dport = port;
   k.tcp_flags = kSyn;
@@ -81,10 +86,17 @@ TEST(PairUnique, CountsBothSides) {
 
 TEST(Classifier, LeaveOneOutSeparatesVersions) {
   // A probes 1..20 (+ noise), B probes 1..18 + 50, 51 and an extra OS row.
-  auto a1 = run("A", 1, {ports({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}), {}});
-  auto a2 = run("A", 2, {ports({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21}), {}});
-  auto b1 = run("B", 1, {ports({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 50, 51}), ports({7})});
-  auto b2 = run("B", 2, {ports({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 50}), ports({7})});
+  auto a1 = run(
+      "A", 1, {ports({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}), {}});
+  auto a2 =
+      run("A", 2,
+          {ports({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21}), {}});
+  auto b1 = run(
+      "B", 1,
+      {ports({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 50, 51}), ports({7})});
+  auto b2 =
+      run("B", 2,
+          {ports({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 50}), ports({7})});
   ConfusionMatrix m = leave_one_out({&a1, &b1, &a2, &b2});
   ASSERT_TRUE(m.available) << m.reason;
   EXPECT_EQ(m.versions, (std::vector<std::string>{"A", "B"}));

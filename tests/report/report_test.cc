@@ -2,6 +2,7 @@
 #include "orchestrator/report/report.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/report/compare.h"
@@ -33,8 +34,9 @@ fs::path build_results(const fs::path& root) {
     s.extra_payload = kXss;
     write_run(r, s);
   }
-  write_text(r / "7.95" / "1" / "failure.json",
-             R"({"status":"failed","stage":"scan","error":"nmap exited with status 1 <b>boom</b>"})");
+  write_text(
+      r / "7.95" / "1" / "failure.json",
+      R"({"status":"failed","stage":"scan","error":"nmap exited with status 1 <b>boom</b>"})");
   write_text(r / "7.95" / "2" / "nmap.log", "1700000000.0 Starting Nmap\n");
   return r;
 }
@@ -70,16 +72,18 @@ TEST_F(ReportTest, WritesEscapedHtmlTablesChartsJsonCsv) {
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_FALSE(out->drift);
   std::string html = read_all(out->html);
-  for (const char* s : {"Table 1", "Table 2", "<table", "<svg", "study 7.60", "Unique packets", "Noise floor",
-                        "Phase timeline", "Provenance", "cafef00d", "scanner-nmap-7.93@0123456789abcdef",
-                        "Nmap version 7.93"})
+  for (const char* s : {"Table 1", "Table 2", "<table", "<svg", "study 7.60", "Unique packets",
+                        "Noise floor", "Phase timeline", "Provenance", "cafef00d",
+                        "scanner-nmap-7.93@0123456789abcdef", "Nmap version 7.93"})
     EXPECT_NE(html.find(s), std::string::npos) << s;
   // Payload markup only ever appears escaped; the page has no script and no img at all.
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("<img"), std::string::npos);
   EXPECT_EQ(html.find("<b>boom"), std::string::npos);
-  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"),
-            std::string::npos);
+  EXPECT_NE(
+      html.find(
+          "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"),
+      std::string::npos);
   EXPECT_NE(html.find("&lt;b&gt;boom"), std::string::npos);
   // Two SVG charts for port usage and one timeline.
   size_t svgs = 0;
@@ -91,7 +95,9 @@ TEST_F(ReportTest, WritesEscapedHtmlTablesChartsJsonCsv) {
   EXPECT_EQ(j["versions"], (nlohmann::json{"7.80", "7.93"}));
   // Incomplete and failed runs are listed, not analysed.
   std::map<std::string, std::string> status;
-  for (const auto& r : j["runs"]) status[r["version"].get<std::string>() + "/" + std::to_string(r["rep"].get<int>())] = r["status"];
+  for (const auto& r : j["runs"])
+    status[r["version"].get<std::string>() + "/" + std::to_string(r["rep"].get<int>())] =
+        r["status"];
   EXPECT_EQ(status["7.95/1"], "failed");
   EXPECT_EQ(status["7.95/2"], "incomplete");
   EXPECT_EQ(j["analysis"]["captures"].size(), 2u);
@@ -122,8 +128,8 @@ TEST_F(ReportTest, WritesEscapedHtmlTablesChartsJsonCsv) {
   EXPECT_EQ(j["classifier"]["correct"], 4);
   EXPECT_EQ(j["classifier"]["total"], 4);
 
-  for (const char* f : {"table1.csv", "table2.csv", "port_usage.csv", "unique_packets.csv", "runs.csv",
-                        "noise_floor.csv", "classifier.csv", "similarity.csv"})
+  for (const char* f : {"table1.csv", "table2.csv", "port_usage.csv", "unique_packets.csv",
+                        "runs.csv", "noise_floor.csv", "classifier.csv", "similarity.csv"})
     EXPECT_TRUE(fs::exists(dir_ / "csv" / f)) << f;
   std::string md = read_all(out->markdown);
   EXPECT_NE(md.find("Noise floor"), std::string::npos);
@@ -141,7 +147,8 @@ TEST_F(ReportTest, OneRepetitionShowsPairwiseSimilarityInstead) {
   ASSERT_TRUE(out.ok()) << out.error().message;
   auto j = nlohmann::json::parse(read_all(out->json));
   EXPECT_FALSE(j["classifier"]["available"]);
-  EXPECT_NE(j["classifier"]["reason"].get<std::string>().find("at least 2 runs"), std::string::npos);
+  EXPECT_NE(j["classifier"]["reason"].get<std::string>().find("at least 2 runs"),
+            std::string::npos);
   EXPECT_EQ(j["classifier"]["pairwise_similarity"]["matrix"].size(), 2u);
   EXPECT_FALSE(j["noise_floor"]["three_phase"]["available"]);
   std::string html = read_all(out->html);
@@ -215,7 +222,8 @@ TEST_F(ReportTest, RefusesWhatIsNotAResultsDirectory) {
 
   fs::path failed = tmp_->path() / "failed";
   write_plan(failed, {"7.80"}, 1);
-  write_text(failed / "7.80" / "1" / "failure.json", R"({"status":"failed","stage":"scan","error":"x"})");
+  write_text(failed / "7.80" / "1" / "failure.json",
+             R"({"status":"failed","stage":"scan","error":"x"})");
   auto f = write_report(failed, ReportOptions{});
   ASSERT_FALSE(f.ok());
   EXPECT_NE(f.error().message.find("no complete"), std::string::npos);
@@ -274,7 +282,8 @@ TEST_F(ReportTest, DiffAndReportCommandsExitCodes) {
   ASSERT_TRUE(drift.ok());
   EXPECT_EQ(drift->exit_code, 3) << drift->out << drift->err;
   EXPECT_TRUE(nlohmann::json::parse(drift->out)["drift"].get<bool>());
-  auto rep = util::run_process({bin.string(), "report", changed.string(), "--baseline", dir_.string()});
+  auto rep =
+      util::run_process({bin.string(), "report", changed.string(), "--baseline", dir_.string()});
   ASSERT_TRUE(rep.ok());
   EXPECT_EQ(rep->exit_code, 3) << rep->err;
   EXPECT_TRUE(fs::exists(changed / "report.html"));
