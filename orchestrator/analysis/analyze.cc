@@ -139,7 +139,7 @@ util::Status run_pass(const CaptureInput& in, const AnalysisOptions& opts, const
       cached_lo = -1e300;
       cached_hi = 1e300;
       for (const PhaseInterval& iv : tl->intervals) {
-        for (double b : {iv.start, std::nextafter(iv.end, 1e300)}) {
+        for (double b : {iv.start - kAnnouncementLag, iv.start, std::nextafter(iv.end, 1e300)}) {
           if (b <= t) cached_lo = std::max(cached_lo, b);
           else cached_hi = std::min(cached_hi, b);
         }

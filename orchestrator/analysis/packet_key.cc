@@ -30,7 +30,7 @@ util::Result<uint32_t> parse_key_fields(std::string_view csv) {
     bool found = false;
     for (const FieldName& f : kFieldNames)
       if (w == f.name || (w == "ip-id" && f.bit == kKeyIpId) || (w == "icmp-type-code" && f.bit == kKeyIcmpTypeCode) ||
-          (w == "tcp-opts" && f.bit == kKeyTcpOptions)) {
+          ((w == "tcp-opts" || w == "tcp_options") && f.bit == kKeyTcpOptions)) {
         out |= f.bit;
         found = true;
       }

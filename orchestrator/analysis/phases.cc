@@ -56,11 +56,19 @@ PhaseGroup phase_group(Phase p) {
 }
 
 Phase PhaseTimeline::phase_at(double t) const {
-  // Intervals are few (tens): a backwards scan for the latest-starting one containing t.
+  // Intervals are few (tens): a scan for the latest-starting one containing t, and for a
+  // gap, the interval announced within kAnnouncementLag after t.
   const PhaseInterval* best = nullptr;
-  for (const PhaseInterval& iv : intervals)
-    if (iv.start <= t && t <= iv.end && (!best || iv.start >= best->start)) best = &iv;
-  return best ? best->phase : Phase::kOther;
+  const PhaseInterval* next = nullptr;
+  for (const PhaseInterval& iv : intervals) {
+    if (iv.start <= t && t <= iv.end) {
+      if (!best || iv.start >= best->start) best = &iv;
+    } else if (iv.start > t && iv.start - t <= kAnnouncementLag) {
+      if (!next || iv.start < next->start) next = &iv;
+    }
+  }
+  if (best) return best->phase;
+  return next ? next->phase : Phase::kOther;
 }
 
 // ---- phases.json ------------------------------------------------------------------------

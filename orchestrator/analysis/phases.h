@@ -45,8 +45,17 @@ struct PhaseInterval {
   std::string label;  ///< what announced it, e.g. "SYN Stealth Scan"
 };
 
-/// The phases of one scan run, in time order. A time covered by no interval is kOther;
-/// where intervals overlap, the one that started last wins.
+/// How much later than its first packets a phase's announcement line may be stamped.
+/// Nmap prints "Initiating <task>" as it starts sending; the line then crosses the PTY and
+/// SSH before the runner stamps it (0.3–0.6 ms here; the runner subtracts the delay it
+/// measures, runner/runner.cc), and Nmap itself may print it after its first probes. A
+/// packet in a gap between intervals belongs to an interval that starts at most this
+/// much later.
+inline constexpr double kAnnouncementLag = 0.05;
+
+/// The phases of one scan run, in time order. A time covered by no interval belongs to
+/// an interval starting within kAnnouncementLag after it, else it is kOther; where
+/// intervals overlap, the one that started last wins.
 struct PhaseTimeline {
   double start = 0;  ///< scan start (0 = unknown)
   double end = 0;    ///< scan end (0 = unknown)

@@ -30,6 +30,10 @@ struct Command {
   AddCommandFn add;
 };
 
+/// Builds every image in `names` that the cache does not hold yet (as `testbed image
+/// build NAMES`, which prints a line per image); returns an exit code.
+int build_images(const std::vector<std::string>& names);
+
 void add_run_command(CLI::App& app, CliContext& ctx);
 void add_analyze_command(CLI::App& app, CliContext& ctx);
 void add_report_command(CLI::App& app, CliContext& ctx);

@@ -50,6 +50,10 @@ struct BuildArgs {
   std::string recipes;
   std::string cache;
   unsigned jobs = 2;
+  /// "": per recipe (lxc when the recipe has it, else kvm); "lxc" or "kvm": that
+  /// backend's builder for every named recipe (--all: every recipe that supports it).
+  std::string backend;
+  bool table = true;  ///< print the per-image table on stdout (not when `run` builds)
 };
 
 struct Outcome {
@@ -184,6 +188,7 @@ int run_build(const BuildArgs& a) {
   progress.finish(fmt::format("{} built, {} up to date, {} failed", built, cached, failed));
   // The table on stdout is for people and scripts alike: one line per image.
   for (const auto& o : outcomes) {
+    if (!a.table) break;
     if (o.ok) {
       fmt::print("{:<22} {:<10} {:>7.1f} s {:>9}  {}  {}\n", o.name,
                  o.report.built ? "built" : "cached", o.report.seconds,
@@ -275,6 +280,13 @@ int run_rm(std::vector<std::string> names, const std::string& cache, bool old_ke
 }
 
 }  // namespace
+
+int build_images(const std::vector<std::string>& names) {
+  BuildArgs a;
+  a.names = names;
+  a.table = false;
+  return run_build(a);
+}
 
 void add_image_command(CLI::App& app, CliContext& ctx) {
   auto* img = app.add_subcommand(

@@ -1,16 +1,151 @@
-// `testbed run` — placeholder until its module lands; says so and exits 4.
+// `testbed run EXPERIMENT`: the whole study in one command.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+
+#include <fmt/format.h>
+
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/config/experiment.h"
+#include "orchestrator/config/topology.h"
+#include "orchestrator/report/report.h"
+#include "orchestrator/runner/real_drivers.h"
+#include "orchestrator/runner/runner.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_signal(int) { g_interrupted.store(true); }
+
+struct RunArgs {
+  std::string experiment;
+  std::string output;
+  int repeat = 0;
+  std::string resume;
+  bool keep = false;
+  bool stop_on_failure = false;
+  std::string baseline;
+  std::string lab_name;
+};
+
+int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
+  auto exp = config::load_experiment(a.experiment);
+  if (!exp) {
+    util::log_error("{}", exp.error().message);
+    return kExitBadInput;
+  }
+  if (::geteuid() != 0) {
+    util::log_error("testbed run needs root (libvirt LXC, packet capture); try: sudo testbed run {}",
+                    a.experiment);
+    return kExitEnvironment;
+  }
+  auto topo = config::load_topology(exp->topology.string());
+  if (!topo) {
+    util::log_error("{}", topo.error().message);
+    return kExitBadInput;
+  }
+  // Images are built once and cached; a run on a fresh machine builds them first.
+  if (int rc = build_images(runner::images_needed(*exp, *topo)); rc != kExitOk) {
+    util::log_error("the experiment's images could not be built (see above)");
+    return rc;
+  }
+  runner::LabDriverOptions lo;
+  lo.lab_name = a.lab_name;
+  lo.keep = a.keep;
+  lo.cancel = &g_interrupted;
+  auto lab = runner::make_lab_driver(*exp, lo);
+  if (!lab) {
+    util::log_error("{}", lab.error().message);
+    return kExitBadInput;
+  }
+  auto capture = runner::make_capture_driver();
+  runner::SystemClock clock;
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+
+  runner::RunOptions o;
+  if (!a.output.empty()) o.output_root = a.output;
+  if (a.repeat > 0) o.repetitions = a.repeat;
+  if (!a.resume.empty()) o.resume_dir = a.resume;
+  o.keep_lab = a.keep;
+  o.stop_on_failure = a.stop_on_failure;
+  o.interrupted = &g_interrupted;
+  for (const auto& s : argv) o.command_line += (o.command_line.empty() ? "" : " ") + s;
+  report::ReportOptions ro;
+  if (!a.baseline.empty()) ro.baseline = a.baseline;
+  report::ReportOutcome outcome;
+  o.after_runs = [&](const std::filesystem::path& dir) -> util::Status {
+    auto r = report::write_report(dir, ro);
+    if (!r) return r.error();
+    outcome = *r;
+    return {};
+  };
+
+  auto s = runner::run_experiment(*exp, **lab, *capture, clock, o);
+  if (!s) {
+    util::log_error("{}", s.error().message);
+    return g_interrupted ? kExitInterrupted : kExitFailure;
+  }
+  if (s->interrupted) {
+    util::log_warn("interrupted; the lab was taken down. Continue with: testbed run {} --resume {}",
+                   a.experiment, s->results_dir.string());
+    return kExitInterrupted;
+  }
+  util::log_info("{} run(s) complete, {} kept, {} failed; results: {}", s->complete, s->kept,
+                 s->failed, s->results_dir.string());
+  for (const auto& f : s->failures) util::log_error("{}", f);
+  if (!outcome.html.empty()) util::log_info("report: {}", outcome.html.string());
+  if (s->failed > 0) {
+    util::log_info("redo the failed runs with: testbed run {} --resume {}", a.experiment,
+                   s->results_dir.string());
+    return kExitFailure;
+  }
+  if (outcome.drift) return kExitDrift;
+  return kExitOk;
+}
+
+}  // namespace
 
 void add_run_command(CLI::App& app, CliContext& ctx) {
-  auto* sub = app.add_subcommand("run", "(not available yet)");
-  sub->allow_extras();
-  sub->callback([&ctx] {
-    util::log_error("'testbed run' is not available in this build yet");
-    ctx.exit_code = kExitEnvironment;
-  });
+  auto args = std::make_shared<RunArgs>();
+  auto* sub = app.add_subcommand(
+      "run",
+      "Run an experiment end to end: build the lab, scan it with every scanner version, "
+      "capture on the router, analyse, and write the report.");
+  sub->footer(
+      "Results go to <output>/<experiment>/<UTC time>/<scanner>/<repetition>/ with capture.pcap,\n"
+      "nmap.xml, nmap.log, phases.json and manifest.json (written last: a run is complete only\n"
+      "when it has one), and report.html/.md/.json plus CSV files beside them.\n"
+      "Needs root and a running libvirtd (`make setup`). Images are built on first use.\n"
+      "Example: testbed run experiments/nmap7.yaml --repeat 3");
+  sub->add_option("experiment", args->experiment, "Experiment file (experiments/*.yaml)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("-o,--output", args->output, "Results root (overrides the experiment's `output`)");
+  sub->add_option("-r,--repeat", args->repeat,
+                  "Repetitions per scanner (overrides `repetitions`; >= 2 adds the noise floor)")
+      ->check(CLI::Range(1, 1000));
+  sub->add_option("--resume", args->resume,
+                  "Continue an earlier results directory: keep complete runs, redo the others")
+      ->check(CLI::ExistingDirectory);
+  sub->add_flag("--keep", args->keep, "Leave the lab up afterwards (`testbed lab down NAME` removes it)");
+  sub->add_flag("--stop-on-failure", args->stop_on_failure,
+                "Stop at the first failed run (default: record it and go on)");
+  sub->add_option("--baseline", args->baseline,
+                  "Earlier results directory to compare with; exit 3 when traffic changed beyond "
+                  "the noise floor")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--lab-name", args->lab_name, "Name of the lab (default: derived from the experiment)");
+  sub->callback([args, &ctx] { ctx.exit_code = run_main(*args, ctx.argv); });
 }
 
 }  // namespace testbed::cli

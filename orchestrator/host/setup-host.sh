@@ -60,7 +60,7 @@ if [[ -d /run/systemd/system ]]; then
   exit 0
 fi
 
-mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt
+mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt /var/lib/libvirt/dnsmasq
 for g in kvm libvirt libvirt-qemu; do
   getent group "$g" >/dev/null || { groupadd --system "$g"; log "created group $g"; }
 done

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <ctime>
 #include <fstream>
 
@@ -85,6 +87,37 @@ Status write_json(const fs::path& p, const nlohmann::json& j) {
   return util::write_file_atomic(p, j.dump(2) + "\n");
 }
 
+/// The median delay between a line printed on the scanner node (its clock) and its
+/// arrival here over a PTY, from five `date` calls; empty when it cannot be told (clocks
+/// not shared: a KVM guest's clock may be off by more than the delay itself).
+std::optional<double> measure_line_latency(ScannerShell& shell, const Clock& clock) {
+  std::vector<double> d;
+  for (int i = 0; i < 5; ++i) {
+    double printed = 0, arrived = 0;
+    auto rc = shell.run_streaming(
+        {"date", "+%s.%N"},
+        [&](std::string_view line) {
+          if (printed != 0) return;
+          try {
+            printed = std::stod(std::string(line));
+            arrived = clock.now();
+          } catch (const std::exception&) {
+          }
+        },
+        std::chrono::seconds(10));
+    if (!rc || *rc != 0 || printed == 0) return std::nullopt;
+    d.push_back(arrived - printed);
+  }
+  std::sort(d.begin(), d.end());
+  double median = d[d.size() / 2];
+  if (median < 0 || median > 0.25) {
+    util::log_warn("line latency {:.4f} s is implausible (clocks not shared?); phase times not corrected",
+                   median);
+    return std::nullopt;
+  }
+  return median;
+}
+
 /// Everything one run does, in order. Fills `manifest` as it goes; the caller writes it.
 Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver& lab,
                    CaptureDriver& capture, const Clock& clock, const RunOptions& opts,
@@ -122,6 +155,13 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   if (!version) return version.error();
   manifest["scanner_version"] = *version;
 
+  // How late a console line reaches us. LXC nodes share the host's clock, so a node
+  // printing its own time shows the PTY + sshd + SSH delay exactly; the phase timeline is
+  // corrected by it (otherwise a phase's first probes precede its stamped start).
+  stage = "line-latency";
+  auto latency = measure_line_latency(**shell, clock);
+  manifest["scan_line_latency_s"] = latency ? nlohmann::json(*latency) : nlohmann::json(nullptr);
+
   const std::string remote_xml = fmt::format("/root/testbed-{}-{}.xml", slot.label, slot.rep);
   auto argv = config::expand_command(exp.command, remote_xml, targets);
   if (!argv) return argv.error();
@@ -139,14 +179,16 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   if (!cap) return cap.error();
 
   stage = "scan";
-  ScanLog log(clock);
+  ScanLog log(clock, latency.value_or(0.0));
   util::Progress progress(fmt::format("[{}/{}] {}", slot.label, slot.rep, exp.command[0]), 15.0);
   double started = clock.now();
   auto rc = (*shell)->run_streaming(
       *argv,
       [&](std::string_view line) {
         log.add(line);
-        progress.update(fmt::format("phase {}, {} packets captured, {:.0f} s", log.current_phase(),
+        std::string phase = log.current_phase();
+        progress.update(fmt::format("phase {}, {} packets captured, {:.0f} s",
+                                    phase.empty() ? "starting" : phase,
                                     (*cap)->packets_so_far(), clock.now() - started));
       },
       std::chrono::minutes(exp.scan_timeout_minutes));

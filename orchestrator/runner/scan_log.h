@@ -20,9 +20,12 @@ namespace testbed::runner {
 
 class ScanLog {
  public:
-  explicit ScanLog(const Clock& clock);
+  /// `latency`: how long a line takes from the scanner to us (measured); subtracted from
+  /// each arrival time so the timeline is in the scanner's (= the capture's) time.
+  explicit ScanLog(const Clock& clock, double latency = 0.0);
   ~ScanLog();
-  /// Records one output line (trailing \r stripped) at the current clock time.
+  /// Records one output line (trailing \r stripped) at the current clock time minus the
+  /// line latency. nmap.log keeps these corrected times.
   void add(std::string_view line);
   size_t size() const { return lines_.size(); }
   /// The scan phase the latest lines announced ("" before the first).
@@ -33,6 +36,7 @@ class ScanLog {
 
  private:
   const Clock& clock_;
+  double latency_;
   std::vector<std::pair<double, std::string>> lines_;
   std::unique_ptr<analysis::NmapLogPhaseTracker> tracker_;
 };

@@ -62,6 +62,20 @@ TEST(NmapLogPhaseTracker, TypicalMinusAOutput) {
   EXPECT_EQ(tl.phase_at(99.0), Phase::kOther);
 }
 
+// Seen with Nmap 7.80 in the lab: the traceroute probes left 0.5 ms before the runner
+// stamped "Initiating Traceroute"; they belong to traceroute, not to the gap before it.
+TEST(PhaseTimeline, PacketsJustBeforeADelayedAnnouncementBelongToIt) {
+  PhaseTimeline tl;
+  tl.intervals = {{Phase::kOs, 10.0, 35.6900, "OS detection"},
+                  {Phase::kTraceroute, 35.6909, 35.7011, "Traceroute"},
+                  {Phase::kScript, 35.90, 36.5, "NSE"}};
+  EXPECT_EQ(tl.phase_at(35.6904), Phase::kTraceroute);
+  EXPECT_EQ(tl.phase_at(35.6900), Phase::kOs);           // still inside the OS interval
+  EXPECT_EQ(tl.phase_at(35.80), Phase::kOther);          // a gap 100 ms before the next start
+  EXPECT_EQ(tl.phase_at(35.90 - kAnnouncementLag / 2), Phase::kScript);
+  EXPECT_EQ(tl.phase_at(9.0), Phase::kOther);
+}
+
 TEST(NmapLogPhaseTracker, RealNmap793Log) {
   auto tl = timeline_from_nmap_log(kData + "nmap.log");
   ASSERT_TRUE(tl.ok()) << tl.error().message;

@@ -1,0 +1,111 @@
+// End to end, on the real lab (label e2e): `testbed run experiments/ci-smoke.yaml` builds
+// the images if needed, brings the lab up, scans with two Nmap versions, captures on the
+// router, writes the run directories and the report, and takes the lab down.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/util/files.h"
+#include "orchestrator/util/subprocess.h"
+
+namespace testbed {
+namespace {
+namespace fs = std::filesystem;
+
+const std::string kTestbed = std::string(TESTBED_BINARY_DIR) + "/testbed";
+
+fs::path only_subdir(const fs::path& p) {
+  fs::path found;
+  for (auto& e : fs::directory_iterator(p))
+    if (e.is_directory()) found = e.path();
+  return found;
+}
+
+/// Table 1's columns for one direction, counted independently of testbed by tshark
+/// (outer IPv4 header only: -E occurrence=f, so ICMP errors quoting a TCP header count as
+/// ICMP, as in the study).
+struct Counts {
+  uint64_t packets = 0, bytes = 0, icmp = 0, tcp = 0, udp = 0, other = 0;
+};
+
+std::pair<Counts, Counts> tshark_counts(const fs::path& pcap, const std::string& scanner) {
+  auto r = util::run_process({"tshark", "-n", "-r", pcap.string(), "-Y", "ip", "-T", "fields",
+                              "-E", "occurrence=f", "-e", "ip.src", "-e", "ip.dst", "-e",
+                              "ip.proto", "-e", "frame.len"});
+  EXPECT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.error().message);
+  Counts sent, recv;
+  std::istringstream in(r.ok() ? r->out : "");
+  std::string src, dst;
+  int proto = 0;
+  uint64_t len = 0;
+  while (in >> src >> dst >> proto >> len) {
+    Counts* c = src == scanner ? &sent : dst == scanner ? &recv : nullptr;
+    if (!c) continue;
+    ++c->packets;
+    c->bytes += len;
+    (proto == 1 ? c->icmp : proto == 6 ? c->tcp : proto == 17 ? c->udp : c->other)++;
+  }
+  return {sent, recv};
+}
+
+void expect_counts(const nlohmann::json& j, const Counts& c, const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_EQ(j["packets"].get<uint64_t>(), c.packets);
+  EXPECT_EQ(j["bytes"].get<uint64_t>(), c.bytes);
+  EXPECT_EQ(j["icmp"].get<uint64_t>(), c.icmp);
+  EXPECT_EQ(j["tcp"].get<uint64_t>(), c.tcp);
+  EXPECT_EQ(j["udp"].get<uint64_t>(), c.udp);
+  EXPECT_EQ(j["other"].get<uint64_t>(), c.other);
+}
+
+TEST(EndToEnd, CiSmokeExperiment) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (libvirt LXC, capture)";
+  auto out = util::TempDir::create("testbed-e2e", "/var/tmp");
+  ASSERT_TRUE(out.ok());
+  auto r = util::run_process({kTestbed, "run", std::string(TESTBED_SOURCE_DIR) + "/experiments/ci-smoke.yaml",
+                              "--output", out->path().string()},
+                             {.on_stdout_line = [](const std::string& l) { fprintf(stderr, "%s\n", l.c_str()); }});
+  ASSERT_TRUE(r.ok());
+  fprintf(stderr, "%s\n", r->err.c_str());
+  ASSERT_EQ(r->exit_code, 0);
+
+  fs::path results = only_subdir(out->path() / "ci-smoke");
+  ASSERT_FALSE(results.empty());
+  for (const char* label : {"7.80", "7.95"}) {
+    fs::path run = results / label / "1";
+    SCOPED_TRACE(run.string());
+    for (const char* f : {"capture.pcap", "nmap.xml", "nmap.log", "phases.json", "manifest.json"})
+      EXPECT_TRUE(fs::exists(run / f)) << f;
+    auto m = nlohmann::json::parse(*util::read_file(run / "manifest.json"));
+    EXPECT_EQ(m["status"], "complete");
+    EXPECT_EQ(m["capture"]["kernel_dropped"], 0);
+    EXPECT_NE(m["scanner_version"].get<std::string>().find(std::string("Nmap version ") + label),
+              std::string::npos);
+    EXPECT_GT(m["capture"]["packets"].get<uint64_t>(), 1000u);
+  }
+  for (const char* f : {"report.html", "report.md", "report.json"})
+    EXPECT_TRUE(fs::exists(results / f)) << f;
+
+  // Table 1 equals tshark's counts on the same capture.
+  auto rep = nlohmann::json::parse(*util::read_file(results / "report.json"));
+  ASSERT_EQ(rep["analysis"]["captures"].size(), 2u);
+  for (const auto& c : rep["analysis"]["captures"]) {
+    EXPECT_EQ(c["scanner"], "172.24.0.10");  // auto-detected: the lab's scanner address
+    auto [sent, recv] = tshark_counts(c["pcap"].get<std::string>(), c["scanner"]);
+    EXPECT_GT(sent.tcp, 1000u);
+    expect_counts(c["sent"], sent, c["label"].get<std::string>() + " sent");
+    expect_counts(c["received"], recv, c["label"].get<std::string>() + " received");
+  }
+  // The report renders; versions differ in at least one phase (Table 2 non-trivial).
+  std::string html = *util::read_file(results / "report.html");
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_TRUE(rep["versions"].size() == 2u);
+}
+
+}  // namespace
+}  // namespace testbed

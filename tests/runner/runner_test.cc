@@ -1,0 +1,220 @@
+#include "orchestrator/runner/runner.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "orchestrator/util/files.h"
+#include "tests/runner/fakes.h"
+
+namespace testbed::runner {
+namespace {
+namespace fs = std::filesystem;
+using testing::FakeCapture;
+using testing::FakeClock;
+using testing::FakeLab;
+using testing::FakeLabScript;
+
+config::Experiment make_experiment(const fs::path& out) {
+  config::Experiment e;
+  e.file = "exp.yaml";
+  e.name = "unit";
+  e.scanners = {{"7.80", "scanner-nmap-7.80"}, {"7.95", "scanner-nmap-7.95"}};
+  e.command = {"nmap", "-T4", "-A", "-v", "-oX", "{xml}", "{targets}"};
+  e.repetitions = 2;
+  e.output = out;
+  return e;
+}
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = util::TempDir::create("testbed-runner");
+    ASSERT_TRUE(d.ok());
+    tmp_ = std::make_unique<util::TempDir>(std::move(*d));
+  }
+  std::unique_ptr<util::TempDir> tmp_;
+  FakeClock clock_;
+  FakeCapture capture_;
+};
+
+TEST_F(RunnerTest, PlanInterleavesRepetitions) {
+  auto e = make_experiment(tmp_->path());
+  auto slots = plan_runs(e, 2, "/r");
+  ASSERT_EQ(slots.size(), 4u);
+  EXPECT_EQ(slots[0].dir, fs::path("/r/7.80/1"));
+  EXPECT_EQ(slots[1].dir, fs::path("/r/7.95/1"));
+  EXPECT_EQ(slots[2].dir, fs::path("/r/7.80/2"));
+  EXPECT_EQ(results_timestamp(1764193740.0), "20251126T214900Z");
+}
+
+TEST_F(RunnerTest, CompleteRunsHaveEveryFileAndManifestLast) {
+  auto e = make_experiment(tmp_->path());
+  FakeLab lab;
+  RunOptions o;
+  o.command_line = "testbed run exp.yaml";
+  auto s = run_experiment(e, lab, capture_, clock_, o);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->complete, 4);
+  EXPECT_EQ(s->failed, 0);
+  for (const char* d : {"7.80/1", "7.95/1", "7.80/2", "7.95/2"}) {
+    fs::path dir = s->results_dir / d;
+    for (const char* f : {"capture.pcap", "nmap.xml", "nmap.log", "phases.json", "manifest.json"})
+      EXPECT_TRUE(fs::exists(dir / f)) << dir / f;
+    auto m = nlohmann::json::parse(*util::read_file(dir / "manifest.json"));
+    EXPECT_EQ(m["status"], "complete");
+    EXPECT_EQ(m["experiment"]["name"], "unit");
+    EXPECT_EQ(m["scanner_command"].back(), "172.24.1.0/24");
+    EXPECT_EQ(m["capture"]["interface"], "tbfake-r0");
+    EXPECT_NE(m["scanner_version"].get<std::string>().find("7.80"), std::string::npos);
+  }
+  // The scan argv is passed as a vector and the targets are the lab's target subnet.
+  EXPECT_NE(std::find(lab.calls.begin(), lab.calls.end(),
+                      "run nmap -T4 -A -v -oX /root/testbed-7.95-1.xml 172.24.1.0/24"),
+            lab.calls.end());
+  EXPECT_EQ(lab.calls.front(), "up");
+  EXPECT_EQ(lab.calls.back(), "down");
+  EXPECT_EQ(std::count(lab.calls.begin(), lab.calls.end(), "reset"), 4);
+  // The log keeps every line with a timestamp; \r from the PTY is stripped.
+  auto log = util::read_file(s->results_dir / "7.80/1/nmap.log");
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(log->find(" Initiating Ping Scan at 21:50\n"), std::string::npos) << *log;
+  EXPECT_EQ(log->find('\r'), std::string::npos);
+}
+
+TEST_F(RunnerTest, PhaseTimesAreCorrectedByTheMeasuredLineLatency) {
+  auto e = make_experiment(tmp_->path());
+  e.scanners.resize(1);
+  e.repetitions = 1;
+  FakeLabScript script;
+  script.clock = &clock_;
+  script.line_latency = 0.0004;
+  FakeLab lab(script);
+  auto s = run_experiment(e, lab, capture_, clock_, {});
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  fs::path run = s->results_dir / "7.80" / "1";
+  auto m = nlohmann::json::parse(*util::read_file(run / "manifest.json"));
+  EXPECT_NEAR(m["scan_line_latency_s"].get<double>(), 0.0004, 1e-6);
+  // FakeClock readings are multiples of 0.5 s; every logged time is one minus 0.4 ms.
+  auto log = util::read_file(run / "nmap.log");
+  ASSERT_TRUE(log.ok());
+  double t = std::stod(log->substr(0, log->find(' ')));
+  EXPECT_NEAR(std::fmod(t, 0.5), 0.5 - 0.0004, 1e-6);
+  auto ph = nlohmann::json::parse(*util::read_file(run / "phases.json"));
+  EXPECT_NE(ph["source"].get<std::string>().find("0.40 ms"), std::string::npos) << ph["source"];
+}
+
+TEST_F(RunnerTest, WithoutASharedClockPhaseTimesStayUncorrected) {
+  auto e = make_experiment(tmp_->path());
+  e.scanners.resize(1);
+  e.repetitions = 1;
+  FakeLab lab;  // `date` prints no time
+  auto s = run_experiment(e, lab, capture_, clock_, {});
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto m = nlohmann::json::parse(*util::read_file(s->results_dir / "7.80/1/manifest.json"));
+  EXPECT_TRUE(m["scan_line_latency_s"].is_null());
+}
+
+TEST_F(RunnerTest, FailedRunIsNeverMarkedComplete) {
+  auto e = make_experiment(tmp_->path());
+  e.repetitions = 1;
+  FakeLabScript script;
+  script.fail_prepare_for_image = "scanner-nmap-7.95";
+  FakeLab lab(script);
+  auto s = run_experiment(e, lab, capture_, clock_, {});
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->complete, 1);
+  EXPECT_EQ(s->failed, 1);
+  ASSERT_EQ(s->failures.size(), 1u);
+  EXPECT_NE(s->failures[0].find("image scanner-nmap-7.95 is not built"), std::string::npos);
+  EXPECT_FALSE(run_is_complete(s->results_dir / "7.95/1"));
+  auto f = nlohmann::json::parse(*util::read_file(s->results_dir / "7.95/1/failure.json"));
+  EXPECT_EQ(f["stage"], "start-scanner");
+  EXPECT_EQ(lab.calls.back(), "down");
+}
+
+TEST_F(RunnerTest, NonZeroScannerExitFailsTheRun) {
+  auto e = make_experiment(tmp_->path());
+  e.repetitions = 1;
+  FakeLabScript script;
+  script.exit_status = 1;
+  FakeLab lab(script);
+  auto s = run_experiment(e, lab, capture_, clock_, {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->failed, 2);
+  EXPECT_FALSE(run_is_complete(s->results_dir / "7.80/1"));
+  // The evidence is kept for a person to read.
+  EXPECT_TRUE(fs::exists(s->results_dir / "7.80/1/nmap.log"));
+  EXPECT_TRUE(fs::exists(s->results_dir / "7.80/1/capture.pcap"));
+}
+
+TEST_F(RunnerTest, ResumeRedoesOnlyIncompleteRuns) {
+  auto e = make_experiment(tmp_->path());
+  e.repetitions = 1;
+  FakeLab lab1;
+  auto first = run_experiment(e, lab1, capture_, clock_, {});
+  ASSERT_TRUE(first.ok());
+  fs::remove(first->results_dir / "7.95/1/manifest.json");  // as if killed before the end
+  FakeLab lab2;
+  RunOptions o;
+  o.resume_dir = first->results_dir;
+  auto second = run_experiment(e, lab2, capture_, clock_, o);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->kept, 1);
+  EXPECT_EQ(second->complete, 1);
+  EXPECT_EQ(std::count(lab2.calls.begin(), lab2.calls.end(), "prepare scanner-nmap-7.95"), 1);
+  EXPECT_EQ(std::count(lab2.calls.begin(), lab2.calls.end(), "prepare scanner-nmap-7.80"), 0);
+  // Nothing to do: the lab is not even brought up.
+  FakeLab lab3;
+  auto third = run_experiment(e, lab3, capture_, clock_, o);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->kept, 2);
+  EXPECT_TRUE(lab3.calls.empty());
+}
+
+TEST_F(RunnerTest, TargetsOutsideTheLabAreRefusedBeforeAnyScan) {
+  auto e = make_experiment(tmp_->path());
+  e.targets = {"10.0.0.0/8"};
+  FakeLab lab;
+  auto s = run_experiment(e, lab, capture_, clock_, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("outside the lab"), std::string::npos) << s.error().message;
+  EXPECT_TRUE(capture_.started.empty());
+  EXPECT_EQ(lab.calls.back(), "down");
+}
+
+TEST_F(RunnerTest, LiteralTargetInCommandOutsideLabRefused) {
+  auto e = make_experiment(tmp_->path());
+  e.command = {"nmap", "-oX", "{xml}", "192.168.1.1", "{targets}"};
+  FakeLab lab;
+  auto s = run_experiment(e, lab, capture_, clock_, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("192.168.1.1"), std::string::npos);
+}
+
+TEST_F(RunnerTest, InterruptionStopsAndTakesLabDown) {
+  auto e = make_experiment(tmp_->path());
+  FakeLab lab;
+  std::atomic<bool> stop{true};
+  RunOptions o;
+  o.interrupted = &stop;
+  auto s = run_experiment(e, lab, capture_, clock_, o);
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->interrupted);
+  EXPECT_EQ(s->complete, 0);
+  EXPECT_EQ(lab.calls.back(), "down");
+}
+
+TEST_F(RunnerTest, LabUpFailureIsReported) {
+  auto e = make_experiment(tmp_->path());
+  FakeLabScript script;
+  script.fail_up = true;
+  FakeLab lab(script);
+  auto s = run_experiment(e, lab, capture_, clock_, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("no libvirtd"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace testbed::runner
