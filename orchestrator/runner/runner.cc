@@ -198,7 +198,10 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   auto counters = (*cap)->stop();
   if (auto st = log.write(slot.dir / "nmap.log", slot.dir / "phases.json", started, finished); !st)
     return st;
-  if (!rc) return rc.error();
+  if (!rc) {
+    stage = "scan";  // the scan failed (or was cancelled); stopping the capture did not
+    return rc.error();
+  }
   if (!counters) return counters.error();
   progress.finish(fmt::format("exit {}, {} packets, {} dropped, {:.1f} s", *rc, counters->packets,
                               counters->kernel_dropped + counters->interface_dropped,
