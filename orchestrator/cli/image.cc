@@ -15,6 +15,7 @@
 #include "orchestrator/config/recipe.h"
 #include "orchestrator/images/build.h"
 #include "orchestrator/images/cache.h"
+#include "orchestrator/images/kvm_builder.h"
 #include "orchestrator/images/lxc_builder.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
@@ -49,10 +50,10 @@ struct BuildArgs {
   bool rebuild = false;
   std::string recipes;
   std::string cache;
-  unsigned jobs = 2;
   /// "": per recipe (lxc when the recipe has it, else kvm); "lxc" or "kvm": that
   /// backend's builder for every named recipe (--all: every recipe that supports it).
   std::string backend;
+  unsigned jobs = 2;
   bool table = true;  ///< print the per-image table on stdout (not when `run` builds)
 };
 
@@ -71,17 +72,22 @@ int run_build(const BuildArgs& a) {
     return kExitBadInput;
   }
   std::vector<config::Recipe> recipes;
+  std::vector<std::string> kinds;  // the backend each recipe is built for
   if (a.all) {
     auto all = config::load_recipe_dir(dir);
     if (!all) {
       util::log_error("{}", all.error().message);
       return kExitBadInput;
     }
+    std::string kind = a.backend.empty() ? "lxc" : a.backend;
     for (auto& r : *all) {
-      if (r.supports("lxc"))
+      if (r.supports(kind)) {
         recipes.push_back(std::move(r));
-      else
-        util::log_info("skipping {}: kvm-only (this build has no KVM image builder yet)", r.name);
+        kinds.push_back(kind);
+      } else if (kind == "lxc") {
+        util::log_info("skipping {}: kvm-only (build it with --backend kvm, on a KVM host)",
+                       r.name);
+      }
     }
   } else {
     std::string errors;
@@ -91,11 +97,15 @@ int run_build(const BuildArgs& a) {
         errors += (errors.empty() ? "" : "\n") + r.error().message;
         continue;
       }
-      if (!r->supports("lxc")) {
-        util::log_error("{}: a kvm-only recipe; this build has no KVM image builder yet", n);
-        return kExitEnvironment;
+      std::string kind = !a.backend.empty() ? a.backend : r->supports("lxc") ? "lxc" : "kvm";
+      if (!r->supports(kind)) {
+        errors += (errors.empty() ? "" : "\n") +
+                  fmt::format("{}: recipe {} has no {} image (its backends: {})", n,
+                              r->path.string(), kind, fmt::join(r->backends, ", "));
+        continue;
       }
       recipes.push_back(std::move(*r));
+      kinds.push_back(kind);
     }
     if (!errors.empty()) {
       util::log_error("{}", errors);
@@ -103,24 +113,36 @@ int run_build(const BuildArgs& a) {
     }
   }
   if (recipes.empty()) {
-    util::log_error("no lxc recipes in {}", dir.string());
+    util::log_error("no {} recipes in {}", a.backend.empty() ? "lxc" : a.backend, dir.string());
     return kExitBadInput;
   }
+  // KVM downloads are kept (and resumed) here, beside the images, across builds.
+  const fs::path downloads = root / ".downloads";
 
-  // Building needs root and mmdebstrap; finding everything cached needs neither.
+  // LXC builds need root and mmdebstrap, KVM builds qemu-img; finding everything cached
+  // needs none of them.
   {
-    images::LxcBuilder probe;
-    std::vector<std::string> to_build;
-    for (const auto& r : recipes) {
-      if (a.rebuild || !images::is_cached(r, probe, root)) to_build.push_back(r.name);
+    images::LxcBuilder lxc_probe;
+    images::KvmBuilder kvm_probe(downloads);
+    std::vector<std::string> lxc_to_build, kvm_to_build;
+    for (size_t i = 0; i < recipes.size(); ++i) {
+      const images::Builder& probe =
+          kinds[i] == "kvm" ? static_cast<const images::Builder&>(kvm_probe) : lxc_probe;
+      if (a.rebuild || !images::is_cached(recipes[i], probe, root))
+        (kinds[i] == "kvm" ? kvm_to_build : lxc_to_build).push_back(recipes[i].name);
     }
-    if (!to_build.empty() && ::geteuid() != 0) {
+    if (!lxc_to_build.empty() && ::geteuid() != 0) {
       util::log_error("building {} needs root (mmdebstrap makes device nodes and chroots)",
-                      fmt::format("{}", fmt::join(to_build, ", ")));
+                      fmt::format("{}", fmt::join(lxc_to_build, ", ")));
       return kExitEnvironment;
     }
-    if (!to_build.empty() && !util::have_program("mmdebstrap")) {
+    if (!lxc_to_build.empty() && !util::have_program("mmdebstrap")) {
       util::log_error("mmdebstrap is not installed; run `make setup`");
+      return kExitEnvironment;
+    }
+    if (!kvm_to_build.empty() && !util::have_program("qemu-img")) {
+      util::log_error("building {} needs qemu-img (package qemu-utils); run `make setup`",
+                      fmt::format("{}", fmt::join(kvm_to_build, ", ")));
       return kExitEnvironment;
     }
   }
@@ -139,9 +161,12 @@ int run_build(const BuildArgs& a) {
   std::vector<Outcome> outcomes(recipes.size());
   std::atomic<size_t> next{0};
   auto worker = [&] {
-    images::LxcBuilder builder;
+    images::LxcBuilder lxc_builder;
+    images::KvmBuilder kvm_builder(downloads);
     for (size_t i; (i = next++) < recipes.size();) {
       const auto& r = recipes[i];
+      images::Builder& builder =
+          kinds[i] == "kvm" ? static_cast<images::Builder&>(kvm_builder) : lxc_builder;
       {
         std::lock_guard lock(mu);
         status[r.name] = "starting";
@@ -299,10 +324,18 @@ void add_image_command(CLI::App& app, CliContext& ctx) {
       "unchanged recipe is never rebuilt, a changed one always is.");
 
   static BuildArgs b;  // CLI11 binds options to storage that outlives parsing
-  auto* build =
-      img->add_subcommand("build", "Build images from their recipes (root; needs mmdebstrap)");
+  auto* build = img->add_subcommand("build",
+                                    "Build images from their recipes (LXC: root + mmdebstrap; KVM: "
+                                    "qemu-img + HTTPS to the cloud image server)");
   build->add_option("names", b.names, "Image names (recipe file names without .yaml)");
-  build->add_flag("--all", b.all, "Build every LXC recipe in the recipe directory");
+  build->add_flag("--all", b.all,
+                  "Build every recipe of the backend (LXC unless --backend kvm) in the recipe "
+                  "directory");
+  build
+      ->add_option("--backend", b.backend,
+                   "Build for this backend (default: lxc when the recipe has it, else kvm; "
+                   "kvm downloads the recipe's cloud image)")
+      ->check(CLI::IsMember({"lxc", "kvm"}));
   build->add_flag("--rebuild", b.rebuild,
                   "Build even when the cache already holds this recipe's key");
   build->add_option("--recipes", b.recipes,

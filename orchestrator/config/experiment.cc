@@ -4,7 +4,9 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "orchestrator/config/topology.h"
 #include "orchestrator/config/yaml_reader.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
@@ -30,7 +32,109 @@ bool valid_label(const std::string& s) {
          });
 }
 
+// The libvirt driver of a URI: "qemu" for qemu+ssh://h/system; "" when it has no scheme.
+std::string uri_driver(const std::string& uri) {
+  auto colon = uri.find("://");
+  if (colon == std::string::npos || colon == 0) return "";
+  std::string scheme = uri.substr(0, colon);
+  std::string driver = scheme.substr(0, scheme.find('+'));
+  if (!std::all_of(driver.begin(), driver.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
+    return "";
+  return driver;
+}
+
+// A URI for `backend`: its driver is the backend's (qemu for kvm, lxc for lxc) or test
+// (libvirt's mock driver, for tests). "" when fine, else the problem.
+std::string check_uri_for_backend(const std::string& uri, const std::string& backend) {
+  std::string driver = uri_driver(uri);
+  std::string want = backend == "kvm" ? "qemu" : "lxc";
+  if (driver.empty())
+    return fmt::format("'{}' is not a libvirt URI (e.g. {})", uri,
+                       backend == "kvm" ? "qemu:///system, qemu+ssh://HOST/system"
+                                        : "lxc:///system, lxc+ssh://HOST/");
+  if (driver != want && driver != "test")
+    return fmt::format(
+        "'{}' is a {} URI but the experiment's backend is {} (use {}:// or "
+        "{}+ssh://HOST/…)",
+        uri, driver, backend, want, want);
+  if (uri.find_first_of(" \t\n'\"") != std::string::npos)
+    return fmt::format("libvirt URI '{}' contains a space or quote", uri);
+  return "";
+}
+
+// Reads `node_images` (node or count-group name -> image) and expands it to node names
+// of `topo_path`'s topology; problems are located at the offending key or value.
+void read_node_images(MapReader& r, const fs::path& topo_path, Diagnostics* d,
+                      std::map<std::string, std::string>* out) {
+  YAML::Node m = r.child("node_images");
+  if (!m || m.IsNull()) return;
+  std::map<std::string, std::string> raw;
+  if (!r.get("node_images", &raw)) return;
+  auto topo = load_topology(topo_path.string());
+  if (!topo) {
+    std::string first = topo.error().message.substr(0, topo.error().message.find('\n'));
+    r.error_at(
+        "node_images",
+        fmt::format("node_images cannot be checked: the topology does not load ({})", first));
+    return;
+  }
+  std::vector<std::string> names;
+  for (const auto& n : topo->nodes) names.push_back(n.name);
+  for (const auto& kv : m) {
+    std::string key = kv.first.Scalar();
+    std::string image = kv.second.Scalar();
+    // The node itself, or the copies target1..N of a `count:` group named `key`.
+    std::vector<const TopologyNode*> hit;
+    for (const auto& n : topo->nodes) {
+      if (n.name == key) hit = {&n};
+    }
+    if (hit.empty()) {
+      for (const auto& n : topo->nodes) {
+        bool copy = n.name.size() > key.size() && n.name.rfind(key, 0) == 0 &&
+                    n.name.find_first_not_of("0123456789", key.size()) == std::string::npos;
+        if (copy && (hit.empty() || hit[0]->where == n.where)) hit.push_back(&n);
+      }
+    }
+    if (hit.empty()) {
+      std::string hint = nearest(key, names);
+      d->error(r.file(), kv.first.Mark(),
+               fmt::format("node_images: topology '{}' has no node or count group '{}' (nodes: "
+                           "{}){}",
+                           topo->name, key, fmt::join(names, ", "),
+                           hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
+      continue;
+    }
+    if (hit[0]->role == NodeRole::kScanner) {
+      d->error(r.file(), kv.first.Mark(),
+               fmt::format("node_images: '{}' is the scanner; its image comes from `scanners:` "
+                           "(one per version)",
+                           key));
+      continue;
+    }
+    bool name_ok =
+        !image.empty() && image[0] != '.' &&
+        image.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") == std::string::npos;
+    if (!name_ok) {
+      d->error(r.file(), kv.second.Mark(),
+               fmt::format("node_images: '{}' is not an image name (a recipe file name in "
+                           "images/: lower-case letters, digits, '.', '-')",
+                           image));
+      continue;
+    }
+    for (const auto* n : hit) (*out)[n->name] = image;
+  }
+}
+
 }  // namespace
+
+std::string default_uri(const std::string& backend) {
+  return backend == "kvm" ? "qemu:///system" : "lxc:///system";
+}
+
+std::vector<std::string> lab_uris(const Experiment& exp) {
+  if (!exp.hosts.empty()) return exp.hosts;
+  return {exp.uri.value_or(default_uri(exp.backend))};
+}
 
 util::Status check_command_template(const std::vector<std::string>& templ) {
   if (templ.empty()) return util::fail("the command is empty");
@@ -140,7 +244,31 @@ util::Result<Experiment> load_experiment(const std::string& path) {
   }
   r.get_enum("backend", &e.backend, {"lxc", "kvm"});
   std::string uri;
-  if (r.get("uri", &uri)) e.uri = uri;
+  if (r.get("uri", &uri)) {
+    e.uri = uri;
+    if (auto bad = check_uri_for_backend(uri, e.backend); !bad.empty()) r.error_at("uri", bad);
+  }
+  if (r.get("hosts", &e.hosts)) {
+    YAML::Node hn = r.child("hosts");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < e.hosts.size(); ++i) {
+      const std::string& h = e.hosts[i];
+      if (auto bad = check_uri_for_backend(h, e.backend); !bad.empty())
+        r.error_node(hn[i], "hosts: " + bad);
+      else if (!seen.insert(h).second)
+        r.error_node(hn[i], fmt::format("hosts: '{}' is listed twice", h));
+    }
+    if (e.hosts.empty()) r.error_at("hosts", "'hosts' is empty: list at least one libvirt URI");
+    if (e.uri)
+      r.error_at("hosts",
+                 "give either `uri` (one lab host) or `hosts` (several), not both; put the "
+                 "uri into hosts");
+  }
+  std::error_code topo_ec;
+  if (!e.topology.empty() && fs::exists(e.topology, topo_ec))
+    read_node_images(r, e.topology, &d, &e.node_images);
+  else
+    r.child("node_images");  // known key; the missing topology is reported above
 
   std::set<std::string> labels;
   YAML::Node scanners = r.child("scanners");

@@ -41,7 +41,18 @@ struct Experiment {
   std::string description;
   std::filesystem::path topology;   ///< resolved relative to the experiment file
   std::string backend = "lxc";      ///< lxc | kvm
-  std::optional<std::string> uri;   ///< libvirt URI override
+  std::optional<std::string> uri;   ///< libvirt URI override (one host); see lab_uris()
+  /// Several lab hosts: libvirt URIs of the backend's driver (qemu+ssh://HOST/system for
+  /// kvm, lxc+ssh://HOST/ for lxc), each listed once; excludes `uri`. One lab per host,
+  /// runs placed across them (virt/kvm_placement.h). Empty = one host.
+  std::vector<std::string> hosts;
+  /// Which image each lab node boots, overriding the topology's `image:`: node name ->
+  /// image recipe name. A key may also name a `count:` group of the topology (`target` for
+  /// target1..N); it is stored expanded to node names, so this is exactly what the runner
+  /// passes as virt::LabOptions::images. Lets a KVM experiment use the topology written
+  /// for LXC (kvm-router, ubuntu-target-… instead of router, target-…). The scanner node
+  /// is refused here: its image comes from `scanners:`. Checked against the topology.
+  std::map<std::string, std::string> node_images;
   std::vector<ScannerSpec> scanners;
   std::vector<std::string> command; ///< argv template with {xml} and {targets}
   std::vector<std::string> targets; ///< explicit targets; empty = the lab's target subnets
@@ -55,6 +66,14 @@ struct Experiment {
 
 /// Loads and validates an experiment file; every problem as "file:line:col: message".
 util::Result<Experiment> load_experiment(const std::string& path);
+
+/// The libvirt URI a backend uses when the experiment names none: lxc:///system, or
+/// qemu:///system for "kvm".
+std::string default_uri(const std::string& backend);
+
+/// The lab hosts of an experiment, one URI each: `hosts`, else {`uri`}, else
+/// {default_uri(backend)}. Never empty.
+std::vector<std::string> lab_uris(const Experiment& exp);
 
 /// The scanner argv for one run: {xml} and {targets} substituted; {targets} expands to
 /// one argument per target. Fails on unknown placeholders.

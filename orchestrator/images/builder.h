@@ -25,6 +25,11 @@ struct BuildOutput {
   /// Where a copy of the manifest must be placed inside the image (relative to the work
   /// dir), e.g. "rootfs/testbed/image.json"; empty for none.
   std::string manifest_copy;
+  /// The image gets its packages at the node's first boot (KVM: cloud-init), so
+  /// `packages` and `nmap_version` are unknown here and the recipe's `expect` cannot be
+  /// checked at build time: check_expectations (build.h) is then the runner's job, on
+  /// the booted node's `dpkg-query` and `nmap --version`. The manifest says so.
+  bool facts_at_first_boot = false;
 };
 
 class Builder {

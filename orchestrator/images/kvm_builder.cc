@@ -1,7 +1,11 @@
 #include "orchestrator/images/kvm_builder.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/images/kvm_cloud_init.h"
@@ -9,6 +13,31 @@
 #include "orchestrator/util/subprocess.h"
 
 namespace testbed::images {
+
+namespace {
+
+// flock(2) on a lock file next to a download, held for the object's lifetime. When the
+// file cannot be opened the download goes ahead unlocked (download_verified still
+// verifies what it moves into place).
+class DownloadLock {
+ public:
+  explicit DownloadLock(const std::string& path)
+      : fd_(::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600)) {
+    if (fd_ >= 0)
+      while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+  }
+  ~DownloadLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  DownloadLock(const DownloadLock&) = delete;
+  DownloadLock& operator=(const DownloadLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
 
 namespace fs = std::filesystem;
 
@@ -73,16 +102,36 @@ util::Result<BuildOutput> KvmBuilder::build(const config::Recipe& recipe, const 
                         recipe.base.cloud_image);
     if (progress) progress("fetching " + recipe.base.sha256sums);
     auto sums = download_text(recipe.base.sha256sums);
-    if (!sums) return sums.error();
+    if (!sums)
+      return util::fail(
+          "{}: cannot fetch {} to verify the cloud image: {}\nThis host cannot reach the "
+          "cloud image server. Either build on a host that can (then copy the cache entry "
+          "{}/ into this host's image cache), or put `sha256: <digest>` in the recipe "
+          "instead of sha256sums and place the image file in {} as "
+          "<first 16 hex digits of the digest>-{}",
+          recipe.name, recipe.base.sha256sums, sums.error().message, recipe.name,
+          downloads_.string(), file);
     auto d = digest_from_sha256sums(*sums, file);
     if (!d) return d.error();
     digest = *d;
   }
   // Keyed by digest: two recipes on one release share the download.
   fs::path cached = downloads_ / (digest.substr(0, 16) + "-" + file);
+  // Recipes on one release share `cached` and its .part: one download at a time (threads
+  // of `image build -j` and other testbed processes alike); the others then find it done.
+  std::error_code mk;
+  fs::create_directories(downloads_, mk);
+  DownloadLock lock(cached.string() + ".lock");
   if (progress) progress("downloading " + recipe.base.cloud_image);
   if (auto s = download_verified(recipe.base.cloud_image, cached, digest, opts_); !s)
-    return s.error();
+    return util::fail(
+        "{}: cannot download the cloud image: {}\nThis host cannot reach the cloud image "
+        "server (KVM images need HTTPS access to it). Either build on a host that can "
+        "(then copy the cache entry {}/ into this host's image cache), or download {} "
+        "elsewhere and place it here as {} (it is verified against sha256 {}), then build "
+        "again",
+        recipe.name, s.error().message, recipe.name, recipe.base.cloud_image, cached.string(),
+        digest);
   auto info = image_info(cached);
   if (!info) return info.error();
   if (info->value("format", "") != "qcow2")
@@ -98,6 +147,7 @@ util::Result<BuildOutput> KvmBuilder::build(const config::Recipe& recipe, const 
     return s.error();
   BuildOutput out;
   out.tool = fmt::format("qemu-img + libcurl; base {} sha256 {}", file, digest);
+  out.facts_at_first_boot = true;
   // nmap_version stays empty: nmap is installed at first boot, the runner records it then.
   return out;
 }

@@ -14,7 +14,7 @@ util::Status check_local_kvm(const std::string& uri, const std::string& dev_kvm)
     return util::fail(
         "the KVM backend ({}) needs {} and this host has none (no hardware "
         "virtualisation, or the kvm module is not loaded): use `backend: lxc`, or "
-        "run the lab on a KVM host with uri: qemu+ssh://HOST/system",
+        "run testbed on a KVM host",
         uri, dev_kvm);
   return {};
 }

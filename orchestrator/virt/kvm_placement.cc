@@ -11,6 +11,20 @@
 
 namespace testbed::virt {
 
+std::vector<LabHost> lab_hosts(const std::vector<std::string>& uris) {
+  std::vector<LabHost> out;
+  for (const auto& u : uris) out.push_back({u, 1});
+  return out;
+}
+
+std::string host_lab_name(const std::string& lab, size_t index, size_t count) {
+  if (count <= 1) return lab;
+  std::string suffix = "-h" + std::to_string(index + 1);
+  std::string base = lab.substr(0, 24 - suffix.size());
+  while (!base.empty() && base.back() == '-') base.pop_back();  // no "--h2"
+  return base + suffix;
+}
+
 Placement place_runs(const std::vector<std::string>& runs, const std::vector<LabHost>& hosts) {
   assert(!hosts.empty());
   Placement p;

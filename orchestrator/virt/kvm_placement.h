@@ -20,6 +20,15 @@ struct LabHost {
   int slots = 1;    ///< runs this host does at once (labs on it); weights placement
 };
 
+/// One LabHost (slots 1) per URI, in order: the experiment's config::lab_uris().
+std::vector<LabHost> lab_hosts(const std::vector<std::string>& uris);
+
+/// The lab name for host `index` (0-based) of `count`: `lab` itself when there is one
+/// host, else `lab` shortened to fit and suffixed "-h<index+1>" (lab names are at most 24
+/// characters, [a-z][a-z0-9-]*). Distinct per host, because every lab's state dir lives
+/// on the machine running testbed.
+std::string host_lab_name(const std::string& lab, size_t index, size_t count);
+
 /// run ids per host URI, in execution order. Every host of the input appears.
 using Placement = std::map<std::string, std::vector<std::string>>;
 

@@ -46,10 +46,15 @@ util::Status KvmStorage::prepare(const NodeRootRequest& req, NodeSpec* spec) {
   {
     std::lock_guard lock(mu_);
     auto it = seeds_.find(spec->name);
-    if (it == seeds_.end())
-      return util::fail("no cloud-init seed registered for KVM node {} (KvmStorage::set_seed)",
-                        spec->name);
-    seed = it->second;
+    if (it != seeds_.end())
+      seed = it->second;
+    else if (req.boot)
+      seed = make_kvm_node_seed(*req.boot, *spec);
+    else
+      return util::fail(
+          "no cloud-init seed for KVM node {}: the request has no boot configuration "
+          "(NodeRootRequest::boot) and none was registered (KvmStorage::set_seed)",
+          spec->name);
   }
   auto get = [&](const std::string& p) {
     auto it = req.files.find(p);

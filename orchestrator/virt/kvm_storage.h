@@ -24,8 +24,9 @@ images::NodeSeed make_kvm_node_seed(const BootConfig& boot, const NodeSpec& spec
 
 class KvmStorage : public NodeStorage {
  public:
-  /// Registers the seed for domain `domain` (make_kvm_node_seed); prepare() of that
-  /// domain adds the request's files and keys to it. Call before Lab creates the node.
+  /// Registers the seed for domain `domain`; prepare() of that domain adds the request's
+  /// files and keys to it. Optional: without one, prepare() derives it from req.boot
+  /// (make_kvm_node_seed), which is what Lab does.
   void set_seed(const std::string& domain, images::NodeSeed seed);
   /// req.image_root is the KVM image's cache entry (base.qcow2 and the recipe's
   /// cloud-config). Creates node_dir/disk.qcow2 (overlay, `disk_size`) and

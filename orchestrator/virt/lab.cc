@@ -35,7 +35,8 @@ namespace {
 LabOptions with_defaults(LabOptions o) {
   if (o.image_root.empty()) o.image_root = images::default_cache_root();
   if (o.owner_pid == 0) o.owner_pid = ::getpid();
-  if (o.uri.empty()) o.uri = "lxc:///system";
+  if (o.uri.empty()) o.uri = o.backend == "kvm" ? "qemu:///system" : "lxc:///system";
+  if (o.backend.empty()) o.backend = backend_kind_for_uri(o.uri);
   return o;
 }
 
@@ -68,6 +69,18 @@ bool process_alive(int64_t pid, int64_t start_ticks) {
   }
   if (start_ticks > 0 && process_start_ticks(pid) != start_ticks) return false;  // PID reused
   return true;
+}
+
+// The backend an image was built for (its manifest's "backend"); "" when unknown.
+std::string image_backend(const images::ImageRef& ref) {
+  auto text = util::read_file(ref.manifest);
+  if (!text) return "";
+  try {
+    auto j = json::parse(*text);
+    return j.contains("backend") && j["backend"].is_string() ? j["backend"].get<std::string>() : "";
+  } catch (const std::exception&) {
+    return "";
+  }
 }
 
 }  // namespace
@@ -114,6 +127,7 @@ util::Status Lab::write_state(bool kept) const {
   json j;
   j["name"] = name_;
   j["uri"] = opts_.uri;
+  j["backend"] = opts_.backend;
   j["owner_pid"] = opts_.owner_pid;
   j["owner_start_ticks"] = process_start_ticks(opts_.owner_pid);
   j["created"] = created_;
@@ -152,12 +166,27 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
     refs.emplace(image, *ref);
   }
   if (!missing.empty()) return util::fail("images missing for lab '{}':{}", lab->name_, missing);
+  std::string wrong;
+  for (const auto& n : topo.nodes) {
+    const std::string& image = lab->images_[n.name];
+    std::string built_for = image_backend(refs.at(image));
+    if (!built_for.empty() && !opts.backend.empty() && built_for != opts.backend)
+      wrong += fmt::format("\n  {}: node '{}': image '{}' is a {} image", n.where, n.name, image,
+                           built_for);
+  }
+  if (!wrong.empty())
+    return util::fail(
+        "lab '{}' runs on the {} backend ({}), but some nodes would boot images built for "
+        "another backend:{}\nname a {} image for each (experiment key `node_images`, or "
+        "the topology's `image:`)",
+        lab->name_, opts.backend, opts.uri, wrong, opts.backend);
+  if (auto s = check_lab_host_is_local(opts.uri); !s) return s.error();
   if (opts.check_host) {
     auto host = config::read_host_prefixes();
     if (!host) return host.error();
     if (auto s = config::check_against_host(topo, *host); !s) return s.error();
   }
-  auto parts = make_backend(opts.uri);
+  auto parts = make_backend(opts.uri, opts.backend);
   if (!parts) return parts.error();
   lab->backend_ = std::move(parts->backend);
   lab->storage_ = std::move(parts->storage);
@@ -239,6 +268,7 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
   for (const auto* n : order)
     if (auto s = lab->create_node(*n); !s) return fail_and_clean(s.error());
   for (const auto* n : order) {
+    if (!opts.wait_until_ready) break;
     if (auto s = lab->wait_ready(n->name, opts.ready_timeout); !s) return fail_and_clean(s.error());
     lab->progress(fmt::format("node {} ready", n->name));
   }
@@ -273,6 +303,7 @@ util::Status Lab::create_node(const config::TopologyNode& n) {
   NodeRootRequest req;
   req.node_dir = nd;
   req.image_root = ref->rootfs;
+  req.boot = &boot;  // KVM: the storage turns it into the node's cloud-init seed
   req.files["/testbed/init.sh"] = {make_init_script(boot), 0755};
   req.files["/testbed/node.env"] = {make_node_env(boot), 0644};
   req.files["/etc/resolv.conf"] = {make_resolv_conf(topo_, n), 0644};
@@ -364,6 +395,10 @@ util::Status Lab::reset_node(const std::string& node, const std::string& image) 
   if (!image.empty() && image != images_[node]) {
     auto ref = images::find_image(image, opts_.image_root);
     if (!ref) return ref.error();
+    std::string built_for = image_backend(*ref);
+    if (!built_for.empty() && !opts_.backend.empty() && built_for != opts_.backend)
+      return util::fail("image '{}' is a {} image; lab '{}' runs on the {} backend ({})", image,
+                        built_for, name_, opts_.backend, opts_.uri);
     images_[node] = image;
     infos_[node].image = image;
     if (auto s = write_state(kept_); !s) return s;
@@ -379,7 +414,8 @@ util::Status Lab::reset_nodes(const std::vector<std::string>& nodes) {
   for (const auto& node : nodes)
     if (auto s = create_node(*topo_.node(node)); !s) return s;
   for (const auto& node : nodes)
-    if (auto s = wait_ready(node, opts_.ready_timeout); !s) return s;
+    if (opts_.wait_until_ready)
+      if (auto s = wait_ready(node, opts_.ready_timeout); !s) return s;
   return {};
 }
 
@@ -405,6 +441,7 @@ util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabO
   if (!topo) return topo.error();
   opts.name = name;
   opts.uri = j.value("uri", opts.uri);
+  opts.backend = j.value("backend", backend_kind_for_uri(opts.uri));
   opts.owner_pid = j.value("owner_pid", int64_t{0});
   opts.image_root = j.value("image_root", opts.image_root.string());
   std::unique_ptr<Lab> lab(new Lab());
@@ -415,7 +452,7 @@ util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabO
   lab->created_ = j.value("created", int64_t{0});
   lab->kept_ = j.value("kept", false);
   lab->images_ = j.value("images", std::map<std::string, std::string>{});
-  auto parts = make_backend(opts.uri);
+  auto parts = make_backend(opts.uri, opts.backend);
   if (!parts) return parts.error();
   lab->backend_ = std::move(parts->backend);
   lab->storage_ = std::move(parts->storage);
@@ -490,13 +527,16 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
   if (auto s = check_lab_name(name); !s) return s;
   fs::path dir = opts.state_root / name;
   std::string uri = opts.uri;
+  std::string kind = in.backend;
   if (auto text = util::read_file(dir / "lab.json")) {
     try {
-      uri = json::parse(*text).value("uri", uri);
+      auto j = json::parse(*text);
+      uri = j.value("uri", uri);
+      kind = j.value("backend", kind);
     } catch (const std::exception&) {
     }
   }
-  auto parts = make_backend(uri);
+  auto parts = make_backend(uri, kind);
   if (!parts) return parts.error();
   auto& backend = parts->backend;
   auto objs = backend->list_objects();
@@ -538,7 +578,7 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
 util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
   LabOptions opts = with_defaults(in);
   GcReport rep;
-  auto parts = make_backend(opts.uri);
+  auto parts = make_backend(opts.uri, opts.backend);
   if (!parts) return parts.error();
   auto objs = parts->backend->list_objects();
   if (!objs) return objs.error();

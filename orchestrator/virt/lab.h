@@ -3,12 +3,14 @@
 // state dir. The runner and `testbed lab` use only this class.
 //
 // State dir (root-only, 0700): <state_root>/<lab>/
-//   lab.json            name, uri, owner pid, created, kept, image per node (written first,
+//   lab.json            name, uri, backend, owner pid, created, kept, image per node (written
+//   first,
 //                       so `testbed gc` can find a half-created lab)
 //   topology.yaml       copy of the topology file (open() re-reads it)
 //   id_ed25519[.pub]    the lab's SSH key (0600), authorised on every node
 //   known_hosts         every node's pinned host key at its mgmt address
-//   nodes/<node>/       ssh_host_ed25519_key[.pub], upper/, work/, root/ (overlay mount)
+//   nodes/<node>/       ssh_host_ed25519_key[.pub], upper/, work/, root/ (LXC overlay mount)
+//                       or disk.qcow2 + seed.iso (KVM)
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -27,10 +29,17 @@ namespace testbed::virt {
 
 struct LabOptions {
   std::string name;  ///< default: the topology's name
-  std::string uri = "lxc:///system";
+  /// Default: lxc:///system, or qemu:///system when `backend` is "kvm".
+  std::string uri;
+  /// "lxc" | "kvm" (the experiment's `backend:`); empty = implied by the URI
+  /// (backends.h). Needed only for test:///default, which takes either.
+  std::string backend;
   std::filesystem::path state_root = "/var/lib/testbed/labs";
-  std::filesystem::path image_root;           ///< default: images::default_cache_root()
-  std::map<std::string, std::string> images;  ///< node -> image, overriding the topology
+  std::filesystem::path image_root;  ///< default: images::default_cache_root()
+  /// node -> image, overriding the topology's `image:` (the experiment's `node_images`,
+  /// e.g. KVM images for a topology written with LXC ones). Every image must be built
+  /// for this lab's backend (its manifest's `backend`), else up() refuses.
+  std::map<std::string, std::string> images;
   /// Progress lines ("network scan up", "node target1 ready"); default: log_info.
   std::function<void(const std::string&)> progress;
   int64_t owner_pid = 0;  ///< default: getpid()
@@ -38,6 +47,9 @@ struct LabOptions {
   bool keep = false;
   std::chrono::milliseconds ready_timeout{90000};
   bool check_host = true;  ///< refuse subnets overlapping host addresses/routes
+  /// false: up() and reset_node() return once the nodes are started, without waiting
+  /// for SSH/health (tests on test:///default, where no guest ever answers).
+  bool wait_until_ready = true;
 };
 
 struct NodeInfo {

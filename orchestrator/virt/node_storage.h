@@ -1,7 +1,7 @@
 #pragma once
 // A node's root file system on the host. LXC: an overlay mount (lower = the image's
 // rootfs, upper/work = per-node dirs) that libvirtd sees through mount propagation
-// (docs: lab-host.md). A KVM backend adds a qcow2-overlay + NoCloud-seed implementation.
+// (docs: lab-host.md). KVM: a qcow2 overlay + NoCloud seed per node (kvm_storage.h).
 #include <filesystem>
 #include <map>
 #include <string>
@@ -11,6 +11,8 @@
 #include "orchestrator/virt/backend.h"
 
 namespace testbed::virt {
+
+struct BootConfig;  // node_init.h
 
 /// A file placed into the node's root before boot (path is absolute inside the node).
 struct NodeFile {
@@ -22,6 +24,9 @@ struct NodeRootRequest {
   std::filesystem::path node_dir;    ///< per-node state dir (created if needed, owned by the lab)
   std::filesystem::path image_root;  ///< the image's root file system (read-only lower layer)
   std::map<std::string, NodeFile> files;
+  /// The node's boot configuration (addresses, routes), for storages that configure the
+  /// node themselves (KVM: the cloud-init seed). Owned by the caller; may be null.
+  const BootConfig* boot = nullptr;
 };
 
 class NodeStorage {

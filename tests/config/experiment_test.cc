@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "orchestrator/util/files.h"
 
 namespace testbed::config {
@@ -136,6 +138,124 @@ TEST(Scope, TargetsMustBeInsideLabSubnets) {
   EXPECT_FALSE(check_target_in_scope("scanme.nmap.org", lab).ok());
   EXPECT_FALSE(check_target_in_scope("172.24.1.1-20", lab).ok());
   EXPECT_FALSE(check_target_in_scope("0.0.0.0/0", lab).ok());
+}
+
+// node_images / hosts / uri: which image each lab node boots on KVM, and the lab hosts.
+class LabKeysTest : public ExperimentTest {
+ protected:
+  util::Result<Experiment> load_with(const std::string& extra) {
+    return load(std::string("name: study\ntopology: ") + TESTBED_SOURCE_DIR +
+                "/topology/two-subnet.yaml\n"
+                "scanners: [{label: \"7.80\", image: ubuntu-scanner-nmap-7.80}]\n"
+                "command: [nmap, -oX, \"{xml}\", \"{targets}\"]\n" +
+                extra);
+  }
+};
+
+TEST_F(LabKeysTest, NodeImagesExpandCountGroupsToNodeNames) {
+  auto e = load_with(
+      "backend: kvm\nnode_images: {router: kvm-router, target: ubuntu-target-lamp-ftp}\n");
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(e->node_images,
+            (std::map<std::string, std::string>{{"router", "kvm-router"},
+                                                {"target1", "ubuntu-target-lamp-ftp"},
+                                                {"target2", "ubuntu-target-lamp-ftp"},
+                                                {"target3", "ubuntu-target-lamp-ftp"}}));
+  // A single copy by its own name.
+  e = load_with("node_images: {target2: other-target}\n");
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(e->node_images, (std::map<std::string, std::string>{{"target2", "other-target"}}));
+  // None given: the topology's images, nothing overridden.
+  e = load_with("");
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_TRUE(e->node_images.empty());
+}
+
+TEST_F(LabKeysTest, NodeImagesProblemsAreLocated) {
+  auto e = load_with(
+      "node_images:\n  routr: kvm-router\n  scanner: ubuntu-scanner-nmap-7.80\n"
+      "  target: Bad/Name\n  targe: x\n");
+  ASSERT_FALSE(e.ok());
+  const std::string& m = e.error().message;
+  EXPECT_NE(m.find("exp.yaml:6:3: node_images: topology 'two-subnet' has no node or count group "
+                   "'routr'"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("did you mean 'router'?"), std::string::npos) << m;
+  EXPECT_NE(m.find("exp.yaml:7:3: node_images: 'scanner' is the scanner; its image comes from "
+                   "`scanners:`"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("exp.yaml:8:11: node_images: 'Bad/Name' is not an image name"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("exp.yaml:9:3: node_images: topology 'two-subnet' has no node or count group "
+                   "'targe'"),
+            std::string::npos)
+      << m;
+  e = load_with("node_images: [router]\n");
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().message.find("exp.yaml:5:14: 'node_images' in experiment must be a mapping"),
+            std::string::npos)
+      << e.error().message;
+}
+
+TEST_F(LabKeysTest, NodeImagesNeedALoadableTopology) {
+  // The fixture's topo.yaml is not a valid topology.
+  auto e = load(
+      "name: study\ntopology: topo.yaml\nscanners: [{label: a, image: b}]\n"
+      "command: [nmap, -oX, \"{xml}\", \"{targets}\"]\nnode_images: {router: r}\n");
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().message.find("exp.yaml:5:14: node_images cannot be checked: the topology "
+                                   "does not load"),
+            std::string::npos)
+      << e.error().message;
+}
+
+TEST_F(LabKeysTest, HostsAndUriMustFitTheBackend) {
+  auto e = load_with("backend: kvm\nhosts: [qemu+ssh://lab1/system, qemu+ssh://lab2/system]\n");
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(lab_uris(*e),
+            (std::vector<std::string>{"qemu+ssh://lab1/system", "qemu+ssh://lab2/system"}));
+
+  e = load_with("backend: kvm\n");
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(lab_uris(*e), (std::vector<std::string>{"qemu:///system"}));
+  e = load_with("");
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(lab_uris(*e), (std::vector<std::string>{"lxc:///system"}));
+  e = load_with("uri: test:///default\n");  // the mock driver fits either backend
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(lab_uris(*e), (std::vector<std::string>{"test:///default"}));
+
+  e = load_with(
+      "backend: kvm\nhosts:\n  - qemu+ssh://lab1/system\n  - lxc:///system\n"
+      "  - qemu+ssh://lab1/system\n  - lab3\n");
+  ASSERT_FALSE(e.ok());
+  std::string m = e.error().message;
+  EXPECT_NE(m.find("exp.yaml:8:5: hosts: 'lxc:///system' is a lxc URI but the experiment's "
+                   "backend is kvm"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("exp.yaml:9:5: hosts: 'qemu+ssh://lab1/system' is listed twice"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("exp.yaml:10:5: hosts: 'lab3' is not a libvirt URI"), std::string::npos) << m;
+
+  e = load_with("uri: qemu:///system\n");  // backend lxc (the default)
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().message.find("exp.yaml:5:6: 'qemu:///system' is a qemu URI but the "
+                                   "experiment's backend is lxc"),
+            std::string::npos)
+      << e.error().message;
+  e = load_with("backend: kvm\nuri: qemu:///system\nhosts: [qemu+ssh://lab1/system]\n");
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().message.find("exp.yaml:7:8: give either `uri` (one lab host) or `hosts`"),
+            std::string::npos)
+      << e.error().message;
+  e = load_with("hosts: []\n");
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().message.find("'hosts' is empty"), std::string::npos) << e.error().message;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "orchestrator/config/recipe.h"
+#include "orchestrator/config/topology.h"
 
 namespace testbed::config {
 namespace {
@@ -31,6 +32,22 @@ TEST(KvmExperiment, StudyFileLoadsWithTheStudysVersionsAndCommand) {
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_TRUE(r->supports("kvm")) << n;
   }
+  // Every node boots a KVM image: node_images for all but the scanner (its image comes
+  // from `scanners:`), so none of the topology's LXC images end up on KVM.
+  auto topo = load_topology(e->topology.string());
+  ASSERT_TRUE(topo) << topo.error().message;
+  for (const auto& n : topo->nodes) {
+    if (n.role == NodeRole::kScanner) {
+      EXPECT_FALSE(e->node_images.count(n.name));
+      continue;
+    }
+    ASSERT_TRUE(e->node_images.count(n.name)) << n.name << " has no KVM image in node_images";
+    auto r = load_recipe_named(images, e->node_images.at(n.name));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->supports("kvm")) << n.name;
+    EXPECT_EQ(r->role, to_string(n.role)) << n.name;
+  }
+  EXPECT_EQ(lab_uris(*e), (std::vector<std::string>{"qemu:///system"}));
 }
 
 }  // namespace

@@ -19,6 +19,19 @@ std::vector<std::string> study_runs(int reps) {
   return r;
 }
 
+TEST(Placement, OneLabPerHostWithDistinctNames) {
+  auto hosts = lab_hosts({"qemu+ssh://a/system", "qemu+ssh://b/system"});
+  ASSERT_EQ(hosts.size(), 2u);
+  EXPECT_EQ(hosts[1].uri, "qemu+ssh://b/system");
+  EXPECT_EQ(hosts[1].slots, 1);
+  EXPECT_EQ(host_lab_name("nmap7-ubuntu-kvm", 0, 1), "nmap7-ubuntu-kvm");
+  EXPECT_EQ(host_lab_name("nmap7-ubuntu-kvm", 0, 2), "nmap7-ubuntu-kvm-h1");
+  EXPECT_EQ(host_lab_name("nmap7-ubuntu-kvm", 1, 2), "nmap7-ubuntu-kvm-h2");
+  // At most 24 characters, never "--h".
+  EXPECT_EQ(host_lab_name("abcdefghijklmnopqrstuvwx", 9, 12), "abcdefghijklmnopqrst-h10");
+  EXPECT_EQ(host_lab_name("abcdefghijklmnopqrst-vwx", 0, 2), "abcdefghijklmnopqrst-h1");
+}
+
 TEST(Placement, SpreadsEvenlyInOrderAndByWeight) {
   auto p = place_runs(study_runs(2), {{"qemu+ssh://a/system"}, {"qemu+ssh://b/system"}});
   EXPECT_EQ(p["qemu+ssh://a/system"], (std::vector<std::string>{"7.01/1", "7.80/1", "7.60/2"}));

@@ -1,0 +1,220 @@
+// The KVM backend wired into the lab, up to the hypervisor call: make_backend picks KVM
+// for qemu URIs (without connecting), and a whole Lab — the study's two-subnet topology
+// with the KVM images of experiments/nmap7-ubuntu-kvm.yaml — goes up, resets a node and
+// comes down on test:///default with KVM domain XML, qcow2 overlays and per-node
+// cloud-init seeds made from the lab's boot configuration.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/config/experiment.h"
+#include "orchestrator/config/recipe.h"
+#include "orchestrator/config/topology.h"
+#include "orchestrator/images/kvm_builder.h"
+#include "orchestrator/images/kvm_cloud_init.h"
+#include "orchestrator/util/files.h"
+#include "orchestrator/util/subprocess.h"
+#include "orchestrator/virt/backends.h"
+#include "orchestrator/virt/kvm_storage.h"
+#include "orchestrator/virt/lab.h"
+#include "orchestrator/virt/naming.h"
+#include "orchestrator/virt/xml.h"
+
+namespace testbed::virt {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kSource = TESTBED_SOURCE_DIR;
+
+TEST(KvmBackends, UriPicksTheBackendBeforeConnecting) {
+  EXPECT_EQ(backend_kind_for_uri("qemu:///system"), "kvm");
+  EXPECT_EQ(backend_kind_for_uri("qemu+ssh://lab1/system"), "kvm");
+  EXPECT_EQ(backend_kind_for_uri("lxc:///system"), "lxc");
+  EXPECT_EQ(backend_kind_for_uri("lxc+ssh://lab1/"), "lxc");
+  EXPECT_EQ(backend_kind_for_uri("test:///default"), "lxc");
+  EXPECT_EQ(backend_kind_for_uri("qemuish:///x"), "");
+  EXPECT_EQ(backend_kind_for_uri("vbox:///session"), "");
+
+  // The local QEMU URI takes the KVM path: here (no /dev/kvm) it stops at the KVM check,
+  // before any connection; on a KVM host it connects and gets KVM storage.
+  auto q = make_backend("qemu:///system");
+  if (!fs::exists("/dev/kvm")) {
+    ASSERT_FALSE(q);
+    EXPECT_NE(q.error().message.find("/dev/kvm"), std::string::npos) << q.error().message;
+  } else if (q) {
+    EXPECT_NE(dynamic_cast<KvmStorage*>(q->storage.get()), nullptr);
+  }
+  // A kind that does not fit the URI, and unknown schemes, fail without connecting.
+  auto mismatch = make_backend("lxc:///system", "kvm");
+  ASSERT_FALSE(mismatch);
+  EXPECT_NE(mismatch.error().message.find("qemu:///system"), std::string::npos);
+  auto mismatch2 = make_backend("qemu+ssh://lab1/system", "lxc");
+  ASSERT_FALSE(mismatch2);
+  EXPECT_NE(mismatch2.error().message.find("cannot run on"), std::string::npos);
+  auto unknown = make_backend("vbox:///session");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("qemu+ssh://HOST/system"), std::string::npos);
+  EXPECT_FALSE(make_backend("test:///default", "xen"));
+
+  // The mock driver takes either kind (the KVM parts: make_kvm_backend, kvm_xml_test).
+  auto kvm = make_backend("test:///default", "kvm");
+  ASSERT_TRUE(kvm) << kvm.error().message;
+  EXPECT_NE(dynamic_cast<KvmStorage*>(kvm->storage.get()), nullptr);
+  auto lxc = make_backend("test:///default");
+  ASSERT_TRUE(lxc) << lxc.error().message;
+  EXPECT_NE(dynamic_cast<OverlayStorage*>(lxc->storage.get()), nullptr);
+}
+
+// A built image in the cache as KvmBuilder (or LxcBuilder) leaves it: manifest,
+// current -> key; KVM ones with a small base disk and the recipe's cloud-config.
+void fake_image(const fs::path& root, const std::string& name, const std::string& backend) {
+  fs::path dir = root / name / "k1";
+  fs::create_directories(dir);
+  nlohmann::json m = {{"schema", 1}, {"complete", true}, {"name", name}, {"backend", backend}};
+  ASSERT_TRUE(util::write_file_atomic(dir / "manifest.json", m.dump()));
+  std::error_code ec;
+  fs::create_directory_symlink("k1", root / name / "current", ec);
+  if (backend != "kvm") {
+    fs::create_directories(dir / "rootfs");
+    return;
+  }
+  ASSERT_TRUE(util::run_checked(
+      {"qemu-img", "create", "-q", "-f", "qcow2", (dir / images::kKvmBaseDisk).string(), "64M"}));
+  auto recipe = config::load_recipe_named(kSource / "images", name);
+  ASSERT_TRUE(recipe) << recipe.error().message;
+  auto part = images::recipe_cloud_config(*recipe);
+  ASSERT_TRUE(part) << part.error().message;
+  ASSERT_TRUE(
+      util::write_file_atomic(dir / images::kKvmRecipeCloudConfig, images::emit_yaml(*part)));
+}
+
+std::vector<std::string> objects_of(Lab& lab, const std::string& name) {
+  std::vector<std::string> out;
+  auto objs = lab.backend().list_objects();
+  EXPECT_TRUE(objs) << objs.error().message;
+  if (!objs) return out;
+  for (const auto& o : *objs)
+    if (o.meta.lab == name) out.push_back(o.name);
+  return out;
+}
+
+TEST(KvmLab, StudyLabUpResetDownOnTheTestDriver) {
+  auto exp = config::load_experiment((kSource / "experiments" / "nmap7-ubuntu-kvm.yaml").string());
+  ASSERT_TRUE(exp) << exp.error().message;
+  auto topo = config::load_topology(exp->topology.string());
+  ASSERT_TRUE(topo) << topo.error().message;
+  auto state = util::TempDir::create("kvm-lab-state");
+  auto cache = util::TempDir::create("kvm-lab-images");
+  ASSERT_TRUE(state && cache);
+  for (const char* lxc : {"router", "target-lamp-ftp", "scanner-nmap-7.80"})
+    fake_image(cache->path(), lxc, "lxc");
+  for (const char* kvm : {"kvm-router", "ubuntu-target-lamp-ftp", "ubuntu-scanner-nmap-7.80",
+                          "ubuntu-scanner-nmap-7.60"})
+    fake_image(cache->path(), kvm, "kvm");
+
+  std::vector<std::string> lines;
+  LabOptions o;
+  o.name = "kvmstudy";
+  o.uri = "test:///default";
+  o.backend = exp->backend;
+  o.state_root = state->path();
+  o.image_root = cache->path();
+  o.check_host = false;        // nothing is created on the host's network stack here
+  o.wait_until_ready = false;  // no guest ever answers SSH on the mock driver
+  o.progress = [&](const std::string& l) { lines.push_back(l); };
+
+  // The topology's own (LXC) images on KVM: refused before anything exists.
+  auto wrong = Lab::up(*topo, o);
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message.find("node 'router': image 'router' is a lxc image"),
+            std::string::npos)
+      << wrong.error().message;
+  EXPECT_NE(wrong.error().message.find("node_images"), std::string::npos);
+  EXPECT_FALSE(fs::exists(state->path() / "kvmstudy"));
+
+  // The experiment's node_images (+ the first scanner version), as the runner passes them.
+  o.images = exp->node_images;
+  o.images["scanner"] = exp->scanners[0].image;
+  fake_image(cache->path(), exp->scanners[0].image, "kvm");
+  auto lab = Lab::up(*topo, o);
+  ASSERT_TRUE(lab) << lab.error().message;
+  Lab& l = **lab;
+
+  // Every node is a domain of the lab, with an overlay on its image and its own seed.
+  auto objs = objects_of(l, "kvmstudy");
+  EXPECT_EQ(objs.size(), topo->networks.size() + topo->nodes.size());
+  for (const auto& n : topo->nodes) {
+    fs::path nd = l.state_dir() / "nodes" / n.name;
+    auto backing = images::backing_file(nd / "disk.qcow2");
+    ASSERT_TRUE(backing) << n.name << ": " << backing.error().message;
+    std::string image =
+        n.role == config::NodeRole::kScanner ? exp->scanners[0].image : exp->node_images.at(n.name);
+    EXPECT_EQ(*backing, fs::absolute(cache->path() / image / "k1" / images::kKvmBaseDisk).string());
+    EXPECT_TRUE(fs::exists(nd / "seed.iso")) << n.name;
+    EXPECT_EQ(l.node(n.name).image, image);
+  }
+  // The router's seed carries its three addresses, matched by the domain's MACs.
+  fs::path out = state->path() / "router-seed";
+  ASSERT_TRUE(util::run_checked({"xorriso", "-osirrox", "on", "-indev",
+                                 (l.state_dir() / "nodes/router/seed.iso").string(), "-extract",
+                                 "/", out.string()}));
+  YAML::Node nc = YAML::LoadFile((out / "network-config").string());
+  EXPECT_EQ(nc["ethernets"]["scan"]["addresses"][0].as<std::string>(), "172.24.0.1/24");
+  EXPECT_EQ(nc["ethernets"]["targets"]["addresses"][0].as<std::string>(), "172.24.1.1/24");
+  EXPECT_EQ(nc["ethernets"]["scan"]["match"]["macaddress"].as<std::string>(),
+            make_mac("kvmstudy/router/scan"));
+  auto ud = util::read_file(out / "user-data");
+  ASSERT_TRUE(ud);
+  auto lab_pub = util::read_file(l.state_dir() / "id_ed25519.pub");
+  ASSERT_TRUE(lab_pub);
+  EXPECT_NE(ud->find(lab_pub->substr(0, 60)), std::string::npos) << "the lab's key is authorised";
+  auto state_json = util::read_file(l.state_dir() / "lab.json");
+  ASSERT_TRUE(state_json);
+  EXPECT_EQ(nlohmann::json::parse(*state_json).value("backend", ""), "kvm");
+  EXPECT_EQ(l.capture_interface(), l.node("router").host_devs.at("scan"));
+
+  // Reset = a new overlay; the scanner swaps versions; an LXC image is refused.
+  fs::path disk = l.state_dir() / "nodes/target2/disk.qcow2";
+  ASSERT_TRUE(util::write_file_atomic(l.state_dir() / "nodes/target2/marker", "x"));
+  auto before = fs::last_write_time(disk);
+  auto r = l.reset_nodes({"target2"});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(fs::last_write_time(disk), before);
+  r = l.reset_node("scanner", "ubuntu-scanner-nmap-7.60");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(
+      *images::backing_file(l.state_dir() / "nodes/scanner/disk.qcow2"),
+      fs::absolute(cache->path() / "ubuntu-scanner-nmap-7.60/k1" / images::kKvmBaseDisk).string());
+  auto lxc_scanner = l.reset_node("scanner", "scanner-nmap-7.80");
+  ASSERT_FALSE(lxc_scanner);
+  EXPECT_NE(lxc_scanner.error().message.find("is a lxc image"), std::string::npos)
+      << lxc_scanner.error().message;
+
+  // open() finds the backend in lab.json (test:///default would otherwise mean LXC).
+  LabOptions oo = o;
+  oo.backend.clear();
+  auto again = Lab::open("kvmstudy", oo);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->get()->node("scanner").image, "ubuntu-scanner-nmap-7.60");
+
+  // A remote host's lab is refused before anything is created or connected.
+  EXPECT_TRUE(is_remote_uri("qemu+ssh://root@lab1:2222/system"));
+  EXPECT_FALSE(is_remote_uri("qemu:///system"));
+  EXPECT_FALSE(is_remote_uri("qemu://localhost/system"));
+  LabOptions remote = o;
+  remote.name = "kvmremote";
+  remote.uri = "qemu+ssh://lab1/system";
+  auto far = Lab::up(*topo, remote);
+  ASSERT_FALSE(far);
+  EXPECT_NE(far.error().message.find("Run testbed on the lab host itself"), std::string::npos)
+      << far.error().message;
+  EXPECT_FALSE(fs::exists(state->path() / "kvmremote"));
+
+  ASSERT_TRUE(l.down());
+  EXPECT_TRUE(objects_of(l, "kvmstudy").empty());
+  EXPECT_FALSE(fs::exists(state->path() / "kvmstudy"));
+  EXPECT_FALSE(lines.empty());
+}
+
+}  // namespace
+}  // namespace testbed::virt
