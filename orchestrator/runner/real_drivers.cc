@@ -197,7 +197,9 @@ std::vector<std::string> images_needed(const config::Experiment& exp,
     if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
   };
   for (const auto& n : topo.nodes) {
-    if (n.role != config::NodeRole::kScanner) add(n.image);
+    if (n.role == config::NodeRole::kScanner) continue;
+    auto it = exp.node_images.find(n.name);
+    add(it != exp.node_images.end() ? it->second : n.image);
   }
   for (const auto& s : exp.scanners) add(s.image);
   return out;
@@ -209,8 +211,13 @@ Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp
   if (!topo) return topo.error();
   virt::LabOptions lo;
   lo.name = opts.lab_name.empty() ? default_lab_name(exp) : opts.lab_name;
-  if (!opts.uri.empty()) lo.uri = opts.uri;
-  else if (exp.uri) lo.uri = *exp.uri;
+  if (exp.hosts.size() > 1)
+    return fail("{}: `hosts` lists {} lab hosts; this build's runner drives one lab host per "
+                "run (placement across hosts exists in virt/kvm_placement.h but is not wired "
+                "into `testbed run` yet): run once per host with `uri:` instead",
+                exp.file, exp.hosts.size());
+  lo.uri = !opts.uri.empty() ? opts.uri : config::lab_uris(exp).front();
+  lo.images = exp.node_images;  // e.g. kvm-router for router on KVM
   if (!exp.scanners.empty()) {
     for (const auto& n : topo->nodes) {
       // The lab starts on the first scanner's image; each run re-images the node.

@@ -14,7 +14,7 @@ namespace testbed::runner {
 
 struct LabDriverOptions {
   std::string lab_name;  ///< default: default_lab_name(experiment)
-  std::string uri;       ///< default: the experiment's `uri`, else lxc:///system
+  std::string uri;       ///< default: config::lab_uris(experiment) (its `uri`, else per backend)
   bool keep = false;     ///< the lab outlives this process (`--keep`): gc leaves it alone
   /// When it becomes true, a command running on the scanner is ended (Ctrl-C).
   const std::atomic<bool>* cancel = nullptr;
