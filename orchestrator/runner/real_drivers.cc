@@ -217,6 +217,7 @@ Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp
                 "into `testbed run` yet): run once per host with `uri:` instead",
                 exp.file, exp.hosts.size());
   lo.uri = !opts.uri.empty() ? opts.uri : config::lab_uris(exp).front();
+  lo.backend = exp.backend;
   lo.images = exp.node_images;  // e.g. kvm-router for router on KVM
   if (!exp.scanners.empty()) {
     for (const auto& n : topo->nodes) {
