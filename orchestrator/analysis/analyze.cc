@@ -1,19 +1,27 @@
 #include "orchestrator/analysis/analyze.h"
 
+#include <fcntl.h>
 #include <pcap/pcap.h>
-#include <xxhash.h>
+#include <stdio_ext.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <set>
-#include <unordered_map>
 
+#include "orchestrator/analysis/flat_map.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::analysis {
 namespace {
 
-/// Owns a pcap_t from pcap_open_offline*; pcap_close also closes the file.
+/// Owns a pcap_t from pcap_open_offline* / pcap_fopen_offline*; pcap_close also closes the
+/// file.
 struct PcapCloser {
   void operator()(pcap_t* p) const noexcept {
     if (p) pcap_close(p);
@@ -21,13 +29,30 @@ struct PcapCloser {
 };
 using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;
 
+// stdio buffer for the capture file: libpcap reads each record with two small freads, so a
+// large buffer turns ~20,000 4 KiB read(2) calls per 80 MB into ~80.
+constexpr size_t kReadBuffer = 1u << 20;
+
 util::Result<PcapHandle> open_capture(const std::filesystem::path& path) {
   char err[PCAP_ERRBUF_SIZE] = "";
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     return util::fail("capture {} does not exist or is not a file", path.string());
-  pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
-  if (!p) return util::fail("cannot read capture {}: {} (is it a pcap/pcapng file?)", path.string(), err);
+  // Opened here (not by pcap_open_offline) to give the stream a large buffer and no
+  // locking: only this thread reads it. Same message as pcap_open_offline on failure.
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    return util::fail("cannot read capture {}: {}: {} (is it a pcap/pcapng file?)", path.string(),
+                      path.string(), std::strerror(errno));
+  std::setvbuf(f, nullptr, _IOFBF, kReadBuffer);
+  __fsetlocking(f, FSETLOCKING_BYCALLER);
+  // pcap_fopen_offline*() takes ownership of f on success (pcap_close closes it), not on
+  // failure.
+  pcap_t* p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
+  if (!p) {
+    std::fclose(f);
+    return util::fail("cannot read capture {}: {} (is it a pcap/pcapng file?)", path.string(), err);
+  }
   PcapHandle h(p);
   int lt = pcap_datalink(p);
   if (!link_type_supported(lt))
@@ -36,16 +61,21 @@ util::Result<PcapHandle> open_capture(const std::filesystem::path& path) {
   return h;
 }
 
-struct IpAddrHash {
-  size_t operator()(const IpAddr& a) const { return XXH3_64bits(&a, sizeof a); }
-};
+/// Hash of an address for the per-source table (not stored anywhere).
+inline uint64_t addr_hash(const IpAddr& a) {
+  uint64_t lo, hi;
+  std::memcpy(&lo, a.bytes, 8);
+  std::memcpy(&hi, a.bytes + 8, 8);
+  uint64_t x = (lo * 0x9e3779b97f4a7c15ull) ^ (hi + a.family) * 0xc2b2ae3d27d4eb4full;
+  return x ^ (x >> 29);
+}
 
 /// Distinct destination ports per source address: the scanner is the source with most.
 class PortSpread {
  public:
   void add(const PacketInfo& p) {
     if (p.ip_version == 0) return;
-    Entry* e = (last_ && last_addr_ == p.src) ? last_ : lookup(p.src);
+    Entry* e = lookup(p.src);
     if (!e) return;
     ++e->packets;
     if (!p.has_transport || (p.proto_class != ProtoClass::kTcp && p.proto_class != ProtoClass::kUdp)) return;
@@ -66,8 +96,8 @@ class PortSpread {
     return b ? std::pair{b->addr, b->count} : std::pair{IpAddr{}, 0u};
   }
   uint32_t count(const IpAddr& a) const {
-    auto it = map_.find(a);
-    return it == map_.end() ? 0 : it->second->count;
+    const Entry* e = const_cast<PortSpread*>(this)->find(a, addr_hash(a));
+    return e ? e->count : 0;
   }
 
  private:
@@ -77,29 +107,327 @@ class PortSpread {
     uint32_t count = 0;
     uint64_t packets = 0;
   };
+  // Scanner and targets alternate packet by packet: the last two sources are remembered
+  // before the hash table is asked.
   Entry* lookup(const IpAddr& a) {
-    auto it = map_.find(a);
-    if (it == map_.end()) {
-      if (map_.size() >= kMaxSources) return nullptr;  // bounded memory (8 KiB per source)
-      auto e = std::make_unique<Entry>();
-      e->addr = a;
-      it = map_.emplace(a, e.get()).first;
-      order_.push_back(std::move(e));
+    if (recent_[0] && recent_[0]->addr == a) return recent_[0];
+    if (recent_[1] && recent_[1]->addr == a) {
+      std::swap(recent_[0], recent_[1]);
+      return recent_[0];
     }
-    last_addr_ = a;
-    last_ = it->second;
-    return last_;
+    const uint64_t h = addr_hash(a);
+    Entry* e = find(a, h);
+    if (!e) {
+      if (order_.size() >= kMaxSources) return nullptr;  // bounded memory (8 KiB per source)
+      order_.push_back(std::make_unique<Entry>());
+      e = order_.back().get();
+      e->addr = a;
+      index_[h].push_back(e);
+    }
+    recent_[1] = recent_[0];
+    recent_[0] = e;
+    return e;
+  }
+  Entry* find(const IpAddr& a, uint64_t h) {
+    if (std::vector<Entry*>* v = index_.find(h))
+      for (Entry* e : *v)
+        if (e->addr == a) return e;
+    return nullptr;
   }
   static constexpr size_t kMaxSources = 4096;
-  std::unordered_map<IpAddr, Entry*, IpAddrHash> map_;
+  FlatU64Map<std::vector<Entry*>> index_;  // addr_hash -> entries (collisions kept apart)
   std::vector<std::unique_ptr<Entry>> order_;
-  IpAddr last_addr_;
-  Entry* last_ = nullptr;
+  Entry* recent_[2] = {nullptr, nullptr};
 };
 
 constexpr uint64_t kDetectPrefix = 100000;
 
-/// Auto-detection on the first kDetectPrefix packets.
+/// The per-packet work of one pass over a capture with a known scanner address: Table 1,
+/// phases, sent keys, port usage, decode counts.
+class CapturePass {
+ public:
+  CapturePass(const CaptureInput& in, const AnalysisOptions& opts, const IpAddr& scanner, int lt,
+              PayloadStore& payloads, CaptureAnalysis* out)
+      : opts_(opts), scanner_(scanner), payloads_(payloads), out_(out) {
+    out->link_type = lt;
+    out->link_type_name = link_type_name(lt);
+    out->scanner = scanner;
+    tl_ = out->timeline ? &*out->timeline : nullptr;
+    out->phase_source = tl_ ? "timeline" : "classifier";
+    out->agreement.available = tl_ != nullptr;
+    // Most sent packets of a scan are distinct port-scan probes: size that set up front
+    // (about half the frames of ~70 bytes) instead of rehashing it a dozen times.
+    std::error_code ec;
+    uintmax_t size = std::filesystem::file_size(in.pcap, ec);
+    if (!ec) out->sent_keys[static_cast<int>(Phase::kPortScan)].reserve(std::min<uintmax_t>(size / 160, 8u << 20));
+  }
+
+  /// One decoded frame captured at `ts` (epoch seconds), in capture order.
+  void frame(double ts, const PacketInfo& p) {
+    CaptureAnalysis* out = out_;
+    if (first_) {
+      out->first_ts = ts;
+      first_ = false;
+    }
+    out->last_ts = std::max(out->last_ts, ts);
+    DecodeCounts& dc = out->decode;
+    ++dc.frames;
+    if (p.snaplen_cut) ++dc.snaplen_cut;
+    switch (p.status) {
+      case DecodeStatus::kOk: ++dc.ok; break;
+      case DecodeStatus::kNotIp: ++dc.not_ip; break;
+      case DecodeStatus::kTruncated: ++dc.truncated; break;
+      case DecodeStatus::kMalformed: ++dc.malformed; break;
+      case DecodeStatus::kUnsupportedLink: ++dc.unsupported_link; break;
+    }
+    if (p.ip_version == 0) return;
+    const bool sent = p.src == scanner_;
+    const bool recv = p.dst == scanner_;
+    if (!sent && !recv) {
+      ++out->unrelated_ip;
+      return;
+    }
+    Phase cls = classifier_.classify(p, sent);
+    Phase ph = cls;
+    if (tl_) {
+      ph = timeline_phase(ts);
+      if (sent) {
+        ++out->agreement.compared;
+        if (ph == cls) ++out->agreement.agreed;
+        ++out->agreement.confusion[static_cast<int>(ph)][static_cast<int>(cls)];
+      }
+    }
+    const int pi = static_cast<int>(ph);
+    if (recv) {
+      out->received.add(p);
+      out->received_by_phase[pi].add(p);
+    }
+    if (!sent) return;
+    out->sent.add(p);
+    out->sent_by_phase[pi].add(p);
+    uint64_t hsh = p.payload_caplen ? payload_hash(p.payload, p.payload_caplen) : 0;
+    if (hsh) payloads_.add(hsh, p.payload, p.payload_caplen);
+    out->sent_keys[pi].insert(make_packet_key(p, hsh, opts_.key_fields));
+    if (ph == Phase::kPortScan && p.has_transport &&
+        (p.proto_class == ProtoClass::kTcp || p.proto_class == ProtoClass::kUdp))
+      ++port_counts_[(p.proto_class == ProtoClass::kUdp ? 65536 : 0) + p.dport];
+  }
+
+  /// After the last frame.
+  void finish() {
+    for (uint32_t i = 0; i < port_counts_.size(); ++i)
+      if (port_counts_[i])
+        out_->port_usage[{uint8_t(i < 65536 ? 6 : 17), uint16_t(i & 0xffff)}] = port_counts_[i];
+  }
+
+ private:
+  // Timeline lookups: packets arrive in time order, so remember the last interval's span.
+  Phase timeline_phase(double t) {
+    if (!(t >= cached_lo_ && t < cached_hi_)) {
+      cached_phase_ = tl_->phase_at(t);
+      // Cache only inside a span where no interval boundary lies.
+      cached_lo_ = -1e300;
+      cached_hi_ = 1e300;
+      for (const PhaseInterval& iv : tl_->intervals) {
+        for (double b : {iv.start - kAnnouncementLag, iv.start, std::nextafter(iv.end, 1e300)}) {
+          if (b <= t)
+            cached_lo_ = std::max(cached_lo_, b);
+          else
+            cached_hi_ = std::min(cached_hi_, b);
+        }
+      }
+    }
+    return cached_phase_;
+  }
+
+  const AnalysisOptions& opts_;
+  const IpAddr scanner_;
+  PayloadStore& payloads_;
+  CaptureAnalysis* out_;
+  const PhaseTimeline* tl_ = nullptr;
+  PhaseClassifier classifier_;
+  double cached_lo_ = 1, cached_hi_ = 0;
+  Phase cached_phase_ = Phase::kOther;
+  bool first_ = true;
+  // Port-scan histogram: TCP then UDP.
+  std::vector<uint64_t> port_counts_ = std::vector<uint64_t>(2 * 65536);
+};
+
+double frame_time(const pcap_pkthdr* h) {
+  return double(h->ts.tv_sec) + double(h->ts.tv_usec) * 1e-9;  // nanosecond precision
+}
+
+/// Reads the records of a capture that libpcap has opened, in order. Classic pcap files
+/// (version 2.4, microsecond or nanosecond magic, either byte order) of the link types that
+/// libpcap passes through unchanged are read from a memory map; everything else, and every
+/// record libpcap would treat specially (longer than the snapshot length, cut short at the
+/// end, odd time stamps), is left to libpcap from that record on (pcap_dispatch on the
+/// same stream, positioned there). Why: libpcap reads each record with two stdio freads,
+/// ~310 instructions per packet (callgrind on the 1M-packet benchmark capture), as much as
+/// the rest of the per-packet analysis; the map costs ~20 and yields the same records.
+class FrameReader {
+ public:
+  /// `pc` stays owned by the caller and must outlive the reader.
+  FrameReader(pcap_t* pc, const std::filesystem::path& path) : pc_(pc) { map(path); }
+  ~FrameReader() {
+    if (base_) munmap(const_cast<uint8_t*>(base_), size_);
+  }
+  FrameReader(const FrameReader&) = delete;
+  FrameReader& operator=(const FrameReader&) = delete;
+
+  enum Status { kDone, kStopped, kError };  ///< kError: pcap_geterr(pc) says why
+
+  /// Calls `f(const pcap_pkthdr*, const u_char*)` for the next frames, at most `max` of
+  /// them; `f` returns false to stop (the frame counts as read).
+  template <typename F>
+  Status read(uint64_t max, F&& f) {
+    uint64_t n = 0;
+    pcap_pkthdr h;
+    const uint8_t* data;
+    while (base_ && n < max) {
+      if (!next(&h, &data)) {
+        hand_over();
+        break;
+      }
+      ++n;
+      if (!f(&h, data)) return kStopped;
+    }
+    if (n >= max) return kDone;
+    struct Ctx {
+      F* f;
+      pcap_t* pc;
+      bool stopped;
+    } ctx{&f, pc_, false};
+    auto cb = [](u_char* user, const pcap_pkthdr* hdr, const u_char* bytes) {
+      Ctx& c = *reinterpret_cast<Ctx*>(user);
+      if (c.stopped) return;
+      if (!(*c.f)(hdr, bytes)) {
+        c.stopped = true;
+        pcap_breakloop(c.pc);
+      }
+    };
+    const int cnt = max == UINT64_MAX ? -1 : int(std::min<uint64_t>(max - n, INT32_MAX));
+    int rc = pcap_dispatch(pc_, cnt, cb, reinterpret_cast<u_char*>(&ctx));
+    if (ctx.stopped) return kStopped;
+    return rc == PCAP_ERROR ? kError : kDone;
+  }
+
+ private:
+  static uint32_t u32(const uint8_t* p, bool swap) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return swap ? __builtin_bswap32(v) : v;
+  }
+  void map(const std::filesystem::path& path) {
+    switch (pcap_datalink(pc_)) {
+      case DLT_EN10MB:
+      case DLT_RAW:
+      case DLT_IPV4:
+      case DLT_IPV6:
+      case DLT_NULL:
+      case DLT_LOOP:
+        break;
+      default:
+        return;  // libpcap rewrites some pseudo-headers (SLL CAN, USB, NFLOG): leave it to libpcap
+    }
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 24) {
+      ::close(fd);
+      return;
+    }
+    void* m = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (m == MAP_FAILED) return;
+    const uint8_t* b = static_cast<const uint8_t*>(m);
+    uint32_t magic;
+    std::memcpy(&magic, b, 4);
+    bool ok = true;
+    if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d)
+      swap_ = false;
+    else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1)
+      swap_ = true;
+    else
+      ok = false;
+    nsec_ = magic == 0xa1b23c4d || magic == 0x4d3cb2a1;
+    uint16_t major, minor;
+    std::memcpy(&major, b + 4, 2);
+    std::memcpy(&minor, b + 6, 2);
+    if (swap_) {
+      major = __builtin_bswap16(major);
+      minor = __builtin_bswap16(minor);
+    }
+    if (!ok || major != 2 || minor != 4 || pcap_snapshot(pc_) <= 0) {
+      munmap(m, size_t(st.st_size));
+      return;
+    }
+    madvise(m, size_t(st.st_size), MADV_SEQUENTIAL);
+    base_ = b;
+    size_ = size_t(st.st_size);
+    off_ = 24;
+    snapshot_ = uint32_t(pcap_snapshot(pc_));
+  }
+  bool next(pcap_pkthdr* h, const uint8_t** data) {
+    if (size_ - off_ < 16) return false;
+    const uint8_t* r = base_ + off_;
+    uint32_t sec = u32(r, swap_), frac = u32(r + 4, swap_), caplen = u32(r + 8, swap_),
+             len = u32(r + 12, swap_);
+    if (caplen > snapshot_ || caplen > size_ - off_ - 16) return false;
+    if (sec > uint32_t(INT32_MAX) || frac >= (nsec_ ? 1000000000u : 1000000u)) return false;
+    h->ts.tv_sec = time_t(sec);
+    h->ts.tv_usec = suseconds_t(nsec_ ? frac : frac * 1000u);  // nanoseconds, as libpcap gives them
+    h->caplen = caplen;
+    h->len = len;
+    *data = r + 16;
+    off_ += 16 + size_t(caplen);
+    return true;
+  }
+  // libpcap continues at the record the map did not take.
+  void hand_over() {
+    FILE* f = pcap_file(pc_);
+    if (f) std::fseek(f, long(off_), SEEK_SET);
+    munmap(const_cast<uint8_t*>(base_), size_);
+    base_ = nullptr;
+  }
+
+  pcap_t* pc_;
+  const uint8_t* base_ = nullptr;
+  size_t size_ = 0, off_ = 0;
+  uint32_t snapshot_ = 0;
+  bool swap_ = false, nsec_ = false;
+};
+
+/// Feeds every remaining frame of `reader` to `pass` (and `spread`).
+util::Status stream_rest(pcap_t* pc, FrameReader& reader, const CaptureInput& in, int lt,
+                         CapturePass& pass, PortSpread* spread, const CaptureAnalysis& out) {
+  PacketInfo p;
+  auto st = reader.read(UINT64_MAX, [&](const pcap_pkthdr* h, const u_char* data) {
+    decode_frame(lt, data, h->caplen, h->len, &p);
+    if (spread) spread->add(p);
+    pass.frame(frame_time(h), p);
+    return true;
+  });
+  pass.finish();
+  if (st == FrameReader::kError)
+    return util::fail("capture {}: read error after {} packets: {} (the file may be cut short)",
+                      in.pcap.string(), out.decode.frames, pcap_geterr(pc));
+  return {};
+}
+
+/// One streaming pass with a known scanner address.
+util::Status run_pass(const CaptureInput& in, const AnalysisOptions& opts, const IpAddr& scanner,
+                      PayloadStore& payloads, CaptureAnalysis* out, PortSpread* spread) {
+  auto h = open_capture(in.pcap);
+  if (!h) return h.error();
+  const int lt = pcap_datalink(h->get());
+  FrameReader reader(h->get(), in.pcap);
+  CapturePass pass(in, opts, scanner, lt, payloads, out);
+  return stream_rest(h->get(), reader, in, lt, pass, spread, *out);
+}
+
+/// Auto-detection on the first kDetectPrefix packets (the fallback when they are too big
+/// to keep in memory, see detect_and_run).
 util::Result<IpAddr> detect_scanner_prefix(const std::filesystem::path& path) {
   auto h = open_capture(path);
   if (!h) return h.error();
@@ -115,109 +443,97 @@ util::Result<IpAddr> detect_scanner_prefix(const std::filesystem::path& path) {
   return spread.best().first;
 }
 
-/// One streaming pass with a known scanner address.
-util::Status run_pass(const CaptureInput& in, const AnalysisOptions& opts, const IpAddr& scanner,
-                      PayloadStore& payloads, CaptureAnalysis* out, PortSpread* spread) {
+/// Frames of the detection prefix, copied so they outlive libpcap's buffer.
+class PrefixBuffer {
+ public:
+  /// Bytes of frames and decoded records kept at most; more falls back to reading twice.
+  static constexpr size_t kBudget = 64u << 20;
+  struct Frame {
+    double ts;
+    PacketInfo p;  ///< decoded from the copy: payload points into this buffer
+  };
+  /// False (and nothing kept) when the frame would exceed the budget.
+  bool add(int lt, const pcap_pkthdr* h, const u_char* data) {
+    size_t need = h->caplen + sizeof(Frame);
+    if (bytes_ + need > kBudget) return false;
+    bytes_ += need;
+    uint8_t* copy = alloc(h->caplen);
+    if (h->caplen) std::memcpy(copy, data, h->caplen);
+    Frame& f = frames_.emplace_back();
+    f.ts = frame_time(h);
+    decode_frame(lt, copy, h->caplen, h->len, &f.p);
+    return true;
+  }
+  const std::vector<Frame>& frames() const { return frames_; }
+  void clear() {
+    frames_ = std::vector<Frame>();
+    chunks_ = std::vector<std::unique_ptr<uint8_t[]>>();
+    bytes_ = 0;
+    left_ = 0;
+  }
+
+ private:
+  uint8_t* alloc(size_t n) {
+    if (n > left_) {
+      size_t size = std::max<size_t>(n, 1u << 20);
+      chunks_.push_back(std::make_unique<uint8_t[]>(size));
+      next_ = chunks_.back().get();
+      left_ = size;
+    }
+    uint8_t* r = next_;
+    next_ += n;
+    left_ -= n;
+    return r;
+  }
+  std::vector<Frame> frames_;
+  std::vector<std::unique_ptr<uint8_t[]>> chunks_;
+  uint8_t* next_ = nullptr;
+  size_t left_ = 0, bytes_ = 0;
+};
+
+/// Auto-detects the scanner on the first kDetectPrefix packets and analyses the capture in
+/// the same read: the prefix is kept in memory (decoded) until the answer is known, then
+/// replayed, and the rest is streamed. `spread` receives every packet. Returns the
+/// prefix's answer. When the prefix does not fit PrefixBuffer::kBudget, reads the file
+/// twice instead (same answer, same results).
+util::Result<IpAddr> detect_and_run(const CaptureInput& in, const AnalysisOptions& opts,
+                                    PayloadStore& payloads, CaptureAnalysis* out,
+                                    PortSpread* spread) {
   auto h = open_capture(in.pcap);
   if (!h) return h.error();
   pcap_t* pc = h->get();
   const int lt = pcap_datalink(pc);
-  out->link_type = lt;
-  out->link_type_name = link_type_name(lt);
-  out->scanner = scanner;
-  const PhaseTimeline* tl = out->timeline ? &*out->timeline : nullptr;
-  out->phase_source = tl ? "timeline" : "classifier";
-  out->agreement.available = tl != nullptr;
-  PhaseClassifier classifier;
-  // Timeline lookups: packets arrive in time order, so remember the last interval's span.
-  double cached_lo = 1, cached_hi = 0;
-  Phase cached_phase = Phase::kOther;
-  auto timeline_phase = [&](double t) {
-    if (!(t >= cached_lo && t < cached_hi)) {
-      cached_phase = tl->phase_at(t);
-      // Cache only inside a span where no interval boundary lies.
-      cached_lo = -1e300;
-      cached_hi = 1e300;
-      for (const PhaseInterval& iv : tl->intervals) {
-        for (double b : {iv.start - kAnnouncementLag, iv.start, std::nextafter(iv.end, 1e300)}) {
-          if (b <= t) cached_lo = std::max(cached_lo, b);
-          else cached_hi = std::min(cached_hi, b);
-        }
-      }
-    }
-    return cached_phase;
-  };
-
-  std::vector<uint64_t> port_counts(2 * 65536);  // port-scan histogram: TCP then UDP
-  // Most sent packets of a scan are distinct port-scan probes: size that set up front
-  // (about half the frames of ~70 bytes) instead of rehashing it a dozen times.
-  {
-    std::error_code ec;
-    uintmax_t size = std::filesystem::file_size(in.pcap, ec);
-    if (!ec) out->sent_keys[static_cast<int>(Phase::kPortScan)].reserve(std::min<uintmax_t>(size / 160, 8u << 20));
+  FrameReader reader(pc, in.pcap);
+  PrefixBuffer buf;
+  auto rs = reader.read(kDetectPrefix, [&](const pcap_pkthdr* hdr, const u_char* data) {
+    return buf.add(lt, hdr, data);
+  });
+  const bool overflow = rs == FrameReader::kStopped;
+  if (overflow) {
+    buf.clear();
+    h->reset();
+    auto s = detect_scanner_prefix(in.pcap);
+    if (!s) return s.error();
+    if (auto st = run_pass(in, opts, *s, payloads, out, spread); !st) return st.error();
+    return *s;
   }
-  pcap_pkthdr* hdr;
-  const u_char* data;
-  PacketInfo p;
-  bool first = true;
-  int rc;
-  while ((rc = pcap_next_ex(pc, &hdr, &data)) == 1) {
-    const double ts = double(hdr->ts.tv_sec) + double(hdr->ts.tv_usec) * 1e-9;  // nanosecond precision
-    if (first) {
-      out->first_ts = ts;
-      first = false;
-    }
-    out->last_ts = std::max(out->last_ts, ts);
-    decode_frame(lt, data, hdr->caplen, hdr->len, &p);
-    DecodeCounts& dc = out->decode;
-    ++dc.frames;
-    if (p.snaplen_cut) ++dc.snaplen_cut;
-    switch (p.status) {
-      case DecodeStatus::kOk: ++dc.ok; break;
-      case DecodeStatus::kNotIp: ++dc.not_ip; break;
-      case DecodeStatus::kTruncated: ++dc.truncated; break;
-      case DecodeStatus::kMalformed: ++dc.malformed; break;
-      case DecodeStatus::kUnsupportedLink: ++dc.unsupported_link; break;
-    }
-    if (p.ip_version == 0) continue;
-    if (spread) spread->add(p);
-    const bool sent = p.src == scanner;
-    const bool recv = p.dst == scanner;
-    if (!sent && !recv) {
-      ++out->unrelated_ip;
-      continue;
-    }
-    Phase cls = classifier.classify(p, sent);
-    Phase ph = cls;
-    if (tl) {
-      ph = timeline_phase(ts);
-      if (sent) {
-        ++out->agreement.compared;
-        if (ph == cls) ++out->agreement.agreed;
-        ++out->agreement.confusion[static_cast<int>(ph)][static_cast<int>(cls)];
-      }
-    }
-    const int pi = static_cast<int>(ph);
-    if (recv) {
-      out->received.add(p);
-      out->received_by_phase[pi].add(p);
-    }
-    if (!sent) continue;
-    out->sent.add(p);
-    out->sent_by_phase[pi].add(p);
-    uint64_t hsh = p.payload_caplen ? payload_hash(p.payload, p.payload_caplen) : 0;
-    if (hsh) payloads.add(hsh, p.payload, p.payload_caplen);
-    out->sent_keys[pi].insert(make_packet_key(p, hsh, opts.key_fields));
-    if (ph == Phase::kPortScan && p.has_transport &&
-        (p.proto_class == ProtoClass::kTcp || p.proto_class == ProtoClass::kUdp))
-      ++port_counts[(p.proto_class == ProtoClass::kUdp ? 65536 : 0) + p.dport];
-  }
-  for (uint32_t i = 0; i < port_counts.size(); ++i)
-    if (port_counts[i]) out->port_usage[{uint8_t(i < 65536 ? 6 : 17), uint16_t(i & 0xffff)}] = port_counts[i];
-  if (rc == PCAP_ERROR)
+  for (const PrefixBuffer::Frame& f : buf.frames()) spread->add(f.p);
+  const IpAddr scanner = spread->best().first;
+  CapturePass pass(in, opts, scanner, lt, payloads, out);
+  for (const PrefixBuffer::Frame& f : buf.frames()) pass.frame(f.ts, f.p);
+  const bool more = rs != FrameReader::kError && buf.frames().size() == kDetectPrefix;
+  buf.clear();
+  if (rs == FrameReader::kError) {
+    pass.finish();
     return util::fail("capture {}: read error after {} packets: {} (the file may be cut short)",
                       in.pcap.string(), out->decode.frames, pcap_geterr(pc));
-  return {};
+  }
+  if (more) {
+    if (auto st = stream_rest(pc, reader, in, lt, pass, spread, *out); !st) return st.error();
+  } else {
+    pass.finish();
+  }
+  return scanner;
 }
 
 }  // namespace
@@ -254,17 +570,18 @@ util::Result<CaptureAnalysis> analyze_capture(const CaptureInput& in, const Anal
   }
 
   IpAddr scanner;
+  CaptureAnalysis out = base;
+  PortSpread spread;
   if (opts.scanner) {
     scanner = *opts.scanner;
     base.scanner_auto = false;
+    out.scanner_auto = false;
+    if (auto st = run_pass(in, opts, scanner, payloads, &out, &spread); !st) return st.error();
   } else {
-    auto s = detect_scanner_prefix(in.pcap);
+    auto s = detect_and_run(in, opts, payloads, &out, &spread);
     if (!s) return s.error();
     scanner = *s;
   }
-  CaptureAnalysis out = base;
-  PortSpread spread;
-  if (auto st = run_pass(in, opts, scanner, payloads, &out, &spread); !st) return st.error();
   if (base.scanner_auto) {
     auto [best, n] = spread.best();
     if (!(best == scanner) && (n > spread.count(scanner) || scanner.empty())) {

@@ -188,10 +188,6 @@ void decode_ethertype(uint16_t type, const uint8_t* d, uint32_t cap, PacketInfo*
 
 }  // namespace
 
-bool IpAddr::operator==(const IpAddr& o) const {
-  return family == o.family && std::memcmp(bytes, o.bytes, 16) == 0;
-}
-
 std::string IpAddr::str() const {
   char buf[INET6_ADDRSTRLEN] = "";
   if (family == 4) inet_ntop(AF_INET, bytes, buf, sizeof buf);

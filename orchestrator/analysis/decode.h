@@ -8,6 +8,7 @@
 // Transport: TCP, UDP, ICMP, ICMPv6; any other IP protocol is "other".
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace testbed::analysis {
@@ -16,7 +17,9 @@ namespace testbed::analysis {
 struct IpAddr {
   uint8_t family = 0;  ///< 0 = none, 4 or 6
   uint8_t bytes[16] = {};
-  bool operator==(const IpAddr& o) const;
+  bool operator==(const IpAddr& o) const {  // inline: compared twice per packet
+    return family == o.family && std::memcmp(bytes, o.bytes, 16) == 0;
+  }
   bool empty() const { return family == 0; }
   std::string str() const;
   /// Parses a dotted quad or an IPv6 literal; family 0 on failure.

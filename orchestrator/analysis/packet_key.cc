@@ -1,5 +1,8 @@
 #include "orchestrator/analysis/packet_key.h"
 
+// xxHash compiled in (the same hash values as the library): the per-packet inputs are short
+// and of fixed size, so the inlined code is a fraction of a library call.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>

@@ -1,5 +1,8 @@
 #include "orchestrator/analysis/phases.h"
 
+// xxHash compiled in (the same hash values as the library): the per-packet inputs are short
+// and of fixed size, so the inlined code is a fraction of a library call.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>
@@ -254,7 +257,15 @@ uint64_t PhaseClassifier::host_key(const IpAddr& a) {
 }
 
 namespace {
-uint64_t mix(uint64_t h, uint64_t v) { return XXH3_64bits_withSeed(&v, sizeof v, h); }
+// Combines a flow-table key with a port. Keys only index the classifier's own tables, so
+// any well-mixed 64-bit function does (collisions are as unlikely as XXH3's); this one is
+// a multiply-xorshift finaliser (splitmix64's), a few instructions instead of a hash call.
+inline uint64_t mix(uint64_t h, uint64_t v) {
+  uint64_t x = h ^ (v * 0x9e3779b97f4a7c15ull);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
 
 // Nmap sends raw packets with a random TTL in [37, 59] unless --ttl is given; the kernel's
 // own connections (version detection, NSE) use 64. Traceroute probes count up from 1.
@@ -330,27 +341,25 @@ Phase PhaseClassifier::classify(const PacketInfo& p, bool sent) {
     Phase ph = classify_sent(p);
     if (ph == Phase::kOs || ph == Phase::kTraceroute) after_os_ = true;
     uint64_t h = host_key(p.dst);
-    uint64_t port = mix(h, p.dport);
-    uint64_t conn = mix(port, p.sport);
+    const uint64_t port = mix(h, p.dport);
     if (p.has_transport && p.proto_class == ProtoClass::kTcp) {
+      const uint64_t conn = mix(port, p.sport);  // not needed by most packets (port-scan SYNs)
       bool connect_syn = p.tcp_flags == kSyn && (ph == Phase::kService || ph == Phase::kScript);
       if (connect_syn) {
         by_conn_[conn] = ph;
       } else if (ph == Phase::kOther || (ph == Phase::kScript && p.payload_len > 0)) {
         // Later packets of a connection (ACK, data, FIN, RST) take the connection's phase;
         // NSE's user agent turns a connection into script traffic.
-        auto it = by_conn_.find(conn);
-        if (it != by_conn_.end()) {
-          if (ph == Phase::kScript) it->second = Phase::kScript;
-          ph = it->second;
+        if (Phase* c = by_conn_.find(conn)) {
+          if (ph == Phase::kScript) *c = Phase::kScript;
+          ph = *c;
         } else if (ph == Phase::kOther && p.payload_len > 0) {
           // Data on a connection whose SYN we did not see: version detection or NSE.
           ph = after_os_ ? Phase::kScript : Phase::kService;
         } else if (ph == Phase::kOther) {
           // A raw RST answering a SYN/ACK of the port scan, or a stray segment.
-          auto pt = by_port_.find(port);
-          if (pt != by_port_.end()) ph = pt->second;
-          else if (auto ht = by_host_.find(h); ht != by_host_.end()) ph = ht->second;
+          if (const Phase* pt = by_port_.find(port)) ph = *pt;
+          else if (const Phase* ht = by_host_.find(h)) ph = *ht;
         }
       }
     }
@@ -372,13 +381,11 @@ Phase PhaseClassifier::classify(const PacketInfo& p, bool sent) {
   uint64_t h = host_key(p.src);
   if (p.has_transport && (p.proto_class == ProtoClass::kTcp || p.proto_class == ProtoClass::kUdp)) {
     uint64_t port = mix(h, p.sport);
-    auto c = by_conn_.find(mix(port, p.dport));
-    if (c != by_conn_.end()) return c->second;
-    auto pt = by_port_.find(port);
-    if (pt != by_port_.end()) return pt->second;
+    if (const Phase* c = by_conn_.find(mix(port, p.dport))) return *c;
+    if (const Phase* pt = by_port_.find(port)) return *pt;
   }
-  auto it = by_host_.find(h);
-  return it != by_host_.end() ? it->second : Phase::kOther;
+  const Phase* ht = by_host_.find(h);
+  return ht ? *ht : Phase::kOther;
 }
 
 }  // namespace testbed::analysis

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "orchestrator/analysis/decode.h"
+#include "orchestrator/analysis/flat_map.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::analysis {
@@ -115,10 +116,11 @@ class PhaseClassifier {
  private:
   Phase classify_sent(const PacketInfo& p);
   uint64_t host_key(const IpAddr& a);
-  std::unordered_map<uint64_t, Phase> by_port_;       // (remote host, remote port) -> phase
-  std::unordered_map<uint64_t, Phase> by_conn_;       // (remote host, remote port, local port) -> phase
-  std::unordered_map<uint64_t, Phase> by_host_;       // remote host -> last phase
-  std::unordered_map<uint64_t, uint32_t> raw_syns_;   // remote host -> raw SYN probes so far
+  // Keys are well-mixed 64-bit values (host_key's XXH3, mixed with ports): flat maps.
+  FlatU64Map<Phase> by_port_;       // (remote host, remote port) -> phase
+  FlatU64Map<Phase> by_conn_;       // (remote host, remote port, local port) -> phase
+  FlatU64Map<Phase> by_host_;       // remote host -> last phase
+  FlatU64Map<uint32_t> raw_syns_;   // remote host -> raw SYN probes so far
   bool after_os_ = false;     // OS/traceroute probes seen: later connect traffic is NSE
   IpAddr last_addr_;          // host_key() cache: consecutive packets share hosts
   uint64_t last_key_ = 0;
