@@ -54,6 +54,10 @@ class LabDriver {
   virtual util::Status prepare_scanner(const std::string& image) = 0;
   /// Resets every target to its pristine image and waits for its health checks.
   virtual util::Status reset_targets() = 0;
+  /// Checks that every target still runs and passes its health checks. Called after each
+  /// scan: a target that died or lost a service mid-scan leaves a capture that is not a
+  /// scan of the lab as specified, so the run must not be marked complete.
+  virtual util::Status check_targets() = 0;
   /// The manifest of the image a node currently runs (provenance).
   virtual util::Result<nlohmann::json> image_manifest(const std::string& node) = 0;
   virtual util::Result<std::unique_ptr<ScannerShell>> scanner_shell() = 0;

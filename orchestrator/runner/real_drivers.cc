@@ -107,6 +107,18 @@ class VirtLabDriver : public LabDriver {
     return lab_->reset_nodes(facts_.target_nodes);
   }
 
+  Status check_targets() override {
+    if (!lab_) return fail("the lab is not up");
+    for (const auto& t : facts_.target_nodes) {
+      auto running = lab_->backend().node_running(lab_->node(t).domain);
+      if (!running) return running.error();
+      if (!*running) return fail("target {} stopped during the scan", t);
+      if (auto st = lab_->wait_ready(t, std::chrono::seconds(10)); !st)
+        return fail("target {} is no longer healthy after the scan: {}", t, st.error().message);
+    }
+    return {};
+  }
+
   Result<nlohmann::json> image_manifest(const std::string& node) override {
     if (!lab_) return fail("the lab is not up");
     auto ref = images::find_image(lab_->node(node).image, opts_.image_root.empty()

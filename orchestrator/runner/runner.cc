@@ -220,6 +220,11 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   if (*rc != 0) return fail("{} exited with status {} (see {})", exp.command[0], *rc,
                             (slot.dir / "nmap.log").string());
 
+  stage = "check-targets";
+  if (auto st = lab.check_targets(); !st)
+    return fail("{}; the capture is not a scan of the whole lab (rerun with --resume)",
+                st.error().message);
+
   stage = "fetch-xml";
   if (auto st = (*shell)->fetch(remote_xml, (slot.dir / "nmap.xml").string()); !st) return st;
   return {};

@@ -34,6 +34,7 @@ struct FakeLabScript {
   int exit_status = 0;
   std::string fail_prepare_for_image;  ///< prepare_scanner fails for this image
   bool fail_up = false;
+  bool target_dies = false;  ///< check_targets fails (a target died mid-scan)
   /// When set, `date +%s.%N` prints this clock's next reading minus line_latency (the
   /// node shares the host clock, as LXC nodes do); otherwise `date` prints the scan lines.
   const FakeClock* clock = nullptr;
@@ -93,6 +94,11 @@ class FakeLab : public LabDriver {
   }
   util::Status reset_targets() override {
     calls.push_back("reset");
+    return {};
+  }
+  util::Status check_targets() override {
+    calls.push_back("check-targets");
+    if (s_.target_dies) return util::fail("target target1 stopped during the scan");
     return {};
   }
   util::Result<nlohmann::json> image_manifest(const std::string& node) override {

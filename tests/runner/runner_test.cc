@@ -116,6 +116,24 @@ TEST_F(RunnerTest, WithoutASharedClockPhaseTimesStayUncorrected) {
   EXPECT_TRUE(m["scan_line_latency_s"].is_null());
 }
 
+TEST_F(RunnerTest, TargetDeadAfterTheScanFailsTheRun) {
+  auto e = make_experiment(tmp_->path());
+  e.repetitions = 1;
+  FakeLabScript script;
+  script.target_dies = true;
+  FakeLab lab(script);
+  auto s = run_experiment(e, lab, capture_, clock_, {});
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->complete, 0);
+  EXPECT_EQ(s->failed, 2);
+  fs::path run = s->results_dir / "7.80" / "1";
+  EXPECT_FALSE(fs::exists(run / kManifestFile));
+  auto f = nlohmann::json::parse(*util::read_file(run / kFailureFile));
+  EXPECT_EQ(f["stage"], "check-targets");
+  EXPECT_NE(f["error"].get<std::string>().find("target1"), std::string::npos);
+  EXPECT_TRUE(fs::exists(run / "capture.pcap")) << "the evidence is kept";
+}
+
 TEST_F(RunnerTest, FailedRunIsNeverMarkedComplete) {
   auto e = make_experiment(tmp_->path());
   e.repetitions = 1;
