@@ -173,6 +173,7 @@ class CapturePass {
     DecodeCounts& dc = out->decode;
     ++dc.frames;
     if (p.snaplen_cut) ++dc.snaplen_cut;
+    if (p.bad_options) ++dc.bad_options;
     switch (p.status) {
       case DecodeStatus::kOk: ++dc.ok; break;
       case DecodeStatus::kNotIp: ++dc.not_ip; break;
@@ -672,6 +673,11 @@ util::Result<AnalysisResult> analyze(const std::vector<CaptureInput>& inputs, co
     progress.update(fmt::format("{} ({}/{})", inputs[i].label, i + 1, inputs.size()));
     auto c = analyze_capture(inputs[i], opts, *r.payloads);
     if (!c) return c.error();
+    const DecodeCounts& d = c->decode;
+    if (d.truncated || d.malformed || d.bad_options)
+      util::log_warn("{}: of {} frames, {} have truncated headers, {} malformed headers, {} malformed "
+                     "IP/TCP options; they are counted as far as they decode (see \"Decoding\" in the report)",
+                     inputs[i].pcap.string(), d.frames, d.truncated, d.malformed, d.bad_options);
     r.captures.push_back(std::move(*c));
   }
   progress.finish(fmt::format("{} capture(s) analysed", inputs.size()));

@@ -59,6 +59,7 @@ struct DecodeCounts {
   uint64_t frames = 0;
   uint64_t ok = 0, not_ip = 0, truncated = 0, malformed = 0, unsupported_link = 0;
   uint64_t snaplen_cut = 0;  ///< frames shorter than on the wire (any status)
+  uint64_t bad_options = 0;  ///< frames with malformed IPv4/TCP options (PacketInfo::bad_options)
 };
 
 /// Timeline vs classifier on the scanner's sent packets.

@@ -18,6 +18,18 @@ inline uint32_t be32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
 }
 
+// IPv4 (RFC 791 §3.1) and TCP (RFC 9293 §3.1) options share one shape: kind 0 ends the
+// list, kind 1 is one byte, every other kind has a length byte counting kind and length.
+bool options_well_formed(const uint8_t* o, uint32_t n) {
+  for (uint32_t i = 0; i < n;) {
+    if (o[i] == 0) return true;
+    if (o[i] == 1) { ++i; continue; }
+    if (i + 1 >= n || o[i + 1] < 2 || o[i + 1] > n - i) return false;
+    i += o[i + 1];
+  }
+  return true;
+}
+
 // Decodes TCP/UDP/ICMP starting at `l4`, with `l4_cap` bytes captured of `l4_len`
 // announced by the IP header.
 void decode_transport(const uint8_t* l4, uint32_t l4_cap, uint32_t l4_len, PacketInfo* p) {
@@ -46,6 +58,7 @@ void decode_transport(const uint8_t* l4, uint32_t l4_cap, uint32_t l4_len, Packe
         i += l4[i + 1];
       }
       p->tcp_opt_layout = p->tcp_opt_len ? h : 0;
+      if (!options_well_formed(l4 + 20, hlen - 20)) p->bad_options = true;
       p->has_transport = true;
       p->payload = l4 + hlen;
       p->payload_len = l4_len - hlen;
@@ -106,6 +119,7 @@ void decode_ipv4(const uint8_t* d, uint32_t cap, PacketInfo* p) {
   p->ip_len = total;
   if (total < ihl) { p->status = DecodeStatus::kMalformed; return; }
   if (cap < ihl) { p->status = DecodeStatus::kTruncated; return; }
+  if (ihl > 20 && !options_well_formed(d + 20, ihl - 20)) p->bad_options = true;
   uint16_t frag = be16(d + 6);
   p->status = DecodeStatus::kOk;
   if ((frag & 0x1fff) != 0) {  // a non-first fragment carries no transport header

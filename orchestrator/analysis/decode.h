@@ -63,6 +63,9 @@ struct PacketInfo {
   uint8_t ttl = 0;              ///< IPv4 TTL / IPv6 hop limit
   uint32_t ip_id = 0;           ///< IPv4 identification (IPv6: fragment id or 0)
   bool fragment = false;        ///< a non-first fragment: no transport header
+  /// IPv4 or TCP options that break RFC 791 §3.1 / RFC 9293 §3.1 (an option length < 2 or
+  /// running past the header). The frame still decodes; the options are skipped.
+  bool bad_options = false;
   // transport (valid when status == kOk and not a non-first fragment)
   bool has_transport = false;
   uint16_t sport = 0, dport = 0;

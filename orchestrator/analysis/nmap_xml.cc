@@ -2,19 +2,58 @@
 
 #include <pugixml.hpp>
 
+#include "orchestrator/util/files.h"
+
 namespace testbed::analysis {
+namespace {
+
+// Attribute text as valid UTF-8 (RFC 3629); each invalid byte becomes U+FFFD. Nmap copies
+// what targets send (service banners) into product and version strings, and the JSON
+// writers (`analyze --json`, report.json) throw on invalid UTF-8.
+std::string utf8(const char* s) {
+  std::string out;
+  const auto* p = reinterpret_cast<const unsigned char*>(s);
+  while (*p) {
+    const unsigned c = *p;
+    const int n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+    bool ok = n >= 0;
+    for (int i = 1; ok && i <= n; ++i) ok = (p[i] & 0xc0) == 0x80;  // stops at the NUL
+    if (ok && n > 0) {
+      uint32_t cp = c & (0x3fu >> n);
+      for (int i = 1; i <= n; ++i) cp = cp << 6 | (p[i] & 0x3fu);
+      static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};  // shorter = overlong
+      ok = cp >= kMin[n] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+    }
+    if (ok) {
+      out.append(reinterpret_cast<const char*>(p), size_t(n) + 1);
+      p += n + 1;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++p;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 util::Result<NmapRunInfo> read_nmap_xml(const std::filesystem::path& path) {
+  auto text = util::read_file(path);
+  if (!text) return util::fail("cannot read Nmap XML: {}", text.error().message);
+  return parse_nmap_xml(*text, path.string());
+}
+
+util::Result<NmapRunInfo> parse_nmap_xml(std::string_view text, const std::string& name) {
   pugi::xml_document doc;
-  pugi::xml_parse_result r = doc.load_file(path.c_str());
+  pugi::xml_parse_result r = doc.load_buffer(text.data(), text.size());
   if (!r)
-    return util::fail("cannot read Nmap XML {}: {} at byte {} (is it an `nmap -oX` report?)",
-                      path.string(), r.description(), r.offset);
+    return util::fail("cannot read Nmap XML {}: {} at byte {} (is it an `nmap -oX` report?)", name,
+                      r.description(), r.offset);
   pugi::xml_node run = doc.child("nmaprun");
-  if (!run) return util::fail("{}: no <nmaprun> element; not an Nmap XML report", path.string());
+  if (!run) return util::fail("{}: no <nmaprun> element; not an Nmap XML report", name);
   NmapRunInfo info;
-  info.version = run.attribute("version").as_string();
-  info.args = run.attribute("args").as_string();
+  info.version = utf8(run.attribute("version").as_string());
+  info.args = utf8(run.attribute("args").as_string());
   info.start = run.attribute("start").as_double();
   pugi::xml_node stats = run.child("runstats");
   if (pugi::xml_node fin = stats.child("finished")) {
@@ -31,18 +70,18 @@ util::Result<NmapRunInfo> read_nmap_xml(const std::filesystem::path& path) {
     std::string addr;
     for (pugi::xml_node a : host.children("address"))
       if (std::string_view(a.attribute("addrtype").as_string()) != "mac") {
-        addr = a.attribute("addr").as_string();
+        addr = utf8(a.attribute("addr").as_string());
         break;
       }
     for (pugi::xml_node port : host.child("ports").children("port")) {
       if (std::string_view(port.child("state").attribute("state").as_string()) != "open") continue;
-      std::string s = addr + " " + port.attribute("portid").as_string() + "/" +
-                      port.attribute("protocol").as_string();
+      std::string s = addr + " " + utf8(port.attribute("portid").as_string()) + "/" +
+                      utf8(port.attribute("protocol").as_string());
       pugi::xml_node svc = port.child("service");
       if (svc) {
-        s += std::string(" ") + svc.attribute("name").as_string();
-        std::string prod = svc.attribute("product").as_string();
-        std::string ver = svc.attribute("version").as_string();
+        s += " " + utf8(svc.attribute("name").as_string());
+        std::string prod = utf8(svc.attribute("product").as_string());
+        std::string ver = utf8(svc.attribute("version").as_string());
         if (!prod.empty()) s += " " + prod;
         if (!ver.empty()) s += " " + ver;
       }

@@ -2,6 +2,7 @@
 // Nmap's -oX report: the few facts the analysis reports beside the traffic.
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "orchestrator/util/result.h"
@@ -24,5 +25,7 @@ struct NmapRunInfo {
 /// Parses an Nmap -oX file. An interrupted scan (no <finished>) is not an error:
 /// `finished` is false and elapsed is 0.
 util::Result<NmapRunInfo> read_nmap_xml(const std::filesystem::path& path);
+/// Same from the report's text; `name` stands for the file in messages.
+util::Result<NmapRunInfo> parse_nmap_xml(std::string_view text, const std::string& name);
 
 }  // namespace testbed::analysis

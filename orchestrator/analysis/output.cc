@@ -108,7 +108,7 @@ nlohmann::json to_json(const AnalysisResult& r, size_t limit) {
     const DecodeCounts& d = c.decode;
     cj["decode"] = {{"frames", d.frames}, {"ok", d.ok}, {"not_ip", d.not_ip}, {"truncated", d.truncated},
                     {"malformed", d.malformed}, {"unsupported_link", d.unsupported_link},
-                    {"snaplen_cut", d.snaplen_cut}};
+                    {"snaplen_cut", d.snaplen_cut}, {"bad_options", d.bad_options}};
     cj["phase_source"] = c.phase_source;
     nlohmann::json phases = nlohmann::json::object();
     for (Phase p : kAllPhases) {
@@ -236,7 +236,8 @@ std::string to_markdown(const AnalysisResult& r, size_t limit) {
 
   bool problems = false;
   for (const auto& c : caps)
-    problems |= c.decode.truncated || c.decode.malformed || c.decode.not_ip || c.decode.snaplen_cut;
+    problems |= c.decode.truncated || c.decode.malformed || c.decode.not_ip || c.decode.snaplen_cut ||
+                c.decode.bad_options;
   if (problems) {
     o << "\n## Decoding\n\n";
     header("");
@@ -245,6 +246,7 @@ std::string to_markdown(const AnalysisResult& r, size_t limit) {
     row("truncated headers", [](const CaptureAnalysis& c) { return std::to_string(c.decode.truncated); });
     row("malformed", [](const CaptureAnalysis& c) { return std::to_string(c.decode.malformed); });
     row("cut by snaplen", [](const CaptureAnalysis& c) { return std::to_string(c.decode.snaplen_cut); });
+    row("malformed IP/TCP options", [](const CaptureAnalysis& c) { return std::to_string(c.decode.bad_options); });
   }
 
   o << "\n## Unique packets\n";

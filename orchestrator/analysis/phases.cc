@@ -93,7 +93,9 @@ std::string phase_timeline_json(const PhaseTimeline& tl) {
     e["label"] = iv.label;
     j["intervals"].push_back(e);
   }
-  return j.dump(2) + "\n";
+  // Labels come from Nmap's console output, which need not be UTF-8: replace invalid bytes
+  // with U+FFFD instead of throwing (nlohmann's default).
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 util::Status write_phase_timeline(const std::filesystem::path& path, const PhaseTimeline& tl) {
@@ -103,14 +105,19 @@ util::Status write_phase_timeline(const std::filesystem::path& path, const Phase
 util::Result<PhaseTimeline> read_phase_timeline(const std::filesystem::path& path) {
   auto text = util::read_file(path);
   if (!text) return text.error();
-  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  return parse_phase_timeline(*text, path.string());
+}
+
+util::Result<PhaseTimeline> parse_phase_timeline(std::string_view text, const std::string& name) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object())
     return util::fail("{}: not a JSON object; expected a phase timeline (see orchestrator/analysis/README.md)",
-                      path.string());
-  if (j.value("format", "") != "testbed-phases")
-    return util::fail("{}: \"format\" must be \"testbed-phases\"", path.string());
+                      name);
+  // (j.value("format", "") would throw on a non-string "format".)
+  if (!j.contains("format") || !j["format"].is_string() || j["format"].get<std::string>() != "testbed-phases")
+    return util::fail("{}: \"format\" must be \"testbed-phases\"", name);
   if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int>() != 1)
-    return util::fail("{}: unsupported \"version\" (this build reads version 1)", path.string());
+    return util::fail("{}: unsupported \"version\" (this build reads version 1)", name);
   PhaseTimeline tl;
   auto num = [&](const nlohmann::json& o, const char* key, double* out) -> bool {
     if (!o.contains(key)) return true;
@@ -119,24 +126,24 @@ util::Result<PhaseTimeline> read_phase_timeline(const std::filesystem::path& pat
     return std::isfinite(*out);
   };
   if (!num(j, "start", &tl.start) || !num(j, "end", &tl.end))
-    return util::fail("{}: \"start\"/\"end\" must be numbers (seconds since the Unix epoch)", path.string());
+    return util::fail("{}: \"start\"/\"end\" must be numbers (seconds since the Unix epoch)", name);
   if (j.contains("source") && j["source"].is_string()) tl.source = j["source"].get<std::string>();
   if (!j.contains("intervals") || !j["intervals"].is_array())
-    return util::fail("{}: \"intervals\" must be an array", path.string());
+    return util::fail("{}: \"intervals\" must be an array", name);
   size_t i = 0;
   for (const auto& e : j["intervals"]) {
     if (!e.is_object() || !e.contains("phase") || !e["phase"].is_string())
-      return util::fail("{}: intervals[{}]: needs a \"phase\" string", path.string(), i);
+      return util::fail("{}: intervals[{}]: needs a \"phase\" string", name, i);
     auto ph = parse_phase(e["phase"].get<std::string>());
     if (!ph)
       return util::fail("{}: intervals[{}]: unknown phase \"{}\" (one of discovery, port-scan, service, os, "
-                        "script, traceroute, other)", path.string(), i, e["phase"].get<std::string>());
+                        "script, traceroute, other)", name, i, e["phase"].get<std::string>());
     PhaseInterval iv;
     iv.phase = *ph;
     if (!e.contains("start") || !e.contains("end") || !num(e, "start", &iv.start) || !num(e, "end", &iv.end))
-      return util::fail("{}: intervals[{}]: \"start\" and \"end\" must be numbers", path.string(), i);
+      return util::fail("{}: intervals[{}]: \"start\" and \"end\" must be numbers", name, i);
     if (iv.end < iv.start)
-      return util::fail("{}: intervals[{}]: end {} is before start {}", path.string(), i, iv.end, iv.start);
+      return util::fail("{}: intervals[{}]: end {} is before start {}", name, i, iv.end, iv.start);
     if (e.contains("label") && e["label"].is_string()) iv.label = e["label"].get<std::string>();
     tl.intervals.push_back(std::move(iv));
     ++i;
@@ -228,8 +235,12 @@ std::string NmapLogPhaseTracker::current_phase() const {
 util::Result<PhaseTimeline> timeline_from_nmap_log(const std::filesystem::path& path) {
   auto text = util::read_file(path);
   if (!text) return text.error();
+  return parse_nmap_log(*text, path.string());
+}
+
+util::Result<PhaseTimeline> parse_nmap_log(std::string_view text, const std::string& name) {
   NmapLogPhaseTracker tr;
-  std::istringstream in(*text);
+  std::istringstream in{std::string(text)};
   std::string line;
   size_t n = 0;
   while (std::getline(in, line)) {
@@ -238,7 +249,7 @@ util::Result<PhaseTimeline> timeline_from_nmap_log(const std::filesystem::path& 
     char* end = nullptr;
     double ts = std::strtod(line.c_str(), &end);
     if (end == line.c_str() || !std::isfinite(ts))
-      return util::fail("{}:{}: expected \"<epoch seconds> <nmap output line>\"", path.string(), n);
+      return util::fail("{}:{}: expected \"<epoch seconds> <nmap output line>\"", name, n);
     std::string_view rest(end);
     if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
     tr.on_line(ts, rest);

@@ -68,6 +68,8 @@ struct PhaseTimeline {
 
 /// Reads a phases.json file (format: analysis/README.md). Errors name the file and field.
 util::Result<PhaseTimeline> read_phase_timeline(const std::filesystem::path& path);
+/// Same from the file's text; `name` stands for the file in messages.
+util::Result<PhaseTimeline> parse_phase_timeline(std::string_view text, const std::string& name);
 /// Writes phases.json atomically.
 util::Status write_phase_timeline(const std::filesystem::path& path, const PhaseTimeline& tl);
 /// JSON text of a timeline (what write_phase_timeline writes).
@@ -103,6 +105,8 @@ class NmapLogPhaseTracker {
 /// Reads an nmap.log written as "<epoch seconds> <line>" per line (the runner's format)
 /// and replays it through NmapLogPhaseTracker.
 util::Result<PhaseTimeline> timeline_from_nmap_log(const std::filesystem::path& path);
+/// Same from the log's text; `name` stands for the file in messages.
+util::Result<PhaseTimeline> parse_nmap_log(std::string_view text, const std::string& name);
 
 /// Attributes packets to phases from their shape alone (no timeline), following Nmap's
 /// documented probes (nmap.org/book: host discovery, SYN scan, OS detection probe set,

@@ -148,7 +148,10 @@ int run_analyze(const AnalyzeArgs& a) {
       return kExitFailure;
     }
   }
-  if (a.json) std::cout << analysis::to_json(*r, a.unique_limit).dump(2) << '\n';
+  // replace: labels are file names, which need not be UTF-8 (nlohmann would throw).
+  if (a.json)
+    std::cout << analysis::to_json(*r, a.unique_limit).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << '\n';
   else std::cout << analysis::to_markdown(*r, a.unique_limit);
   return kExitOk;
 }

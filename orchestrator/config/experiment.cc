@@ -220,13 +220,17 @@ util::Result<std::vector<std::string>> expand_command(const std::vector<std::str
 util::Result<Experiment> load_experiment(const std::string& path) {
   auto bytes = util::read_file(path);
   if (!bytes) return util::fail("{}: cannot read the experiment file", path);
-  auto root = load_yaml_string(*bytes, path);
+  return parse_experiment(*bytes, path);
+}
+
+util::Result<Experiment> parse_experiment(const std::string& text, const std::string& path) {
+  auto root = load_yaml_string(text, path);
   if (!root) return root.error();
 
   Diagnostics d;
   Experiment e;
   e.file = path;
-  e.sha256 = util::sha256_hex(*bytes);
+  e.sha256 = util::sha256_hex(text);
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
 
@@ -238,7 +242,8 @@ util::Result<Experiment> load_experiment(const std::string& path) {
   std::string topo;
   if (r.get("topology", &topo, true)) {
     e.topology = (dir / topo).lexically_normal();
-    if (!fs::exists(e.topology))
+    std::error_code ec;  // e.g. ENAMETOOLONG: reported as missing, not thrown
+    if (!fs::exists(e.topology, ec))
       r.error_at("topology", fmt::format("topology file '{}' does not exist (resolved to {})", topo,
                                          e.topology.string()));
   }

@@ -66,6 +66,9 @@ struct Experiment {
 
 /// Loads and validates an experiment file; every problem as "file:line:col: message".
 util::Result<Experiment> load_experiment(const std::string& path);
+/// Same from the file's text; `path` names it in messages and is the base of the relative
+/// `topology` and `output` paths (the topology file must exist there).
+util::Result<Experiment> parse_experiment(const std::string& text, const std::string& path);
 
 /// The libvirt URI a backend uses when the experiment names none: lxc:///system, or
 /// qemu:///system for "kvm".

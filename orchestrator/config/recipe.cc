@@ -39,10 +39,14 @@ bool is_hex64(const std::string& s) {
   return std::regex_match(s, re);
 }
 
+// libstdc++'s std::regex matcher recurses once per character: unbounded patterns are only
+// run on strings of sane length (a 200,000-character package name overflowed the stack).
+constexpr size_t kMaxRegexInput = 256;
+
 // A Debian package name (policy 5.6.1), optionally with an =version pin.
 bool valid_package(const std::string& s) {
   static const std::regex re("[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?");
-  return std::regex_match(s, re);
+  return s.size() <= kMaxRegexInput && std::regex_match(s, re);
 }
 
 void read_base(MapReader& top, Recipe* r) {
@@ -116,7 +120,7 @@ void read_files(MapReader& top, Recipe* r) {
           auto p = util::path_inside(r->dir, f.source_rel);
           if (!p) {
             m.error_at("source", p.error().message);
-          } else if (!fs::is_regular_file(*p)) {
+          } else if (std::error_code ec; !fs::is_regular_file(*p, ec)) {
             m.error_at("source", fmt::format("source file {} does not exist", p->string()));
           } else {
             f.source = *p;
@@ -167,6 +171,12 @@ void read_health(MapReader& top, Recipe* r) {
           m.error_at("name", fmt::format("check name '{}' must be lower-case letters, digits, "
                                          "'-', '_' or '.'",
                                          c.name));
+        for (const auto& other : r->health) {
+          if (!c.name.empty() && other.name == c.name)
+            m.error_at("name", fmt::format("check '{}' is listed twice; give each check its own "
+                                           "name",
+                                           c.name));
+        }
         m.get("command", &c.command, true);
         if (m.get("timeout", &c.timeout_s) && (c.timeout_s == 0 || c.timeout_s > 600))
           m.error_at("timeout", fmt::format("timeout {} must be 1..600 seconds", c.timeout_s));
@@ -189,7 +199,8 @@ void read_expect(MapReader& top, Recipe* r) {
   MapReader m(n, top.file(), "expect", top.diag());
   if (m.get("nmap_version", &r->expect.nmap_version)) {
     static const std::regex re("[0-9]+\\.[0-9]+[A-Za-z0-9.]*");
-    if (!std::regex_match(r->expect.nmap_version, re))
+    if (r->expect.nmap_version.size() > kMaxRegexInput ||
+        !std::regex_match(r->expect.nmap_version, re))
       m.error_at("nmap_version",
                  fmt::format("nmap_version '{}' must look like \"7.80\"", r->expect.nmap_version));
     if (std::find(r->packages.begin(), r->packages.end(), "nmap") == r->packages.end())

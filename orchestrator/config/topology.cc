@@ -105,8 +105,15 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
   if (r.has("name") && !valid_name(t.name, 24, true))
     r.error_at("name", fmt::format("lab name '{}' must match [a-z][a-z0-9-]{{0,23}}", t.name));
 
+  if (!r.has("networks"))
+    r.error_at("networks",
+               "topology needs key 'networks' (one mgmt, one scan, one targets network)");
+  if (!r.has("nodes"))
+    r.error_at("nodes", "topology needs key 'nodes' (a router, a scanner and the targets)");
+
   // --- networks
   std::map<std::string, YAML::Node> net_nodes;
+  std::set<std::string> bad_cidr;  // networks whose cidr was refused (already reported)
   for_each_item(r.child("networks"), file, "'networks'", &d, [&](const YAML::Node& n, size_t i) {
     MapReader nr(n, file, fmt::format("networks[{}]", i), &d);
     if (!nr.valid()) return;
@@ -128,6 +135,7 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
                                    : NetworkRole::kScan;
     if (!cidr.empty()) {
       auto c = util::parse_cidr(cidr, true);
+      bool bad = true;
       if (!c || cidr.find('/') == std::string::npos)
         nr.error_at(
             "cidr",
@@ -135,8 +143,11 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
       else if (c->prefix < 8 || c->prefix > 29)
         nr.error_at("cidr",
                     fmt::format("prefix /{} of '{}' must be between /8 and /29", c->prefix, cidr));
-      else
+      else {
         net.cidr = *c;
+        bad = false;
+      }
+      if (bad) bad_cidr.insert(net.name);
     }
     if (nr.has("host_address")) {
       auto a = util::parse_ipv4(host);
@@ -163,9 +174,9 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
     int count = 0;
     for (const auto& n : t.networks) count += n.role == role;
     if (count != 1 && !t.networks.empty())
-      d.error(file, r.node()["networks"].Mark(),
-              fmt::format("exactly one network with role '{}' is required (found {})",
-                          to_string(role), count));
+      r.error_at("networks",
+                 fmt::format("exactly one network with role '{}' is required (found {})",
+                             to_string(role), count));
   }
   for (size_t i = 0; i < t.networks.size(); ++i)
     for (size_t j = 0; j < i; ++j)
@@ -295,6 +306,7 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
       names[node.name] = node.where;
       for (const auto& ri : raw) {
         const auto* net = t.network(ri.network);
+        if (bad_cidr.count(net->name)) continue;  // no range to check against
         uint32_t a = *util::parse_ipv4(ri.address) + static_cast<uint32_t>(c);
         std::string as = util::format_ipv4(a);
         std::string what = fmt::format("node '{}' on network '{}'", node.name, net->name);
@@ -325,11 +337,10 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
     routers += n.role == NodeRole::kRouter;
     scanners += n.role == NodeRole::kScanner;
   }
+  // error_at: located at 'nodes', or at the whole map when the key is missing.
   if (d.empty() && routers != 1)
-    d.error(file, r.node()["nodes"].Mark(),
-            fmt::format("exactly one router node is required (found {})", routers));
-  if (d.empty() && scanners < 1)
-    d.error(file, r.node()["nodes"].Mark(), "at least one scanner node is required");
+    r.error_at("nodes", fmt::format("exactly one router node is required (found {})", routers));
+  if (d.empty() && scanners < 1) r.error_at("nodes", "at least one scanner node is required");
 
   // --- router policy
   if (YAML::Node rp = r.child("router")) {

@@ -182,12 +182,16 @@ bool MapReader::get(const std::string& key, std::map<std::string, std::string>* 
   }
   std::map<std::string, std::string> m;
   for (const auto& kv : c) {
-    if (!kv.second.IsScalar()) {
-      error_node(kv.second, fmt::format("'{}.{}' in {} must be a string", key,
-                                        kv.first.as<std::string>(), what_));
+    if (!kv.first.IsScalar()) {  // e.g. `[a, b]: x`; as<std::string>() would throw
+      error_node(kv.first, fmt::format("keys of '{}' in {} must be names", key, what_));
       return false;
     }
-    m[kv.first.as<std::string>()] = kv.second.Scalar();
+    if (!kv.second.IsScalar()) {
+      error_node(kv.second,
+                 fmt::format("'{}.{}' in {} must be a string", key, kv.first.Scalar(), what_));
+      return false;
+    }
+    m[kv.first.Scalar()] = kv.second.Scalar();
   }
   *out = std::move(m);
   return true;

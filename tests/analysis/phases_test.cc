@@ -135,8 +135,11 @@ TEST(NmapXml, RealReport) {
   EXPECT_FALSE(read_nmap_xml(kData + "nmap.log").ok());
 }
 
+// A PacketInfo's payload points into its frame: each call keeps its frame alive until the
+// next call, which is all `classify(info(p), …)` needs (ASan caught the frame freed early).
 PacketInfo info(const Pkt& p) {
-  auto f = testing::frame(DLT_RAW, testing::ip_packet(p), testing::is_v6(p.src));
+  static testing::Bytes f;
+  f = testing::frame(DLT_RAW, testing::ip_packet(p), testing::is_v6(p.src));
   PacketInfo d;
   decode_frame(DLT_RAW, f.data(), uint32_t(f.size()), uint32_t(f.size()), &d);
   return d;
