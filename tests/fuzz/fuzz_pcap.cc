@@ -1,0 +1,47 @@
+// libFuzzer target: a whole capture file (pcap or pcapng) through analyze_capture — libpcap's
+// file reader, scanner detection, decoding, phase attribution and the Table 1/2 counters.
+// libpcap reads files, so each input is written to one temporary file per process first.
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "orchestrator/analysis/analyze.h"
+
+namespace {
+
+const std::string& capture_path() {
+  static const std::string path = [] {
+    const char* tmp = std::getenv("TMPDIR");
+    return std::string(tmp && *tmp ? tmp : "/tmp") + "/testbed-fuzz-pcap." +
+           std::to_string(getpid()) + ".pcap";
+  }();
+  return path;
+}
+
+struct RemoveAtExit {
+  ~RemoveAtExit() { std::remove(capture_path().c_str()); }
+} remove_at_exit;
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace testbed::analysis;
+  FILE* f = std::fopen(capture_path().c_str(), "wb");
+  if (!f) std::abort();
+  if (size && std::fwrite(data, 1, size, f) != size) std::abort();
+  std::fclose(f);
+  CaptureInput in;
+  in.label = "fuzz";
+  in.pcap = capture_path();
+  PayloadStore payloads(256, 1u << 20);
+  auto c = analyze_capture(in, AnalysisOptions{}, payloads);
+  if (c) {
+    std::vector<const CaptureAnalysis*> one = {&*c};
+    (void)unique_table(one, true, payloads, SimilarityOptions{});
+  }
+  return 0;
+}
