@@ -352,7 +352,8 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
     }
   }
 
-  if (!summary.interrupted && opts.after_runs) {
+  // A report needs at least one complete run; without one the summary says what failed.
+  if (!summary.interrupted && opts.after_runs && summary.complete + summary.kept > 0) {
     if (auto st = opts.after_runs(summary.results_dir); !st)
       return fail("report: {}", st.error().message);
   }

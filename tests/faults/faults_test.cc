@@ -201,6 +201,44 @@ TEST_F(Faults, Kill9MidScanThenGc) {
   record("kill -9 mid-scan, then gc", gc->exit_code == 0);
 }
 
+/// Destroys lab node `node` (as if it crashed) `delay` after the scan starts.
+std::function<void(const std::string&, pid_t)> kill_node_after_scan_start(
+    const std::string& node, std::chrono::milliseconds delay) {
+  auto sent = std::make_shared<bool>(false);
+  return [=](const std::string& line, pid_t) {
+    if (*sent || line.find("nmap: phase") == std::string::npos) return;
+    *sent = true;
+    std::thread([=] {
+      std::this_thread::sleep_for(delay);
+      util::run_process({"virsh", "-q", "-c", "lxc:///system", "destroy", "tb-" + kLab + "-" + node});
+    }).detach();
+  };
+}
+
+TEST_F(Faults, TargetKilledMidScanFailsTheRun) {
+  auto l = launch(run_args(), kill_node_after_scan_start("target1", std::chrono::seconds(4)));
+  EXPECT_EQ(l.exit_code, 1) << "a failed run exits 1";
+  fs::path run = results_dir() / "7.80" / "1";
+  EXPECT_FALSE(fs::exists(run / "manifest.json")) << "a scan of a dead target is not complete";
+  auto failure = util::read_file(run / "failure.json");
+  ASSERT_TRUE(failure.ok());
+  auto f = nlohmann::json::parse(*failure);
+  EXPECT_EQ(f["status"], "failed");
+  EXPECT_NE(f["error"].get<std::string>().find("target1"), std::string::npos) << f.dump();
+  record("target killed mid-scan", l.exit_code == 1);
+}
+
+TEST_F(Faults, ScannerKilledMidScanFailsTheRun) {
+  auto l = launch(run_args(), kill_node_after_scan_start("scanner", std::chrono::seconds(4)));
+  EXPECT_EQ(l.exit_code, 1);
+  fs::path run = results_dir() / "7.80" / "1";
+  EXPECT_FALSE(fs::exists(run / "manifest.json"));
+  auto failure = util::read_file(run / "failure.json");
+  ASSERT_TRUE(failure.ok());
+  EXPECT_EQ(nlohmann::json::parse(*failure)["stage"], "scan") << *failure;
+  record("scanner killed mid-scan", l.exit_code == 1);
+}
+
 class TablePrinter : public ::testing::Environment {
  public:
   void TearDown() override {
