@@ -1,6 +1,7 @@
 // libFuzzer target: a whole capture file (pcap or pcapng) through analyze_capture — libpcap's
 // file reader, scanner detection, decoding, phase attribution and the Table 1/2 counters.
-// libpcap reads files, so each input is written to one temporary file per process first.
+// libpcap reads files, so each input is written to a temporary file first (one name per
+// process, removed after each input).
 #include <unistd.h>
 
 #include <cstddef>
@@ -22,10 +23,6 @@ const std::string& capture_path() {
   return path;
 }
 
-struct RemoveAtExit {
-  ~RemoveAtExit() { std::remove(capture_path().c_str()); }
-} remove_at_exit;
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -39,6 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   in.pcap = capture_path();
   PayloadStore payloads(256, 1u << 20);
   auto c = analyze_capture(in, AnalysisOptions{}, payloads);
+  // Removed every time: libFuzzer ends with _Exit(), which runs no destructors.
+  std::remove(capture_path().c_str());
   if (c) {
     std::vector<const CaptureAnalysis*> one = {&*c};
     (void)unique_table(one, true, payloads, SimilarityOptions{});
