@@ -197,6 +197,16 @@ class CapturePass {
         if (ph == cls) ++out->agreement.agreed;
         ++out->agreement.confusion[static_cast<int>(ph)][static_cast<int>(cls)];
       }
+      // Within kBoundarySlack of a phase boundary the console line's time is too coarse
+      // (Nmap may print "Initiating Traceroute" after its first probes left): a packet
+      // whose shape names one of the two phases meeting there takes that phase.
+      if (cls != ph && (ts - cached_lo_ < kBoundarySlack || cached_hi_ - ts < kBoundarySlack)) {
+        Phase before = tl_->phase_at(ts - kBoundarySlack), after = tl_->phase_at(ts + kBoundarySlack);
+        if (before != after && (cls == before || cls == after)) {
+          ph = cls;
+          if (sent) ++out->agreement.boundary_by_shape;
+        }
+      }
     }
     const int pi = static_cast<int>(ph);
     if (recv) {

@@ -66,6 +66,8 @@ struct DecodeCounts {
 struct PhaseAgreement {
   bool available = false;  ///< both a timeline and the classifier ran
   uint64_t compared = 0, agreed = 0;
+  /// Sent packets within kBoundarySlack of a phase boundary that took their shape's phase.
+  uint64_t boundary_by_shape = 0;
   /// [timeline phase][classifier phase] packet counts.
   std::array<std::array<uint64_t, kPhaseCount>, kPhaseCount> confusion{};
 };

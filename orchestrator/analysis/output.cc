@@ -127,6 +127,7 @@ nlohmann::json to_json(const AnalysisResult& r, size_t limit) {
         if (!row.empty()) conf[phase_name(a)] = row;
       }
       cj["phase_agreement"] = {{"compared", c.agreement.compared}, {"agreed", c.agreement.agreed},
+                               {"boundary_by_shape", c.agreement.boundary_by_shape},
                                {"timeline_vs_classifier", conf}};
     }
     if (c.timeline) cj["timeline"] = nlohmann::json::parse(phase_timeline_json(*c.timeline));
@@ -215,6 +216,9 @@ std::string to_markdown(const AnalysisResult& r, size_t limit) {
       if (!a.available) o << "n/a";
       else o << fmt::format("{}/{} ({:.1f}%)", a.agreed, a.compared, a.compared ? 100.0 * a.agreed / a.compared : 100.0);
     }
+    o << ". Sent packets within 5 ms of a phase boundary that took their shape's phase: ";
+    for (size_t i = 0; i < caps.size(); ++i)
+      o << (i ? ", " : "") << caps[i].input.label << " = " << caps[i].agreement.boundary_by_shape;
     o << ".\n";
   }
 

@@ -124,6 +124,40 @@ TEST_F(AnalyzeTest, Table1ExactCountsOnEveryLinkType) {
   }
 }
 
+// Seen in the lab with Nmap 7.80: the TTL-limited traceroute probes left 0.5 ms before
+// "Initiating Traceroute" was stamped, i.e. inside the OS interval that ends there. Near a
+// boundary the probes' shape decides between the two phases; away from it the timeline.
+TEST_F(AnalyzeTest, PacketsAtAPhaseBoundaryTakeTheirShapesPhase) {
+  const double t0 = 1700000000.0, tr = t0 + 10.0;
+  {
+    PcapWriter w(path("b.pcap"), DLT_EN10MB, 65535);
+    ASSERT_TRUE(w.ok());
+    for (int i = 0; i < 20; ++i) {  // enough distinct ports for scanner auto-detection
+      Pkt syn; syn.src = kScanner; syn.dst = "172.24.1.10"; syn.dport = uint16_t(100 + i); syn.ts = t0 + 1;
+      w.add(syn);
+    }
+    for (int ttl = 1; ttl <= 3; ++ttl) {  // traceroute probes, 0.5 ms early
+      Pkt p; p.src = kScanner; p.dst = "172.24.1.10"; p.dport = 23; p.ttl = uint8_t(ttl);
+      p.ts = tr - 0.0005;
+      w.add(p);
+    }
+    Pkt early; early.src = kScanner; early.dst = "172.24.1.10"; early.dport = 23; early.ttl = 1;
+    early.ts = tr - 0.5;  // far from the boundary: the timeline's phase stands
+    w.add(early);
+  }
+  PhaseTimeline tl;
+  tl.intervals = {{Phase::kPortScan, t0, t0 + 2, "SYN Stealth Scan"},
+                  {Phase::kOs, t0 + 2, tr, "OS detection"},
+                  {Phase::kTraceroute, tr, tr + 0.01, "Traceroute"}};
+  ASSERT_TRUE(write_phase_timeline(path("b.json"), tl).ok());
+  PayloadStore ps;
+  auto c = analyze_capture(CaptureInput{"b", path("b.pcap"), path("b.json")}, AnalysisOptions{}, ps);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->sent_by_phase[int(Phase::kTraceroute)].packets, 3u);
+  EXPECT_EQ(c->sent_by_phase[int(Phase::kOs)].packets, 1u);
+  EXPECT_EQ(c->agreement.boundary_by_shape, 3u);
+}
+
 TEST_F(AnalyzeTest, TimelinePhasesAndAgreementWithClassifier) {
   Expected e;
   const double t0 = 1700000000.0;
