@@ -18,16 +18,42 @@ double jaccard(const PacketKeySet& a, const PacketKeySet& b) {
 
 double run_similarity(const RunPhaseSets& a, const RunPhaseSets& b) {
   static const PacketKeySet kEmpty;
-  double sum = 0;
-  size_t n = 0;
+  size_t inter = 0, uni = 0;
   for (size_t i = 0; i < std::max(a.rows.size(), b.rows.size()); ++i) {
     const PacketKeySet& x = i < a.rows.size() ? a.rows[i] : kEmpty;
     const PacketKeySet& y = i < b.rows.size() ? b.rows[i] : kEmpty;
-    if (x.empty() && y.empty()) continue;
-    sum += jaccard(x, y);
-    ++n;
+    const PacketKeySet& small = x.size() <= y.size() ? x : y;
+    const PacketKeySet& big = x.size() <= y.size() ? y : x;
+    size_t in = 0;
+    for (const PacketKey& k : small) in += big.count(k);
+    inter += in;
+    uni += x.size() + y.size() - in;
   }
-  return n ? sum / static_cast<double>(n) : 1.0;
+  return uni ? static_cast<double>(inter) / static_cast<double>(uni) : 1.0;
+}
+
+std::vector<PacketKeySet> informative_keys(const std::vector<const RunPhaseSets*>& runs) {
+  size_t rows = 0;
+  for (const RunPhaseSets* r : runs) rows = std::max(rows, r->rows.size());
+  std::vector<PacketKeySet> seen(rows), out(rows);
+  for (const RunPhaseSets* r : runs)
+    for (size_t i = 0; i < r->rows.size(); ++i)
+      seen[i].insert(r->rows[i].begin(), r->rows[i].end());
+  for (size_t i = 0; i < rows; ++i)
+    for (const PacketKey& k : seen[i]) {
+      size_t in = 0;
+      for (const RunPhaseSets* r : runs) in += i < r->rows.size() && r->rows[i].contains(k);
+      if (in >= 2 && in < runs.size()) out[i].insert(k);
+    }
+  return out;
+}
+
+RunPhaseSets keep_only(const RunPhaseSets& r, const std::vector<PacketKeySet>& keys) {
+  RunPhaseSets out{r.version, r.run, std::vector<PacketKeySet>(r.rows.size())};
+  for (size_t i = 0; i < r.rows.size() && i < keys.size(); ++i)
+    for (const PacketKey& k : r.rows[i])
+      if (keys[i].contains(k)) out.rows[i].insert(k);
+  return out;
 }
 
 VersionPrediction classify_version(const RunPhaseSets& sample,
@@ -35,13 +61,21 @@ VersionPrediction classify_version(const RunPhaseSets& sample,
   VersionPrediction p;
   p.run = sample.run;
   p.actual = sample.version;
+  std::vector<const RunPhaseSets*> used;
+  for (const RunPhaseSets* t : training)
+    if (sample.run.empty() || t->run != sample.run) used.push_back(t);
+  // Keys of one run only (random tokens, random closed ports, DNS ids) say which run, not
+  // which version; keys of every run say nothing either: compare on the others.
+  std::vector<const RunPhaseSets*> all = used;
+  all.push_back(&sample);
+  const std::vector<PacketKeySet> recurring = informative_keys(all);
+  const RunPhaseSets s = keep_only(sample, recurring);
   std::vector<std::string> order;
   std::map<std::string, std::pair<double, size_t>> acc;  // version -> (sum, count)
-  for (const RunPhaseSets* t : training) {
-    if (!sample.run.empty() && t->run == sample.run) continue;
+  for (const RunPhaseSets* t : used) {
     if (!acc.count(t->version)) order.push_back(t->version);
     auto& [sum, n] = acc[t->version];
-    sum += run_similarity(sample, *t);
+    sum += run_similarity(s, keep_only(*t, recurring));
     ++n;
   }
   double best = -1;
@@ -96,10 +130,13 @@ ConfusionMatrix leave_one_out(const std::vector<const RunPhaseSets*>& runs) {
 }
 
 std::vector<std::vector<double>> similarity_matrix(const std::vector<const RunPhaseSets*>& runs) {
+  const std::vector<PacketKeySet> recurring = informative_keys(runs);
+  std::vector<RunPhaseSets> kept;
+  for (const RunPhaseSets* r : runs) kept.push_back(keep_only(*r, recurring));
   std::vector<std::vector<double>> s(runs.size(), std::vector<double>(runs.size(), 1.0));
   for (size_t i = 0; i < runs.size(); ++i)
     for (size_t j = i + 1; j < runs.size(); ++j)
-      s[i][j] = s[j][i] = run_similarity(*runs[i], *runs[j]);
+      s[i][j] = s[j][i] = run_similarity(kept[i], kept[j]);
   return s;
 }
 

@@ -109,6 +109,32 @@ TEST(Classifier, LeaveOneOutSeparatesVersions) {
   EXPECT_DOUBLE_EQ(m.accuracy(), 1.0);
 }
 
+// As in the lab: each run adds many keys of its own (random tokens, random closed ports)
+// that outnumber the few keys telling the versions apart. Only recurring keys decide.
+TEST(Classifier, RunSpecificKeysDoNotDrownTheVersionSignal) {
+  std::vector<RunPhaseSets> runs;
+  uint16_t noise = 1000;
+  for (const char* v : {"A", "B", "C"})
+    for (int rep = 1; rep <= 2; ++rep) {
+      // 20 keys every version sends, the version's own probe, and keys of this run only
+      // (30 and 60 for A's runs, 10 for the others): on all keys A's runs look more like
+      // B's and C's (fewer extra keys) than like each other.
+      PacketKeySet script;
+      for (uint16_t k = 200; k < 220; ++k) script.insert(key(k));
+      script.insert(key(v[0] == 'A' ? 500 : v[0] == 'B' ? 501 : 502));
+      int extra = v[0] == 'A' ? 30 * rep : 10;
+      for (int i = 0; i < extra; ++i) script.insert(key(noise++));
+      runs.push_back(run(v, rep, {ports({1, 2, 3}), script}));
+    }
+  std::vector<const RunPhaseSets*> ptrs;
+  for (const auto& r : runs) ptrs.push_back(&r);
+  ConfusionMatrix m = leave_one_out(ptrs);
+  ASSERT_TRUE(m.available) << m.reason;
+  EXPECT_EQ(m.correct, 6u);
+  auto sim = similarity_matrix(ptrs);
+  EXPECT_GT(sim[0][1], sim[0][2]);  // A/1 is closer to A/2 than to B/1
+}
+
 TEST(Classifier, ConfusesIdenticalVersionsAsTies) {
   auto a1 = run("A", 1, {ports({1, 2})});
   auto a2 = run("A", 2, {ports({1, 2})});
