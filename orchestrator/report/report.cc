@@ -321,7 +321,8 @@ std::string classifier_markdown(const Model& m) {
     }
   } else {
     o += m.loo.reason +
-         ". Pairwise similarity of the runs (mean per-phase Jaccard of sent-key sets):\n\n";
+         ". Pairwise similarity of the runs (Jaccard of the sent keys that recur in some runs but not all, "
+         "phases kept apart):\n\n";
     o += "| |";
     for (const auto& n : m.run_names) o += " " + n + " |";
     o += "\n|---|";
@@ -665,9 +666,10 @@ std::string html_classifier(const Model& m) {
   std::string o =
       "<p class=\"note\">Given a capture's packet-key sets per fine phase, which version produced "
       "it? "
-      "Each run is scored against every version's other runs by the mean per-phase Jaccard "
-      "similarity "
-      "of sent-key sets, and assigned to the best-scoring version (ties count as wrong).</p>";
+      "Each run is scored against every version's other runs by the Jaccard similarity of their "
+      "sent keys, phases kept apart, counting only keys that recur in some runs but not in all "
+      "(a key of one run only is run noise, a key of every run tells nothing apart), and "
+      "assigned to the best-scoring version (ties count as wrong).</p>";
   if (m.loo.available) {
     o += fmt::format("<p><b>Leave-one-out: {} of {} runs classified correctly ({:.0f} %).</b></p>",
                      m.loo.correct, m.loo.total, 100 * m.loo.accuracy());
@@ -696,7 +698,7 @@ std::string html_classifier(const Model& m) {
   }
   HtmlTable s;
   s.css_class = "num heat";
-  s.caption = "pairwise similarity of runs (mean per-phase Jaccard of sent-key sets)";
+  s.caption = "pairwise similarity of runs (Jaccard of recurring, not universal sent keys)";
   s.header = {""};
   for (const auto& n : m.run_names) s.header.push_back(escape(n));
   for (size_t i = 0; i < m.run_names.size(); ++i) {
