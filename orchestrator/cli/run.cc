@@ -1,11 +1,10 @@
 // `testbed run EXPERIMENT`: the whole study in one command.
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <csignal>
-
-#include <fmt/format.h>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/config/experiment.h"
@@ -40,8 +39,9 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
     return kExitBadInput;
   }
   if (::geteuid() != 0) {
-    util::log_error("testbed run needs root (libvirt LXC, packet capture); try: sudo testbed run {}",
-                    a.experiment);
+    util::log_error(
+        "testbed run needs root (libvirt LXC, packet capture); try: sudo testbed run {}",
+        a.experiment);
     return kExitEnvironment;
   }
   auto topo = config::load_topology(exp->topology.string());
@@ -130,21 +130,24 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
   sub->add_option("experiment", args->experiment, "Experiment file (experiments/*.yaml)")
       ->required()
       ->check(CLI::ExistingFile);
-  sub->add_option("-o,--output", args->output, "Results root (overrides the experiment's `output`)");
+  sub->add_option("-o,--output", args->output,
+                  "Results root (overrides the experiment's `output`)");
   sub->add_option("-r,--repeat", args->repeat,
                   "Repetitions per scanner (overrides `repetitions`; >= 2 adds the noise floor)")
       ->check(CLI::Range(1, 1000));
   sub->add_option("--resume", args->resume,
                   "Continue an earlier results directory: keep complete runs, redo the others")
       ->check(CLI::ExistingDirectory);
-  sub->add_flag("--keep", args->keep, "Leave the lab up afterwards (`testbed lab down NAME` removes it)");
+  sub->add_flag("--keep", args->keep,
+                "Leave the lab up afterwards (`testbed lab down NAME` removes it)");
   sub->add_flag("--stop-on-failure", args->stop_on_failure,
                 "Stop at the first failed run (default: record it and go on)");
   sub->add_option("--baseline", args->baseline,
                   "Earlier results directory to compare with; exit 3 when traffic changed beyond "
                   "the noise floor")
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--lab-name", args->lab_name, "Name of the lab (default: derived from the experiment)");
+  sub->add_option("--lab-name", args->lab_name,
+                  "Name of the lab (default: derived from the experiment)");
   sub->callback([args, &ctx] { ctx.exit_code = run_main(*args, ctx.argv); });
 }
 

@@ -53,9 +53,10 @@ std::string validate_one(const fs::path& file, Kind kind) {
       if (!e) return e.error().message;
       auto t = config::load_topology(e->topology.string());
       if (!t) return t.error().message;
-      fmt::print("{}: experiment '{}' OK: {} scanner(s), topology {} ({} node(s)), {} repetition(s)\n",
-                 file.string(), e->name, e->scanners.size(), e->topology.string(), t->nodes.size(),
-                 e->repetitions);
+      fmt::print(
+          "{}: experiment '{}' OK: {} scanner(s), topology {} ({} node(s)), {} repetition(s)\n",
+          file.string(), e->name, e->scanners.size(), e->topology.string(), t->nodes.size(),
+          e->repetitions);
       return "";
     }
     case Kind::kTopology: {
@@ -107,15 +108,17 @@ int validate_main(const ValidateArgs& a) {
 void add_validate_command(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<ValidateArgs>();
   auto* sub = app.add_subcommand(
-      "validate",
-      "Check experiment, topology and image recipe files without running anything.");
+      "validate", "Check experiment, topology and image recipe files without running anything.");
   sub->footer(
       "The kind of each file is told by its keys (scanners: experiment; networks:/nodes:\n"
       "topology; base:/packages: recipe) or its directory. An experiment is checked together\n"
       "with the topology it names. Errors give file:line:col and what to do; exit code 2 when\n"
       "any file is invalid.\n"
-      "Example: testbed validate experiments/nmap7.yaml topology/two-subnet.yaml images/router.yaml");
-  sub->add_option("files", args->files, "YAML files to check")->required()->check(CLI::ExistingFile);
+      "Example: testbed validate experiments/nmap7.yaml topology/two-subnet.yaml "
+      "images/router.yaml");
+  sub->add_option("files", args->files, "YAML files to check")
+      ->required()
+      ->check(CLI::ExistingFile);
   sub->add_option("--kind", args->kind, "Treat every file as this kind")
       ->check(CLI::IsMember({"experiment", "topology", "recipe"}));
   sub->callback([args, &ctx] { ctx.exit_code = validate_main(*args); });

@@ -321,7 +321,8 @@ std::string classifier_markdown(const Model& m) {
     }
   } else {
     o += m.loo.reason +
-         ". Pairwise similarity of the runs (Jaccard of the sent keys that recur in some runs but not all, "
+         ". Pairwise similarity of the runs (Jaccard of the sent keys that recur in some runs but "
+         "not all, "
          "phases kept apart):\n\n";
     o += "| |";
     for (const auto& n : m.run_names) o += " " + n + " |";

@@ -6,11 +6,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "orchestrator/util/result.h"
 
@@ -18,13 +17,13 @@ namespace testbed::runner {
 
 /// What the runner needs to know about a lab that is up.
 struct LabFacts {
-  std::string name;                          ///< libvirt-level lab name
-  std::string scanner_node;                  ///< node that runs the scanner
-  std::string scanner_address;               ///< its address on the scan network
+  std::string name;             ///< libvirt-level lab name
+  std::string scanner_node;     ///< node that runs the scanner
+  std::string scanner_address;  ///< its address on the scan network
   std::vector<std::string> target_nodes;
-  std::vector<std::string> target_subnets;   ///< CIDRs of the targets network(s): the scan scope
-  std::string capture_interface;             ///< host-side device of the router's scan interface
-  nlohmann::json provenance;                 ///< libvirt/kernel versions, topology hash, ...
+  std::vector<std::string> target_subnets;  ///< CIDRs of the targets network(s): the scan scope
+  std::string capture_interface;            ///< host-side device of the router's scan interface
+  nlohmann::json provenance;                ///< libvirt/kernel versions, topology hash, ...
 };
 
 /// A shell on the scanner node.

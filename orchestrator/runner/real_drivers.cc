@@ -1,10 +1,9 @@
 #include "orchestrator/runner/real_drivers.h"
 
+#include <fmt/format.h>
 #include <time.h>
 
 #include <algorithm>
-
-#include <fmt/format.h>
 
 #include "orchestrator/capture/live_capture.h"
 #include "orchestrator/config/topology.h"
@@ -82,7 +81,8 @@ class VirtLabDriver : public LabDriver {
         facts_.scanner_node = n.name;
       if (n.role == config::NodeRole::kTarget) facts_.target_nodes.push_back(n.name);
     }
-    if (facts_.scanner_node.empty()) return fail("{}: the topology has no scanner node", topo_.file);
+    if (facts_.scanner_node.empty())
+      return fail("{}: the topology has no scanner node", topo_.file);
     if (const auto* scan = topo_.network_by_role(config::NetworkRole::kScan)) {
       auto info = lab_->node(facts_.scanner_node);
       auto it = info.addresses.find(scan->name);
@@ -224,10 +224,11 @@ Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp
   virt::LabOptions lo;
   lo.name = opts.lab_name.empty() ? default_lab_name(exp) : opts.lab_name;
   if (exp.hosts.size() > 1)
-    return fail("{}: `hosts` lists {} lab hosts; this build's runner drives one lab host per "
-                "run (placement across hosts exists in virt/kvm_placement.h but is not wired "
-                "into `testbed run` yet): run once per host with `uri:` instead",
-                exp.file, exp.hosts.size());
+    return fail(
+        "{}: `hosts` lists {} lab hosts; this build's runner drives one lab host per "
+        "run (placement across hosts exists in virt/kvm_placement.h but is not wired "
+        "into `testbed run` yet): run once per host with `uri:` instead",
+        exp.file, exp.hosts.size());
   lo.uri = !opts.uri.empty() ? opts.uri : config::lab_uris(exp).front();
   lo.backend = exp.backend;
   lo.images = exp.node_images;  // e.g. kvm-router for router on KVM

@@ -24,8 +24,7 @@ struct LabDriverOptions {
 std::string default_lab_name(const config::Experiment& exp);
 /// Every image the experiment needs in its topology: the non-scanner nodes' images and
 /// every scanner version's image, without duplicates.
-std::vector<std::string> images_needed(const config::Experiment& exp,
-                                       const config::Topology& topo);
+std::vector<std::string> images_needed(const config::Experiment& exp, const config::Topology& topo);
 
 /// A lab for the experiment's topology on its backend. Loading the topology may fail.
 util::Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp,

@@ -1,14 +1,13 @@
 #include "orchestrator/runner/runner.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <ctime>
 #include <fstream>
-
-#include <fmt/format.h>
+#include <optional>
 
 #include "orchestrator/runner/scan_log.h"
 #include "orchestrator/util/files.h"
@@ -111,8 +110,9 @@ std::optional<double> measure_line_latency(ScannerShell& shell, const Clock& clo
   std::sort(d.begin(), d.end());
   double median = d[d.size() / 2];
   if (median < 0 || median > 0.25) {
-    util::log_warn("line latency {:.4f} s is implausible (clocks not shared?); phase times not corrected",
-                   median);
+    util::log_warn(
+        "line latency {:.4f} s is implausible (clocks not shared?); phase times not corrected",
+        median);
     return std::nullopt;
   }
   return median;
@@ -188,8 +188,8 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
         log.add(line);
         std::string phase = log.current_phase();
         progress.update(fmt::format("phase {}, {} packets captured, {:.0f} s",
-                                    phase.empty() ? "starting" : phase,
-                                    (*cap)->packets_so_far(), clock.now() - started));
+                                    phase.empty() ? "starting" : phase, (*cap)->packets_so_far(),
+                                    clock.now() - started));
       },
       std::chrono::minutes(exp.scan_timeout_minutes));
   double finished = clock.now();
@@ -217,8 +217,9 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
                          {"bytes", counters->bytes},
                          {"kernel_dropped", counters->kernel_dropped},
                          {"interface_dropped", counters->interface_dropped}};
-  if (*rc != 0) return fail("{} exited with status {} (see {})", exp.command[0], *rc,
-                            (slot.dir / "nmap.log").string());
+  if (*rc != 0)
+    return fail("{} exited with status {} (see {})", exp.command[0], *rc,
+                (slot.dir / "nmap.log").string());
 
   stage = "check-targets";
   if (auto st = lab.check_targets(); !st)
@@ -264,15 +265,19 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
     if (bytes) util::write_file_atomic(exp_copy, *bytes).ok();
   }
 
-  nlohmann::json plan = {{"experiment", exp.name}, {"repetitions", reps}, {"scanners", nlohmann::json::array()}};
-  for (const auto& sc : exp.scanners) plan["scanners"].push_back({{"label", sc.label}, {"image", sc.image}});
+  nlohmann::json plan = {
+      {"experiment", exp.name}, {"repetitions", reps}, {"scanners", nlohmann::json::array()}};
+  for (const auto& sc : exp.scanners)
+    plan["scanners"].push_back({{"label", sc.label}, {"image", sc.image}});
   if (auto st = write_json(summary.results_dir / "plan.json", plan); !st) return st.error();
 
   auto slots = plan_runs(exp, reps, summary.results_dir);
   std::vector<RunSlot> todo;
   for (const auto& s : slots) {
-    if (run_is_complete(s.dir)) ++summary.kept;
-    else todo.push_back(s);
+    if (run_is_complete(s.dir))
+      ++summary.kept;
+    else
+      todo.push_back(s);
   }
   util::log_info("experiment {}: {} run(s) to do, {} already complete, results in {}", exp.name,
                  todo.size(), summary.kept, summary.results_dir.string());
@@ -307,7 +312,8 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
         summary.interrupted = true;
         break;
       }
-      util::log_info("run {}/{}: scanner {} repetition {}", i + 1, todo.size(), slot.label, slot.rep);
+      util::log_info("run {}/{}: scanner {} repetition {}", i + 1, todo.size(), slot.label,
+                     slot.rep);
       // A run directory without a manifest is never trusted: start it afresh.
       fs::remove_all(slot.dir, ec);
       fs::create_directories(slot.dir, ec);
@@ -316,7 +322,8 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
       nlohmann::json manifest = common;
       std::string stage = "start";
       double t0 = clock.now();
-      Status st = execute_run(exp, slot, lab, capture, clock, opts, targets.value(), manifest, stage);
+      Status st =
+          execute_run(exp, slot, lab, capture, clock, opts, targets.value(), manifest, stage);
       if (st.ok() && is_interrupted(opts)) st = fail("interrupted");
       if (st.ok()) {
         manifest["status"] = "complete";
@@ -338,9 +345,10 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
         break;
       }
       ++summary.failed;
-      summary.failures.push_back(fmt::format("{}/{}: {} failed: {}", slot.label, slot.rep, stage,
-                                             st.error().message));
-      util::log_error("[{}/{}] failed during {}: {}", slot.label, slot.rep, stage, st.error().message);
+      summary.failures.push_back(
+          fmt::format("{}/{}: {} failed: {}", slot.label, slot.rep, stage, st.error().message));
+      util::log_error("[{}/{}] failed during {}: {}", slot.label, slot.rep, stage,
+                      st.error().message);
       if (opts.stop_on_failure) break;
     }
     if (!opts.keep_lab) {

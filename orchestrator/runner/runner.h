@@ -6,11 +6,10 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/runner/drivers.h"
@@ -20,9 +19,9 @@ namespace testbed::runner {
 
 /// One scanner × repetition and where its files go.
 struct RunSlot {
-  std::string label;   ///< scanner label, e.g. "7.80"
-  std::string image;   ///< scanner image
-  int rep = 1;         ///< 1-based repetition
+  std::string label;          ///< scanner label, e.g. "7.80"
+  std::string image;          ///< scanner image
+  int rep = 1;                ///< 1-based repetition
   std::filesystem::path dir;  ///< <results>/<label>/<rep>
 };
 
@@ -31,18 +30,18 @@ struct RunOptions {
   std::optional<int> repetitions;                    ///< overrides the experiment's repetitions
   /// Continue an earlier results directory: runs with a manifest are kept, others redone.
   std::optional<std::filesystem::path> resume_dir;
-  bool keep_lab = false;                             ///< leave the lab up at the end
-  bool stop_on_failure = false;                      ///< default: record the failure, go on
-  std::string command_line;                          ///< testbed's own argv, for provenance
-  const std::atomic<bool>* interrupted = nullptr;    ///< set by a signal handler
+  bool keep_lab = false;                           ///< leave the lab up at the end
+  bool stop_on_failure = false;                    ///< default: record the failure, go on
+  std::string command_line;                        ///< testbed's own argv, for provenance
+  const std::atomic<bool>* interrupted = nullptr;  ///< set by a signal handler
   /// Called with the results directory after the runs (the report); optional.
   std::function<util::Status(const std::filesystem::path&)> after_runs;
 };
 
 struct RunSummary {
   std::filesystem::path results_dir;
-  int complete = 0;   ///< runs completed now
-  int kept = 0;       ///< runs already complete (resume)
+  int complete = 0;  ///< runs completed now
+  int kept = 0;      ///< runs already complete (resume)
   int failed = 0;
   bool interrupted = false;
   std::vector<std::string> failures;  ///< "label/rep: message"

@@ -8,7 +8,9 @@
 namespace testbed::runner {
 
 ScanLog::ScanLog(const Clock& clock, double latency)
-    : clock_(clock), latency_(latency), tracker_(std::make_unique<analysis::NmapLogPhaseTracker>()) {}
+    : clock_(clock),
+      latency_(latency),
+      tracker_(std::make_unique<analysis::NmapLogPhaseTracker>()) {}
 
 ScanLog::~ScanLog() = default;
 

@@ -31,8 +31,9 @@ class ScanLog {
   /// The scan phase the latest lines announced ("" before the first).
   std::string current_phase() const;
   /// Writes the log and the phase timeline of a scan that ran from `started` to `finished`.
-  util::Status write(const std::filesystem::path& log_path, const std::filesystem::path& phases_path,
-                     double started, double finished) const;
+  util::Status write(const std::filesystem::path& log_path,
+                     const std::filesystem::path& phases_path, double started,
+                     double finished) const;
 
  private:
   const Clock& clock_;

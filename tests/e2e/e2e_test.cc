@@ -6,9 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
@@ -34,9 +33,9 @@ struct Counts {
 };
 
 std::pair<Counts, Counts> tshark_counts(const fs::path& pcap, const std::string& scanner) {
-  auto r = util::run_process({"tshark", "-n", "-r", pcap.string(), "-Y", "ip", "-T", "fields",
-                              "-E", "occurrence=f", "-e", "ip.src", "-e", "ip.dst", "-e",
-                              "ip.proto", "-e", "frame.len"});
+  auto r = util::run_process({"tshark", "-n", "-r", pcap.string(), "-Y", "ip", "-T", "fields", "-E",
+                              "occurrence=f", "-e", "ip.src", "-e", "ip.dst", "-e", "ip.proto",
+                              "-e", "frame.len"});
   EXPECT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.error().message);
   Counts sent, recv;
   std::istringstream in(r.ok() ? r->out : "");
@@ -67,9 +66,10 @@ TEST(EndToEnd, CiSmokeExperiment) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (libvirt LXC, capture)";
   auto out = util::TempDir::create("testbed-e2e", "/var/tmp");
   ASSERT_TRUE(out.ok());
-  auto r = util::run_process({kTestbed, "run", std::string(TESTBED_SOURCE_DIR) + "/experiments/ci-smoke.yaml",
-                              "--output", out->path().string()},
-                             {.on_stdout_line = [](const std::string& l) { fprintf(stderr, "%s\n", l.c_str()); }});
+  auto r = util::run_process(
+      {kTestbed, "run", std::string(TESTBED_SOURCE_DIR) + "/experiments/ci-smoke.yaml", "--output",
+       out->path().string()},
+      {.on_stdout_line = [](const std::string& l) { fprintf(stderr, "%s\n", l.c_str()); }});
   ASSERT_TRUE(r.ok());
   fprintf(stderr, "%s\n", r->err.c_str());
   ASSERT_EQ(r->exit_code, 0);

@@ -13,9 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
@@ -179,8 +178,8 @@ TEST_F(Faults, SigintMidScanThenResume) {
 }
 
 TEST_F(Faults, SigtermDuringLabUp) {
-  auto l = launch(run_args(), signal_after("bringing the lab up", SIGTERM,
-                                           std::chrono::milliseconds(300)));
+  auto l = launch(run_args(),
+                  signal_after("bringing the lab up", SIGTERM, std::chrono::milliseconds(300)));
   EXPECT_EQ(l.exit_code, 130);
   EXPECT_FALSE(fs::exists(results_dir() / "7.80" / "1" / "manifest.json"));
   record("SIGTERM during lab up", l.exit_code == 130);
@@ -210,7 +209,8 @@ std::function<void(const std::string&, pid_t)> kill_node_after_scan_start(
     *sent = true;
     std::thread([=] {
       std::this_thread::sleep_for(delay);
-      util::run_process({"virsh", "-q", "-c", "lxc:///system", "destroy", "tb-" + kLab + "-" + node});
+      util::run_process(
+          {"virsh", "-q", "-c", "lxc:///system", "destroy", "tb-" + kLab + "-" + node});
     }).detach();
   };
 }

@@ -2,11 +2,10 @@
 // Fakes of the runner's side effects: a lab that records what was asked of it, a
 // scanner shell that replays a scripted console output, and a capture that writes a
 // small valid pcap.
+#include <fmt/format.h>
 #include <pcap/pcap.h>
 
 #include <fstream>
-
-#include <fmt/format.h>
 #include <map>
 
 #include "orchestrator/runner/drivers.h"
