@@ -355,13 +355,9 @@ util::Result<BuildReport> build_image(const config::Recipe& r, Builder& b, const
 
   if (fs::exists(ref.manifest) && !rebuild) {
     if (auto s = flip_current(name_dir, *key); !s) return s.error();
-    auto text = util::read_file(ref.manifest);
-    if (text) {
-      auto j = nlohmann::json::parse(*text, nullptr, false);
-      if (!j.is_discarded()) {
-        report.size_bytes = j.value("size_bytes", uint64_t{0});
-        if (j.contains("nmap")) report.nmap_version = j["nmap"].value("version", "");
-      }
+    if (auto j = images::read_manifest(ref)) {
+      report.size_bytes = j->value("size_bytes", uint64_t{0});
+      if (j->contains("nmap")) report.nmap_version = (*j)["nmap"].value("version", "");
     }
     report.seconds = seconds();
     return report;

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "orchestrator/util/files.h"
+
 namespace testbed::images {
 namespace fs = std::filesystem;
 
@@ -38,6 +40,18 @@ util::Result<ImageRef> find_image(const std::string& name, const fs::path& root)
         name, ref.dir.string(), name);
   }
   return ref;
+}
+
+util::Result<nlohmann::json> read_manifest(const ImageRef& ref) {
+  auto text = util::read_file(ref.manifest);
+  if (!text) return text.error();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return util::fail(
+        "{}: not a JSON object (a damaged image; rebuild it with `testbed image "
+        "build --rebuild {}`)",
+        ref.manifest.string(), ref.name);
+  return j;
 }
 
 }  // namespace testbed::images

@@ -38,6 +38,7 @@
 //     enables net.ipv4.ip_forward in the node's own network namespace; if /proc/sys is
 //     read-only in the container the lab must enable it from the host before boot.
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "orchestrator/util/result.h"
@@ -60,5 +61,8 @@ std::filesystem::path default_cache_root();
 /// ("run `testbed image build NAME`").
 util::Result<ImageRef> find_image(const std::string& name,
                                   const std::filesystem::path& root = default_cache_root());
+
+/// The image's manifest.json (fields: images/README.md); an error names the file.
+util::Result<nlohmann::json> read_manifest(const ImageRef& ref);
 
 }  // namespace testbed::images

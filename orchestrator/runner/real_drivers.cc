@@ -125,11 +125,7 @@ class VirtLabDriver : public LabDriver {
                                                               ? images::default_cache_root()
                                                               : opts_.image_root);
     if (!ref) return ref.error();
-    auto text = util::read_file(ref->manifest);
-    if (!text) return text.error();
-    auto j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded()) return fail("{}: not valid JSON", ref->manifest.string());
-    return j;
+    return images::read_manifest(*ref);
   }
 
   Result<std::unique_ptr<ScannerShell>> scanner_shell() override {

@@ -73,14 +73,10 @@ bool process_alive(int64_t pid, int64_t start_ticks) {
 
 // The backend an image was built for (its manifest's "backend"); "" when unknown.
 std::string image_backend(const images::ImageRef& ref) {
-  auto text = util::read_file(ref.manifest);
-  if (!text) return "";
-  try {
-    auto j = json::parse(*text);
-    return j.contains("backend") && j["backend"].is_string() ? j["backend"].get<std::string>() : "";
-  } catch (const std::exception&) {
-    return "";
-  }
+  auto j = images::read_manifest(ref);
+  return j && j->contains("backend") && (*j)["backend"].is_string()
+             ? (*j)["backend"].get<std::string>()
+             : "";
 }
 
 }  // namespace
