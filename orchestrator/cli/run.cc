@@ -13,6 +13,8 @@
 #include "orchestrator/runner/real_drivers.h"
 #include "orchestrator/runner/runner.h"
 #include "orchestrator/util/log.h"
+#include "orchestrator/virt/backends.h"
+#include "orchestrator/virt/kvm_placement.h"
 
 namespace testbed::cli {
 namespace {
@@ -44,6 +46,16 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
         a.experiment);
     return kExitEnvironment;
   }
+  // Several lab hosts need labs this build can reach: say so before building anything.
+  const auto uris = config::lab_uris(*exp);
+  if (uris.size() > 1) {
+    for (const auto& uri : uris) {
+      if (auto st = virt::check_lab_host_is_local(uri); !st) {
+        util::log_error("{}: hosts: {}", a.experiment, st.error().message);
+        return kExitEnvironment;
+      }
+    }
+  }
   auto topo = config::load_topology(exp->topology.string());
   if (!topo) {
     util::log_error("{}", topo.error().message);
@@ -58,7 +70,9 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   lo.lab_name = a.lab_name;
   lo.keep = a.keep;
   lo.cancel = &g_interrupted;
-  auto lab = runner::make_lab_driver(*exp, lo);
+  // One lab host: its lab here; several: a lab per host, made by the runner's threads.
+  util::Result<std::unique_ptr<runner::LabDriver>> lab = std::unique_ptr<runner::LabDriver>();
+  if (uris.size() == 1) lab = runner::make_lab_driver(*exp, lo);
   if (!lab) {
     util::log_error("{}", lab.error().message);
     return kExitBadInput;
@@ -90,7 +104,10 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
     return {};
   };
 
-  auto s = runner::run_experiment(*exp, **lab, *capture, clock, o);
+  auto s = uris.size() > 1 ? runner::run_experiment_on_hosts(
+                                 *exp, virt::lab_hosts(uris),
+                                 runner::make_host_driver_factory(*exp, lo, uris.size()), clock, o)
+                           : runner::run_experiment(*exp, **lab, *capture, clock, o);
   if (!s) {
     util::log_error("{}", s.error().message);
     return g_interrupted ? kExitInterrupted : kExitFailure;
@@ -103,6 +120,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   util::log_info("{} run(s) complete, {} kept, {} failed; results: {}", s->complete, s->kept,
                  s->failed, s->results_dir.string());
   for (const auto& f : s->failures) util::log_error("{}", f);
+  for (const auto& [uri, why] : s->dead_hosts) util::log_error("lab host {}: {}", uri, why);
   if (!outcome.html.empty()) util::log_info("report: {}", outcome.html.string());
   if (s->failed > 0) {
     util::log_info("redo the failed runs with: testbed run {} --resume {}", a.experiment,

@@ -219,12 +219,6 @@ Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp
   if (!topo) return topo.error();
   virt::LabOptions lo;
   lo.name = opts.lab_name.empty() ? default_lab_name(exp) : opts.lab_name;
-  if (exp.hosts.size() > 1)
-    return fail(
-        "{}: `hosts` lists {} lab hosts; this build's runner drives one lab host per "
-        "run (placement across hosts exists in virt/kvm_placement.h but is not wired "
-        "into `testbed run` yet): run once per host with `uri:` instead",
-        exp.file, exp.hosts.size());
   lo.uri = !opts.uri.empty() ? opts.uri : config::lab_uris(exp).front();
   lo.backend = exp.backend;
   lo.images = exp.node_images;  // e.g. kvm-router for router on KVM
@@ -241,6 +235,19 @@ Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp
 
 std::unique_ptr<CaptureDriver> make_capture_driver() {
   return std::make_unique<LiveCaptureDriver>();
+}
+
+HostDriverFactory make_host_driver_factory(const config::Experiment& exp,
+                                           const LabDriverOptions& opts, size_t host_count) {
+  return [&exp, opts, host_count](const virt::LabHost& host, size_t index) -> Result<HostDrivers> {
+    LabDriverOptions o = opts;
+    o.uri = host.uri;
+    o.lab_name = virt::host_lab_name(opts.lab_name.empty() ? default_lab_name(exp) : opts.lab_name,
+                                     index, host_count);
+    auto lab = make_lab_driver(exp, o);
+    if (!lab) return lab.error();
+    return HostDrivers{std::move(*lab), make_capture_driver()};
+  };
 }
 
 double SystemClock::now() const {

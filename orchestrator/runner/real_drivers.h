@@ -9,6 +9,7 @@
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/runner/drivers.h"
+#include "orchestrator/runner/runner.h"
 
 namespace testbed::runner {
 
@@ -30,6 +31,11 @@ std::vector<std::string> images_needed(const config::Experiment& exp, const conf
 util::Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp,
                                                          const LabDriverOptions& opts);
 std::unique_ptr<CaptureDriver> make_capture_driver();
+/// Drivers for each of the experiment's `host_count` lab hosts (run_experiment_on_hosts):
+/// a lab on the host's URI named virt::host_lab_name(lab name, index, host_count).
+/// `exp` must outlive the factory.
+HostDriverFactory make_host_driver_factory(const config::Experiment& exp,
+                                           const LabDriverOptions& opts, size_t host_count);
 
 /// CLOCK_REALTIME in seconds: the clock libpcap stamps packets with on this host.
 class SystemClock : public Clock {

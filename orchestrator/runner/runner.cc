@@ -217,6 +217,7 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
                          {"bytes", counters->bytes},
                          {"kernel_dropped", counters->kernel_dropped},
                          {"interface_dropped", counters->interface_dropped}};
+  stage = "scan";
   if (*rc != 0)
     return fail("{} exited with status {} (see {})", exp.command[0], *rc,
                 (slot.dir / "nmap.log").string());
@@ -231,12 +232,17 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   return {};
 }
 
-}  // namespace
-
-Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
-                                  CaptureDriver& capture, const Clock& clock,
-                                  const RunOptions& opts) {
+/// A results directory with its plan written, and the runs still to do.
+struct Prepared {
   RunSummary summary;
+  std::vector<RunSlot> todo;
+  nlohmann::json common;  ///< provenance shared by every run (the lab's is added per lab)
+};
+
+Result<Prepared> prepare_results(const config::Experiment& exp, const Clock& clock,
+                                 const RunOptions& opts) {
+  Prepared p;
+  RunSummary& summary = p.summary;
   int reps = opts.repetitions.value_or(exp.repetitions);
   if (opts.resume_dir) {
     summary.results_dir = *opts.resume_dir;
@@ -271,24 +277,108 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
     plan["scanners"].push_back({{"label", sc.label}, {"image", sc.image}});
   if (auto st = write_json(summary.results_dir / "plan.json", plan); !st) return st.error();
 
-  auto slots = plan_runs(exp, reps, summary.results_dir);
-  std::vector<RunSlot> todo;
-  for (const auto& s : slots) {
+  for (const auto& s : plan_runs(exp, reps, summary.results_dir)) {
     if (run_is_complete(s.dir))
       ++summary.kept;
     else
-      todo.push_back(s);
+      p.todo.push_back(s);
   }
   util::log_info("experiment {}: {} run(s) to do, {} already complete, results in {}", exp.name,
-                 todo.size(), summary.kept, summary.results_dir.string());
+                 p.todo.size(), summary.kept, summary.results_dir.string());
 
-  // Provenance shared by every run.
-  nlohmann::json common = {
+  p.common = {
       {"experiment", {{"name", exp.name}, {"file", exp.file}, {"sha256", exp.sha256}}},
       {"testbed", {{"version", kVersion}, {"git_revision", git_revision()}}},
       {"host", {{"kernel", kernel_release()}}},
       {"command_line", opts.command_line},
   };
+  return p;
+}
+
+/// The shared provenance plus the lab's, for runs in `lab` (which is up).
+nlohmann::json with_lab(nlohmann::json common, const LabFacts& facts) {
+  common["lab"] = facts.provenance;
+  common["lab"]["name"] = facts.name;
+  common["lab"]["scanner_address"] = facts.scanner_address;
+  return common;
+}
+
+/// How one run ended.
+struct SlotOutcome {
+  enum Kind { kComplete, kFailed, kInterrupted } kind = kComplete;
+  std::string stage;
+  std::string message;
+};
+
+/// One run in a lab that is up: a fresh run directory, execute_run, then its manifest
+/// (complete) or failure.json (failed, interrupted).
+SlotOutcome run_slot(const config::Experiment& exp, const RunSlot& slot, LabDriver& lab,
+                     CaptureDriver& capture, const Clock& clock, const RunOptions& opts,
+                     const std::vector<std::string>& targets, const nlohmann::json& common) {
+  // A run directory without a manifest is never trusted: start it afresh.
+  std::error_code ec;
+  fs::remove_all(slot.dir, ec);
+  fs::create_directories(slot.dir, ec);
+  if (ec)
+    return {SlotOutcome::kFailed, "start",
+            fmt::format("cannot create {}: {}", slot.dir.string(), ec.message())};
+
+  nlohmann::json manifest = common;
+  std::string stage = "start";
+  double t0 = clock.now();
+  Status st = execute_run(exp, slot, lab, capture, clock, opts, targets, manifest, stage);
+  if (st.ok() && is_interrupted(opts)) st = fail("interrupted");
+  if (st.ok()) {
+    manifest["status"] = "complete";
+    manifest["wall_seconds"] = clock.now() - t0;
+    if (auto w = write_json(slot.dir / kManifestFile, manifest); !w) st = w;
+  }
+  if (st.ok()) return {};
+  bool interrupted = is_interrupted(opts);
+  nlohmann::json failure = {{"status", interrupted ? "interrupted" : "failed"},
+                            {"stage", stage},
+                            {"error", st.error().message}};
+  write_json(slot.dir / kFailureFile, failure).ok();
+  if (interrupted) {
+    util::log_warn("[{}/{}] interrupted during {}", slot.label, slot.rep, stage);
+    return {SlotOutcome::kInterrupted, stage, st.error().message};
+  }
+  util::log_error("[{}/{}] failed during {}: {}", slot.label, slot.rep, stage, st.error().message);
+  return {SlotOutcome::kFailed, stage, st.error().message};
+}
+
+std::string failure_line(const RunSlot& slot, const SlotOutcome& o) {
+  return fmt::format("{}/{}: {} failed: {}", slot.label, slot.rep, o.stage, o.message);
+}
+
+void take_down(LabDriver& lab, const RunOptions& opts) {
+  if (!opts.keep_lab) {
+    util::log_info("taking the lab {} down", lab.facts().name);
+    if (auto st = lab.down(); !st) util::log_warn("lab down: {}", st.error().message);
+  } else {
+    util::log_info("lab {} kept up (--keep); `testbed lab down {}` removes it", lab.facts().name,
+                   lab.facts().name);
+  }
+}
+
+/// The report, when there is at least one complete run to report on.
+Result<RunSummary> finish(RunSummary summary, const RunOptions& opts) {
+  if (!summary.interrupted && opts.after_runs && summary.complete + summary.kept > 0) {
+    if (auto st = opts.after_runs(summary.results_dir); !st)
+      return fail("report: {}", st.error().message);
+  }
+  return summary;
+}
+
+}  // namespace
+
+Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
+                                  CaptureDriver& capture, const Clock& clock,
+                                  const RunOptions& opts) {
+  auto prepared = prepare_results(exp, clock, opts);
+  if (!prepared) return prepared.error();
+  RunSummary& summary = prepared->summary;
+  const auto& todo = prepared->todo;
 
   if (!todo.empty()) {
     util::log_info("bringing the lab up");
@@ -296,11 +386,8 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
       lab.down().ok();  // best effort: the up failure is what we report
       return fail("lab up failed: {}", st.error().message);
     }
-    const LabFacts& facts = lab.facts();
-    common["lab"] = facts.provenance;
-    common["lab"]["name"] = facts.name;
-    common["lab"]["scanner_address"] = facts.scanner_address;
-    auto targets = scan_targets(exp, facts);
+    nlohmann::json common = with_lab(prepared->common, lab.facts());
+    auto targets = scan_targets(exp, lab.facts());
     if (!targets) {
       if (!opts.keep_lab) lab.down().ok();
       return targets.error();
@@ -314,58 +401,133 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
       }
       util::log_info("run {}/{}: scanner {} repetition {}", i + 1, todo.size(), slot.label,
                      slot.rep);
-      // A run directory without a manifest is never trusted: start it afresh.
-      fs::remove_all(slot.dir, ec);
-      fs::create_directories(slot.dir, ec);
-      if (ec) return fail("cannot create {}: {}", slot.dir.string(), ec.message());
-
-      nlohmann::json manifest = common;
-      std::string stage = "start";
-      double t0 = clock.now();
-      Status st =
-          execute_run(exp, slot, lab, capture, clock, opts, targets.value(), manifest, stage);
-      if (st.ok() && is_interrupted(opts)) st = fail("interrupted");
-      if (st.ok()) {
-        manifest["status"] = "complete";
-        manifest["wall_seconds"] = clock.now() - t0;
-        if (auto w = write_json(slot.dir / kManifestFile, manifest); !w) st = w;
-      }
-      if (st.ok()) {
+      SlotOutcome o = run_slot(exp, slot, lab, capture, clock, opts, *targets, common);
+      if (o.kind == SlotOutcome::kComplete) {
         ++summary.complete;
         continue;
       }
-      bool interrupted = is_interrupted(opts);
-      nlohmann::json failure = {{"status", interrupted ? "interrupted" : "failed"},
-                                {"stage", stage},
-                                {"error", st.error().message}};
-      write_json(slot.dir / kFailureFile, failure).ok();
-      if (interrupted) {
+      if (o.kind == SlotOutcome::kInterrupted) {
         summary.interrupted = true;
-        util::log_warn("[{}/{}] interrupted during {}", slot.label, slot.rep, stage);
         break;
       }
       ++summary.failed;
-      summary.failures.push_back(
-          fmt::format("{}/{}: {} failed: {}", slot.label, slot.rep, stage, st.error().message));
-      util::log_error("[{}/{}] failed during {}: {}", slot.label, slot.rep, stage,
-                      st.error().message);
+      summary.failures.push_back(failure_line(slot, o));
       if (opts.stop_on_failure) break;
     }
-    if (!opts.keep_lab) {
-      util::log_info("taking the lab down");
-      if (auto st = lab.down(); !st) util::log_warn("lab down: {}", st.error().message);
-    } else {
-      util::log_info("lab {} kept up (--keep); `testbed lab down {}` removes it", lab.facts().name,
-                     lab.facts().name);
+    take_down(lab, opts);
+  }
+  return finish(std::move(summary), opts);
+}
+
+namespace {
+
+std::string run_id(const RunSlot& slot) { return fmt::format("{}/{}", slot.label, slot.rep); }
+
+/// Stages whose failure means the lab, not the scan, is broken.
+bool is_host_failure(const std::string& stage) {
+  return stage == "reset-targets" || stage == "start-scanner";
+}
+
+/// One lab host's side of run_experiment_on_hosts: its lab is up while the worker lives.
+class HostRunner : public virt::HostWorker {
+ public:
+  struct Shared {
+    const config::Experiment& exp;
+    const Clock& clock;
+    const RunOptions& opts;
+    const std::map<std::string, RunSlot>& slots;
+    const nlohmann::json& common;
+    std::atomic<bool> stopping{false};  ///< --stop-on-failure saw a failure
+  };
+
+  HostRunner(HostDrivers d, std::string uri, std::vector<std::string> targets, Shared& shared)
+      : d_(std::move(d)), uri_(std::move(uri)), targets_(std::move(targets)), shared_(shared) {
+    common_ = with_lab(shared_.common, d_.lab->facts());
+    common_["lab"]["host"] = uri_;
+  }
+  ~HostRunner() override { take_down(*d_.lab, shared_.opts); }
+
+  virt::RunOutcome run(const std::string& id, std::string* message) override {
+    if (is_interrupted(shared_.opts) || shared_.stopping) return virt::RunOutcome::kStopped;
+    const RunSlot& slot = shared_.slots.at(id);
+    util::log_info("[{}] run {}: scanner {} repetition {}", uri_, id, slot.label, slot.rep);
+    SlotOutcome o = run_slot(shared_.exp, slot, *d_.lab, *d_.capture, shared_.clock, shared_.opts,
+                             targets_, common_);
+    switch (o.kind) {
+      case SlotOutcome::kComplete:
+        return virt::RunOutcome::kDone;
+      case SlotOutcome::kInterrupted:
+        return virt::RunOutcome::kStopped;
+      case SlotOutcome::kFailed:
+        break;
     }
+    *message = failure_line(slot, o);
+    // The lab could not be reset or could not start the scanner: the host, not the run,
+    // is broken, and the run is placed on another host.
+    if (is_host_failure(o.stage)) return virt::RunOutcome::kHostFailed;
+    if (shared_.opts.stop_on_failure) shared_.stopping = true;
+    return virt::RunOutcome::kRunFailed;
   }
 
-  // A report needs at least one complete run; without one the summary says what failed.
-  if (!summary.interrupted && opts.after_runs && summary.complete + summary.kept > 0) {
-    if (auto st = opts.after_runs(summary.results_dir); !st)
-      return fail("report: {}", st.error().message);
+ private:
+  HostDrivers d_;
+  std::string uri_;
+  std::vector<std::string> targets_;
+  Shared& shared_;
+  nlohmann::json common_;
+};
+
+}  // namespace
+
+Result<RunSummary> run_experiment_on_hosts(const config::Experiment& exp,
+                                           const std::vector<virt::LabHost>& hosts,
+                                           const HostDriverFactory& make_drivers,
+                                           const Clock& clock, const RunOptions& opts) {
+  auto prepared = prepare_results(exp, clock, opts);
+  if (!prepared) return prepared.error();
+  RunSummary& summary = prepared->summary;
+  if (prepared->todo.empty()) return finish(std::move(summary), opts);
+
+  std::map<std::string, RunSlot> slots;
+  std::vector<std::string> ids;
+  for (const auto& s : prepared->todo) {
+    ids.push_back(run_id(s));
+    slots.emplace(ids.back(), s);
   }
-  return summary;
+  HostRunner::Shared shared{exp, clock, opts, slots, prepared->common, {}};
+  util::log_info("{} run(s) across {} lab hosts", ids.size(), hosts.size());
+  auto r = virt::run_across_hosts(
+      ids, hosts, [&](const virt::LabHost& host) -> Result<std::unique_ptr<virt::HostWorker>> {
+        size_t index = 0;
+        while (hosts[index].uri != host.uri) ++index;
+        auto d = make_drivers(host, index);
+        if (!d) return d.error();
+        util::log_info("[{}] bringing the lab {} up", host.uri, d->lab->facts().name);
+        if (auto st = d->lab->up(); !st) {
+          d->lab->down().ok();
+          return fail("lab up failed: {}", st.error().message);
+        }
+        auto targets = scan_targets(exp, d->lab->facts());
+        if (!targets) {
+          d->lab->down().ok();
+          return targets.error();
+        }
+        return std::unique_ptr<virt::HostWorker>(
+            std::make_unique<HostRunner>(std::move(*d), host.uri, std::move(*targets), shared));
+      });
+
+  summary.complete = static_cast<int>(r.ran_on.size());
+  for (const auto& [id, msg] : r.failed) summary.failures.push_back(msg);
+  summary.failed = static_cast<int>(r.failed.size());
+  if (!r.unplaced.empty()) {
+    summary.failed += static_cast<int>(r.unplaced.size());
+    for (const auto& id : r.unplaced)
+      summary.failures.push_back(fmt::format("{}: not run, every lab host failed", id));
+  }
+  if (!r.stopped.empty() && is_interrupted(opts)) summary.interrupted = true;
+  summary.ran_on = r.ran_on;
+  summary.dead_hosts = r.dead_hosts;
+  return finish(std::move(summary), opts);
 }
 
 }  // namespace testbed::runner

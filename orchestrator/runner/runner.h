@@ -6,6 +6,8 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -14,6 +16,7 @@
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/runner/drivers.h"
 #include "orchestrator/util/result.h"
+#include "orchestrator/virt/kvm_placement.h"
 
 namespace testbed::runner {
 
@@ -45,6 +48,10 @@ struct RunSummary {
   int failed = 0;
   bool interrupted = false;
   std::vector<std::string> failures;  ///< "label/rep: message"
+  /// Runs across several lab hosts only: run id ("label/rep") -> the host URI it
+  /// completed on, and the hosts given up (URI -> why).
+  std::map<std::string, std::string> ran_on;
+  std::map<std::string, std::string> dead_hosts;
 };
 
 /// The manifest file name; a run directory is complete iff it exists (written last,
@@ -76,5 +83,26 @@ util::Result<std::vector<std::string>> scan_targets(const config::Experiment& ex
 util::Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
                                         CaptureDriver& capture, const Clock& clock,
                                         const RunOptions& opts);
+
+/// What runs an experiment on one lab host: its lab (not up yet) and its capture.
+struct HostDrivers {
+  std::unique_ptr<LabDriver> lab;
+  std::unique_ptr<CaptureDriver> capture;
+};
+/// Makes the drivers for `host`, the `index`-th (0-based) of the experiment's hosts.
+using HostDriverFactory =
+    std::function<util::Result<HostDrivers>(const virt::LabHost& host, size_t index)>;
+
+/// run_experiment across several lab hosts (the experiment's `hosts:`), one lab per host,
+/// all up at once: the runs are spread over the hosts (virt::run_across_hosts) and run in
+/// parallel into one results directory, so the report reads as from one host; each
+/// manifest names its host (lab.host). A host whose lab cannot come up, be reset or start
+/// the scanner is given up and its unfinished runs are placed on the others; a run that
+/// fails in its scan stays failed. Interruption and --stop-on-failure stop every host
+/// after its current run; every lab comes down at the end (unless keep_lab).
+util::Result<RunSummary> run_experiment_on_hosts(const config::Experiment& exp,
+                                                 const std::vector<virt::LabHost>& hosts,
+                                                 const HostDriverFactory& make_drivers,
+                                                 const Clock& clock, const RunOptions& opts);
 
 }  // namespace testbed::runner

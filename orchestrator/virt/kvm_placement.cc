@@ -128,6 +128,8 @@ MultiHostResult run_across_hosts(const std::vector<std::string>& runs,
       }
       if (out == RunOutcome::kDone)
         result.ran_on[run] = host.uri;
+      else if (out == RunOutcome::kStopped)
+        result.stopped.push_back(run);
       else
         result.failed[run] = msg;
       ++settled;

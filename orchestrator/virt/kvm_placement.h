@@ -50,6 +50,7 @@ enum class RunOutcome {
   kDone,        ///< the run directory is complete (collected back)
   kRunFailed,   ///< the run itself failed (recorded; not retried elsewhere)
   kHostFailed,  ///< the host is gone (libvirt connection lost, lab broken): retry elsewhere
+  kStopped,     ///< not run: the experiment is stopping (interrupted, --stop-on-failure)
 };
 
 /// One host's side: runs one run at a time on that host's lab. The real one wraps a Lab
@@ -70,6 +71,7 @@ struct MultiHostResult {
   std::map<std::string, std::string> failed;      ///< run -> message (kRunFailed)
   std::map<std::string, std::string> dead_hosts;  ///< host URI -> why it was given up
   std::vector<std::string> unplaced;              ///< runs left when every host had failed
+  std::vector<std::string> stopped;               ///< runs a worker declined (kStopped)
 };
 
 /// Runs every run once across `hosts`, one thread per host (runs on one host are

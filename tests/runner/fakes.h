@@ -32,6 +32,8 @@ struct FakeLabScript {
       "Nmap done: 256 IP addresses (1 host up) scanned in 12.00 seconds"};
   int exit_status = 0;
   std::string fail_prepare_for_image;  ///< prepare_scanner fails for this image
+  /// prepare_scanner fails from its (n+1)-th call on (the lab broke after n runs)
+  int fail_prepare_after = -1;
   bool fail_up = false;
   bool target_dies = false;  ///< check_targets fails (a target died mid-scan)
   /// When set, `date +%s.%N` prints this clock's next reading minus line_latency (the
@@ -89,6 +91,8 @@ class FakeLab : public LabDriver {
   util::Status prepare_scanner(const std::string& image) override {
     calls.push_back("prepare " + image);
     if (image == s_.fail_prepare_for_image) return util::fail("image {} is not built", image);
+    if (s_.fail_prepare_after >= 0 && prepares_++ >= s_.fail_prepare_after)
+      return util::fail("cannot start the scanner node: connection to libvirtd lost");
     return {};
   }
   util::Status reset_targets() override {
@@ -115,6 +119,31 @@ class FakeLab : public LabDriver {
 
  private:
   FakeLabScript s_;
+  int prepares_ = 0;
+};
+
+/// A LabDriver that forwards to a FakeLab the test owns, so the test can read the
+/// fake's calls after the runner has destroyed the driver.
+class BorrowedLab : public LabDriver {
+ public:
+  explicit BorrowedLab(FakeLab& lab) : lab_(lab) {}
+  util::Status up() override { return lab_.up(); }
+  const LabFacts& facts() const override { return lab_.facts(); }
+  util::Status prepare_scanner(const std::string& image) override {
+    return lab_.prepare_scanner(image);
+  }
+  util::Status reset_targets() override { return lab_.reset_targets(); }
+  util::Status check_targets() override { return lab_.check_targets(); }
+  util::Result<nlohmann::json> image_manifest(const std::string& node) override {
+    return lab_.image_manifest(node);
+  }
+  util::Result<std::unique_ptr<ScannerShell>> scanner_shell() override {
+    return lab_.scanner_shell();
+  }
+  util::Status down() override { return lab_.down(); }
+
+ private:
+  FakeLab& lab_;
 };
 
 /// Writes a pcap with `packets` tiny Ethernet frames when stopped.

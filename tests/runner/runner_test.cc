@@ -4,13 +4,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
 
+#include "orchestrator/runner/real_drivers.h"
 #include "orchestrator/util/files.h"
 #include "tests/runner/fakes.h"
 
 namespace testbed::runner {
 namespace {
 namespace fs = std::filesystem;
+using testing::BorrowedLab;
 using testing::FakeCapture;
 using testing::FakeClock;
 using testing::FakeLab;
@@ -232,6 +236,153 @@ TEST_F(RunnerTest, LabUpFailureIsReported) {
   auto s = run_experiment(e, lab, capture_, clock_, {});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("no libvirtd"), std::string::npos);
+}
+
+// ---- several lab hosts (run_experiment_on_hosts) ----
+
+/// Three hosts, each a FakeLab the test keeps; the factory hands the runner a driver
+/// borrowing it. A host in `unreachable` cannot be opened (no connection).
+class MultiHostTest : public RunnerTest {
+ protected:
+  void SetUp() override {
+    RunnerTest::SetUp();
+    for (const char* h :
+         {"qemu+ssh://lab1/system", "qemu+ssh://lab2/system", "qemu+ssh://lab3/system"})
+      hosts_.push_back({h, 1});
+  }
+  void script(const std::string& uri, FakeLabScript s) { labs_.emplace(uri, std::move(s)); }
+  HostDriverFactory factory() {
+    return [this](const virt::LabHost& h, size_t index) -> util::Result<HostDrivers> {
+      opened_.push_back(fmt::format("{}#{}", h.uri, index));
+      if (unreachable_.count(h.uri)) return util::fail("cannot connect to {}", h.uri);
+      auto it = labs_.try_emplace(h.uri).first;
+      it->second.facts_.name = fmt::format("unit-h{}", index + 1);
+      return HostDrivers{std::make_unique<BorrowedLab>(it->second),
+                         std::make_unique<FakeCapture>()};
+    };
+  }
+  util::Result<RunSummary> run(const config::Experiment& e, const RunOptions& o = {}) {
+    return run_experiment_on_hosts(e, hosts_, factory(), sys_clock_, o);
+  }
+  std::vector<virt::LabHost> hosts_;
+  std::map<std::string, FakeLab> labs_;
+  std::set<std::string> unreachable_;
+  std::vector<std::string> opened_;
+  SystemClock sys_clock_;  // thread-safe, unlike FakeClock
+};
+
+TEST_F(MultiHostTest, RunsSpreadOverHostsIntoOneResultsDirectory) {
+  auto e = make_experiment(tmp_->path());
+  e.repetitions = 3;  // 6 runs over 3 hosts
+  int reports = 0;
+  RunOptions o;
+  o.after_runs = [&](const fs::path& dir) -> util::Status {
+    ++reports;
+    EXPECT_TRUE(fs::exists(dir / "plan.json"));
+    return {};
+  };
+  auto s = run(e, o);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->complete, 6);
+  EXPECT_EQ(s->failed, 0);
+  EXPECT_EQ(reports, 1);  // one report over every host's runs
+  ASSERT_EQ(s->ran_on.size(), 6u);
+  std::map<std::string, int> per_host;
+  for (const auto& [id, uri] : s->ran_on) {
+    ++per_host[uri];
+    auto m = nlohmann::json::parse(*util::read_file(s->results_dir / id / kManifestFile));
+    EXPECT_EQ(m["status"], "complete");
+    EXPECT_EQ(m["lab"]["host"], uri) << id;  // provenance names the host it ran on
+    EXPECT_EQ(m["lab"]["name"], labs_.at(uri).facts_.name);
+  }
+  for (const auto& h : hosts_) EXPECT_EQ(per_host[h.uri], 2) << h.uri;
+  // Every lab came up once, was taken down once, last.
+  for (auto& [uri, lab] : labs_) {
+    EXPECT_EQ(std::count(lab.calls.begin(), lab.calls.end(), "up"), 1) << uri;
+    EXPECT_EQ(lab.calls.back(), "down") << uri;
+  }
+  // Lab names are per host index.
+  EXPECT_EQ(std::set<std::string>(opened_.begin(), opened_.end()),
+            (std::set<std::string>{"qemu+ssh://lab1/system#0", "qemu+ssh://lab2/system#1",
+                                   "qemu+ssh://lab3/system#2"}));
+}
+
+TEST_F(MultiHostTest, HostBreakingMidExperimentLosesNoRun) {
+  auto e = make_experiment(tmp_->path());
+  e.repetitions = 3;
+  FakeLabScript broken;
+  broken.fail_prepare_after = 1;  // lab2 does one run, then cannot start the scanner
+  script("qemu+ssh://lab2/system", broken);
+  auto s = run(e);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->complete, 6);  // the run lab2 failed on, and its queue, ran elsewhere
+  EXPECT_EQ(s->failed, 0);
+  ASSERT_EQ(s->dead_hosts.size(), 1u);
+  EXPECT_NE(s->dead_hosts.at("qemu+ssh://lab2/system").find("libvirtd lost"), std::string::npos);
+  int on_lab2 = 0;
+  for (const auto& [id, uri] : s->ran_on) {
+    on_lab2 += uri == "qemu+ssh://lab2/system";
+    EXPECT_TRUE(run_is_complete(s->results_dir / id)) << id;
+    // The failure.json of the attempt on lab2 is gone: the run directory was redone.
+    EXPECT_FALSE(fs::exists(s->results_dir / id / kFailureFile)) << id;
+  }
+  EXPECT_EQ(on_lab2, 1);
+  auto& calls = labs_.at("qemu+ssh://lab2/system").calls;
+  EXPECT_EQ(calls.back(), "down");  // the broken host's lab is still taken down
+}
+
+TEST_F(MultiHostTest, UnreachableHostAndScanFailure) {
+  auto e = make_experiment(tmp_->path());
+  unreachable_.insert("qemu+ssh://lab1/system");
+  FakeLabScript scan_fails;
+  scan_fails.exit_status = 1;  // a failed scan is the run's failure, not the host's
+  script("qemu+ssh://lab3/system", scan_fails);
+  auto s = run(e);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->dead_hosts.count("qemu+ssh://lab1/system"), 1u);
+  EXPECT_EQ(s->complete + s->failed, 4);
+  EXPECT_GE(s->failed, 1);
+  for (const auto& [id, uri] : s->ran_on) EXPECT_EQ(uri, "qemu+ssh://lab2/system");
+  for (const auto& f : s->failures) EXPECT_NE(f.find("scan failed"), std::string::npos) << f;
+  // lab3 was not given up after a failed scan: every run placed on it was scanned there.
+  EXPECT_EQ(s->dead_hosts.count("qemu+ssh://lab3/system"), 0u);
+  const auto& calls3 = labs_.at("qemu+ssh://lab3/system").calls;
+  EXPECT_EQ(std::count_if(calls3.begin(), calls3.end(),
+                          [](const std::string& c) { return c.rfind("run nmap ", 0) == 0; }),
+            s->failed);
+  EXPECT_EQ(calls3.back(), "down");
+}
+
+TEST_F(MultiHostTest, EveryHostFailingLeavesRunsNotRunAndNoReport) {
+  auto e = make_experiment(tmp_->path());
+  for (const auto& h : hosts_) unreachable_.insert(h.uri);
+  int reports = 0;
+  RunOptions o;
+  o.after_runs = [&](const fs::path&) -> util::Status {
+    ++reports;
+    return {};
+  };
+  auto s = run(e, o);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->complete, 0);
+  EXPECT_EQ(s->failed, 4);
+  EXPECT_EQ(s->dead_hosts.size(), 3u);
+  EXPECT_EQ(reports, 0);
+  for (const auto& f : s->failures) EXPECT_NE(f.find("every lab host failed"), std::string::npos);
+}
+
+TEST_F(MultiHostTest, InterruptionStopsEveryHost) {
+  auto e = make_experiment(tmp_->path());
+  e.repetitions = 3;
+  std::atomic<bool> interrupted{true};
+  RunOptions o;
+  o.interrupted = &interrupted;
+  auto s = run(e, o);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE(s->interrupted);
+  EXPECT_EQ(s->complete, 0);
+  EXPECT_EQ(s->failed, 0);
+  for (auto& [uri, lab] : labs_) EXPECT_EQ(lab.calls.back(), "down") << uri;
 }
 
 }  // namespace
