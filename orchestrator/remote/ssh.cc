@@ -329,6 +329,7 @@ util::Result<ExecResult> SshSession::run(const std::string& command_in, const st
 
   ExecResult res;
   long pgid = -1;
+  bool stop_sent = false;
   bool need_marker = want_pid;
   std::string err_head;  // stderr until the PID marker line is complete
   LineSplitter out_lines(&opts.on_line, opts.pty);
@@ -354,10 +355,17 @@ util::Result<ExecResult> SshSession::run(const std::string& command_in, const st
           err_lines.feed(err_head.data() + from, err_head.size() - from, res.err);
         } else if (is_err) {
           err_lines.feed(buf.data(), static_cast<size_t>(n), res.err);
+        } else if (opts.on_out_data) {
+          opts.on_out_data(std::string_view(buf.data(), static_cast<size_t>(n)));
         } else {
           out_lines.feed(buf.data(), static_cast<size_t>(n), res.out);
         }
       }
+    }
+    // Checked before waiting for more: a command streaming without pause must stop too.
+    if (opts.stop && !stop_sent && pgid > 1 && opts.stop->load()) {
+      kill_process_group(pgid);  // TERM now, KILL 2 s later if it is still there
+      stop_sent = true;
     }
     if (got) continue;
     if (ssh_channel_is_eof(ch.get()) || ssh_channel_is_closed(ch.get())) break;

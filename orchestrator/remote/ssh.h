@@ -48,6 +48,14 @@ struct ExecOptions {
   /// When set and it becomes true (e.g. from a signal-watching thread), the command is
   /// ended as on a timeout and exec fails with "cancelled" within ~50 ms.
   const std::atomic<bool>* cancel = nullptr;
+  /// Without a PTY: standard output is handed over raw, as it arrives (binary data such
+  /// as a pcap stream), instead of being split into lines and kept in ExecResult::out.
+  std::function<void(std::string_view data)> on_out_data;
+  /// Without a PTY: when it becomes true the command's process group gets SIGTERM and
+  /// exec waits for it to end and returns its exit status and output as usual, for
+  /// commands that finish cleanly on TERM (tcpdump writes its statistics). Unlike
+  /// `cancel` this is not a failure; `timeout` still bounds the whole.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ExecResult {
