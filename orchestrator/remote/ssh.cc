@@ -114,9 +114,16 @@ std::string describe(const std::string& shown) {
 
 }  // namespace
 
-std::string SshSession::where() const {
-  return target_.user + "@" + target_.host + ":" + std::to_string(target_.port);
+namespace {
+/// user@host:port, and " via user@jump:port" when it goes through a jump host.
+std::string describe_target(const SshTarget& t) {
+  std::string w = t.user + "@" + t.host + ":" + std::to_string(t.port);
+  if (t.jump) w += " via " + t.jump->user + "@" + t.jump->host + ":" + std::to_string(t.jump->port);
+  return w;
 }
+}  // namespace
+
+std::string SshSession::where() const { return describe_target(target_); }
 
 util::Result<SshSession> SshSession::connect(const SshTarget& t) {
   bool transient = false;
@@ -143,10 +150,57 @@ util::Result<SshSession> SshSession::connect_retrying(const SshTarget& t,
   }
 }
 
+std::string jump_proxy_command(const SshJump& j, const std::string& host, int port,
+                               std::chrono::milliseconds connect_timeout) {
+  const long secs = std::max<long>(1, static_cast<long>((connect_timeout.count() + 999) / 1000));
+  return shell_join(
+      {"ssh",
+       "-F",
+       "/dev/null",
+       "-o",
+       "BatchMode=yes",
+       "-o",
+       "IdentitiesOnly=yes",
+       "-o",
+       "IdentityAgent=none",
+       "-o",
+       "StrictHostKeyChecking=yes",
+       "-o",
+       "UserKnownHostsFile=" + j.known_hosts_file.string(),
+       "-o",
+       "GlobalKnownHostsFile=/dev/null",
+       "-o",
+       "ConnectTimeout=" + std::to_string(secs),
+       "-o",
+       "LogLevel=ERROR",
+       "-o",  // the keep-alive of the class comment, for the jump's leg
+       "ServerAliveInterval=5",
+       "-o",
+       "ServerAliveCountMax=3",
+       "-i",
+       j.identity_file.string(),
+       "-p",
+       std::to_string(j.port),
+       "-l",
+       j.user,
+       "-W",
+       (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port),
+       "--",
+       j.host});
+}
+
 util::Result<SshSession> SshSession::connect_impl(const SshTarget& t, bool* transient) {
   init_libssh_once();
   *transient = false;
-  const std::string where = t.user + "@" + t.host + ":" + std::to_string(t.port);
+  const std::string where = describe_target(t);
+  if (t.jump) {
+    for (const auto& [what, path] : {std::pair{"known-hosts", t.jump->known_hosts_file},
+                                     std::pair{"identity", t.jump->identity_file}}) {
+      if (path.empty() || !std::filesystem::exists(path))
+        return fail("ssh {}: the jump host's {} file '{}' does not exist", where, what,
+                    path.string());
+    }
+  }
   if (t.known_hosts_file.empty() || !std::filesystem::exists(t.known_hosts_file)) {
     return fail(
         "ssh {}: known-hosts file '{}' does not exist; host keys are pinned, so the "
@@ -182,10 +236,17 @@ util::Result<SshSession> SshSession::connect_impl(const SshTarget& t, bool* tran
       ssh_options_set(s.get(), SSH_OPTIONS_TIMEOUT_USEC, &timeout_us) != SSH_OK) {
     return fail("ssh {}: cannot set session options: {}", where, ssh_get_error(s.get()));
   }
+  if (t.jump) {
+    const std::string proxy = jump_proxy_command(*t.jump, t.host, t.port, t.connect_timeout);
+    if (ssh_options_set(s.get(), SSH_OPTIONS_PROXYCOMMAND, proxy.c_str()) != SSH_OK)
+      return fail("ssh {}: cannot set the jump: {}", where, ssh_get_error(s.get()));
+  }
   if (ssh_connect(s.get()) != SSH_OK) {
     *transient = true;
-    return fail("ssh {}: cannot connect: {} (is the node up and its sshd listening?)", where,
-                ssh_get_error(s.get()));
+    return fail("ssh {}: cannot connect: {} ({})", where, ssh_get_error(s.get()),
+                t.jump ? "can the jump host be reached with that key, and its key is pinned? "
+                         "Is the node up behind it?"
+                       : "is the node up and its sshd listening?");
   }
   // Keep-alive: detect a peer that disappeared without a FIN/RST (see class comment).
   if (socket_t fd = ssh_get_fd(s.get()); fd != SSH_INVALID_SOCKET) {

@@ -19,6 +19,22 @@ namespace testbed::remote {
 /// Where and how to log in. Host keys are pinned: only keys listed in known_hosts_file
 /// (OpenSSH known_hosts format, "[host]:port" for ports other than 22) are accepted.
 /// No ~/.ssh/config, agent or system known_hosts is consulted.
+/// A host the connection to a node goes through (the libvirt host of a remote lab, whose
+/// lab networks only it can reach): OpenSSH's `ssh -W` run as libssh's ProxyCommand, with
+/// the same rules — this key, this pinned known_hosts, no ssh_config, no agent, no prompt.
+struct SshJump {
+  std::string host;
+  int port = 22;
+  std::string user = "root";
+  std::filesystem::path identity_file;
+  std::filesystem::path known_hosts_file;
+};
+
+/// The ProxyCommand that carries a connection to host:port through `jump` (quoted for
+/// the shell libssh runs it with).
+std::string jump_proxy_command(const SshJump& jump, const std::string& host, int port,
+                               std::chrono::milliseconds connect_timeout);
+
 struct SshTarget {
   std::string host;
   int port = 22;
@@ -26,6 +42,7 @@ struct SshTarget {
   std::filesystem::path identity_file;     ///< private key (OpenSSH format), e.g. ed25519
   std::filesystem::path known_hosts_file;  ///< the accepted host keys; must exist
   std::chrono::milliseconds connect_timeout{10000};
+  std::optional<SshJump> jump;  ///< reach `host` through this one
 };
 
 struct ExecOptions {

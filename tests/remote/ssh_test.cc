@@ -29,6 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using test_sshd::free_port;
+using test_sshd::me;
 using test_sshd::SshServer;
 using test_sshd::write_text;
 
@@ -325,6 +326,61 @@ TEST_F(SshServer, ConnectRetryingWaitsForAServerThenGivesUp) {
   ASSERT_FALSE(none.ok());
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 400ms);
   EXPECT_NE(none.error().message.find("gave up after"), std::string::npos) << none.error().message;
+}
+
+// ---- a jump host (the libvirt host of a remote lab) ----
+
+/// The test sshd as a jump host (forwarding to itself).
+SshJump jump_via(const SshTarget& t) {
+  SshJump j;
+  j.host = t.host;
+  j.port = t.port;
+  j.user = t.user;
+  j.identity_file = t.identity_file;
+  j.known_hosts_file = t.known_hosts_file;
+  return j;
+}
+
+TEST_F(SshServer, JumpHostCarriesTheConnection) {
+  auto t = target();
+  t.jump = jump_via(target());  // the sshd forwards to itself
+  auto s = SshSession::connect(t);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto r = s->exec({"sh", "-c", "echo via jump"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->out, "via jump\n");
+  EXPECT_NE(s->where().find("via"), std::string::npos) << s->where();
+}
+
+TEST_F(SshServer, JumpIsReallyUsed) {
+  // The node is reachable directly, so only a jump that is used can make this fail.
+  auto t = target();
+  t.jump = jump_via(target());
+  t.jump->port = free_port();  // nothing listens there
+  auto s = SshSession::connect(t);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("via"), std::string::npos) << s.error().message;
+  // An unpinned jump host key is refused by the jump's ssh as well.
+  t = target();
+  t.jump = jump_via(target());
+  t.jump->known_hosts_file = dir() / "empty_known_hosts";
+  write_text(t.jump->known_hosts_file, "");
+  EXPECT_FALSE(SshSession::connect(t).ok());
+}
+
+TEST(SshJumpCommand, QuotesEveryValue) {
+  SshJump j;
+  j.host = "lab1";
+  j.port = 2222;
+  j.user = "root";
+  j.identity_file = "/state/key with space";
+  j.known_hosts_file = "/state/known_hosts";
+  auto c = jump_proxy_command(j, "10.0.0.5", 22, std::chrono::milliseconds(1500));
+  EXPECT_NE(c.find("'/state/key with space'"), std::string::npos) << c;
+  EXPECT_NE(c.find("'-W' '10.0.0.5:22' '--' 'lab1'"), std::string::npos) << c;
+  EXPECT_NE(c.find("ConnectTimeout=2"), std::string::npos) << c;
+  EXPECT_NE(c.find("UserKnownHostsFile=/state/known_hosts"), std::string::npos) << c;
+  EXPECT_NE(jump_proxy_command(j, "fd00::5", 22, {}).find("'-W' '[fd00::5]:22'"), std::string::npos);
 }
 
 }  // namespace

@@ -134,6 +134,7 @@ class SshServer : public ::testing::Test {
     return t;
   }
   static fs::path dir() { return dir_->path(); }
+  static int port() { return port_; }
   SshSession session() {
     auto s = SshSession::connect(target());
     EXPECT_TRUE(s.ok()) << s.error().message;
