@@ -1,7 +1,8 @@
 #pragma once
 // Move-only RAII wrappers for libvirt's C handles. Each deleter is noexcept and
 // releases exactly the reference the wrapper owns (virConnectClose / virDomainFree /
-// virNetworkFree); freeing a domain or network handle never stops or undefines it.
+// virNetworkFree / virStoragePoolFree / virStorageVolFree / virStreamFree); freeing a domain or
+// network handle never stops or undefines it.
 #include <libvirt/libvirt.h>
 
 #include <memory>
@@ -25,6 +26,19 @@ struct NetworkFreer {
 using ConnectHandle = std::unique_ptr<std::remove_pointer_t<virConnectPtr>, ConnectCloser>;
 using DomainHandle = std::unique_ptr<std::remove_pointer_t<virDomainPtr>, DomainFreer>;
 using NetworkHandle = std::unique_ptr<std::remove_pointer_t<virNetworkPtr>, NetworkFreer>;
+
+struct PoolFreer {
+  void operator()(virStoragePoolPtr p) const noexcept { virStoragePoolFree(p); }
+};
+struct VolFreer {
+  void operator()(virStorageVolPtr v) const noexcept { virStorageVolFree(v); }
+};
+struct StreamFreer {
+  void operator()(virStreamPtr s) const noexcept { virStreamFree(s); }
+};
+using PoolHandle = std::unique_ptr<std::remove_pointer_t<virStoragePoolPtr>, PoolFreer>;
+using VolHandle = std::unique_ptr<std::remove_pointer_t<virStorageVolPtr>, VolFreer>;
+using StreamHandle = std::unique_ptr<std::remove_pointer_t<virStreamPtr>, StreamFreer>;
 
 /// libvirt's message for the last failure on this thread ("no error" if none).
 std::string last_libvirt_error();

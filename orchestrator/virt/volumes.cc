@@ -19,11 +19,6 @@ using util::fail;
 
 namespace {
 
-struct StreamFreer {
-  void operator()(virStreamPtr s) const noexcept { virStreamFree(s); }
-};
-using StreamHandle = std::unique_ptr<std::remove_pointer_t<virStreamPtr>, StreamFreer>;
-
 /// Marks a volume whose upload finished: an interrupted upload leaves a volume of the
 /// right size with the wrong bytes, which must never be taken for a cached image.
 std::string marker_of(const std::string& name) { return name + ".complete"; }

@@ -14,20 +14,11 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <type_traits>
 
 #include "orchestrator/util/result.h"
+#include "orchestrator/virt/handles.h"
 
 namespace testbed::virt {
-
-struct PoolFreer {
-  void operator()(virStoragePoolPtr p) const noexcept { virStoragePoolFree(p); }
-};
-struct VolFreer {
-  void operator()(virStorageVolPtr v) const noexcept { virStorageVolFree(v); }
-};
-using PoolHandle = std::unique_ptr<std::remove_pointer_t<virStoragePoolPtr>, PoolFreer>;
-using VolHandle = std::unique_ptr<std::remove_pointer_t<virStorageVolPtr>, VolFreer>;
 
 /// The pool testbed keeps on every lab host: a directory pool.
 struct PoolSettings {

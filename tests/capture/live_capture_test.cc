@@ -15,6 +15,7 @@
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
+#include "tests/capture/udp_sender.h"
 
 namespace testbed::capture {
 namespace {
@@ -102,14 +103,7 @@ class VethPair : public ::testing::Test {
   }
 
   /// Sends n UDP datagrams of `size` payload bytes from A to B's address.
-  void send_udp(int n, int size) {
-    must({"ip", "netns", "exec", ns_a_, "python3", "-c",
-          "import socket,sys\n"
-          "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-          "n,size,dst=int(sys.argv[1]),int(sys.argv[2]),sys.argv[3]\n"
-          "for i in range(n): s.sendto(i.to_bytes(4,'big')*(size//4), (dst, 9999))\n",
-          std::to_string(n), std::to_string(size), subnet_ + "2"});
-  }
+  void send_udp(int n, int size) { must(testing::send_udp_argv(ns_a_, n, size, subnet_ + "2")); }
 
   std::string ns_a_, ns_b_, subnet_;
   bool created_ = false;

@@ -10,6 +10,7 @@
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
+#include "tests/capture/udp_sender.h"
 #include "tests/remote/sshd_server.h"
 
 namespace testbed::capture {
@@ -65,14 +66,7 @@ class RemoteCaptureTest : public remote::test_sshd::SshServer {
     o.stop_grace = 1500ms;  // tcpdump's read timeout is 1 s
     return o;
   }
-  void send_udp(int n, int size) {
-    must({"ip", "netns", "exec", ns_, "python3", "-c",
-          "import socket,sys\n"
-          "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-          "n,size,dst=int(sys.argv[1]),int(sys.argv[2]),sys.argv[3]\n"
-          "for i in range(n): s.sendto(i.to_bytes(4,'big')*(size//4), (dst, 9999))\n",
-          std::to_string(n), std::to_string(size), subnet_ + "2"});
-  }
+  void send_udp(int n, int size) { must(testing::send_udp_argv(ns_, n, size, subnet_ + "2")); }
 
   std::string ns_, host_if_, subnet_;
   bool created_ = false;
