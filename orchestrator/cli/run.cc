@@ -46,14 +46,12 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
         a.experiment);
     return kExitEnvironment;
   }
-  // Several lab hosts need labs this build can reach: say so before building anything.
+  // Remote lab hosts need the KVM backend: say so before building anything.
   const auto uris = config::lab_uris(*exp);
-  if (uris.size() > 1) {
-    for (const auto& uri : uris) {
-      if (auto st = virt::check_lab_host_is_local(uri); !st) {
-        util::log_error("{}: hosts: {}", a.experiment, st.error().message);
-        return kExitEnvironment;
-      }
+  for (const auto& uri : uris) {
+    if (auto st = virt::check_remote_lab_host(uri, exp->backend); !st) {
+      util::log_error("{}: {}", a.experiment, st.error().message);
+      return kExitEnvironment;
     }
   }
   auto topo = config::load_topology(exp->topology.string());

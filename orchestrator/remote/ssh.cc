@@ -150,6 +150,16 @@ util::Result<SshSession> SshSession::connect_retrying(const SshTarget& t,
   }
 }
 
+SshTarget target_of(const SshJump& j) {
+  SshTarget t;
+  t.host = j.host;
+  t.port = j.port;
+  t.user = j.user;
+  t.identity_file = j.identity_file;
+  t.known_hosts_file = j.known_hosts_file;
+  return t;
+}
+
 std::string jump_proxy_command(const SshJump& j, const std::string& host, int port,
                                std::chrono::milliseconds connect_timeout) {
   const long secs = std::max<long>(1, static_cast<long>((connect_timeout.count() + 999) / 1000));

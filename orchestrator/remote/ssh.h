@@ -35,6 +35,10 @@ struct SshJump {
 std::string jump_proxy_command(const SshJump& jump, const std::string& host, int port,
                                std::chrono::milliseconds connect_timeout);
 
+struct SshTarget;
+/// Logging in to the jump host itself (e.g. to run a command on a lab host).
+SshTarget target_of(const SshJump& jump);
+
 struct SshTarget {
   std::string host;
   int port = 22;

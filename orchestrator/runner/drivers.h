@@ -7,10 +7,12 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "orchestrator/remote/ssh.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::runner {
@@ -23,7 +25,9 @@ struct LabFacts {
   std::vector<std::string> target_nodes;
   std::vector<std::string> target_subnets;  ///< CIDRs of the targets network(s): the scan scope
   std::string capture_interface;            ///< host-side device of the router's scan interface
-  nlohmann::json provenance;                ///< libvirt/kernel versions, topology hash, ...
+  /// Set when that device is on a remote lab host: the capture runs there over SSH.
+  std::optional<remote::SshTarget> capture_host;
+  nlohmann::json provenance;  ///< libvirt/kernel versions, topology hash, ...
 };
 
 /// A shell on the scanner node.
@@ -66,6 +70,7 @@ class LabDriver {
 
 struct CaptureSettings {
   std::string interface;
+  std::optional<remote::SshTarget> host;  ///< remote lab host (LabFacts::capture_host)
   std::string output_path;
   int snaplen = 262144;
   int buffer_bytes = 64 << 20;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "orchestrator/capture/live_capture.h"
+#include "orchestrator/capture/remote_capture.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/images/cache.h"
 #include "orchestrator/remote/ssh.h"
@@ -90,6 +91,7 @@ class VirtLabDriver : public LabDriver {
     }
     facts_.target_subnets = lab_->target_subnets();
     facts_.capture_interface = lab_->capture_interface();
+    if (lab_->lab_host()) facts_.capture_host = remote::target_of(*lab_->lab_host());
     facts_.provenance = nlohmann::json::object();
     for (const auto& [k, v] : lab_->provenance()) facts_.provenance[k] = v;
     return {};
@@ -152,9 +154,11 @@ class VirtLabDriver : public LabDriver {
   LabFacts facts_;
 };
 
-class LiveActiveCapture : public ActiveCapture {
+/// A running capture, local (LiveCapture) or on a remote lab host (RemoteCapture).
+template <typename Capture>
+class ActiveCaptureOf : public ActiveCapture {
  public:
-  explicit LiveActiveCapture(std::unique_ptr<capture::LiveCapture> c) : c_(std::move(c)) {}
+  explicit ActiveCaptureOf(std::unique_ptr<Capture> c) : c_(std::move(c)) {}
   uint64_t packets_so_far() const override { return c_->packets_so_far(); }
   Result<CaptureCounters> stop() override {
     auto s = c_->stop();
@@ -168,7 +172,7 @@ class LiveActiveCapture : public ActiveCapture {
   }
 
  private:
-  std::unique_ptr<capture::LiveCapture> c_;
+  std::unique_ptr<Capture> c_;
 };
 
 class LiveCaptureDriver : public CaptureDriver {
@@ -180,9 +184,16 @@ class LiveCaptureDriver : public CaptureDriver {
     o.snaplen = s.snaplen;
     o.buffer_bytes = s.buffer_bytes;
     o.stop_grace = std::chrono::milliseconds(static_cast<int64_t>(s.grace_seconds * 1000));
+    if (s.host) {  // the interface is on a remote lab host: tcpdump there, over SSH
+      auto c = capture::RemoteCapture::start(*s.host, o);
+      if (!c) return c.error();
+      return std::unique_ptr<ActiveCapture>(
+          std::make_unique<ActiveCaptureOf<capture::RemoteCapture>>(std::move(*c)));
+    }
     auto c = capture::LiveCapture::start(o);
     if (!c) return c.error();
-    return std::unique_ptr<ActiveCapture>(std::make_unique<LiveActiveCapture>(std::move(*c)));
+    return std::unique_ptr<ActiveCapture>(
+        std::make_unique<ActiveCaptureOf<capture::LiveCapture>>(std::move(*c)));
   }
 };
 

@@ -171,6 +171,7 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   stage = "capture";
   CaptureSettings cs;
   cs.interface = facts.capture_interface;
+  cs.host = facts.capture_host;
   cs.output_path = (slot.dir / "capture.pcap").string();
   cs.snaplen = exp.capture.snaplen;
   cs.buffer_bytes = exp.capture.buffer_mib << 20;
@@ -211,6 +212,7 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
                       {"exit_status", *rc},
                       {"output_lines", log.size()}};
   manifest["capture"] = {{"interface", cs.interface},
+                         {"on_host", cs.host ? cs.host->host : "local"},
                          {"snaplen", cs.snaplen},
                          {"buffer_bytes", cs.buffer_bytes},
                          {"packets", counters->packets},

@@ -1,5 +1,8 @@
 #include "orchestrator/virt/backends.h"
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "orchestrator/virt/kvm_backend.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/xml.h"
@@ -33,14 +36,77 @@ bool is_remote_uri(const std::string& uri) {
   return !host.empty() && host != "localhost";
 }
 
-util::Status check_lab_host_is_local(const std::string& uri) {
+util::Status check_remote_lab_host(const std::string& uri, const std::string& kind) {
   if (!is_remote_uri(uri)) return {};
+  const std::string k = kind.empty() ? backend_kind_for_uri(uri) : kind;
+  if (k == "kvm") return {};
   return util::fail(
-      "a lab on the remote libvirt host {} is not supported by this build: node disks and "
-      "seeds are made, the router is captured and nodes are reached over SSH on this "
-      "machine, and the remote host's lab networks are not reachable from here. Run "
-      "testbed on the lab host itself (uri: {}:///system there), one experiment per host",
-      uri, backend_kind_for_uri(uri) == "kvm" ? "qemu" : "lxc");
+      "a lab on the remote libvirt host {} needs the KVM backend (qemu+ssh://HOST/system): "
+      "LXC node roots are overlay mounts made on the machine running testbed. Run testbed "
+      "on that host itself (uri: lxc:///system there), or use KVM images there",
+      uri);
+}
+
+util::Result<remote::SshJump> lab_host_ssh(const std::string& uri) {
+  auto p = uri.find("://");
+  if (p == std::string::npos || !is_remote_uri(uri))
+    return util::fail("'{}' does not name a remote lab host", uri);
+  std::string rest = uri.substr(p + 3);
+  std::string authority = rest.substr(0, rest.find('/'));
+  std::string query;
+  if (auto q = rest.find('?'); q != std::string::npos) query = rest.substr(q + 1);
+  remote::SshJump j;
+  const char* home = std::getenv("HOME");
+  const std::filesystem::path ssh_dir =
+      std::filesystem::path(home && *home ? home : "/root") / ".ssh";
+  if (auto at = authority.rfind('@'); at != std::string::npos) {
+    j.user = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+  } else if (const char* u = std::getenv("USER"); u && *u) {
+    j.user = u;
+  }
+  if (auto colon = authority.rfind(':');
+      colon != std::string::npos && authority.find(']') == std::string::npos) {
+    try {
+      j.port = std::stoi(authority.substr(colon + 1));
+    } catch (const std::exception&) {
+      return util::fail("{}: bad port '{}'", uri, authority.substr(colon + 1));
+    }
+    authority = authority.substr(0, colon);
+  }
+  j.host = authority;
+  for (size_t pos = 0; pos <= query.size() && !query.empty();) {
+    size_t amp = query.find('&', pos);
+    std::string kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    if (auto eq = kv.find('='); eq != std::string::npos) {
+      std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
+      if (k == "keyfile") j.identity_file = v;
+      if (k == "known_hosts") j.known_hosts_file = v;
+    }
+    if (amp == std::string::npos) break;
+    pos = amp + 1;
+  }
+  if (j.identity_file.empty()) {
+    for (const char* f : {"id_ed25519", "id_ecdsa", "id_rsa"})
+      if (std::filesystem::exists(ssh_dir / f)) {
+        j.identity_file = ssh_dir / f;
+        break;
+      }
+    if (j.identity_file.empty())
+      return util::fail(
+          "lab host {}: no SSH key (none of {}/id_ed25519, id_ecdsa, id_rsa; or give "
+          "?keyfile=PATH in the URI); testbed logs in to the lab host as libvirt does",
+          uri, ssh_dir.string());
+  } else if (!std::filesystem::exists(j.identity_file)) {
+    return util::fail("lab host {}: keyfile {} does not exist", uri, j.identity_file.string());
+  }
+  if (j.known_hosts_file.empty()) j.known_hosts_file = ssh_dir / "known_hosts";
+  if (!std::filesystem::exists(j.known_hosts_file))
+    return util::fail(
+        "lab host {}: {} does not exist; its host key must be pinned there (log in once with "
+        "`ssh -p {} {}@{}` and check the fingerprint, or give ?known_hosts=PATH)",
+        uri, j.known_hosts_file.string(), j.port, j.user, j.host);
+  return j;
 }
 
 util::Result<BackendParts> make_backend(const std::string& uri, const std::string& kind_in) {

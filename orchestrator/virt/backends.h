@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "orchestrator/remote/ssh.h"
 #include "orchestrator/util/result.h"
 #include "orchestrator/virt/backend.h"
 #include "orchestrator/virt/node_storage.h"
@@ -24,10 +25,19 @@ std::string backend_kind_for_uri(const std::string& uri);
 /// daemon (qemu:///system, lxc:///, test:///default, …://localhost/…).
 bool is_remote_uri(const std::string& uri);
 
-/// Lab::up's check for a remote URI: this build makes node disks/roots, captures and
-/// reaches nodes over SSH on the machine it runs on, which a remote host's lab cannot
-/// use; fails saying so and what to do instead. Success for local URIs.
-util::Status check_lab_host_is_local(const std::string& uri);
+/// Lab::up's check for a remote URI: a remote lab host works with the KVM backend only
+/// (node disks are storage volumes there, the capture and the SSH to the nodes go through
+/// the host); LXC roots are overlay mounts made on the machine running testbed, so a
+/// remote LXC host is refused, saying what to do instead. Success for local URIs.
+/// `kind` as for make_backend ("" = implied by the URI).
+util::Status check_remote_lab_host(const std::string& uri, const std::string& kind = "");
+
+/// How testbed reaches a remote lab host over SSH (the capture, the jump to the nodes,
+/// the host's addresses): the URI's user (default: this user), host and port, its
+/// `keyfile` parameter (default: ~/.ssh/id_ed25519, id_ecdsa or id_rsa, the first that
+/// exists) and its `known_hosts` parameter (default: ~/.ssh/known_hosts) — the same
+/// trust libvirt's own ssh transport uses. Fails naming what is missing.
+util::Result<remote::SshJump> lab_host_ssh(const std::string& uri);
 
 /// `kind` "lxc": LibvirtBackend + LxcXml + OverlayStorage (lxc:… or test:…).
 /// `kind` "kvm": LibvirtBackend + KvmXml + KvmStorage (qemu:… — make_kvm_backend, which

@@ -96,14 +96,79 @@ util::Status KvmStorage::prepare(const NodeRootRequest& req, NodeSpec* spec) {
 
   fs::path disk = req.node_dir / "disk.qcow2";
   fs::path iso = req.node_dir / "seed.iso";
-  if (auto s = images::make_overlay(base, disk, disk_size); !s) return s;
   if (auto s = images::write_seed_iso(iso, user_data, meta_data, network_config); !s) return s;
+  if (volumes_) return prepare_volumes(entry, iso, req.node_dir, spec);
+  if (auto s = images::make_overlay(base, disk, disk_size); !s) return s;
   spec->disk_path = fs::absolute(disk).string();
   spec->seed_path = fs::absolute(iso).string();
   return {};
 }
 
+uint64_t parse_disk_size(const std::string& size) {
+  if (size.empty()) return 0;
+  size_t used = 0;
+  uint64_t n = 0;
+  try {
+    n = std::stoull(size, &used);
+  } catch (const std::exception&) {
+    return 0;
+  }
+  const std::string unit = size.substr(used);
+  if (unit.empty()) return n;
+  if (unit.size() != 1) return 0;
+  switch (unit[0]) {
+    case 'K':
+      return n << 10;
+    case 'M':
+      return n << 20;
+    case 'G':
+      return n << 30;
+    case 'T':
+      return n << 40;
+    default:
+      return 0;
+  }
+}
+
+util::Status KvmStorage::prepare_volumes(const fs::path& entry, const fs::path& iso,
+                                         const fs::path& node_dir, NodeSpec* spec) {
+  // The base disk's volume is named by the image and its manifest (a rebuilt image has
+  // another manifest), so a lab host keeps each build once, whatever lab uses it.
+  auto manifest = util::read_file(entry / "manifest.json");
+  if (!manifest) return manifest.error();
+  // The cache keeps an image as <name>/<key>/ (or <name>/current/).
+  const std::string base_name =
+      fmt::format("base-{}-{}.qcow2", entry.parent_path().filename().string(),
+                  util::sha256_hex(*manifest).substr(0, 12));
+  const uint64_t capacity = parse_disk_size(disk_size);
+  if (capacity == 0) return util::fail("KVM disk size '{}' is not a size (e.g. 10G)", disk_size);
+  auto base = volumes_->ensure_uploaded(base_name, entry / images::kKvmBaseDisk);
+  if (!base) return base.error();
+  auto disk = volumes_->create_overlay(spec->name + ".qcow2", *base, capacity);
+  if (!disk) return disk.error();
+  auto seed = volumes_->upload(spec->name + "-seed.iso", iso);
+  if (!seed) return seed.error();
+  spec->disk_path = *disk;
+  spec->seed_path = *seed;
+  std::lock_guard lock(mu_);
+  domains_[node_dir] = spec->name;
+  return {};
+}
+
 util::Status KvmStorage::release(const fs::path& node_dir) {
+  if (volumes_) {
+    std::string domain;
+    {
+      std::lock_guard lock(mu_);
+      auto it = domains_.find(node_dir);
+      if (it != domains_.end()) domain = it->second;
+    }
+    if (!domain.empty()) {
+      if (auto s = volumes_->remove(domain + ".qcow2"); !s) return s;
+      if (auto s = volumes_->remove(domain + "-seed.iso"); !s) return s;
+      if (auto s = volumes_->remove(domain + "-seed.iso.complete"); !s) return s;
+    }
+  }
   std::error_code ec;
   for (const char* f : {"disk.qcow2", "seed.iso"}) {
     fs::remove(node_dir / f, ec);

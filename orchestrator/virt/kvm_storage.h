@@ -3,12 +3,14 @@
 // and a NoCloud seed ISO carrying the node's addresses, the lab's SSH key, its pinned
 // host key and the recipe's cloud-config (orchestrator/images/kvm_cloud_init.h).
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "orchestrator/images/kvm_cloud_init.h"
 #include "orchestrator/virt/node_init.h"
 #include "orchestrator/virt/node_storage.h"
+#include "orchestrator/virt/volumes.h"
 
 namespace testbed::virt {
 
@@ -32,14 +34,27 @@ class KvmStorage : public NodeStorage {
   /// cloud-config). Creates node_dir/disk.qcow2 (overlay, `disk_size`) and
   /// node_dir/seed.iso, and sets spec->disk_path / seed_path.
   util::Status prepare(const NodeRootRequest& req, NodeSpec* spec) override;
-  /// Deletes node_dir/disk.qcow2 and node_dir/seed.iso. Idempotent.
+  /// Deletes node_dir/disk.qcow2 and node_dir/seed.iso (or the node's volumes). Idempotent.
   util::Status release(const std::filesystem::path& node_dir) override;
+
+  /// A remote lab host: the disks live there as volumes. prepare() uploads the image's
+  /// base disk once (volume "base-<image>-<manifest hash>.qcow2"), creates the overlay
+  /// "<domain>.qcow2" over it and uploads the seed as "<domain>-seed.iso"; spec paths
+  /// are the volumes' paths on that host.
+  void use_volumes(std::shared_ptr<HostVolumes> volumes) { volumes_ = std::move(volumes); }
 
   std::string disk_size = "10G";
 
  private:
+  util::Status prepare_volumes(const std::filesystem::path& entry, const std::filesystem::path& iso,
+                               const std::filesystem::path& node_dir, NodeSpec* spec);
   std::mutex mu_;
   std::map<std::string, images::NodeSeed> seeds_;
+  std::shared_ptr<HostVolumes> volumes_;
+  std::map<std::filesystem::path, std::string> domains_;  ///< node dir -> domain (volumes)
 };
+
+/// "10G", "512M", "1T", "4096" (bytes) as bytes; 0 when it is none of these.
+uint64_t parse_disk_size(const std::string& size);
 
 }  // namespace testbed::virt

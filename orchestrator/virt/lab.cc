@@ -22,8 +22,11 @@
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/virt/backends.h"
+#include "orchestrator/virt/kvm_storage.h"
+#include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/naming.h"
 #include "orchestrator/virt/node_init.h"
+#include "orchestrator/virt/volumes.h"
 #include "orchestrator/virt/xml.h"
 
 namespace testbed::virt {
@@ -112,7 +115,42 @@ remote::SshTarget Lab::ssh_target(const std::string& node) const {
   t.host = this->node(node).mgmt_address;
   t.identity_file = (state_dir_ / "id_ed25519").string();
   t.known_hosts_file = (state_dir_ / "known_hosts").string();
+  t.jump = opts_.lab_host;  // a remote lab's mgmt network is reachable only from its host
   return t;
+}
+
+util::Result<remote::ExecResult> exec_on_lab_host(const remote::SshJump& host,
+                                                  const std::vector<std::string>& argv) {
+  auto s = remote::SshSession::connect(remote::target_of(host));
+  if (!s) return util::fail("lab host {}: {}", host.host, s.error().message);
+  return s->exec(argv);
+}
+
+util::Result<std::vector<config::HostPrefix>> read_lab_host_prefixes(const remote::SshJump& host) {
+  std::string out[2];
+  const std::vector<std::string> cmds[2] = {{"ip", "-j", "-4", "addr", "show"},
+                                            {"ip", "-j", "-4", "route", "show", "table", "all"}};
+  for (int i = 0; i < 2; ++i) {
+    auto r = exec_on_lab_host(host, cmds[i]);
+    if (!r) return r.error();
+    if (r->exit_status != 0)
+      return util::fail("lab host {}: `ip -j -4 {}` failed (exit {}): {}", host.host, cmds[i][3],
+                        r->exit_status, r->err);
+    out[i] = r->out;
+  }
+  return config::parse_host_prefixes(out[0], out[1], {});
+}
+
+util::Status Lab::attach_lab_host() {
+  if (!opts_.lab_host) return {};
+  auto* kvm = dynamic_cast<KvmStorage*>(storage_.get());
+  auto* lv = dynamic_cast<LibvirtBackend*>(backend_.get());
+  if (!kvm || !lv)
+    return util::fail("lab '{}' on {}: a remote lab host needs the KVM backend", name_, opts_.uri);
+  auto v = HostVolumes::open(lv->connection());
+  if (!v) return v.error();
+  kvm->use_volumes(std::make_shared<HostVolumes>(std::move(*v)));
+  return {};
 }
 
 std::vector<std::string> Lab::target_subnets() const { return topo_.target_subnets(); }
@@ -148,6 +186,7 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
   if (fs::exists(lab->state_dir_ / "lab.json"))
     return util::fail("lab '{}' already exists ({}); take it down first: testbed lab down {}",
                       lab->name_, lab->state_dir_.string(), lab->name_);
+  if (auto s = check_remote_lab_host(opts.uri, opts.backend); !s) return s.error();
   std::map<std::string, images::ImageRef> refs;
   std::string missing;
   for (const auto& n : topo.nodes) {
@@ -176,9 +215,14 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
         "another backend:{}\nname a {} image for each (experiment key `node_images`, or "
         "the topology's `image:`)",
         lab->name_, opts.backend, opts.uri, wrong, opts.backend);
-  if (auto s = check_lab_host_is_local(opts.uri); !s) return s.error();
+  if (is_remote_uri(opts.uri) && !lab->opts_.lab_host) {
+    auto j = lab_host_ssh(opts.uri);
+    if (!j) return j.error();
+    lab->opts_.lab_host = *j;
+  }
   if (opts.check_host) {
-    auto host = config::read_host_prefixes();
+    auto host = lab->opts_.lab_host ? read_lab_host_prefixes(*lab->opts_.lab_host)
+                                    : config::read_host_prefixes();
     if (!host) return host.error();
     if (auto s = config::check_against_host(topo, *host); !s) return s.error();
   }
@@ -186,6 +230,7 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
   if (!parts) return parts.error();
   lab->backend_ = std::move(parts->backend);
   lab->storage_ = std::move(parts->storage);
+  if (auto s = lab->attach_lab_host(); !s) return s.error();
   if (opts.uri.rfind("lxc:///", 0) == 0) {
     // libvirt writes <bridge>.macs for networks with an <ip> here, but a package
     // install without its postinst (no systemd here) may not have created it.
@@ -332,9 +377,18 @@ util::Status Lab::create_node(const config::TopologyNode& n) {
   if (auto s = storage_->prepare(req, &spec); !s) return s;
   if (auto s = backend_->create_node(spec); !s) return s;
   // The host side of the veths carries no IPv6 either (it would answer ND on lab links).
-  for (const auto& itf : spec.interfaces) {
-    std::ofstream f("/proc/sys/net/ipv6/conf/" + itf.host_dev + "/disable_ipv6");
-    f << "1\n";
+  if (opts_.lab_host) {
+    std::vector<std::string> argv = {"sysctl", "-qw"};
+    for (const auto& itf : spec.interfaces)
+      argv.push_back("net.ipv6.conf." + itf.host_dev + ".disable_ipv6=1");
+    if (auto r = exec_on_lab_host(*opts_.lab_host, argv); !r || r->exit_status != 0)
+      util::log_warn("lab host {}: could not turn IPv6 off on {}'s tap devices: {}",
+                     opts_.lab_host->host, n.name, r ? r->err : r.error().message);
+  } else {
+    for (const auto& itf : spec.interfaces) {
+      std::ofstream f("/proc/sys/net/ipv6/conf/" + itf.host_dev + "/disable_ipv6");
+      f << "1\n";
+    }
   }
   progress(fmt::format("node {} started ({})", n.name, info.image));
   return {};
@@ -448,10 +502,17 @@ util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabO
   lab->created_ = j.value("created", int64_t{0});
   lab->kept_ = j.value("kept", false);
   lab->images_ = j.value("images", std::map<std::string, std::string>{});
+  if (is_remote_uri(opts.uri) && !opts.lab_host) {
+    auto jh = lab_host_ssh(opts.uri);
+    if (!jh) return jh.error();
+    opts.lab_host = *jh;
+    lab->opts_.lab_host = *jh;
+  }
   auto parts = make_backend(opts.uri, opts.backend);
   if (!parts) return parts.error();
   lab->backend_ = std::move(parts->backend);
   lab->storage_ = std::move(parts->storage);
+  if (auto s = lab->attach_lab_host(); !s) return s.error();
   std::vector<std::string> names;
   std::vector<size_t> counts;
   for (const auto& n : topo->nodes) {
@@ -538,6 +599,18 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
   auto objs = backend->list_objects();
   if (!objs) return objs.error();
   std::string errors;
+  // A remote KVM lab's node disks are volumes on its host: "<domain>.qcow2" and
+  // "<domain>-seed.iso" (domain names start with tb-<lab>-; base images stay cached).
+  if (is_remote_uri(uri)) {
+    auto* lv = dynamic_cast<LibvirtBackend*>(parts->backend.get());
+    if (auto v = lv ? HostVolumes::open(lv->connection()) : util::fail("not libvirt"); v) {
+      const std::string prefix = domain_name(name, "");
+      if (auto names = v->list())
+        for (const auto& vol : *names)
+          if (vol.rfind(prefix, 0) == 0 && vol.find(".complete") == std::string::npos)
+            if (auto s = v->remove(vol); !s) errors += s.error().message + "\n";
+    }
+  }
   // Domains first (their veths go with them), then networks (bridges go with them).
   for (auto kind : {ObjectKind::kDomain, ObjectKind::kNetwork})
     for (const auto& o : *objs) {

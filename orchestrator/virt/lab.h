@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,10 @@ struct LabOptions {
   /// false: up() and reset_node() return once the nodes are started, without waiting
   /// for SSH/health (tests on test:///default, where no guest ever answers).
   bool wait_until_ready = true;
+  /// How to reach the lab host over SSH when `uri` names another machine (KVM only):
+  /// default lab_host_ssh(uri) (backends.h). Used for its addresses (the subnet check),
+  /// as the jump to the nodes, and by the runner for the capture.
+  std::optional<remote::SshJump> lab_host;
 };
 
 struct NodeInfo {
@@ -106,6 +111,8 @@ class Lab {
   NodeInfo node(const std::string& name) const;
   /// The host-side veth of the router's scan interface: the capture point.
   std::string capture_interface() const;
+  /// The lab host when it is another machine (capture and node SSH go through it).
+  const std::optional<remote::SshJump>& lab_host() const { return opts_.lab_host; }
   /// root@<mgmt address> with the lab key and the lab's known_hosts (pinned host keys).
   remote::SshTarget ssh_target(const std::string& node) const;
   std::vector<std::string> target_subnets() const;
@@ -127,6 +134,8 @@ class Lab {
   util::Status create_networks();
   util::Status create_node(const config::TopologyNode& n);
   util::Status write_state(bool kept) const;
+  /// Remote lab host: its SSH login (opts_.lab_host) and the node disks as volumes.
+  util::Status attach_lab_host();
   void progress(const std::string& line) const;
 
   std::string name_;
@@ -140,6 +149,12 @@ class Lab {
   int64_t created_ = 0;
   bool kept_ = false;
 };
+
+/// Runs argv on a remote lab host over SSH (its login as in LabOptions::lab_host).
+util::Result<remote::ExecResult> exec_on_lab_host(const remote::SshJump& host,
+                                                  const std::vector<std::string>& argv);
+/// A remote lab host's IPv4 addresses and routes (`ip -j` there), for the subnet check.
+util::Result<std::vector<config::HostPrefix>> read_lab_host_prefixes(const remote::SshJump& host);
 
 /// What `testbed gc` found or removed.
 struct GcReport {

@@ -95,6 +95,20 @@ VolHandle HostVolumes::find(const std::string& name) {
   return VolHandle(virStorageVolLookupByName(pool_.get(), name.c_str()));
 }
 
+util::Result<std::vector<std::string>> HostVolumes::list() {
+  virStoragePoolRefresh(pool_.get(), 0);
+  virStorageVolPtr* vols = nullptr;
+  int n = virStoragePoolListAllVolumes(pool_.get(), &vols, 0);
+  if (n < 0) return fail("cannot list pool '{}': {}", pool_name_, last_libvirt_error());
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    VolHandle v(vols[i]);
+    if (const char* name = virStorageVolGetName(v.get())) out.emplace_back(name);
+  }
+  free(vols);
+  return out;
+}
+
 util::Result<std::string> HostVolumes::path_of(const std::string& name) {
   VolHandle v = find(name);
   if (!v) return fail("pool '{}' has no volume '{}'", pool_name_, name);
@@ -106,6 +120,9 @@ util::Result<std::string> HostVolumes::path_of(const std::string& name) {
 }
 
 util::Status HostVolumes::remove(const std::string& name) {
+  if (VolHandle m = find(marker_of(name)); m && virStorageVolDelete(m.get(), 0) != 0)
+    return fail("cannot delete volume '{}' in pool '{}': {}", marker_of(name), pool_name_,
+                last_libvirt_error());
   VolHandle v = find(name);
   if (!v) return {};
   if (virStorageVolDelete(v.get(), 0) != 0)
@@ -118,8 +135,7 @@ util::Result<std::string> HostVolumes::upload(const std::string& name, const fs:
   std::error_code ec;
   const uint64_t size = fs::file_size(local, ec);
   if (ec) return fail("cannot upload {}: {}", local.string(), ec.message());
-  if (auto st = remove(marker_of(name)); !st) return st.error();
-  if (auto st = remove(name); !st) return st.error();
+  if (auto st = remove(name); !st) return st.error();  // and its completion mark
   VolHandle v(virStorageVolCreateXML(pool_.get(), volume_xml(name, size, "raw").c_str(), 0));
   if (!v)
     return fail("cannot create volume '{}' ({} bytes) in pool '{}': {}", name, size, pool_name_,

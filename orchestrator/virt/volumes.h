@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "orchestrator/util/result.h"
 #include "orchestrator/virt/handles.h"
@@ -50,7 +51,9 @@ class HostVolumes {
   /// volume of that name), `capacity` bytes. Returns its path on the lab host.
   util::Result<std::string> create_overlay(const std::string& name, const std::string& backing_path,
                                            uint64_t capacity);
-  /// Deletes volume `name`; absent is fine.
+  /// The names of the pool's volumes (completion marks included).
+  util::Result<std::vector<std::string>> list();
+  /// Deletes volume `name` and its completion mark; absent is fine.
   util::Status remove(const std::string& name);
   /// The path of volume `name`, or an error when there is none.
   util::Result<std::string> path_of(const std::string& name);

@@ -197,23 +197,61 @@ TEST(KvmLab, StudyLabUpResetDownOnTheTestDriver) {
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_EQ(again->get()->node("scanner").image, "ubuntu-scanner-nmap-7.60");
 
-  // A remote host's lab is refused before anything is created or connected.
+  // A remote host's lab needs the lab host's SSH login first; without it nothing is
+  // created or connected. A remote LXC host is refused outright.
   EXPECT_TRUE(is_remote_uri("qemu+ssh://root@lab1:2222/system"));
   EXPECT_FALSE(is_remote_uri("qemu:///system"));
   EXPECT_FALSE(is_remote_uri("qemu://localhost/system"));
   LabOptions remote = o;
   remote.name = "kvmremote";
-  remote.uri = "qemu+ssh://lab1/system";
+  remote.uri = "qemu+ssh://lab1/system?keyfile=/nonexistent/key";
   auto far = Lab::up(*topo, remote);
   ASSERT_FALSE(far);
-  EXPECT_NE(far.error().message.find("Run testbed on the lab host itself"), std::string::npos)
+  EXPECT_NE(far.error().message.find("keyfile /nonexistent/key does not exist"), std::string::npos)
       << far.error().message;
+  EXPECT_FALSE(fs::exists(state->path() / "kvmremote"));
+  remote.uri = "lxc+ssh://lab1/";
+  remote.backend = "lxc";
+  auto lxc_far = Lab::up(*topo, remote);
+  ASSERT_FALSE(lxc_far);
+  EXPECT_NE(lxc_far.error().message.find("needs the KVM backend"), std::string::npos)
+      << lxc_far.error().message;
   EXPECT_FALSE(fs::exists(state->path() / "kvmremote"));
 
   ASSERT_TRUE(l.down());
   EXPECT_TRUE(objects_of(l, "kvmstudy").empty());
   EXPECT_FALSE(fs::exists(state->path() / "kvmstudy"));
   EXPECT_FALSE(lines.empty());
+}
+
+TEST(LabHostSsh, FromTheLibvirtUri) {
+  auto tmp = util::TempDir::create("labhost");
+  ASSERT_TRUE(tmp);
+  ASSERT_TRUE(util::write_file_atomic(tmp->path() / "key", "k"));
+  ASSERT_TRUE(util::write_file_atomic(tmp->path() / "kh", "lab1 ssh-ed25519 AAAA\n"));
+  const std::string q = "?keyfile=" + (tmp->path() / "key").string() +
+                        "&known_hosts=" + (tmp->path() / "kh").string();
+  auto j = lab_host_ssh("qemu+ssh://ops@lab1.example:2222/system" + q);
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ(j->user, "ops");
+  EXPECT_EQ(j->host, "lab1.example");
+  EXPECT_EQ(j->port, 2222);
+  EXPECT_EQ(j->identity_file, tmp->path() / "key");
+  EXPECT_EQ(j->known_hosts_file, tmp->path() / "kh");
+  auto d = lab_host_ssh("qemu+ssh://lab2/system" + q);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->port, 22);
+  EXPECT_EQ(d->host, "lab2");
+  // Missing trust is an error saying how to pin the host key.
+  auto no_kh = lab_host_ssh("qemu+ssh://lab1/system?keyfile=" + (tmp->path() / "key").string() +
+                            "&known_hosts=" + (tmp->path() / "none").string());
+  ASSERT_FALSE(no_kh);
+  EXPECT_NE(no_kh.error().message.find("pinned"), std::string::npos) << no_kh.error().message;
+  EXPECT_FALSE(lab_host_ssh("qemu:///system"));
+  EXPECT_FALSE(lab_host_ssh("qemu+ssh://lab1:x/system" + q));
+  EXPECT_TRUE(check_remote_lab_host("qemu+ssh://lab1/system"));
+  EXPECT_FALSE(check_remote_lab_host("lxc+ssh://lab1/"));
+  EXPECT_TRUE(check_remote_lab_host("lxc:///system"));
 }
 
 }  // namespace
