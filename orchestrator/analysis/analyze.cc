@@ -218,7 +218,7 @@ class CapturePass {
     out->sent_by_phase[pi].add(p);
     uint64_t hsh = p.payload_caplen ? payload_hash(p.payload, p.payload_caplen) : 0;
     if (hsh) payloads_.add(hsh, p.payload, p.payload_caplen);
-    out->sent_keys[pi].insert(make_packet_key(p, hsh, opts_.key_fields));
+    inserter_.insert(out->sent_keys[pi], make_packet_key(p, hsh, opts_.key_fields));
     if (ph == Phase::kPortScan && p.has_transport &&
         (p.proto_class == ProtoClass::kTcp || p.proto_class == ProtoClass::kUdp))
       ++port_counts_[(p.proto_class == ProtoClass::kUdp ? 65536 : 0) + p.dport];
@@ -226,6 +226,7 @@ class CapturePass {
 
   /// After the last frame.
   void finish() {
+    inserter_.flush();
     for (uint32_t i = 0; i < port_counts_.size(); ++i)
       if (port_counts_[i])
         out_->port_usage[{uint8_t(i < 65536 ? 6 : 17), uint16_t(i & 0xffff)}] = port_counts_[i];
@@ -257,6 +258,7 @@ class CapturePass {
   CaptureAnalysis* out_;
   const PhaseTimeline* tl_ = nullptr;
   PhaseClassifier classifier_;
+  KeyInserter inserter_;  // sent_keys are complete after finish()
   double cached_lo_ = 1, cached_hi_ = 0;
   Phase cached_phase_ = Phase::kOther;
   bool first_ = true;

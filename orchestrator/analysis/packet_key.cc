@@ -103,9 +103,16 @@ void PacketKeySet::reserve(size_t n) {
   if (n * 10 > slots_.size() * 7) grow(n * 10 / 7 + 1);
 }
 
-bool PacketKeySet::insert(const PacketKey& k) {
-  if ((size_ + 1) * 10 > slots_.size() * 7) grow(slots_.size() * 2);
+bool PacketKeySet::insert(const PacketKey& k) { return insert_hashed(k, XXH3_64bits(&k, sizeof k)); }
+
+uint64_t PacketKeySet::hash_and_prefetch(const PacketKey& k) const {
   const uint64_t h = XXH3_64bits(&k, sizeof k);
+  if (!slots_.empty()) __builtin_prefetch(&slots_[h & (slots_.size() - 1)], 1);
+  return h;
+}
+
+bool PacketKeySet::insert_hashed(const PacketKey& k, uint64_t h) {
+  if ((size_ + 1) * 10 > slots_.size() * 7) grow(slots_.size() * 2);
   const uint32_t tag = uint32_t(h >> 32);
   const size_t mask = slots_.size() - 1;
   size_t pos = h & mask;

@@ -3,6 +3,7 @@
 // protocol, source IP, destination IP, destination port, length, TCP flags, payload hash.
 // Source port, sequence and acknowledgement numbers are ignored (random per run).
 // Extra fields (TTL, IP ID, TCP window, TCP option layout, ICMP type/code) can be added.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -77,6 +78,12 @@ class PacketKeySet {
   }
   /// Inserts `k`; true when it was not there yet.
   bool insert(const PacketKey& k);
+  /// The hash insert() would compute for `k`, after asking the CPU to fetch the index
+  /// slot it starts probing at: with insert_hashed() a few keys later, the slot is in
+  /// cache by then instead of costing a memory round trip per key (KeyInserter).
+  uint64_t hash_and_prefetch(const PacketKey& k) const;
+  /// insert() with the hash hash_and_prefetch() returned for `k`.
+  bool insert_hashed(const PacketKey& k, uint64_t h);
   template <typename It>
   void insert(It first, It last) {
     for (; first != last; ++first) insert(*first);
@@ -121,6 +128,42 @@ class PacketKeySet {
   std::vector<std::vector<PacketKey>> chunks_;
   std::vector<Slot> slots_;  ///< power-of-two size, load <= 0.7
   size_t size_ = 0;
+};
+
+/// Inserts keys into PacketKeySets a few keys late, in order per set, prefetching each
+/// key's index slot when it is queued: the inserts of a capture pass (which never look
+/// up what they insert) stop waiting on memory. flush() (or the destructor) inserts the
+/// rest; the sets are complete only after it.
+class KeyInserter {
+ public:
+  KeyInserter() = default;
+  KeyInserter(const KeyInserter&) = delete;
+  KeyInserter& operator=(const KeyInserter&) = delete;
+  ~KeyInserter() { flush(); }
+  void insert(PacketKeySet& set, const PacketKey& k) {
+    Pending& slot = ring_[head_ % kDepth];
+    if (head_ >= kDepth) slot.set->insert_hashed(slot.key, slot.hash);
+    slot = Pending{&set, k, set.hash_and_prefetch(k)};
+    ++head_;
+  }
+  void flush() {
+    const size_t n = std::min(head_, kDepth);
+    for (size_t i = head_ - n; i < head_; ++i) {
+      Pending& p = ring_[i % kDepth];
+      p.set->insert_hashed(p.key, p.hash);
+    }
+    head_ = 0;
+  }
+
+ private:
+  static constexpr size_t kDepth = 8;
+  struct Pending {
+    PacketKeySet* set = nullptr;
+    PacketKey key;
+    uint64_t hash = 0;
+  };
+  Pending ring_[kDepth];
+  size_t head_ = 0;  ///< keys queued since the last flush
 };
 
 /// XXH3-64 of a payload; 0 for an empty one (so "no payload" is recognisable).
