@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <chrono>
 
 namespace testbed::analysis {
@@ -125,6 +127,29 @@ TEST(UniqueSets, NotQuadratic) {
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(s, 10.0);  // generous for sanitizer builds; the bench measures the real figure
   EXPECT_EQ(r[0].removed_total(), 200000u);  // every payload shares the 16-byte prefix
+}
+
+TEST(KeyInserter, SameSetsInTheSameOrderAsDirectInserts) {
+  // Keys spread over two sets, with duplicates, more than the inserter's depth.
+  PacketKeySet direct[2], late[2];
+  {
+    KeyInserter ins;
+    for (uint32_t i = 0; i < 1000; ++i) {
+      PacketKey k = key(static_cast<uint8_t>(i % 7), static_cast<uint16_t>(i % 300), 2, 40 + i % 3);
+      direct[i % 2].insert(k);
+      ins.insert(late[i % 2], k);
+    }
+    // Not complete before flush: the last keys are still queued.
+    EXPECT_LT(late[0].size() + late[1].size(), direct[0].size() + direct[1].size());
+    ins.flush();
+    PacketKey extra = key(200, 1, 2, 40);
+    direct[1].insert(extra);
+    ins.insert(late[1], extra);
+  }  // the destructor inserts what is still queued
+  for (int s = 0; s < 2; ++s) {
+    ASSERT_EQ(late[s].size(), direct[s].size());
+    EXPECT_TRUE(std::equal(late[s].begin(), late[s].end(), direct[s].begin()));
+  }
 }
 
 }  // namespace
