@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <map>
+#include <unordered_map>
 
 namespace testbed::analysis {
 
@@ -16,85 +17,109 @@ double jaccard(const PacketKeySet& a, const PacketKeySet& b) {
   return static_cast<double>(inter) / static_cast<double>(uni);
 }
 
-double run_similarity(const RunPhaseSets& a, const RunPhaseSets& b) {
+RunComparison::RunComparison(const std::vector<const RunPhaseSets*>& runs,
+                             const PayloadStore& payloads, const SimilarityOptions& opts)
+    : informative_(runs.size(), 0), differing_(runs.size(), std::vector<size_t>(runs.size(), 0)) {
   static const PacketKeySet kEmpty;
-  size_t inter = 0, uni = 0;
-  for (size_t i = 0; i < std::max(a.rows.size(), b.rows.size()); ++i) {
-    const PacketKeySet& x = i < a.rows.size() ? a.rows[i] : kEmpty;
-    const PacketKeySet& y = i < b.rows.size() ? b.rows[i] : kEmpty;
-    const PacketKeySet& small = x.size() <= y.size() ? x : y;
-    const PacketKeySet& big = x.size() <= y.size() ? y : x;
-    size_t in = 0;
-    for (const PacketKey& k : small) in += big.count(k);
-    inter += in;
-    uni += x.size() + y.size() - in;
-  }
-  return uni ? static_cast<double>(inter) / static_cast<double>(uni) : 1.0;
-}
-
-std::vector<PacketKeySet> informative_keys(const std::vector<const RunPhaseSets*>& runs) {
+  const size_t n = runs.size();
   size_t rows = 0;
   for (const RunPhaseSets* r : runs) rows = std::max(rows, r->rows.size());
-  std::vector<PacketKeySet> seen(rows), out(rows);
-  for (const RunPhaseSets* r : runs)
-    for (size_t i = 0; i < r->rows.size(); ++i)
-      seen[i].insert(r->rows[i].begin(), r->rows[i].end());
-  for (size_t i = 0; i < rows; ++i)
-    for (const PacketKey& k : seen[i]) {
-      size_t in = 0;
-      for (const RunPhaseSets* r : runs) in += i < r->rows.size() && r->rows[i].contains(k);
-      if (in >= 2 && in < runs.size()) out[i].insert(k);
+  for (size_t row = 0; row < rows; ++row) {
+    auto set = [&](size_t i) -> const PacketKeySet& {
+      return row < runs[i]->rows.size() ? runs[i]->rows[row] : kEmpty;
+    };
+    // apart[i][j]: the keys of run i with neither an equal nor a similar packet in run j.
+    std::vector<std::vector<std::vector<PacketKey>>> apart(n,
+                                                           std::vector<std::vector<PacketKey>>(n));
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = i + 1; j < n; ++j) {
+        std::vector<UniqueSetResult> u = compute_unique_sets({&set(i), &set(j)}, payloads, opts);
+        apart[i][j] = std::move(u[0].unique);
+        apart[j][i] = std::move(u[1].unique);
+      }
+    for (size_t i = 0; i < n; ++i) {
+      // How many other runs each key of run i stands apart from. All of them: the run's own
+      // (a random closed port, a token no similar packet explains); none: every run has it
+      // or a variant of it (never in any apart list). Neither: informative.
+      std::unordered_map<PacketKey, size_t, PacketKeyHash> count;
+      for (size_t j = 0; j < n; ++j)
+        for (const PacketKey& k : apart[i][j]) ++count[k];
+      for (const auto& [k, c] : count) informative_[i] += c < n - 1;
+      for (size_t j = 0; j < n; ++j)
+        for (const PacketKey& k : apart[i][j]) differing_[i][j] += count[k] < n - 1;
     }
-  return out;
+  }
 }
 
-RunPhaseSets keep_only(const RunPhaseSets& r, const std::vector<PacketKeySet>& keys) {
-  RunPhaseSets out{r.version, r.run, std::vector<PacketKeySet>(r.rows.size())};
-  for (size_t i = 0; i < r.rows.size() && i < keys.size(); ++i)
-    for (const PacketKey& k : r.rows[i])
-      if (keys[i].contains(k)) out.rows[i].insert(k);
-  return out;
+double RunComparison::similarity(size_t i, size_t j) const {
+  if (i == j) return 1.0;
+  const size_t keys = informative_[i] + informative_[j];
+  if (keys == 0) return 1.0;
+  return 1.0 - static_cast<double>(differing_[i][j] + differing_[j][i]) / static_cast<double>(keys);
 }
 
-VersionPrediction classify_version(const RunPhaseSets& sample,
-                                   const std::vector<const RunPhaseSets*>& training) {
+std::vector<std::vector<double>> RunComparison::matrix() const {
+  std::vector<std::vector<double>> s(size(), std::vector<double>(size(), 1.0));
+  for (size_t i = 0; i < size(); ++i)
+    for (size_t j = i + 1; j < size(); ++j) s[i][j] = s[j][i] = similarity(i, j);
+  return s;
+}
+
+namespace {
+
+// Scores pool[s] against the other runs of the pool, by version (average linkage).
+VersionPrediction predict(const RunComparison& cmp, const std::vector<const RunPhaseSets*>& pool,
+                          size_t s) {
+  const RunPhaseSets& sample = *pool[s];
   VersionPrediction p;
   p.run = sample.run;
   p.actual = sample.version;
-  std::vector<const RunPhaseSets*> used;
-  for (const RunPhaseSets* t : training)
-    if (sample.run.empty() || t->run != sample.run) used.push_back(t);
-  // Keys of one run only (random tokens, random closed ports, DNS ids) say which run, not
-  // which version; keys of every run say nothing either: compare on the others.
-  std::vector<const RunPhaseSets*> all = used;
-  all.push_back(&sample);
-  const std::vector<PacketKeySet> recurring = informative_keys(all);
-  const RunPhaseSets s = keep_only(sample, recurring);
   std::vector<std::string> order;
   std::map<std::string, std::pair<double, size_t>> acc;  // version -> (sum, count)
-  for (const RunPhaseSets* t : used) {
-    if (!acc.count(t->version)) order.push_back(t->version);
-    auto& [sum, n] = acc[t->version];
-    sum += run_similarity(s, keep_only(*t, recurring));
+  for (size_t j = 0; j < pool.size(); ++j) {
+    if (j == s || (!sample.run.empty() && pool[j]->run == sample.run)) continue;
+    if (!acc.count(pool[j]->version)) order.push_back(pool[j]->version);
+    auto& [sum, n] = acc[pool[j]->version];
+    sum += cmp.similarity(s, j);
     ++n;
   }
   double best = -1;
   for (const std::string& v : order) {
-    double s = acc[v].first / static_cast<double>(acc[v].second);
-    p.scores.emplace_back(v, s);
+    double score = acc[v].first / static_cast<double>(acc[v].second);
+    p.scores.emplace_back(v, score);
     // Exact float equality is intended: a tie means the same set arithmetic, not closeness.
-    if (s > best) {
-      best = s;
+    if (score > best) {
+      best = score;
       p.predicted = v;
       p.tie = false;
-    } else if (s == best) {
+    } else if (score == best) {
       p.tie = true;
     }
   }
   return p;
 }
 
-ConfusionMatrix leave_one_out(const std::vector<const RunPhaseSets*>& runs) {
+}  // namespace
+
+VersionPrediction classify_version(const RunPhaseSets& sample,
+                                   const std::vector<const RunPhaseSets*>& training,
+                                   const PayloadStore& payloads, const SimilarityOptions& opts) {
+  std::vector<const RunPhaseSets*> pool;
+  for (const RunPhaseSets* t : training)
+    if (sample.run.empty() || t->run != sample.run) pool.push_back(t);
+  pool.push_back(&sample);
+  return predict(RunComparison(pool, payloads, opts), pool, pool.size() - 1);
+}
+
+ConfusionMatrix leave_one_out(const std::vector<const RunPhaseSets*>& runs,
+                              const PayloadStore& payloads, const SimilarityOptions& opts) {
+  // The pool classify_version builds for a left-out run is always all of `runs`: compare once.
+  return leave_one_out(runs, RunComparison(runs, payloads, opts));
+}
+
+ConfusionMatrix leave_one_out(const std::vector<const RunPhaseSets*>& runs,
+                              const RunComparison& cmp) {
+  assert(cmp.size() == runs.size());
   ConfusionMatrix m;
   std::map<std::string, size_t> per_version;
   for (const RunPhaseSets* r : runs) {
@@ -119,8 +144,8 @@ ConfusionMatrix leave_one_out(const std::vector<const RunPhaseSets*>& runs) {
     return static_cast<size_t>(std::find(m.versions.begin(), m.versions.end(), v) -
                                m.versions.begin());
   };
-  for (const RunPhaseSets* r : runs) {
-    VersionPrediction p = classify_version(*r, runs);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    VersionPrediction p = predict(cmp, runs, i);
     ++m.total;
     if (!p.predicted.empty()) ++m.counts[index(p.actual)][index(p.predicted)];
     if (!p.tie && p.predicted == p.actual) ++m.correct;
@@ -129,15 +154,10 @@ ConfusionMatrix leave_one_out(const std::vector<const RunPhaseSets*>& runs) {
   return m;
 }
 
-std::vector<std::vector<double>> similarity_matrix(const std::vector<const RunPhaseSets*>& runs) {
-  const std::vector<PacketKeySet> recurring = informative_keys(runs);
-  std::vector<RunPhaseSets> kept;
-  for (const RunPhaseSets* r : runs) kept.push_back(keep_only(*r, recurring));
-  std::vector<std::vector<double>> s(runs.size(), std::vector<double>(runs.size(), 1.0));
-  for (size_t i = 0; i < runs.size(); ++i)
-    for (size_t j = i + 1; j < runs.size(); ++j)
-      s[i][j] = s[j][i] = run_similarity(kept[i], kept[j]);
-  return s;
+std::vector<std::vector<double>> similarity_matrix(const std::vector<const RunPhaseSets*>& runs,
+                                                   const PayloadStore& payloads,
+                                                   const SimilarityOptions& opts) {
+  return RunComparison(runs, payloads, opts).matrix();
 }
 
 }  // namespace testbed::analysis

@@ -166,8 +166,9 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
   m.fine_sets = m.data.phase_sets(false);
   m.noise_grouped = analysis::noise_floor(ptrs(m.grouped_sets), true, *store, aopts.similarity);
   m.noise_fine = analysis::noise_floor(ptrs(m.fine_sets), false, *store, aopts.similarity);
-  m.loo = analysis::leave_one_out(ptrs(m.fine_sets));
-  m.similarity = analysis::similarity_matrix(ptrs(m.fine_sets));
+  const analysis::RunComparison compared(ptrs(m.fine_sets), *store, aopts.similarity);
+  m.loo = analysis::leave_one_out(ptrs(m.fine_sets), compared);
+  m.similarity = compared.matrix();
   for (const auto& s : m.fine_sets) m.run_names.push_back(s.run);
 
   if (opts.baseline) {
@@ -221,8 +222,10 @@ json noise_json(const analysis::NoiseFloor& nf) {
 
 json classifier_json(const Model& m) {
   json j = {{"method",
-             "leave-one-out, mean Jaccard similarity of per-phase (fine) sent-key sets to each "
-             "version's runs"},
+             "leave-one-out, mean similarity to each version's runs; similarity of two runs = "
+             "share of their informative sent keys (per fine phase; keys that recur in other "
+             "runs but not in all) with an equal or similar packet in the other run (the "
+             "study's similarity rule, as for Table 2)"},
             {"available", m.loo.available}};
   if (!m.loo.available) j["reason"] = m.loo.reason;
   j["versions"] = m.loo.versions;
@@ -321,9 +324,9 @@ std::string classifier_markdown(const Model& m) {
     }
   } else {
     o += m.loo.reason +
-         ". Pairwise similarity of the runs (Jaccard of the sent keys that recur in some runs but "
-         "not all, "
-         "phases kept apart):\n\n";
+         ". Pairwise similarity of the runs, phases kept apart: of their sent keys that recur "
+         "in other runs but not in all, the share with an equal or similar packet (the "
+         "study's similarity rule) in the other run:\n\n";
     o += "| |";
     for (const auto& n : m.run_names) o += " " + n + " |";
     o += "\n|---|";
@@ -667,10 +670,13 @@ std::string html_classifier(const Model& m) {
   std::string o =
       "<p class=\"note\">Given a capture's packet-key sets per fine phase, which version produced "
       "it? "
-      "Each run is scored against every version's other runs by the Jaccard similarity of their "
-      "sent keys, phases kept apart, counting only keys that recur in some runs but not in all "
-      "(a key of one run only is run noise, a key of every run tells nothing apart), and "
-      "assigned to the best-scoring version (ties count as wrong).</p>";
+      "Each run is scored against every version's other runs by the share of their sent keys "
+      "that have an equal or <em>similar</em> packet in the other run (the study's similarity "
+      "rule, as for Table 2: a packet differing only by a variable element such as a random "
+      "token or NSE's per-run HTTP header order is no difference), phases kept apart, counting "
+      "only keys that recur in other runs but not in all (a key no other run has even a "
+      "variant of is run noise, a key every run has tells nothing apart), and assigned to the "
+      "best-scoring version (mean over its runs; ties count as wrong).</p>";
   if (m.loo.available) {
     o += fmt::format("<p><b>Leave-one-out: {} of {} runs classified correctly ({:.0f} %).</b></p>",
                      m.loo.correct, m.loo.total, 100 * m.loo.accuracy());
@@ -693,13 +699,15 @@ std::string html_classifier(const Model& m) {
     }
     o += t.render();
   } else {
-    o +=
-        "<p class=\"note\">" + escape(m.loo.reason) +
-        ". Shown instead: the pairwise similarity of the runs (1 = identical packet-key sets).</p>";
+    o += "<p class=\"note\">" + escape(m.loo.reason) +
+         ". Shown instead: the pairwise similarity of the runs (1 = every informative key has an "
+         "equal or similar packet in the other run).</p>";
   }
   HtmlTable s;
   s.css_class = "num heat";
-  s.caption = "pairwise similarity of runs (Jaccard of recurring, not universal sent keys)";
+  s.caption =
+      "pairwise similarity of runs (share of recurring, not universal sent keys with an equal "
+      "or similar packet in the other run)";
   s.header = {""};
   for (const auto& n : m.run_names) s.header.push_back(escape(n));
   for (size_t i = 0; i < m.run_names.size(); ++i) {
