@@ -392,12 +392,13 @@ p.note{color:var(--muted);margin:4px 0 10px;max-width:900px}
 .card .k{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .card .v{font-size:22px;font-weight:600}
 .card.bad .v{color:var(--bad)} .card.good .v{color:var(--good)}
-table{border-collapse:collapse;margin:8px 0 14px;font-size:13px}
+table{border-collapse:collapse;margin:8px 0 14px;font-size:13px;display:block;max-width:100%;overflow-x:auto}
 caption{text-align:left;color:var(--muted);padding:0 0 4px;font-size:12px}
 th,td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
 thead th{background:var(--soft);font-weight:600;border-bottom:2px solid var(--line);white-space:nowrap}
 tbody th{font-weight:500;white-space:nowrap}
 table.num td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.num thead th:not(:first-child){text-align:right}
 th.ref,td.ref{color:#8c959f;background:#fafbfc;font-style:italic}
 td.pl,td.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
 td.pl{max-width:520px;text-align:left!important;white-space:normal!important}
