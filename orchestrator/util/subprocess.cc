@@ -37,7 +37,10 @@ std::string tail_lines(const std::string& s, int n) {
   size_t end = pos;
   for (int i = 0; i < n && pos > 0; ++i) {
     pos = s.rfind('\n', pos - 1);
-    if (pos == std::string::npos) { pos = 0; break; }
+    if (pos == std::string::npos) {
+      pos = 0;
+      break;
+    }
   }
   return s.substr(pos == 0 ? 0 : pos + 1, end - (pos == 0 ? 0 : pos + 1));
 }
@@ -54,7 +57,10 @@ std::string format_argv(const std::vector<std::string>& argv) {
     } else {
       out += '\'';
       for (char c : a) {
-        if (c == '\'') out += "'\\''"; else out += c;
+        if (c == '\'')
+          out += "'\\''";
+        else
+          out += c;
       }
       out += '\'';
     }
@@ -73,7 +79,8 @@ bool have_program(const std::string& name) {
   return false;
 }
 
-Result<ProcessResult> run_process(const std::vector<std::string>& argv, const ProcessOptions& opts) {
+Result<ProcessResult> run_process(const std::vector<std::string>& argv,
+                                  const ProcessOptions& opts) {
   if (argv.empty()) return fail("run_process: empty command");
   Pipe in, out, err;
   if (::pipe2(in.fd, O_CLOEXEC) || ::pipe2(out.fd, O_CLOEXEC) || ::pipe2(err.fd, O_CLOEXEC))
@@ -97,9 +104,19 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, const Pr
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
 
+  // A cancellable child leads a process group of its own, so that stopping it stops
+  // everything it started.
+  const bool own_group = opts.cancel != nullptr;
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  if (own_group) {
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
   pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, cargv[0], &fa, nullptr, cargv.data(), envp.data());
+  int rc = ::posix_spawnp(&pid, cargv[0], &fa, &attr, cargv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) return fail("cannot run {}: {}", argv[0], std::strerror(rc));
   in.close_end(0);
   out.close_end(1);
@@ -123,6 +140,8 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, const Pr
                                : std::chrono::steady_clock::time_point::max();
   bool term_sent = false;
   auto kill_at = std::chrono::steady_clock::time_point::max();
+  auto give_up_at = std::chrono::steady_clock::time_point::max();
+  auto signal_child = [&](int sig) { ::kill(own_group ? -pid : pid, sig); };
   int open_fds = 2;
   char buf[65536];
   while (open_fds > 0) {
@@ -131,19 +150,30 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, const Pr
     int pr = ::poll(pfd, 2, wait_ms);
     if (pr < 0 && errno != EINTR) break;
     auto now = std::chrono::steady_clock::now();
-    if (!term_sent && now > deadline) {
-      ::kill(pid, SIGTERM);
+    if (!term_sent && !res.cancelled && opts.cancel && opts.cancel->load()) {
+      signal_child(SIGTERM);
+      res.cancelled = true;
+      kill_at = now + opts.cancel_grace;
+    } else if (!term_sent && !res.cancelled && now > deadline) {
+      signal_child(SIGTERM);
       term_sent = true;
       kill_at = now + std::chrono::seconds(5);
-    } else if (term_sent && now > kill_at) {
-      ::kill(pid, SIGKILL);
+    } else if (now > kill_at) {
+      signal_child(SIGKILL);
       kill_at = std::chrono::steady_clock::time_point::max();
+      // Something outside the group may still hold our pipes: stop reading soon.
+      give_up_at = now + std::chrono::seconds(5);
+    } else if (now > give_up_at) {
+      break;
     }
     for (int i = 0; i < 2; ++i) {
       if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = ::read(pfd[i].fd, buf, sizeof buf);
       if (n <= 0) {
-        if (i == 0) out.close_end(0); else err.close_end(0);
+        if (i == 0)
+          out.close_end(0);
+        else
+          err.close_end(0);
         --open_fds;
         continue;
       }
@@ -162,16 +192,29 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, const Pr
     }
   }
   if (opts.on_stdout_line && !line_buf.empty()) opts.on_stdout_line(line_buf);
+  if (res.cancelled) {
+    // Whatever of the group outlived its leader goes too. The leader is waited for but
+    // not reaped yet, so its PID (the group's ID) cannot have been reused.
+    siginfo_t info{};
+    while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0 &&
+           errno == EINTR) {
+    }
+    ::kill(-pid, SIGKILL);
+  }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (WIFEXITED(status)) res.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) res.exit_code = 128 + WTERMSIG(status);
+  if (WIFEXITED(status))
+    res.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    res.exit_code = 128 + WTERMSIG(status);
   if (term_sent) res.err += fmt::format("\n(killed after timeout of {} ms)", opts.timeout->count());
+  if (res.cancelled) res.err += "\n(stopped: interrupted)";
   return res;
 }
 
-Result<ProcessResult> run_checked(const std::vector<std::string>& argv, const ProcessOptions& opts) {
+Result<ProcessResult> run_checked(const std::vector<std::string>& argv,
+                                  const ProcessOptions& opts) {
   auto r = run_process(argv, opts);
   if (!r) return r.error();
   if (r->exit_code != 0) {
