@@ -17,6 +17,7 @@
 #include "orchestrator/images/cache.h"
 #include "orchestrator/images/kvm_builder.h"
 #include "orchestrator/images/lxc_builder.h"
+#include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
 
@@ -147,6 +148,9 @@ int run_build(const BuildArgs& a) {
     }
   }
 
+  // SIGINT/SIGTERM from here on: running builds stop their mmdebstrap (process group),
+  // remove their work dirs and publish nothing; no further build starts.
+  util::catch_interrupts();
   // Workers take recipes in order; the shared status line shows what each is doing.
   std::mutex mu;
   std::map<std::string, std::string> status;  // running builds only
@@ -163,7 +167,7 @@ int run_build(const BuildArgs& a) {
   auto worker = [&] {
     images::LxcBuilder lxc_builder;
     images::KvmBuilder kvm_builder(downloads);
-    for (size_t i; (i = next++) < recipes.size();) {
+    for (size_t i; !util::interrupted() && (i = next++) < recipes.size();) {
       const auto& r = recipes[i];
       images::Builder& builder =
           kinds[i] == "kvm" ? static_cast<images::Builder&>(kvm_builder) : lxc_builder;
@@ -189,11 +193,14 @@ int run_build(const BuildArgs& a) {
                        res->built ? "built" : "up to date", res->seconds,
                        human_size(res->size_bytes), res->ref.key,
                        res->nmap_version.empty() ? "" : ", nmap " + res->nmap_version);
+      } else if (util::interrupted()) {
+        o.error = res.error().message;
+        util::log_warn("{}: {}", r.name, o.error);
       } else {
         o.error = res.error().message;
         util::log_error("{}: build failed: {}", r.name, o.error);
       }
-      redraw();
+      if (!util::interrupted()) redraw();
     }
   };
   unsigned n_workers = std::max(1u, std::min<unsigned>(a.jobs, recipes.size()));
@@ -201,6 +208,17 @@ int run_build(const BuildArgs& a) {
   for (unsigned i = 0; i < n_workers; ++i) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
 
+  if (util::interrupted()) {
+    size_t kept = 0;
+    for (const auto& o : outcomes) kept += o.ok;
+    progress.finish(fmt::format("interrupted ({})", util::interrupt_signal_name()));
+    util::log_warn(
+        "image build interrupted by {}: builds in progress were stopped and their temporary "
+        "files removed; {} holds only complete images ({} finished before the signal). Run "
+        "the command again to build the rest",
+        util::interrupt_signal_name(), root.string(), kept);
+    return kExitInterrupted;
+  }
   size_t built = 0, cached = 0, failed = 0;
   for (const auto& o : outcomes) {
     if (!o.ok)

@@ -20,6 +20,7 @@
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
+#include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/util/version.h"
@@ -44,6 +45,16 @@ std::string strip_epoch(const std::string& v) {
 }
 
 std::vector<std::string> mount_points_below(const fs::path& dir);
+
+// Stops a build at its next step after SIGINT/SIGTERM (util/interrupt.h); nothing is
+// published, and the work dir goes with WorkDir.
+util::Status check_not_interrupted(const std::string& name) {
+  if (!util::interrupted()) return {};
+  return util::fail(
+      "interrupted ({}): the build of '{}' was stopped and nothing was added to "
+      "the cache",
+      util::interrupt_signal_name(), name);
+}
 
 // Removes a tree without ever descending into another file system: a build killed
 // while mmdebstrap had /proc, /sys or /dev mounted inside must not take the host's with
@@ -91,9 +102,12 @@ class NameLock {
     int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return util::fail("cannot open {}: {}", p.string(), std::strerror(errno));
     while (::flock(fd, LOCK_EX) != 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR && !util::interrupted()) continue;
       int e = errno;
       ::close(fd);
+      if (e == EINTR)
+        return util::fail("interrupted ({}) while waiting for another build to release {}",
+                          util::interrupt_signal_name(), p.string());
       return util::fail("cannot lock {}: {}", p.string(), std::strerror(e));
     }
     return NameLock(fd);
@@ -384,7 +398,9 @@ util::Result<BuildReport> build_image(const config::Recipe& r, Builder& b, const
   if (::chmod(work.path().c_str(), 0755) != 0)
     return util::fail("cannot chmod {}: {}", work.path().string(), std::strerror(errno));
 
+  if (auto s = check_not_interrupted(r.name); !s) return s.error();
   auto out = b.build(r, work.path(), progress);
+  if (auto s = check_not_interrupted(r.name); !s) return s.error();
   if (!out) return out.error();
   if (!out->facts_at_first_boot)
     if (auto s = check_expectations(r, *out); !s) return s.error();
@@ -400,6 +416,7 @@ util::Result<BuildReport> build_image(const config::Recipe& r, Builder& b, const
   }
   if (auto s = util::write_file_atomic(work.path() / "manifest.json", text); !s) return s.error();
 
+  if (auto s = check_not_interrupted(r.name); !s) return s.error();
   // Publish: an old build under the same key (--rebuild) is moved aside first, so the
   // key's directory is always either the old complete image or the new one.
   fs::path old_aside;

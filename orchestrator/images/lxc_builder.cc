@@ -10,6 +10,7 @@
 
 #include "orchestrator/images/boot_scripts.h"
 #include "orchestrator/util/files.h"
+#include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
 
@@ -146,6 +147,10 @@ util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::p
   std::deque<std::string> tail;
   util::ProcessOptions opts;
   opts.timeout = std::chrono::minutes(30);
+  // SIGINT/SIGTERM stop mmdebstrap and everything it started (its own process group);
+  // mmdebstrap unmounts what it mounted in the new root on SIGTERM, and the caller
+  // removes the work dir (detaching any mount a killed build left).
+  opts.cancel = &util::interrupt_flag();
   opts.on_stdout_line = [&](const std::string& line) {
     tail.push_back(line);
     if (tail.size() > 25) tail.pop_front();
@@ -153,6 +158,8 @@ util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::p
   };
   auto res = util::run_process(argv, opts);
   if (!res) return res.error();
+  if (res->cancelled)
+    return util::fail("interrupted ({}): mmdebstrap stopped", util::interrupt_signal_name());
   if (res->exit_code != 0) {
     std::string t;
     for (const auto& l : tail) t += "  | " + l + "\n";
