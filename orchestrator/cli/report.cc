@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
@@ -23,7 +24,13 @@ int run_report(const ReportArgs& a) {
   if (!a.baseline.empty()) opts.baseline = a.baseline;
   opts.drift_tolerance = a.tolerance;
   opts.unique_limit = a.unique_limit;
+  util::catch_interrupts();  // Ctrl-C stops the analysis; no file is half-written
+  opts.cancel = &util::interrupt_flag();
   auto out = report::write_report(a.results_dir, opts);
+  if (!out && util::interrupted()) {
+    util::log_warn("{}", out.error().message);
+    return kExitInterrupted;
+  }
   if (!out) {
     util::log_error("{}", out.error().message);
     return kExitBadInput;
@@ -54,7 +61,7 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
       "analysed.\n"
       "Analysis settings come from the results directory's experiment.yaml (`analysis:`).\n"
       "Exit codes: 0 report written, 2 not a results directory / nothing to report, 3 drift "
-      "against --baseline.\n"
+      "against --baseline, 130 interrupted (nothing written).\n"
       "Example: testbed report results/nmap7/20261126T214900Z --baseline "
       "results/nmap7/20261125T020000Z");
   sub->add_option("results_dir", args->results_dir,

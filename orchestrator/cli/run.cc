@@ -12,16 +12,13 @@
 #include "orchestrator/report/report.h"
 #include "orchestrator/runner/real_drivers.h"
 #include "orchestrator/runner/runner.h"
+#include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/virt/backends.h"
 #include "orchestrator/virt/kvm_placement.h"
 
 namespace testbed::cli {
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_signal(int) { g_interrupted.store(true); }
 
 struct RunArgs {
   std::string experiment;
@@ -59,8 +56,18 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
     util::log_error("{}", topo.error().message);
     return kExitBadInput;
   }
+  // From here on SIGINT/SIGTERM stop the work cleanly (the image build, the scan, the
+  // report) and take the lab down; see util/interrupt.h.
+  util::catch_interrupts();
+  const std::atomic<bool>& g_interrupted = util::interrupt_flag();
   // Images are built once and cached; a run on a fresh machine builds them first.
   if (int rc = build_images(runner::images_needed(*exp, *topo)); rc != kExitOk) {
+    if (rc == kExitInterrupted) {
+      util::log_warn(
+          "interrupted while building the experiment's images: nothing was run and no "
+          "results directory was made; run the same command again to continue");
+      return rc;
+    }
     util::log_error("the experiment's images could not be built (see above)");
     return rc;
   }
@@ -78,12 +85,6 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   auto capture = runner::make_capture_driver();
   runner::SystemClock clock;
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-
   runner::RunOptions o;
   if (!a.output.empty()) o.output_root = a.output;
   if (a.repeat > 0) o.repetitions = a.repeat;
@@ -94,6 +95,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   for (const auto& s : argv) o.command_line += (o.command_line.empty() ? "" : " ") + s;
   report::ReportOptions ro;
   if (!a.baseline.empty()) ro.baseline = a.baseline;
+  ro.cancel = &g_interrupted;
   report::ReportOutcome outcome;
   o.after_runs = [&](const std::filesystem::path& dir) -> util::Status {
     auto r = report::write_report(dir, ro);

@@ -136,6 +136,12 @@ std::vector<const analysis::RunPhaseSets*> ptrs(const std::vector<analysis::RunP
   return p;
 }
 
+util::Status check_cancel(const ReportOptions& opts) {
+  if (opts.cancel && opts.cancel->load())
+    return util::fail("interrupted before the report was written (nothing written)");
+  return {};
+}
+
 util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) {
   auto loaded = load_results(dir);
   if (!loaded) return loaded.error();
@@ -143,7 +149,8 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
   auto store = std::make_shared<analysis::PayloadStore>(aopts.payload_max, aopts.payload_budget);
   Model m;
   m.generated = utc_now();
-  m.data = analyse_results(std::move(*loaded), aopts, store);
+  m.data = analyse_results(std::move(*loaded), aopts, store, opts.cancel);
+  if (auto st = check_cancel(opts); !st) return st.error();
   if (m.data.runs.empty())
     return util::fail(
         "{}: no complete, readable run to report on (see the runs' failure.json files)",
@@ -175,7 +182,8 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
     auto base = load_results(*opts.baseline);
     if (!base) return util::fail("--baseline: {}", base.error().message);
     // The baseline is read with OUR settings: a comparison needs one packet key.
-    AnalysedResults b = analyse_results(std::move(*base), aopts, store);
+    AnalysedResults b = analyse_results(std::move(*base), aopts, store, opts.cancel);
+    if (auto st = check_cancel(opts); !st) return st.error();
     if (b.runs.empty())
       return util::fail("--baseline {}: no complete, readable run", opts.baseline->string());
     auto bsets = b.phase_sets(true);
@@ -954,6 +962,8 @@ util::Status write_extra_csv(const Model& m, const fs::path& dir) {
 util::Result<ReportOutcome> write_report(const fs::path& results_dir, const ReportOptions& opts) {
   auto m = build_model(results_dir, opts);
   if (!m) return m.error();
+  // The last point of no return: from here the files are written (each atomically).
+  if (auto st = check_cancel(opts); !st) return st.error();
   ReportOutcome out;
   out.html = results_dir / "report.html";
   out.markdown = results_dir / "report.md";

@@ -3,6 +3,7 @@
 // port-scan port usage of its Fig. 2) plus what it did not (phase timelines, noise floor,
 // version classifier, capture drops, provenance, drift against a baseline), written as a
 // self-contained report.html, report.md, report.json and csv/*.csv into the results directory.
+#include <atomic>
 #include <cstddef>
 #include <filesystem>
 #include <optional>
@@ -19,6 +20,9 @@ struct ReportOptions {
   size_t drift_tolerance = 0;
   /// Unique packets listed per phase and version in the HTML/Markdown (all are in the CSV).
   size_t unique_limit = 100;
+  /// Checked between the analysis of runs and before anything is written: once set,
+  /// write_report fails with "interrupted" and writes nothing (SIGINT/SIGTERM).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ReportOutcome {

@@ -206,10 +206,12 @@ std::vector<analysis::RunPhaseSets> AnalysedResults::phase_sets(bool grouped) co
 }
 
 AnalysedResults analyse_results(ResultsDir results, const analysis::AnalysisOptions& opts,
-                                std::shared_ptr<analysis::PayloadStore> store) {
+                                std::shared_ptr<analysis::PayloadStore> store,
+                                const std::atomic<bool>* cancel) {
   AnalysedResults out;
   out.payloads = std::move(store);
   for (size_t i = 0; i < results.runs.size(); ++i) {
+    if (cancel && cancel->load()) break;
     RunRecord& rec = results.runs[i];
     if (!rec.complete()) continue;
     analysis::CaptureInput in;

@@ -1,6 +1,7 @@
 #pragma once
 // Reading a results directory (runner.h layout) back: the plan, the analysis settings of the
 // experiment copy, every run directory with its state, and the analysed complete runs.
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -65,7 +66,9 @@ struct AnalysedResults {
 /// Analyses every complete run of `results` with `opts`, adding payloads to `store` (shared
 /// with a baseline so that both can be compared). A run whose files fail to analyse is marked
 /// "unreadable" with the reason and left out; it is not an error of the whole report.
+/// Once `cancel` is set no further run is analysed (the caller checks it too).
 AnalysedResults analyse_results(ResultsDir results, const analysis::AnalysisOptions& opts,
-                                std::shared_ptr<analysis::PayloadStore> store);
+                                std::shared_ptr<analysis::PayloadStore> store,
+                                const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace testbed::report

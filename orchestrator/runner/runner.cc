@@ -230,6 +230,7 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
                 st.error().message);
 
   stage = "fetch-xml";
+  util::log_info("[{}/{}] fetching {}", slot.label, slot.rep, remote_xml);
   if (auto st = (*shell)->fetch(remote_xml, (slot.dir / "nmap.xml").string()); !st) return st;
   return {};
 }
@@ -365,9 +366,15 @@ void take_down(LabDriver& lab, const RunOptions& opts) {
 
 /// The report, when there is at least one complete run to report on.
 Result<RunSummary> finish(RunSummary summary, const RunOptions& opts) {
+  // A signal after the last run's check (or while the lab came down) still stops the
+  // experiment before its report.
+  if (is_interrupted(opts)) summary.interrupted = true;
   if (!summary.interrupted && opts.after_runs && summary.complete + summary.kept > 0) {
-    if (auto st = opts.after_runs(summary.results_dir); !st)
-      return fail("report: {}", st.error().message);
+    if (auto st = opts.after_runs(summary.results_dir); !st) {
+      if (!is_interrupted(opts)) return fail("report: {}", st.error().message);
+      util::log_warn("report: {}", st.error().message);
+      summary.interrupted = true;  // every run is kept; --resume writes the report
+    }
   }
   return summary;
 }

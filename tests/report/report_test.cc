@@ -67,6 +67,19 @@ TEST_F(ReportTest, LoadsRunsWithTheirState) {
   EXPECT_EQ(r->options_source, "experiment.yaml");      // its topology path need not resolve
 }
 
+// SIGINT/SIGTERM during `testbed run`'s or `testbed report`'s report (ReportOptions::cancel):
+// it stops before writing anything, so no half-made set of report files is left.
+TEST_F(ReportTest, CancelledReportWritesNothing) {
+  std::atomic<bool> cancel{true};
+  ReportOptions o;
+  o.cancel = &cancel;
+  auto out = write_report(dir_, o);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.error().message.find("interrupted"), std::string::npos) << out.error().message;
+  for (const char* f : {"report.html", "report.md", "report.json", "csv"})
+    EXPECT_FALSE(fs::exists(dir_ / f)) << f;
+}
+
 TEST_F(ReportTest, WritesEscapedHtmlTablesChartsJsonCsv) {
   auto out = write_report(dir_, ReportOptions{});
   ASSERT_TRUE(out.ok()) << out.error().message;

@@ -228,6 +228,26 @@ TEST_F(RunnerTest, InterruptionStopsAndTakesLabDown) {
   EXPECT_EQ(lab.calls.back(), "down");
 }
 
+// SIGINT while the report is being made: the report gives up ("interrupted"), every run
+// stays complete, and the experiment ends interrupted (exit 130, --resume writes the report)
+// instead of failed.
+TEST_F(RunnerTest, InterruptionDuringTheReportKeepsTheRuns) {
+  auto e = make_experiment(tmp_->path());
+  FakeLab lab;
+  std::atomic<bool> stop{false};
+  RunOptions o;
+  o.interrupted = &stop;
+  o.after_runs = [&](const fs::path&) -> util::Status {
+    stop = true;
+    return util::fail("interrupted before the report was written (nothing written)");
+  };
+  auto s = run_experiment(e, lab, capture_, clock_, o);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE(s->interrupted);
+  EXPECT_EQ(s->complete, 4);
+  EXPECT_EQ(s->failed, 0);
+}
+
 TEST_F(RunnerTest, LabUpFailureIsReported) {
   auto e = make_experiment(tmp_->path());
   FakeLabScript script;
