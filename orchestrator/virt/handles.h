@@ -4,6 +4,7 @@
 // virNetworkFree / virStoragePoolFree / virStorageVolFree / virStreamFree); freeing a domain or
 // network handle never stops or undefines it.
 #include <libvirt/libvirt.h>
+#include <signal.h>
 
 #include <memory>
 #include <string>
@@ -13,8 +14,28 @@
 
 namespace testbed::virt {
 
+/// Blocks SIGPIPE in this thread for its lifetime and discards one raised meanwhile.
+/// libvirt writes to its daemon socket with write(2) and blocks SIGPIPE only around its
+/// own poll(), restoring the mask afterwards: a call on a connection that libvirtd closed
+/// (the daemon stopped or restarted) would otherwise end testbed with SIGPIPE (exit 141)
+/// instead of returning the error. libvirt asks applications to ignore SIGPIPE; this keeps
+/// the rest of testbed (its stdout, pipes to child processes) as it was.
+class SigpipeGuard {
+ public:
+  SigpipeGuard();
+  ~SigpipeGuard();
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
 struct ConnectCloser {
-  void operator()(virConnectPtr c) const noexcept { virConnectClose(c); }
+  void operator()(virConnectPtr c) const noexcept {
+    SigpipeGuard no_sigpipe;  // closing tells the daemon, which may be gone
+    virConnectClose(c);
+  }
 };
 struct DomainFreer {
   void operator()(virDomainPtr d) const noexcept { virDomainFree(d); }

@@ -30,14 +30,25 @@ class LibvirtBackend : public Backend {
   }
   std::string domain_xml(const NodeSpec& spec) const override { return xml_->domain_xml(spec); }
 
-  /// The raw connection (borrowed; valid while this backend lives).
+  /// The raw connection (borrowed; valid until the next call of this backend, which may
+  /// replace a connection libvirtd closed).
   virConnectPtr connection() const { return conn_.get(); }
 
  private:
   LibvirtBackend(std::string uri, ConnectHandle conn, std::unique_ptr<XmlGenerator> xml)
       : uri_(std::move(uri)), conn_(std::move(conn)), xml_(std::move(xml)) {}
-  DomainHandle find_domain(const std::string& name) const;
-  NetworkHandle find_network(const std::string& name) const;
+  // libvirtd stopped or restarted (its LXC containers keep running; our connection does
+  // not survive it): the call that finds the connection closed fails with failure()'s
+  // message naming libvirtd, and is not retried, so a run during which the daemon went
+  // away is never passed off as complete. Every later call first reconnects, once.
+  util::Status ensure_connected();
+  /// The error of a libvirt call that just failed: `what`, libvirt's message, and that
+  /// libvirtd closed the connection when it did.
+  util::Error failure(const std::string& what) const;
+  /// The named object; a null handle when it does not exist, an error when libvirt could
+  /// not tell (e.g. the connection is gone).
+  util::Result<DomainHandle> find_domain(const std::string& name);
+  util::Result<NetworkHandle> find_network(const std::string& name);
   std::string uri_;
   ConnectHandle conn_;
   std::unique_ptr<XmlGenerator> xml_;
