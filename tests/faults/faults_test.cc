@@ -1,19 +1,28 @@
-// Faults injected into real `testbed run`s (label faults; root, libvirtd, built images):
-// SIGINT mid-scan, SIGTERM during lab up, kill -9 mid-scan. After each: no libvirt domain
+// Faults injected into real `testbed run`s and image builds (label faults; root, libvirtd,
+// built images): SIGINT/SIGTERM during an image build (`image build` and the build `run`
+// does), during lab up, mid-scan, while fetching the Nmap XML and during the report;
+// kill -9 mid-scan; a target or the scanner node killed; libvirtd restarted mid-scan
+// (suite LibvirtdRestart, its own ctest test, RUN_SERIAL). After each: no libvirt domain
 // or network, host interface, overlay mount or state directory of the lab remains (after
-// `testbed gc` for kill -9), no run is passed off as complete, and `--resume` completes
-// the interrupted experiment. Prints a table of faults injected / survived / leftovers.
+// `testbed gc` for kill -9), no process the build started, temporary or partial image
+// directory or mount of the image cache remains, no run is passed off as complete, and
+// `--resume` completes the interrupted experiment. Builds go to a temporary image cache,
+// never /var/lib/testbed/images. Prints a table of faults injected / survived / leftovers.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "orchestrator/util/files.h"
@@ -39,10 +48,10 @@ std::vector<Row>& table() {
   return rows;
 }
 
-/// Everything of lab kLab still on the host.
-std::vector<std::string> leftovers() {
+/// Everything of lab `lab` still on the host.
+std::vector<std::string> leftovers(const std::string& lab = kLab) {
   std::vector<std::string> out;
-  const std::string prefix = "tb-" + kLab + "-";
+  const std::string prefix = "tb-" + lab + "-";
   for (const char* what : {"list", "net-list"}) {
     auto r = util::run_process({"virsh", "-q", "-c", "lxc:///system", what, "--all", "--name"});
     if (!r || r->exit_code != 0) {
@@ -54,11 +63,92 @@ std::vector<std::string> leftovers() {
       if (l.rfind(prefix, 0) == 0) out.push_back(std::string(what) + ": " + l);
   }
   auto links = util::run_process({"ip", "-o", "link", "show"});
-  const std::string tag = "tb" + virt::lab_tag(kLab);
+  const std::string tag = "tb" + virt::lab_tag(lab);
   if (links && links->out.find(": " + tag) != std::string::npos)
     out.push_back("host interface " + tag + "*");
-  for (const auto& m : virt::mounts_under(kStateRoot / kLab)) out.push_back("mount " + m);
-  if (fs::exists(kStateRoot / kLab)) out.push_back("state dir " + (kStateRoot / kLab).string());
+  for (const auto& m : virt::mounts_under(kStateRoot / lab)) out.push_back("mount " + m);
+  if (fs::exists(kStateRoot / lab)) out.push_back("state dir " + (kStateRoot / lab).string());
+  return out;
+}
+
+/// A process, told apart from a later one with the same PID by its start time.
+struct Proc {
+  pid_t pid = 0;
+  std::string start;  ///< field 22 of /proc/PID/stat
+  std::string cmd;
+};
+
+/// Fields of /proc/PID/stat after the command: [0] = state, [1] = ppid, ..., [19] = start.
+std::vector<std::string> stat_fields(pid_t pid) {
+  auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+  std::vector<std::string> f;
+  if (!stat) return f;
+  auto p = stat->rfind(')');
+  if (p == std::string::npos) return f;
+  std::istringstream in(stat->substr(p + 2));
+  for (std::string x; in >> x;) f.push_back(x);
+  return f;
+}
+
+/// Every living descendant of `root` (children, their children, ...).
+std::vector<Proc> descendants(pid_t root) {
+  std::map<pid_t, std::vector<pid_t>> children;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    pid_t pid = std::atoi(e.path().filename().c_str());
+    if (pid <= 0) continue;
+    auto f = stat_fields(pid);
+    if (f.size() > 1) children[std::atoi(f[1].c_str())].push_back(pid);
+  }
+  std::vector<Proc> out;
+  std::vector<pid_t> todo = {root};
+  while (!todo.empty()) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    for (pid_t c : children[p]) {
+      auto f = stat_fields(c);
+      if (f.size() < 20 || f[0] == "Z") continue;
+      auto cmd = util::read_file("/proc/" + std::to_string(c) + "/cmdline");
+      std::string cl = cmd ? *cmd : "";
+      std::replace(cl.begin(), cl.end(), '\0', ' ');
+      out.push_back({c, f[19], cl.substr(0, 80)});
+      todo.push_back(c);
+    }
+  }
+  return out;
+}
+
+/// Those of `procs` still running (zombies count as gone).
+std::vector<std::string> still_running(const std::vector<Proc>& procs) {
+  std::vector<std::string> out;
+  for (const auto& p : procs) {
+    auto f = stat_fields(p.pid);
+    if (f.size() >= 20 && f[0] != "Z" && f[19] == p.start)
+      out.push_back("process " + std::to_string(p.pid) + " " + p.cmd);
+  }
+  return out;
+}
+
+/// What an interrupted build may have left in the image cache at `root`: anything in
+/// .tmp/, a key directory without its manifest, a `current` that does not lead to a
+/// complete image, a mount below the cache.
+std::vector<std::string> cache_leftovers(const fs::path& root) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root / ".tmp", ec))
+    out.push_back("temp " + e.path().string());
+  for (const auto& n : fs::directory_iterator(root, ec)) {
+    if (n.path().filename().string()[0] == '.' || !n.is_directory()) continue;
+    for (const auto& k : fs::directory_iterator(n.path(), ec)) {
+      std::string key = k.path().filename().string();
+      if (key == ".lock") continue;
+      if (key == "current") {
+        if (!fs::exists(k.path() / "manifest.json")) out.push_back("dangling " + k.path().string());
+        continue;
+      }
+      if (!fs::exists(k.path() / "manifest.json")) out.push_back("partial " + k.path().string());
+    }
+  }
+  for (const auto& m : virt::mounts_under(root)) out.push_back("mount " + m);
   return out;
 }
 
@@ -70,11 +160,13 @@ struct Launch {
 /// Runs testbed with argv; `on_line` sees each output line with the child's PID and may
 /// signal it. Returns when the child exits.
 Launch launch(const std::vector<std::string>& args,
-              const std::function<void(const std::string&, pid_t)>& on_line) {
+              const std::function<void(const std::string&, pid_t)>& on_line,
+              const std::vector<std::pair<std::string, std::string>>& env = {}) {
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   pid_t pid = ::fork();
   if (pid == 0) {
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
     ::dup2(fds[1], 1);
     ::dup2(fds[1], 2);
     ::close(fds[0]);
@@ -114,24 +206,44 @@ class Faults : public ::testing::Test {
     tmp_ = std::make_unique<util::TempDir>(std::move(*d));
     // One scanner, one target: the smallest real experiment.
     exp_ = tmp_->path() / "fault.yaml";
+    write_experiment("-A");
+    util::run_process({kTestbed, "gc"}).ok();  // leftovers of an earlier crashed test, if any
+  }
+  void TearDown() override {
+    if (!tmp_) return;
+    util::run_process({kTestbed, "lab", "down", lab_}).ok();
+    // Never let the temporary directory's removal walk into a mount a failed build left.
+    for (const auto& m : virt::mounts_under(tmp_->path()))
+      util::run_process({"umount", "--lazy", "--", m}).ok();
+  }
+  void write_experiment(const std::string& scan_option) {
     std::ofstream(exp_) << "name: fault\n"
                         << "topology: " << TESTBED_SOURCE_DIR << "/topology/two-subnet-small.yaml\n"
                         << "scanners:\n  - {label: \"7.80\", image: scanner-nmap-7.80}\n"
-                        << "command: [nmap, -T4, -A, -v, -oX, \"{xml}\", \"{targets}\"]\n";
-    util::run_process({kTestbed, "gc"});  // leftovers of an earlier crashed test, if any
+                        << "command: [nmap, -T4, " << scan_option
+                        << ", -v, -oX, \"{xml}\", \"{targets}\"]\n";
   }
-  void TearDown() override {
-    if (tmp_) util::run_process({kTestbed, "lab", "down", kLab});
-  }
+  /// Every TCP port of the target instead of -A: a shorter scan (~14 s against ~37 s) with
+  /// a larger capture (~130k packets), so the report's analysis lasts ~0.5 s instead of a
+  /// few ms and a signal sent when it starts lands inside it; the SFTP fetch of the XML
+  /// takes ~40 ms either way.
+  void use_all_ports_scan() { write_experiment("-p-"); }
   std::vector<std::string> run_args() const {
-    return {"run", exp_.string(), "--output", (tmp_->path() / "out").string(), "--lab-name", kLab};
+    return {"run", exp_.string(), "--output", (tmp_->path() / "out").string(), "--lab-name", lab_};
+  }
+  std::vector<std::string> resume_args() const {
+    return {"run", exp_.string(), "--resume", results_dir().string(), "--lab-name", lab_};
   }
   fs::path results_dir() const {
-    for (auto& e : fs::directory_iterator(tmp_->path() / "out" / "fault")) return e.path();
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(tmp_->path() / "out" / "fault", ec)) return e.path();
     return {};
   }
-  void record(const std::string& fault, bool survived) {
-    table().push_back({fault, survived && !::testing::Test::HasFailure(), leftovers()});
+  /// A table row; `more` are leftovers beyond the lab's (processes, image cache).
+  void record(const std::string& fault, bool survived, std::vector<std::string> more = {}) {
+    auto left = leftovers(lab_);
+    left.insert(left.end(), more.begin(), more.end());
+    table().push_back({fault, survived && !::testing::Test::HasFailure(), left});
     EXPECT_TRUE(table().back().leftovers.empty())
         << fault << ": " << fmt_list(table().back().leftovers);
   }
@@ -142,6 +254,7 @@ class Faults : public ::testing::Test {
   }
   std::unique_ptr<util::TempDir> tmp_;
   fs::path exp_;
+  std::string lab_ = kLab;
 };
 
 /// Sends `sig` `delay` after the first line containing `marker` (once).
@@ -169,8 +282,7 @@ TEST_F(Faults, SigintMidScanThenResume) {
   EXPECT_NE(l.log.find("--resume"), std::string::npos) << "tells how to continue";
   record("SIGINT mid-scan", l.exit_code == 130);
 
-  auto r = launch({"run", exp_.string(), "--resume", results_dir().string(), "--lab-name", kLab},
-                  nullptr);
+  auto r = launch(resume_args(), nullptr);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_TRUE(fs::exists(run / "manifest.json"));
   EXPECT_TRUE(fs::exists(results_dir() / "report.html"));
@@ -210,7 +322,8 @@ std::function<void(const std::string&, pid_t)> kill_node_after_scan_start(
     std::thread([=] {
       std::this_thread::sleep_for(delay);
       util::run_process(
-          {"virsh", "-q", "-c", "lxc:///system", "destroy", "tb-" + kLab + "-" + node});
+          {"virsh", "-q", "-c", "lxc:///system", "destroy", "tb-" + kLab + "-" + node})
+          .ok();
     }).detach();
   };
 }
@@ -239,16 +352,305 @@ TEST_F(Faults, ScannerKilledMidScanFailsTheRun) {
   record("scanner killed mid-scan", l.exit_code == 1);
 }
 
+/// What was under way when a build was signalled.
+struct BuildSnapshot {
+  std::vector<Proc> procs;          ///< every process below testbed
+  std::vector<std::string> mounts;  ///< mounts below the image cache
+  double seconds = 0;               ///< since the marker line
+};
+
+/// After the first line containing `marker`, waits until a mount appears below `cache`
+/// (mmdebstrap has /proc, /sys, /dev of the new root mounted while it installs packages
+/// in the chroot) or `at_most` passed, notes what runs and is mounted, then sends `sig`.
+std::function<void(const std::string&, pid_t)> signal_build(const std::string& marker, int sig,
+                                                            const fs::path& cache,
+                                                            std::chrono::milliseconds at_most,
+                                                            std::shared_ptr<BuildSnapshot> snap) {
+  auto sent = std::make_shared<bool>(false);
+  return [=](const std::string& line, pid_t pid) {
+    if (*sent || line.find(marker) == std::string::npos) return;
+    *sent = true;
+    std::thread([=] {
+      auto t0 = std::chrono::steady_clock::now();
+      while (std::chrono::steady_clock::now() - t0 < at_most && virt::mounts_under(cache).empty())
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      snap->procs = descendants(pid);
+      snap->mounts = virt::mounts_under(cache);
+      snap->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      ::kill(pid, sig);
+    }).detach();
+  };
+}
+
+/// Names of the processes in `procs` (for the log: what the signal interrupted).
+std::string proc_names(const std::vector<Proc>& procs) {
+  std::map<std::string, int> n;
+  for (const auto& p : procs) n[p.cmd.substr(0, p.cmd.find(' '))]++;
+  std::string s;
+  for (const auto& [k, c] : n) s += (s.empty() ? "" : ", ") + k + " x" + std::to_string(c);
+  return s;
+}
+
+/// Everything an interrupted build left: processes it started, cache leftovers.
+std::vector<std::string> build_leftovers(const BuildSnapshot& snap, const fs::path& cache) {
+  auto left = still_running(snap.procs);
+  auto c = cache_leftovers(cache);
+  left.insert(left.end(), c.begin(), c.end());
+  return left;
+}
+
+// A cold build of the small router image (mmdebstrap, ~15-30 s) into a temporary cache,
+// SIGINT once mmdebstrap has mounted /proc, /sys and /dev in the new root (installing
+// packages in the chroot, ~12 s in): every process it started stops, no mount, temporary
+// or partial directory remains (only the lock file), exit 130.
+TEST_F(Faults, SigintDuringImageBuild) {
+  const fs::path cache = tmp_->path() / "images";
+  auto snap = std::make_shared<BuildSnapshot>();
+  auto l = launch({"image", "build", "router", "--cache", cache.string()},
+                  signal_build("image build (", SIGINT, cache, std::chrono::seconds(90), snap));
+  std::fprintf(stderr, "signalled %.1f s in, %zu processes below testbed (%s), %zu mounts\n",
+               snap->seconds, snap->procs.size(), proc_names(snap->procs).c_str(),
+               snap->mounts.size());
+  EXPECT_EQ(l.exit_code, 130) << "an interrupted build exits 130";
+  EXPECT_NE(l.log.find("interrupted by SIGINT"), std::string::npos) << "says what happened";
+  EXPECT_NE(snap->procs.size(), 0u) << "the build was running when the signal came";
+  EXPECT_NE(snap->mounts.size(), 0u) << "the build was in the chroot stage";
+  auto list = util::run_process({kTestbed, "image", "list", "--cache", cache.string()});
+  ASSERT_TRUE(list.ok());
+  EXPECT_NE(list->out.find("no images"), std::string::npos) << list->out;
+  record("SIGINT during image build", l.exit_code == 130, build_leftovers(*snap, cache));
+}
+
+// `testbed run` on a machine without images builds them first (here: into an empty
+// temporary cache via TESTBED_IMAGE_DIR, two images at a time); SIGTERM 5 s in (apt
+// downloading), an earlier stage than above.
+TEST_F(Faults, SigtermDuringRunsImageBuild) {
+  const fs::path cache = tmp_->path() / "images";
+  auto snap = std::make_shared<BuildSnapshot>();
+  // A mount already 5 s in would signal earlier: fine, either stage must be clean.
+  auto l = launch(run_args(),
+                  signal_build("image build (", SIGTERM, cache, std::chrono::seconds(5), snap),
+                  {{"TESTBED_IMAGE_DIR", cache.string()}});
+  std::fprintf(stderr, "signalled %.1f s in, %zu processes below testbed (%s), %zu mounts\n",
+               snap->seconds, snap->procs.size(), proc_names(snap->procs).c_str(),
+               snap->mounts.size());
+  EXPECT_EQ(l.exit_code, 130);
+  EXPECT_NE(l.log.find("interrupted while building the experiment's images"), std::string::npos);
+  EXPECT_NE(snap->procs.size(), 0u);
+  EXPECT_TRUE(results_dir().empty()) << "nothing was run: no results directory";
+  record("SIGTERM during run's image build", l.exit_code == 130, build_leftovers(*snap, cache));
+}
+
+/// Sends `sig` as soon as a line containing `marker` appears (for short stages).
+std::function<void(const std::string&, pid_t)> signal_at(const std::string& marker, int sig) {
+  auto sent = std::make_shared<bool>(false);
+  return [=](const std::string& line, pid_t pid) {
+    if (*sent || line.find(marker) == std::string::npos) return;
+    *sent = true;
+    ::kill(pid, sig);
+  };
+}
+
+// The runner logs "fetching <xml>" right before it copies Nmap's XML off the scanner (an
+// SFTP session and transfer, ~40 ms here); the signal, sent the moment the line appears,
+// lands while it runs, before the run is judged: the run must be marked interrupted at
+// fetch-xml, never complete, and --resume redoes it.
+TEST_F(Faults, SigintWhileFetchingResultsThenResume) {
+  use_all_ports_scan();
+  auto l = launch(run_args(), signal_at("fetching /root/testbed-", SIGINT));
+  EXPECT_EQ(l.exit_code, 130);
+  fs::path run = results_dir() / "7.80" / "1";
+  EXPECT_FALSE(fs::exists(run / "manifest.json")) << "an interrupted run is never complete";
+  auto failure = util::read_file(run / "failure.json");
+  ASSERT_TRUE(failure.ok());
+  auto f = nlohmann::json::parse(*failure);
+  EXPECT_EQ(f["status"], "interrupted");
+  EXPECT_EQ(f["stage"], "fetch-xml") << *failure;
+  EXPECT_FALSE(fs::exists(results_dir() / "report.html"));
+  record("SIGINT while fetching nmap.xml", l.exit_code == 130);
+
+  auto r = launch(resume_args(), nullptr);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(fs::exists(run / "manifest.json"));
+  EXPECT_TRUE(fs::exists(results_dir() / "report.html"));
+  record("--resume after it (run completed)", r.exit_code == 0);
+}
+
+// The report starts after the lab is down; "analysing 7.80/1" marks its first capture
+// (~0.5 s of analysis for the ~130k packets of a -p- scan). The signal stops it before
+// anything is written; the run stays complete, and --resume (nothing left to scan, so no
+// lab) writes the report.
+TEST_F(Faults, SigintDuringReportThenResume) {
+  use_all_ports_scan();
+  auto l = launch(run_args(), signal_at("analysing 7.80/1", SIGINT));
+  EXPECT_EQ(l.exit_code, 130);
+  fs::path run = results_dir() / "7.80" / "1";
+  EXPECT_TRUE(fs::exists(run / "manifest.json")) << "the scan itself had completed";
+  for (const char* f : {"report.html", "report.md", "report.json", "csv"})
+    EXPECT_FALSE(fs::exists(results_dir() / f)) << f << ": nothing of the report is written";
+  EXPECT_NE(l.log.find("--resume"), std::string::npos);
+  record("SIGINT during analysis/report", l.exit_code == 130);
+
+  auto r = launch(resume_args(), nullptr);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.log.find("0 run(s) to do"), std::string::npos) << "the run was kept";
+  EXPECT_TRUE(fs::exists(results_dir() / "report.html"));
+  record("--resume after it (report written)", r.exit_code == 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// libvirtd restarted mid-scan. The daemon is shared by everything on this host, so this
+// suite runs as its own ctest test with RUN_SERIAL (tests/faults/CMakeLists.txt), waits
+// for other labs to go first, and brings libvirtd back in TearDown whatever happened.
+
+/// Where libvirtd keeps its PID when orchestrator/host/setup-host.sh started it (`libvirtd
+/// -d`, no systemd).
+const fs::path kLibvirtdPidFile = "/run/libvirtd.pid";
+
+bool libvirtd_answers() {
+  auto r = util::run_process({"virsh", "-q", "-c", "lxc:///system", "uri"});
+  return r.ok() && r->exit_code == 0;
+}
+
+bool libvirtd_process_exists() {
+  auto r = util::run_process({"pgrep", "-x", "libvirtd"});
+  return r.ok() && r->exit_code == 0;
+}
+
+/// Starts libvirtd as the host setup does (the script itself: idempotent, waits until the
+/// daemon answers).
+std::string start_libvirtd() {
+  auto r = util::run_process(
+      {"bash", std::string(TESTBED_SOURCE_DIR) + "/orchestrator/host/setup-host.sh"});
+  if (!r.ok()) return r.error().message;
+  return r->exit_code == 0 ? ""
+                           : "setup-host.sh exited " + std::to_string(r->exit_code) + ": " + r->err;
+}
+
+/// Stops libvirtd by the PID in its pid file (SIGTERM: its LXC containers keep running)
+/// and waits until it is gone.
+std::string stop_libvirtd() {
+  auto text = util::read_file(kLibvirtdPidFile);
+  if (!text.ok()) return "no " + kLibvirtdPidFile.string();
+  pid_t pid = std::atoi(text->c_str());
+  auto comm = util::read_file("/proc/" + std::to_string(pid) + "/comm");
+  if (pid <= 1 || !comm.ok() || *comm != "libvirtd\n")
+    return kLibvirtdPidFile.string() + " names PID " + std::to_string(pid) + ", not libvirtd";
+  if (::kill(pid, SIGTERM) != 0) return std::string("kill: ") + std::strerror(errno);
+  for (int i = 0; i < 300 && libvirtd_process_exists(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return libvirtd_process_exists() ? "libvirtd still runs 30 s after SIGTERM" : "";
+}
+
+class LibvirtdRestart : public Faults {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    if (fs::exists("/run/systemd/system"))
+      GTEST_SKIP() << "libvirtd is systemd's here; this test restarts the daemon that "
+                      "orchestrator/host/setup-host.sh starts on hosts without systemd";
+    if (!fs::exists(kLibvirtdPidFile) || !libvirtd_answers())
+      GTEST_SKIP() << "no libvirtd started by setup-host.sh (" << kLibvirtdPidFile << ")";
+    lab_ = "tbfault-lvd";
+    Faults::SetUp();
+    if (IsSkipped()) return;
+    // Anyone else's domain would lose its libvirt connection too: let it finish first.
+    for (int i = 0;; ++i) {
+      auto r = util::run_process({"virsh", "-q", "-c", "lxc:///system", "list", "--all", "--name"});
+      ASSERT_TRUE(r.ok());
+      std::string others;
+      std::istringstream in(r->out);
+      for (std::string l; std::getline(in, l);)
+        if (!l.empty()) others += " " + l;
+      if (others.empty()) break;
+      if (i == 120) GTEST_SKIP() << "other domains keep running on this libvirtd:" << others;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+  void TearDown() override {
+    if (!IsSkipped() && !libvirtd_answers()) {
+      std::string err = start_libvirtd();
+      EXPECT_EQ(err, "") << "libvirtd could not be started again";
+    }
+    Faults::TearDown();
+  }
+
+  /// Runs the experiment with `extra` arguments and restarts libvirtd 2 s into the first
+  /// scan. Returns the launch; `restart_error` says why the restart failed ("" if not).
+  Launch run_with_restart(const std::vector<std::string>& extra, std::string& restart_error,
+                          double& restart_seconds) {
+    std::thread restarter;
+    bool started = false;
+    auto args = run_args();
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto l = launch(args, [&](const std::string& line, pid_t) {
+      if (started || line.find("nmap: phase") == std::string::npos) return;
+      started = true;
+      restarter = std::thread([&] {
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+        auto t0 = std::chrono::steady_clock::now();
+        restart_error = stop_libvirtd();
+        if (restart_error.empty()) restart_error = start_libvirtd();
+        restart_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::fprintf(stderr, "libvirtd restarted in %.1f s%s%s\n", restart_seconds,
+                     restart_error.empty() ? "" : ": ", restart_error.c_str());
+      });
+    });
+    if (restarter.joinable()) restarter.join();
+    EXPECT_TRUE(started) << "the scan never started";
+    return l;
+  }
+};
+
+// The run scanning while libvirtd restarts fails (check-targets: the libvirt call finds the
+// connection closed, and the error names libvirtd); the next run reconnects and completes;
+// the lab comes down over a fresh connection.
+TEST_F(LibvirtdRestart, MidScanFailsTheRunAndTheExperimentGoesOn) {
+  use_all_ports_scan();
+  std::string restart_error;
+  double restart_seconds = 0;
+  auto l = run_with_restart({"--repeat", "2"}, restart_error, restart_seconds);
+  ASSERT_EQ(restart_error, "");
+  EXPECT_EQ(l.exit_code, 1) << "a failed run exits 1";
+  fs::path run1 = results_dir() / "7.80" / "1", run2 = results_dir() / "7.80" / "2";
+  EXPECT_FALSE(fs::exists(run1 / "manifest.json")) << "never complete";
+  auto failure = util::read_file(run1 / "failure.json");
+  ASSERT_TRUE(failure.ok());
+  auto f = nlohmann::json::parse(*failure);
+  EXPECT_EQ(f["status"], "failed");
+  EXPECT_NE(f["error"].get<std::string>().find("libvirtd"), std::string::npos) << *failure;
+  EXPECT_TRUE(fs::exists(run2 / "manifest.json")) << "the experiment went on";
+  EXPECT_NE(l.log.find("reconnected"), std::string::npos);
+  EXPECT_TRUE(fs::exists(results_dir() / "report.html"));
+  record("libvirtd restarted mid-scan", l.exit_code == 1 && fs::exists(run2 / "manifest.json"));
+}
+
+// The same with --stop-on-failure: no second run, the lab still comes down.
+TEST_F(LibvirtdRestart, MidScanWithStopOnFailure) {
+  use_all_ports_scan();
+  std::string restart_error;
+  double restart_seconds = 0;
+  auto l = run_with_restart({"--repeat", "2", "--stop-on-failure"}, restart_error, restart_seconds);
+  ASSERT_EQ(restart_error, "");
+  EXPECT_EQ(l.exit_code, 1);
+  auto failure = util::read_file(results_dir() / "7.80" / "1" / "failure.json");
+  ASSERT_TRUE(failure.ok());
+  EXPECT_NE(failure->find("libvirtd"), std::string::npos) << *failure;
+  EXPECT_FALSE(fs::exists(results_dir() / "7.80" / "2")) << "--stop-on-failure: no second run";
+  record("libvirtd restarted, --stop-on-failure", l.exit_code == 1);
+}
+
 class TablePrinter : public ::testing::Environment {
  public:
   void TearDown() override {
     if (table().empty()) return;
     size_t survived = 0, left = 0;
-    std::fprintf(stderr, "\n%-28s %-9s %s\n", "fault", "survived", "leftovers");
+    std::fprintf(stderr, "\n%-40s %-9s %s\n", "fault", "survived", "leftovers");
     for (const auto& r : table()) {
       survived += r.survived;
       left += r.leftovers.size();
-      std::fprintf(stderr, "%-28s %-9s %zu\n", r.fault.c_str(), r.survived ? "yes" : "NO",
+      std::fprintf(stderr, "%-40s %-9s %zu\n", r.fault.c_str(), r.survived ? "yes" : "NO",
                    r.leftovers.size());
     }
     std::fprintf(stderr, "faults injected: %zu, survived: %zu, leftovers: %zu\n", table().size(),
