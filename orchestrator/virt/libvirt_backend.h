@@ -30,8 +30,9 @@ class LibvirtBackend : public Backend {
   }
   std::string domain_xml(const NodeSpec& spec) const override { return xml_->domain_xml(spec); }
 
-  /// The raw connection (borrowed; valid until the next call of this backend, which may
-  /// replace a connection libvirtd closed).
+  /// The raw connection (borrowed). A later call of this backend replaces a connection
+  /// libvirtd closed; objects opened on the old one (e.g. HostVolumes' pool, which holds a
+  /// reference to it) stay valid but keep failing, as they would without the reconnect.
   virConnectPtr connection() const { return conn_.get(); }
 
  private:
