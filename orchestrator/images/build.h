@@ -5,8 +5,9 @@
 // Publication is all-or-nothing: a build happens in <root>/.tmp/<name>.XXXXXX, the
 // manifest is written last, then the directory is renamed to <root>/<name>/<key> and
 // <root>/<name>/current is flipped by renaming a new symlink over it. A failed or
-// interrupted build leaves nothing under <root>/<name>/ (its .tmp dir is swept by the
-// next build of that name). Builds of one name are serialised by flock on
+// interrupted build leaves nothing under <root>/<name>/: it removes its .tmp dir itself
+// (SIGINT/SIGTERM stop the builder first, util/interrupt.h), and the .tmp dir of a build
+// killed outright is swept by the next build of that name. Builds of one name are serialised by flock on
 // <root>/<name>/.lock, so parallel `testbed image build` processes are safe.
 #include <cstdint>
 #include <filesystem>
