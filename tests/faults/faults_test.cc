@@ -239,6 +239,23 @@ class Faults : public ::testing::Test {
     for (auto& e : fs::directory_iterator(tmp_->path() / "out" / "fault", ec)) return e.path();
     return {};
   }
+  /// The failure.json of a run that must not be complete (it has no manifest); an empty
+  /// object when it is missing (a failed expectation).
+  nlohmann::json failure_of(const fs::path& run) const {
+    EXPECT_FALSE(fs::exists(run / "manifest.json")) << run << " is never complete";
+    auto text = util::read_file(run / "failure.json");
+    EXPECT_TRUE(text.ok()) << "failure.json says why " << run << " is incomplete";
+    return text.ok() ? nlohmann::json::parse(*text) : nlohmann::json::object();
+  }
+  /// `run --resume` finishes the experiment: exit 0, `run` complete, the report written.
+  Launch resume_and_record(const std::string& fault, const fs::path& run) {
+    auto r = launch(resume_args(), nullptr);
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_TRUE(fs::exists(run / "manifest.json"));
+    EXPECT_TRUE(fs::exists(results_dir() / "report.html"));
+    record(fault, r.exit_code == 0);
+    return r;
+  }
   /// A table row; `more` are leftovers beyond the lab's (processes, image cache).
   void record(const std::string& fault, bool survived, std::vector<std::string> more = {}) {
     auto left = leftovers(lab_);
@@ -275,18 +292,10 @@ TEST_F(Faults, SigintMidScanThenResume) {
   auto l = launch(run_args(), signal_after("nmap: phase", SIGINT, std::chrono::seconds(4)));
   EXPECT_EQ(l.exit_code, 130) << "interrupted runs exit 130";
   fs::path run = results_dir() / "7.80" / "1";
-  EXPECT_FALSE(fs::exists(run / "manifest.json")) << "an interrupted run is never complete";
-  auto failure = util::read_file(run / "failure.json");
-  ASSERT_TRUE(failure.ok()) << "failure.json says why the run is incomplete";
-  EXPECT_EQ(nlohmann::json::parse(*failure)["status"], "interrupted");
+  EXPECT_EQ(failure_of(run)["status"], "interrupted");
   EXPECT_NE(l.log.find("--resume"), std::string::npos) << "tells how to continue";
   record("SIGINT mid-scan", l.exit_code == 130);
-
-  auto r = launch(resume_args(), nullptr);
-  EXPECT_EQ(r.exit_code, 0);
-  EXPECT_TRUE(fs::exists(run / "manifest.json"));
-  EXPECT_TRUE(fs::exists(results_dir() / "report.html"));
-  record("--resume after SIGINT", r.exit_code == 0);
+  resume_and_record("--resume after SIGINT", run);
 }
 
 TEST_F(Faults, SigtermDuringLabUp) {
@@ -331,24 +340,17 @@ std::function<void(const std::string&, pid_t)> kill_node_after_scan_start(
 TEST_F(Faults, TargetKilledMidScanFailsTheRun) {
   auto l = launch(run_args(), kill_node_after_scan_start("target1", std::chrono::seconds(4)));
   EXPECT_EQ(l.exit_code, 1) << "a failed run exits 1";
-  fs::path run = results_dir() / "7.80" / "1";
-  EXPECT_FALSE(fs::exists(run / "manifest.json")) << "a scan of a dead target is not complete";
-  auto failure = util::read_file(run / "failure.json");
-  ASSERT_TRUE(failure.ok());
-  auto f = nlohmann::json::parse(*failure);
+  auto f = failure_of(results_dir() / "7.80" / "1");  // a scan of a dead target
   EXPECT_EQ(f["status"], "failed");
-  EXPECT_NE(f["error"].get<std::string>().find("target1"), std::string::npos) << f.dump();
+  EXPECT_NE(f.value("error", "").find("target1"), std::string::npos) << f.dump();
   record("target killed mid-scan", l.exit_code == 1);
 }
 
 TEST_F(Faults, ScannerKilledMidScanFailsTheRun) {
   auto l = launch(run_args(), kill_node_after_scan_start("scanner", std::chrono::seconds(4)));
   EXPECT_EQ(l.exit_code, 1);
-  fs::path run = results_dir() / "7.80" / "1";
-  EXPECT_FALSE(fs::exists(run / "manifest.json"));
-  auto failure = util::read_file(run / "failure.json");
-  ASSERT_TRUE(failure.ok());
-  EXPECT_EQ(nlohmann::json::parse(*failure)["stage"], "scan") << *failure;
+  auto f = failure_of(results_dir() / "7.80" / "1");
+  EXPECT_EQ(f["stage"], "scan") << f.dump();
   record("scanner killed mid-scan", l.exit_code == 1);
 }
 
@@ -460,20 +462,12 @@ TEST_F(Faults, SigintWhileFetchingResultsThenResume) {
   auto l = launch(run_args(), signal_at("fetching /root/testbed-", SIGINT));
   EXPECT_EQ(l.exit_code, 130);
   fs::path run = results_dir() / "7.80" / "1";
-  EXPECT_FALSE(fs::exists(run / "manifest.json")) << "an interrupted run is never complete";
-  auto failure = util::read_file(run / "failure.json");
-  ASSERT_TRUE(failure.ok());
-  auto f = nlohmann::json::parse(*failure);
+  auto f = failure_of(run);
   EXPECT_EQ(f["status"], "interrupted");
-  EXPECT_EQ(f["stage"], "fetch-xml") << *failure;
+  EXPECT_EQ(f["stage"], "fetch-xml") << f.dump();
   EXPECT_FALSE(fs::exists(results_dir() / "report.html"));
   record("SIGINT while fetching nmap.xml", l.exit_code == 130);
-
-  auto r = launch(resume_args(), nullptr);
-  EXPECT_EQ(r.exit_code, 0);
-  EXPECT_TRUE(fs::exists(run / "manifest.json"));
-  EXPECT_TRUE(fs::exists(results_dir() / "report.html"));
-  record("--resume after it (run completed)", r.exit_code == 0);
+  resume_and_record("--resume after it (run completed)", run);
 }
 
 // The report starts after the lab is down; "analysing 7.80/1" marks its first capture
@@ -491,11 +485,8 @@ TEST_F(Faults, SigintDuringReportThenResume) {
   EXPECT_NE(l.log.find("--resume"), std::string::npos);
   record("SIGINT during analysis/report", l.exit_code == 130);
 
-  auto r = launch(resume_args(), nullptr);
-  EXPECT_EQ(r.exit_code, 0);
+  auto r = resume_and_record("--resume after it (report written)", run);
   EXPECT_NE(r.log.find("0 run(s) to do"), std::string::npos) << "the run was kept";
-  EXPECT_TRUE(fs::exists(results_dir() / "report.html"));
-  record("--resume after it (report written)", r.exit_code == 0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -613,13 +604,10 @@ TEST_F(LibvirtdRestart, MidScanFailsTheRunAndTheExperimentGoesOn) {
   auto l = run_with_restart({"--repeat", "2"}, restart_error, restart_seconds);
   ASSERT_EQ(restart_error, "");
   EXPECT_EQ(l.exit_code, 1) << "a failed run exits 1";
-  fs::path run1 = results_dir() / "7.80" / "1", run2 = results_dir() / "7.80" / "2";
-  EXPECT_FALSE(fs::exists(run1 / "manifest.json")) << "never complete";
-  auto failure = util::read_file(run1 / "failure.json");
-  ASSERT_TRUE(failure.ok());
-  auto f = nlohmann::json::parse(*failure);
+  fs::path run2 = results_dir() / "7.80" / "2";
+  auto f = failure_of(results_dir() / "7.80" / "1");
   EXPECT_EQ(f["status"], "failed");
-  EXPECT_NE(f["error"].get<std::string>().find("libvirtd"), std::string::npos) << *failure;
+  EXPECT_NE(f.value("error", "").find("libvirtd"), std::string::npos) << f.dump();
   EXPECT_TRUE(fs::exists(run2 / "manifest.json")) << "the experiment went on";
   EXPECT_NE(l.log.find("reconnected"), std::string::npos);
   EXPECT_TRUE(fs::exists(results_dir() / "report.html"));
@@ -634,9 +622,8 @@ TEST_F(LibvirtdRestart, MidScanWithStopOnFailure) {
   auto l = run_with_restart({"--repeat", "2", "--stop-on-failure"}, restart_error, restart_seconds);
   ASSERT_EQ(restart_error, "");
   EXPECT_EQ(l.exit_code, 1);
-  auto failure = util::read_file(results_dir() / "7.80" / "1" / "failure.json");
-  ASSERT_TRUE(failure.ok());
-  EXPECT_NE(failure->find("libvirtd"), std::string::npos) << *failure;
+  auto f = failure_of(results_dir() / "7.80" / "1");
+  EXPECT_NE(f.value("error", "").find("libvirtd"), std::string::npos) << f.dump();
   EXPECT_FALSE(fs::exists(results_dir() / "7.80" / "2")) << "--stop-on-failure: no second run";
   record("libvirtd restarted, --stop-on-failure", l.exit_code == 1);
 }
