@@ -17,6 +17,7 @@
 #include "orchestrator/virt/naming.h"
 #include "orchestrator/virt/xml.h"
 #include "tests/remote/sshd_server.h"
+#include "tests/virt/scratch_pool.h"
 
 namespace testbed::virt {
 namespace {
@@ -26,27 +27,12 @@ namespace fs = std::filesystem;
 class RemoteKvmHost : public remote::test_sshd::SshServer {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root and libvirtd";
-    auto c = open_connection("lxc:///system");
-    if (!c) GTEST_SKIP() << c.error().message;
-    conn_ = std::move(*c);
-    auto d = util::TempDir::create("kvm-remote");
-    ASSERT_TRUE(d.ok());
-    tmp_.emplace(std::move(*d));
-    pool_.name = "testbed-kvmhost-" + std::to_string(::getpid());
-    pool_.path = (tmp_->path() / "pool").string();
-  }
-  void TearDown() override {
-    if (!conn_) return;
-    if (virStoragePoolPtr p = virStoragePoolLookupByName(conn_.get(), pool_.name.c_str())) {
-      virStoragePoolDestroy(p);
-      virStoragePoolUndefine(p);
-      virStoragePoolFree(p);
-    }
+    if (auto why = scratch_.open("kvmhost"); !why.empty()) GTEST_SKIP() << why;
+    pool_ = scratch_.settings();
   }
   /// A KVM image cache entry: base disk, the recipe's cloud-config, a manifest.
   fs::path make_image(const std::string& name) {
-    fs::path e = tmp_->path() / "cache" / name / "k1";
+    fs::path e = scratch_.dir() / "cache" / name / "k1";
     fs::create_directories(e);
     EXPECT_TRUE(util::run_checked(
         {"qemu-img", "create", "-q", "-f", "qcow2", (e / images::kKvmBaseDisk).string(), "64M"}));
@@ -63,20 +49,19 @@ class RemoteKvmHost : public remote::test_sshd::SshServer {
     seed.hostname = node;
     st.set_seed(spec->name, seed);
     NodeRootRequest req;
-    req.node_dir = tmp_->path() / "nodes" / node;
+    req.node_dir = scratch_.dir() / "nodes" / node;
     fs::create_directories(req.node_dir);
     req.image_root = image / "rootfs";
     req.files["/root/.ssh/authorized_keys"] = {"ssh-ed25519 AAAAlabkey lab\n", 0600};
     return st.prepare(req, spec);
   }
 
-  ConnectHandle conn_;
-  std::optional<util::TempDir> tmp_;
+  testing::ScratchPool scratch_;
   PoolSettings pool_;
 };
 
 TEST_F(RemoteKvmHost, NodeDisksAreVolumesOnTheHost) {
-  auto v = HostVolumes::open(conn_.get(), pool_);
+  auto v = HostVolumes::open(scratch_.conn(), pool_);
   ASSERT_TRUE(v.ok()) << v.error().message;
   auto vols = std::make_shared<HostVolumes>(std::move(*v));
   KvmStorage st;
@@ -89,7 +74,7 @@ TEST_F(RemoteKvmHost, NodeDisksAreVolumesOnTheHost) {
   // Disks and seeds are volumes in the host's pool, not files in the node dirs.
   EXPECT_EQ(fs::path(a.disk_path).parent_path(), fs::path(pool_.path));
   EXPECT_EQ(fs::path(a.seed_path).filename(), "tb-far-target1-seed.iso");
-  EXPECT_FALSE(fs::exists(tmp_->path() / "nodes/target1/disk.qcow2"));
+  EXPECT_FALSE(fs::exists(scratch_.dir() / "nodes/target1/disk.qcow2"));
   // The overlay is over the uploaded base; both nodes share one base volume.
   auto info = util::run_checked({"qemu-img", "info", "--output=json", "-U", a.disk_path});
   ASSERT_TRUE(info.ok()) << info.error().message;
@@ -107,9 +92,9 @@ TEST_F(RemoteKvmHost, NodeDisksAreVolumesOnTheHost) {
   EXPECT_EQ(bases, 1) << ::testing::PrintToString(*names);
   // The seed volume is the seed ISO the storage made.
   EXPECT_EQ(*util::sha256_file(a.seed_path),
-            *util::sha256_file(tmp_->path() / "nodes/target1/seed.iso"));
+            *util::sha256_file(scratch_.dir() / "nodes/target1/seed.iso"));
   // Release removes the node's volumes, not the shared base.
-  ASSERT_TRUE(st.release(tmp_->path() / "nodes" / "target1"));
+  ASSERT_TRUE(st.release(scratch_.dir() / "nodes" / "target1"));
   EXPECT_FALSE(vols->path_of("tb-far-target1.qcow2").ok());
   EXPECT_FALSE(vols->path_of("tb-far-target1-seed.iso").ok());
   EXPECT_TRUE(vols->path_of("tb-far-target2.qcow2").ok());

@@ -13,6 +13,7 @@
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/virt/handles.h"
 #include "orchestrator/virt/volumes.h"
+#include "tests/virt/scratch_pool.h"
 
 namespace testbed::virt {
 namespace {
@@ -22,39 +23,23 @@ namespace fs = std::filesystem;
 class Volumes : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root and libvirtd";
-    auto c = open_connection("lxc:///system");
-    if (!c) GTEST_SKIP() << c.error().message;
-    conn_ = std::move(*c);
-    auto d = util::TempDir::create("volumes-test");
-    ASSERT_TRUE(d.ok());
-    dir_.emplace(std::move(*d));
-    settings_.name = "testbed-voltest-" + std::to_string(::getpid());
-    settings_.path = (dir_->path() / "pool").string();
-    auto v = HostVolumes::open(conn_.get(), settings_);
+    if (auto why = pool_.open("voltest"); !why.empty()) GTEST_SKIP() << why;
+    settings_ = pool_.settings();
+    auto v = HostVolumes::open(pool_.conn(), settings_);
     ASSERT_TRUE(v.ok()) << v.error().message;
     vols_.emplace(std::move(*v));
   }
-  void TearDown() override {
-    vols_.reset();
-    if (!conn_) return;
-    if (virStoragePoolPtr p = virStoragePoolLookupByName(conn_.get(), settings_.name.c_str())) {
-      virStoragePoolDestroy(p);
-      virStoragePoolUndefine(p);
-      virStoragePoolFree(p);
-    }
-  }
+  void TearDown() override { vols_.reset(); }
   fs::path random_file(const std::string& name, size_t size, unsigned seed) {
     std::string bytes(size, '\0');
     std::mt19937 rng(seed);
     for (auto& b : bytes) b = static_cast<char>(rng());
-    fs::path p = dir_->path() / name;
+    fs::path p = pool_.dir() / name;
     EXPECT_TRUE(util::write_file_atomic(p, bytes).ok());
     return p;
   }
 
-  ConnectHandle conn_;
-  std::optional<util::TempDir> dir_;
+  testing::ScratchPool pool_;  // removed after vols_ (declared first)
   PoolSettings settings_;
   std::optional<HostVolumes> vols_;
 };
@@ -67,7 +52,7 @@ TEST_F(Volumes, UploadedBytesAreExactAndCachedByName) {
   EXPECT_TRUE(uploaded);
   EXPECT_EQ(fs::path(*path).parent_path(), fs::path(settings_.path));
   // Read back through libvirt, not from the (here local) file.
-  fs::path back = dir_->path() / "back.img";
+  fs::path back = pool_.dir() / "back.img";
   ASSERT_TRUE(vols_->download("base-abc.img", back).ok());
   EXPECT_EQ(util::sha256_hex(*util::read_file(back)), util::sha256_hex(*util::read_file(src)));
   // Same name again: nothing sent.
@@ -88,7 +73,7 @@ TEST_F(Volumes, AnUploadWithoutItsCompletionMarkIsRedone) {
 }
 
 TEST_F(Volumes, OverlayIsAQcow2OverItsBase) {
-  fs::path base = dir_->path() / "base.qcow2";
+  fs::path base = pool_.dir() / "base.qcow2";
   ASSERT_TRUE(
       util::run_checked({"qemu-img", "create", "-q", "-f", "qcow2", base.string(), "64M"}).ok());
   auto base_path = vols_->ensure_uploaded("base-q.qcow2", base);
@@ -109,7 +94,7 @@ TEST_F(Volumes, OverlayIsAQcow2OverItsBase) {
 }
 
 TEST_F(Volumes, MissingFileIsAClearError) {
-  auto r = vols_->ensure_uploaded("x.img", dir_->path() / "nope.img");
+  auto r = vols_->ensure_uploaded("x.img", pool_.dir() / "nope.img");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("nope.img"), std::string::npos) << r.error().message;
 }
