@@ -438,12 +438,23 @@ util::Result<std::vector<HostPrefix>> parse_host_prefixes(
 }
 
 util::Result<std::vector<HostPrefix>> read_host_prefixes(
-    const std::vector<std::string>& ignore_devs) {
-  auto a = util::run_checked({"ip", "-j", "-4", "addr", "show"});
+    const CommandOutput& run, const std::vector<std::string>& ignore_devs) {
+  auto a = run({"ip", "-j", "-4", "addr", "show"});
   if (!a) return a.error();
-  auto r = util::run_checked({"ip", "-j", "-4", "route", "show", "table", "all"});
+  auto r = run({"ip", "-j", "-4", "route", "show", "table", "all"});
   if (!r) return r.error();
-  return parse_host_prefixes(a->out, r->out, ignore_devs);
+  return parse_host_prefixes(*a, *r, ignore_devs);
+}
+
+util::Result<std::vector<HostPrefix>> read_host_prefixes(
+    const std::vector<std::string>& ignore_devs) {
+  return read_host_prefixes(
+      [](const std::vector<std::string>& argv) -> util::Result<std::string> {
+        auto r = util::run_checked(argv);
+        if (!r) return r.error();
+        return r->out;
+      },
+      ignore_devs);
 }
 
 util::Status check_against_host(const Topology& topo, const std::vector<HostPrefix>& host) {

@@ -4,6 +4,7 @@
 // the checks that need the host (image cache, host addresses/routes) are separate
 // functions run by `lab up` before anything is created. See topology/two-subnet.yaml.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -95,6 +96,12 @@ util::Result<std::vector<HostPrefix>> parse_host_prefixes(
 /// Runs `ip -j addr` and `ip -j route` and parses them.
 util::Result<std::vector<HostPrefix>> read_host_prefixes(
     const std::vector<std::string>& ignore_devs = {});
+/// Standard output of argv, run wherever the caller says (e.g. on a remote lab host).
+using CommandOutput =
+    std::function<util::Result<std::string>(const std::vector<std::string>& argv)>;
+/// read_host_prefixes with the two `ip -j` commands run by `run`.
+util::Result<std::vector<HostPrefix>> read_host_prefixes(
+    const CommandOutput& run, const std::vector<std::string>& ignore_devs = {});
 
 /// Refuses a topology whose subnets overlap any of the host's addresses or routes
 /// (the lab would hijack or shadow host traffic). Checked at `lab up`.

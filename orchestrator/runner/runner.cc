@@ -364,6 +364,19 @@ void take_down(LabDriver& lab, const RunOptions& opts) {
   }
 }
 
+/// Brings `lab` up and returns the scan targets it allows. A failed up takes down what
+/// it made; targets refused by the scope guard take the lab down unless keep_on_refusal.
+Result<std::vector<std::string>> bring_up(const config::Experiment& exp, LabDriver& lab,
+                                          bool keep_on_refusal) {
+  if (auto st = lab.up(); !st) {
+    lab.down().ok();  // best effort: the up failure is what we report
+    return fail("lab up failed: {}", st.error().message);
+  }
+  auto targets = scan_targets(exp, lab.facts());
+  if (!targets && !keep_on_refusal) lab.down().ok();
+  return targets;
+}
+
 /// The report, when there is at least one complete run to report on.
 Result<RunSummary> finish(RunSummary summary, const RunOptions& opts) {
   // A signal after the last run's check (or while the lab came down) still stops the
@@ -391,16 +404,9 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
 
   if (!todo.empty()) {
     util::log_info("bringing the lab up");
-    if (auto st = lab.up(); !st) {
-      lab.down().ok();  // best effort: the up failure is what we report
-      return fail("lab up failed: {}", st.error().message);
-    }
+    auto targets = bring_up(exp, lab, opts.keep_lab);
+    if (!targets) return targets.error();
     nlohmann::json common = with_lab(prepared->common, lab.facts());
-    auto targets = scan_targets(exp, lab.facts());
-    if (!targets) {
-      if (!opts.keep_lab) lab.down().ok();
-      return targets.error();
-    }
 
     for (size_t i = 0; i < todo.size(); ++i) {
       const RunSlot& slot = todo[i];
@@ -511,16 +517,9 @@ Result<RunSummary> run_experiment_on_hosts(const config::Experiment& exp,
         while (hosts[index].uri != host.uri) ++index;
         auto d = make_drivers(host, index);
         if (!d) return d.error();
-        util::log_info("[{}] bringing the lab {} up", host.uri, d->lab->facts().name);
-        if (auto st = d->lab->up(); !st) {
-          d->lab->down().ok();
-          return fail("lab up failed: {}", st.error().message);
-        }
-        auto targets = scan_targets(exp, d->lab->facts());
-        if (!targets) {
-          d->lab->down().ok();
-          return targets.error();
-        }
+        util::log_info("[{}] bringing the lab up", host.uri);
+        auto targets = bring_up(exp, *d->lab, /*keep_on_refusal=*/false);
+        if (!targets) return targets.error();
         return std::unique_ptr<virt::HostWorker>(
             std::make_unique<HostRunner>(std::move(*d), host.uri, std::move(*targets), shared));
       });

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "orchestrator/images/cache.h"
+#include "orchestrator/remote/quote.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/log.h"
@@ -127,18 +128,15 @@ util::Result<remote::ExecResult> exec_on_lab_host(const remote::SshJump& host,
 }
 
 util::Result<std::vector<config::HostPrefix>> read_lab_host_prefixes(const remote::SshJump& host) {
-  std::string out[2];
-  const std::vector<std::string> cmds[2] = {{"ip", "-j", "-4", "addr", "show"},
-                                            {"ip", "-j", "-4", "route", "show", "table", "all"}};
-  for (int i = 0; i < 2; ++i) {
-    auto r = exec_on_lab_host(host, cmds[i]);
-    if (!r) return r.error();
-    if (r->exit_status != 0)
-      return util::fail("lab host {}: `ip -j -4 {}` failed (exit {}): {}", host.host, cmds[i][3],
-                        r->exit_status, r->err);
-    out[i] = r->out;
-  }
-  return config::parse_host_prefixes(out[0], out[1], {});
+  return config::read_host_prefixes(
+      [&](const std::vector<std::string>& argv) -> util::Result<std::string> {
+        auto r = exec_on_lab_host(host, argv);
+        if (!r) return r.error();
+        if (r->exit_status != 0)
+          return util::fail("lab host {}: `{}` failed (exit {}): {}", host.host,
+                            remote::shell_join(argv), r->exit_status, r->err);
+        return r->out;
+      });
 }
 
 util::Status Lab::attach_lab_host() {
