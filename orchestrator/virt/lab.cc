@@ -601,12 +601,18 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
   // "<domain>-seed.iso" (domain names start with tb-<lab>-; base images stay cached).
   if (is_remote_uri(uri)) {
     auto* lv = dynamic_cast<LibvirtBackend*>(parts->backend.get());
-    if (auto v = lv ? HostVolumes::open(lv->connection()) : util::fail("not libvirt"); v) {
+    auto v = lv ? HostVolumes::open_existing(lv->connection())
+                : util::Result<std::optional<HostVolumes>>(std::nullopt);
+    auto names =
+        v && *v ? (*v)->list() : util::Result<std::vector<std::string>>(std::vector<std::string>{});
+    if (!v || !names) {
+      errors +=
+          fmt::format("node volumes on {}: {}\n", uri, (!v ? v.error() : names.error()).message);
+    } else {
       const std::string prefix = domain_name(name, "");
-      if (auto names = v->list())
-        for (const auto& vol : *names)
-          if (vol.rfind(prefix, 0) == 0 && vol.find(".complete") == std::string::npos)
-            if (auto s = v->remove(vol); !s) errors += s.error().message + "\n";
+      for (const auto& vol : *names)
+        if (vol.rfind(prefix, 0) == 0 && vol.find(".complete") == std::string::npos)
+          if (auto s = (*v)->remove(vol); !s) errors += s.error().message + "\n";
     }
   }
   // Domains first (their veths go with them), then networks (bridges go with them).

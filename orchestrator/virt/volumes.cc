@@ -91,6 +91,15 @@ util::Result<HostVolumes> HostVolumes::open(virConnectPtr conn, const PoolSettin
   return HostVolumes(conn, std::move(pool), settings.name);
 }
 
+util::Result<std::optional<HostVolumes>> HostVolumes::open_existing(virConnectPtr conn,
+                                                                    const PoolSettings& settings) {
+  PoolHandle pool(virStoragePoolLookupByName(conn, settings.name.c_str()));
+  if (!pool) return std::optional<HostVolumes>();
+  auto v = open(conn, settings);
+  if (!v) return v.error();
+  return std::optional<HostVolumes>(std::move(*v));
+}
+
 VolHandle HostVolumes::find(const std::string& name) {
   return VolHandle(virStorageVolLookupByName(pool_.get(), name.c_str()));
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,10 @@ class HostVolumes {
   /// Finds the pool on `conn` (borrowed; must outlive this), or defines, builds and
   /// starts it; a defined but inactive pool is started.
   static util::Result<HostVolumes> open(virConnectPtr conn, const PoolSettings& pool = {});
+  /// The pool if the host has it (started if inactive), else nullopt: for cleaning up,
+  /// which must not create a pool on a host that never had one.
+  static util::Result<std::optional<HostVolumes>> open_existing(virConnectPtr conn,
+                                                                const PoolSettings& pool = {});
 
   /// A volume named `name` holding exactly the bytes of `local`, uploaded unless a volume
   /// of that name and size exists already (callers put a content hash in the name).

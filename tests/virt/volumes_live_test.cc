@@ -99,6 +99,21 @@ TEST_F(Volumes, MissingFileIsAClearError) {
   EXPECT_NE(r.error().message.find("nope.img"), std::string::npos) << r.error().message;
 }
 
+TEST_F(Volumes, OpenExistingNeverCreatesAPool) {
+  PoolSettings other = settings_;
+  other.name += "-absent";
+  other.path += "-absent";
+  auto none = HostVolumes::open_existing(pool_.conn(), other);
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ(virStoragePoolLookupByName(pool_.conn(), other.name.c_str()), nullptr);
+  EXPECT_FALSE(fs::exists(other.path));
+  auto ours = HostVolumes::open_existing(pool_.conn(), settings_);
+  ASSERT_TRUE(ours.ok()) << ours.error().message;
+  ASSERT_TRUE(ours->has_value());
+  EXPECT_EQ((*ours)->pool_name(), settings_.name);
+}
+
 TEST(VolumeXml, OverlayNamesItsBacking) {
   auto x = volume_xml("n.qcow2", 1024, "qcow2", "/p/base.qcow2", "qcow2");
   EXPECT_NE(x.find("<backingStore>"), std::string::npos) << x;
