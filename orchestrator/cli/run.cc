@@ -144,6 +144,8 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "nmap.xml, nmap.log, phases.json and manifest.json (written last: a run is complete only\n"
       "when it has one), and report.html/.md/.json plus CSV files beside them.\n"
       "Needs root and a running libvirtd (`make setup`). Images are built on first use.\n"
+      "An experiment with several `hosts:` (qemu+ssh://HOST/system) runs one lab per host\n"
+      "and spreads the runs over them in parallel (README, \"Remote lab hosts\").\n"
       "Example: testbed run experiments/nmap7.yaml --repeat 3");
   sub->add_option("experiment", args->experiment, "Experiment file (experiments/*.yaml)")
       ->required()
