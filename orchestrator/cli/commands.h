@@ -32,7 +32,7 @@ struct Command {
 
 /// Builds every image in `names` that the cache does not hold yet (as `testbed image
 /// build NAMES`, which prints a line per image); returns an exit code.
-int build_images(const std::vector<std::string>& names);
+int build_images(const std::vector<std::string>& names, const std::string& backend = "lxc");
 
 void add_run_command(CLI::App& app, CliContext& ctx);
 void add_analyze_command(CLI::App& app, CliContext& ctx);

@@ -21,6 +21,8 @@ struct LabArgs {
   std::string topology;
   std::string name;
   std::string uri = "lxc:///system";
+  std::string backend;        ///< up: lxc | vm (default: implied by --uri)
+  std::string accel = "auto";  ///< up, vm: auto | kvm | tcg
   std::string state_root = "/var/lib/testbed/labs";
   std::string image_root;
   std::string image;  ///< reset --image
@@ -33,6 +35,10 @@ virt::LabOptions options_from(const LabArgs& a) {
   virt::LabOptions o;
   o.name = a.name;
   o.uri = a.uri;
+  o.backend = a.backend == "kvm" ? "vm" : a.backend;
+  // `--backend vm` without --uri: the local QEMU driver.
+  if (o.backend == "vm" && a.uri == "lxc:///system") o.uri = "qemu:///system";
+  o.accel = a.accel;
   o.state_root = a.state_root;
   if (!a.image_root.empty()) o.image_root = a.image_root;
   return o;
@@ -197,6 +203,13 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
   up->add_option("topology", args->topology, "Topology file, e.g. topology/two-subnet.yaml")
       ->required();
   up->add_option("--name", args->name, "Lab name (default: the topology's name)");
+  up->add_option("--backend", args->backend,
+                 "lxc (containers) or vm (QEMU guests; uses qemu:///system unless --uri)")
+      ->check(CLI::IsMember({"lxc", "vm", "kvm"}));
+  up->add_option("--accel", args->accel,
+                 "vm: auto (KVM where /dev/kvm is usable, else TCG), kvm or tcg")
+      ->check(CLI::IsMember({"auto", "kvm", "tcg"}))
+      ->capture_default_str();
   up->add_option("--images", args->image_root,
                  "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
   add_common(up, *args);

@@ -61,7 +61,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   util::catch_interrupts();
   const std::atomic<bool>& g_interrupted = util::interrupt_flag();
   // Images are built once and cached; a run on a fresh machine builds them first.
-  if (int rc = build_images(runner::images_needed(*exp, *topo)); rc != kExitOk) {
+  if (int rc = build_images(runner::images_needed(*exp, *topo), exp->backend); rc != kExitOk) {
     if (rc == kExitInterrupted) {
       util::log_warn(
           "interrupted while building the experiment's images: nothing was run and no "

@@ -30,6 +30,11 @@ struct BuildOutput {
   /// checked at build time: check_expectations (build.h) is then the runner's job, on
   /// the booted node's `dpkg-query` and `nmap --version`. The manifest says so.
   bool facts_at_first_boot = false;
+  /// VM images: how a node boots ("kernel": the image's own kernel and initrd with
+  /// testbed's init, vm_builder.h; "cloud-init": a cloud image's own boot) and, for
+  /// "kernel", the kernel release. Recorded in the manifest's `vm` section.
+  std::string vm_boot;
+  std::string vm_kernel;
 };
 
 class Builder {

@@ -21,6 +21,16 @@ std::string parse_nmap_version(const std::string& version_output);
 /// keeping installed packages only.
 std::map<std::string, std::string> parse_dpkg_query(const std::string& text);
 
+/// The Debian root of `recipe` in work_dir/rootfs, as LxcBuilder::build describes, with
+/// `extra_packages` installed too and `extra_args` given to mmdebstrap before the suite
+/// (the VM builder adds a kernel and its apt pin). Shared by both builders so an LXC node
+/// and a VM node of one recipe run the same userland.
+util::Result<BuildOutput> build_debian_root(const config::Recipe& recipe,
+                                            const std::filesystem::path& work_dir,
+                                            const ProgressFn& progress,
+                                            const std::vector<std::string>& extra_packages,
+                                            const std::vector<std::string>& extra_args);
+
 class LxcBuilder : public Builder {
  public:
   std::string backend() const override { return "lxc"; }

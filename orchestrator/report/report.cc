@@ -95,6 +95,30 @@ std::string manifest_str(const json& m, std::initializer_list<const char*> path)
   return j->dump();
 }
 
+// Where the nodes ran, from the runs' lab provenance, and what that means for the tables:
+// "" when every run says nothing (older manifests).
+std::string lab_backend_note(const std::vector<RunRecord>& runs) {
+  std::set<std::string> kinds;
+  bool tcg = false;
+  for (const RunRecord& r : runs) {
+    std::string backend = manifest_str(r.manifest, {"lab", "backend"});
+    std::string accel = manifest_str(r.manifest, {"lab", "accel"});
+    if (backend == "vm") {
+      kinds.insert(accel == "tcg" ? "QEMU virtual machines under TCG (software emulation)"
+                                  : "QEMU/KVM virtual machines");
+      tcg = tcg || accel == "tcg";
+    } else if (backend == "lxc") {
+      kinds.insert("LXC containers");
+    }
+  }
+  if (kinds.empty()) return "";
+  std::string s = fmt::format("Lab nodes: {}.", fmt::join(kinds, "; "));
+  if (tcg)
+    s += " Durations and rates under TCG are not comparable with KVM or LXC runs (every guest "
+         "instruction is emulated); packet contents, counts and phases are.";
+  return s;
+}
+
 std::string first_line(const std::string& s) {
   size_t a = s.find_first_not_of(" \r\n\t");
   if (a == std::string::npos) return "";
@@ -353,6 +377,7 @@ std::string classifier_markdown(const Model& m) {
 std::string report_markdown(const Model& m, size_t limit) {
   std::string o = fmt::format("# Report: {}\n\nResults: `{}`  \nGenerated: {}\n\n",
                               m.data.results.experiment, m.data.results.dir.string(), m.generated);
+  if (auto note = lab_backend_note(m.data.results.runs); !note.empty()) o += note + "\n\n";
   o += "## Runs\n\n| run | status | packets | dropped | scanner | note "
        "|\n|---|---|---:|---:|---|---|\n";
   for (const RunRecord& r : m.data.results.runs) {
@@ -874,6 +899,8 @@ std::string report_html(const Model& m, size_t limit) {
   if (m.drift)
     card("vs baseline", m.drift->drift ? "drift" : "no drift", m.drift->drift ? "bad" : "good");
   h += "</div>";
+  if (auto note = lab_backend_note(res.runs); !note.empty())
+    h += "<p class=\"note\">" + escape(note) + "</p>";
   h += "<nav><a href=\"#runs\">Runs</a><a href=\"#t1\">Table 1</a><a href=\"#t2\">Table 2</a><a "
        "href=\"#unique\">Unique "
        "packets</a><a href=\"#ports\">Port usage</a><a href=\"#timeline\">Timeline</a><a "
