@@ -330,6 +330,12 @@ nlohmann::json make_manifest(const config::Recipe& r, const Builder& b, const st
   };
   if (!out.nmap_version.empty() || !out.nmap_version_output.empty())
     m["nmap"] = {{"version", out.nmap_version}, {"version_output", out.nmap_version_output}};
+  if (!r.expect.nmap_version.empty() || !r.expect.packages.empty()) {
+    // The lab checks these again on every booted node (virt::Lab::wait_ready).
+    m["expect"] = json::object();
+    if (!r.expect.nmap_version.empty()) m["expect"]["nmap_version"] = r.expect.nmap_version;
+    if (!r.expect.packages.empty()) m["expect"]["packages"] = r.expect.packages;
+  }
   if (!out.vm_boot.empty()) {
     m["vm"] = {{"boot", out.vm_boot}};
     if (!out.vm_kernel.empty()) m["vm"]["kernel"] = out.vm_kernel;

@@ -16,7 +16,9 @@
 #include <sstream>
 #include <thread>
 
+#include "orchestrator/images/build.h"
 #include "orchestrator/images/cache.h"
+#include "orchestrator/images/lxc_builder.h"
 #include "orchestrator/remote/quote.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
@@ -460,10 +462,41 @@ util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds 
   if (!r)
     return util::fail("node '{}' of lab '{}': readiness check failed: {}", node, name_,
                       r.error().message);
-  if (r->exit_status == 0) return {};
+  if (r->exit_status == 0) return check_expect(node, *session);
   const char* check = r->exit_status == 3 ? "init" : r->exit_status == 4 ? "services" : "health.sh";
   return util::fail("node '{}' of lab '{}': check '{}' failed (exit {}):\n{}{}", node, name_, check,
                     r->exit_status, r->out, r->err);
+}
+
+util::Status Lab::check_expect(const std::string& node, remote::SshSession& session) {
+  auto ref = images::find_image(infos_.at(node).image, opts_.image_root, opts_.backend);
+  if (!ref) return {};  // a fake image in tests; up() already refused missing ones
+  auto m = images::read_manifest(*ref);
+  if (!m || !m->contains("expect") || !(*m)["expect"].is_object()) return {};
+  config::Recipe want;
+  want.name = infos_.at(node).image;
+  want.expect.nmap_version = (*m)["expect"].value("nmap_version", std::string());
+  if ((*m)["expect"].contains("packages") && (*m)["expect"]["packages"].is_object())
+    want.expect.packages =
+        (*m)["expect"]["packages"].get<std::map<std::string, std::string>>();
+  images::BuildOutput found;
+  std::vector<std::string> argv = {"dpkg-query", "-W",
+                                   "-f=${db:Status-Abbrev}\t${Package}\t${Version}\n"};
+  for (const auto& [pkg, prefix] : want.expect.packages) argv.push_back(pkg);
+  if (!want.expect.packages.empty()) {
+    auto q = session.exec(argv);
+    if (!q) return util::fail("node '{}' of lab '{}': check 'expect': {}", node, name_, q.error().message);
+    found.packages = images::parse_dpkg_query(q->out);
+  }
+  if (!want.expect.nmap_version.empty()) {
+    auto v = session.exec({"nmap", "--version"});
+    if (!v) return util::fail("node '{}' of lab '{}': check 'expect': {}", node, name_, v.error().message);
+    found.nmap_version = images::parse_nmap_version(v->out);
+  }
+  auto s = images::check_expectations(want, found);
+  if (s) return {};
+  return util::fail("node '{}' of lab '{}': check 'expect' failed on the booted node: {}", node,
+                    name_, s.error().message);
 }
 
 std::string Lab::console_tail(const std::string& node, size_t lines) const {

@@ -104,8 +104,9 @@ class Lab {
   /// reset_node for several nodes at once: all are restarted, then all are waited for
   /// (the boots overlap, so resetting N targets takes about as long as one).
   util::Status reset_nodes(const std::vector<std::string>& nodes);
-  /// Waits until SSH answers, the node's init finished and /testbed/health.sh exits 0.
-  /// The error names the failing check and shows its output.
+  /// Waits until SSH answers, the node's init finished, /testbed/health.sh exits 0 and
+  /// the image's `expect` facts hold on the node (check_expect). The error names the
+  /// failing check and shows its output (for a VM that never answers, its console).
   util::Status wait_ready(const std::string& node, std::chrono::milliseconds timeout);
 
   const std::string& name() const { return name_; }
@@ -142,6 +143,10 @@ class Lab {
   util::Status write_state(bool kept) const;
   /// Remote lab host: its SSH login (opts_.lab_host) and the node disks as volumes.
   util::Status attach_lab_host();
+  /// The image's `expect` facts (its manifest: Nmap version, package versions) checked on
+  /// the booted node over `session`; the error names the node, the fact, the expected
+  /// and the found value.
+  util::Status check_expect(const std::string& node, remote::SshSession& session);
   /// The last lines of a VM node's serial console (empty for LXC or when there is none).
   std::string console_tail(const std::string& node, size_t lines = 25) const;
   void progress(const std::string& line) const;
