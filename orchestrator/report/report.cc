@@ -25,7 +25,7 @@ using nlohmann::json;
 
 namespace {
 
-// The study's own figures (method.md, Malinich et al. 2021), shown beside ours for reference.
+// The study's own figures (docs/method.md, Malinich et al. 2021), shown beside ours for reference.
 const std::array<const char*, 3> kStudyVersions = {"7.01", "7.60", "7.80"};
 struct StudyRow {
   const char* name;
@@ -367,7 +367,7 @@ std::string report_markdown(const Model& m, size_t limit) {
         r.complete() ? std::to_string(drops) : "",
         first_line(manifest_str(r.manifest, {"scanner_version"})), note);
   }
-  o += "\nThe study's own figures (7.01 / 7.60 / 7.80, method.md) for reference: Table 1 duration "
+  o += "\nThe study's own figures (7.01 / 7.60 / 7.80, docs/method.md) for reference: Table 1 duration "
        "111 / 247 / 32 s, "
        "packets sent 15366 / 17491 / 9307; Table 2 horizontal 3 / 0 / 3, strobe 0 / 1000 / 0, "
        "services 10 / 19 / 10.\n\n";
@@ -892,7 +892,7 @@ std::string report_html(const Model& m, size_t limit) {
   h += "<h2 id=\"t2\">Table 2 — unique packets per phase</h2>"
        "<p class=\"note\">U<sub>n</sub> = P<sub>n</sub> \\ (P<sub>1</sub> ∩ … ∩ P<sub>k</sub>) "
        "over the scanner's sent "
-       "packet keys, after the similarity exclusion (method.md). Small print: the noise floor "
+       "packet keys, after the similarity exclusion (docs/method.md). Small print: the noise floor "
        "where measured, and "
        "|P<sub>n</sub>| with the packets removed as mere variants.</p>";
   h += html_table2(m, m.study.three_phase, m.noise_grouped, true);
