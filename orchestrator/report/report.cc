@@ -188,7 +188,8 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
       return util::fail("--baseline {}: no complete, readable run", opts.baseline->string());
     auto bsets = b.phase_sets(true);
     m.drift = compare_runs(ptrs(bsets), ptrs(m.grouped_sets), *store, aopts.similarity,
-                           opts.drift_tolerance);
+                           opts.drift_tolerance, opts.allow_missing);
+    explain_missing(*m.drift, b.results, m.data.results);
     m.baseline_name = opts.baseline->string();
   }
   return m;
@@ -734,8 +735,12 @@ std::string html_drift(const Model& m) {
   std::string o =
       fmt::format("<p>Baseline (A): <code>{}</code><br>This experiment (B): <code>{}</code></p>",
                   escape(m.baseline_name), escape(m.data.results.dir.string()));
-  o += d.drift ? "<p class=\"drift\">Traffic changed beyond the noise floor.</p>"
-               : "<p><b>No change beyond the noise floor.</b></p>";
+  bool cell_drift =
+      std::any_of(d.cells.begin(), d.cells.end(), [](const DriftCell& c) { return c.drift; });
+  o += cell_drift ? "<p class=\"drift\">Traffic changed beyond the noise floor.</p>"
+                  : "<p><b>No change beyond the noise floor.</b></p>";
+  if (d.missing_drift)
+    o += "<p class=\"drift\">A scanner version has complete runs on one side only.</p>";
   HtmlTable t;
   t.css_class = "num";
   t.header = {"version", "phase",       "A only",    "B only",
@@ -746,11 +751,21 @@ std::string html_drift(const Model& m) {
                       c.noise ? std::to_string(*c.noise) : "unknown", std::to_string(c.threshold),
                       c.drift ? "<span class=\"drift\">DRIFT</span>" : "no"});
   o += t.render();
-  if (!d.only_in_a.empty() || !d.only_in_b.empty())
-    o +=
-        fmt::format("<p class=\"note\">Not compared — only in the baseline: {}; only here: {}.</p>",
-                    escape(fmt::format("{}", fmt::join(d.only_in_a, ", "))),
-                    escape(fmt::format("{}", fmt::join(d.only_in_b, ", "))));
+  auto missing = [&](const std::vector<std::string>& vs, const char* where) {
+    if (vs.empty()) return;
+    o += fmt::format("<p class=\"{}\">With a complete run {} only ({}):</p><ul>",
+                     d.allow_missing ? "note" : "drift", where,
+                     d.allow_missing ? "allowed by --allow-missing, not compared"
+                                     : "drift; --allow-missing accepts this");
+    for (const auto& v : vs) {
+      auto w = d.missing_why.find(v);
+      o += "<li>" + escape(v) + (w == d.missing_why.end() ? "" : ": " + escape(w->second)) +
+           "</li>";
+    }
+    o += "</ul>";
+  };
+  missing(d.only_in_a, "in the baseline");
+  missing(d.only_in_b, "here");
   if (!d.noise_known)
     o += "<p class=\"note\">Noise floor unknown (one run per version on both sides): any "
          "difference beyond the "
@@ -969,6 +984,7 @@ util::Result<ReportOutcome> write_report(const fs::path& results_dir, const Repo
   out.markdown = results_dir / "report.md";
   out.json = results_dir / "report.json";
   out.drift = m->drift && m->drift->drift;
+  if (out.drift) out.drift_reason = drift_summary(*m->drift);
   if (auto st = analysis::write_csv(m->study, results_dir / "csv"); !st) return st.error();
   if (auto st = write_extra_csv(*m, results_dir / "csv"); !st) return st.error();
   if (auto st = util::write_file_atomic(out.json, report_json(*m).dump(2) + "\n"); !st)
