@@ -27,6 +27,10 @@ void add_gc_command(CLI::App& app, CliContext& ctx) {
     virt::LabOptions o;
     o.uri = a->uri;
     o.state_root = a->state_root;
+    if (int rc = check_libvirt(a->uri); rc != kExitOk) {
+      ctx.exit_code = rc;
+      return;
+    }
     auto rep = virt::collect_garbage(o, a->dry_run);
     if (!rep) {
       util::log_error("{}", rep.error().message);

@@ -51,6 +51,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
       util::log_error("{}: {}", a.experiment, st.error().message);
       return kExitEnvironment;
     }
+    if (int rc = check_libvirt(uri); rc != kExitOk) return rc;
   }
   auto topo = config::load_topology(exp->topology.string());
   if (!topo) {
