@@ -27,7 +27,7 @@ struct AnalyzeArgs {
   bool same_dst = false;
   bool json = false;
   std::string csv_dir;
-  size_t unique_limit = 20;
+  size_t unique_limit = analysis::kDefaultUniqueLimit;
 };
 
 util::Result<std::pair<std::string, std::string>> split_assign(const std::string& s, const char* opt) {
@@ -303,7 +303,10 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
                 "Similar packets must also have the same destination address (the study did not require it)");
   sub->add_flag("--json", args->json, "Print everything as JSON instead of Markdown");
   sub->add_option("--csv", args->csv_dir, "Also write table1/table2/port_usage/unique_packets/phases CSV files here");
-  sub->add_option("--unique-limit", args->unique_limit, "Unique packets listed per phase and capture (default 20)")
+  sub->add_option("--unique-limit", args->unique_limit,
+                  fmt::format("Unique packets listed per phase and capture in Markdown and JSON "
+                              "(default {}; the CSV has all)",
+                              analysis::kDefaultUniqueLimit))
       ->check(CLI::NonNegativeNumber);
   sub->callback([args, &ctx] { ctx.exit_code = run_analyze(*args); });
 }

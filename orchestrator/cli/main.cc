@@ -45,12 +45,18 @@ int main(int argc, char** argv) {
   app.footer(kFooter);
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("testbed ") + kVersion);
-  bool verbose = false, quiet = false;
+  bool verbose = false, quiet = false, timestamps = false;
   app.add_flag("-v,--verbose", verbose, "Log debug details");
   app.add_flag("-q,--quiet", quiet, "Log only warnings and errors");
+  app.add_flag("--timestamps", timestamps, "Start every log line with its UTC time (nightly logs)");
+  // Global flags are accepted after the verb too (`testbed analyze -q …`), and an option of
+  // `lab` after its subcommand (`testbed lab up --uri X …`): unmatched options fall through
+  // to the parent. Set before the verbs are added, which inherit it.
+  app.fallthrough();
   app.parse_complete_callback([&] {
     if (verbose) util::set_log_level(util::LogLevel::kDebug);
     if (quiet) util::set_log_level(util::LogLevel::kWarn);
+    util::set_log_timestamps(timestamps);
   });
 
   CliContext ctx;

@@ -16,7 +16,7 @@ struct ReportArgs {
   std::string results_dir;
   std::string baseline;
   size_t tolerance = 0;
-  size_t unique_limit = 100;
+  size_t unique_limit = analysis::kDefaultUniqueLimit;
   bool allow_missing = false;
 };
 
@@ -79,8 +79,9 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
                 "With --baseline: a scanner version with complete runs on one side only is not "
                 "drift (default: it is, exit 3)");
   sub->add_option("--unique-limit", args->unique_limit,
-                  "Unique packets listed per phase and version in HTML/Markdown (default 100; the "
-                  "CSV has all)");
+                  fmt::format("Unique packets listed per phase and version in HTML/Markdown "
+                              "(default {}, as in analyze; the CSV has all)",
+                              analysis::kDefaultUniqueLimit));
   sub->callback([args, &ctx] { ctx.exit_code = run_report(*args); });
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "orchestrator/analysis/analyze.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::report {
@@ -21,7 +22,7 @@ struct ReportOptions {
   /// A version with complete runs on one side only is not drift (`--allow-missing`).
   bool allow_missing = false;
   /// Unique packets listed per phase and version in the HTML/Markdown (all are in the CSV).
-  size_t unique_limit = 100;
+  size_t unique_limit = analysis::kDefaultUniqueLimit;
   /// Checked between the analysis of runs and before anything is written: once set,
   /// write_report fails with "interrupted" and writes nothing (SIGINT/SIGTERM).
   const std::atomic<bool>* cancel = nullptr;

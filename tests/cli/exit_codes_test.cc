@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "orchestrator/util/files.h"
+#include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
 #include "tests/report/results_builder.h"
 
@@ -42,14 +43,14 @@ std::string normalise(std::string s, const std::string& tmp) {
 }
 
 /// The line that says what happened: the first "error:" line if there is one (progress
-/// lines come before it), else the first non-empty line.
+/// lines come before it; "FILE:LINE:COL: error:" counts), else the first non-empty line.
 std::string message_line(const std::string& s, const std::string& tmp) {
   std::istringstream in(s);
   std::string line, first;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     line = normalise(line, tmp);
-    if (line.rfind("error: ", 0) == 0) return line;
+    if (line.compare(util::location_prefix(line), 7, "error: ") == 0) return line;
     if (first.empty()) first = line;
   }
   return first;
@@ -184,6 +185,64 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
   std::stringstream ss;
   ss << in.rdbuf();
   EXPECT_EQ(ss.str(), table) << golden << " differs; TESTBED_REGENERATE=1 rewrites it";
+}
+
+}  // namespace
+}  // namespace testbed
+
+namespace testbed {
+namespace {
+
+// Issue 19 item 5: global flags after the verb; a message about a file starts with its
+// FILE:LINE:COL: (no time stamp unless --timestamps), so an editor can jump to it.
+TEST(CliOptions, GlobalFlagsAfterTheVerbAndLocatedMessages) {
+  const std::string bin = (std::filesystem::path(TESTBED_BINARY_DIR) / "testbed").string();
+  auto t = util::TempDir::create("cli-options");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  const std::string broken = (t->path() / "broken.yaml").string();
+  std::ofstream(broken) << "name: broken\nscanners: [\n";
+  util::ProcessOptions po;
+  po.cwd = TESTBED_SOURCE_DIR;
+
+  auto q = util::run_process(
+      {bin, "analyze", "-q", "tests/analysis/data/nmap793-loopback/capture.pcap"}, po);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->exit_code, 0) << q->err;
+  EXPECT_EQ(q->err, "") << "-q after the verb silences the info lines";
+  EXPECT_NE(q->out.find("## Table 1"), std::string::npos);
+
+  auto plain = util::run_process({bin, "validate", "--kind", "experiment", broken}, po);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->exit_code, 2);
+  EXPECT_EQ(plain->err.rfind(broken + ":3:1: error: YAML syntax error", 0), 0u) << plain->err;
+
+  auto stamped =
+      util::run_process({bin, "validate", "--kind", "experiment", broken, "--timestamps"}, po);
+  ASSERT_TRUE(stamped.ok());
+  EXPECT_EQ(stamped->exit_code, 2);
+  EXPECT_TRUE(std::regex_search(stamped->err, std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ )")))
+      << stamped->err;
+  EXPECT_NE(stamped->err.find(broken + ":3:1: error: YAML syntax error"), std::string::npos);
+
+  // `lab`'s --uri also after its subcommand.
+  auto uri = util::run_process({bin, "lab", "down", "nolab", "--ignore-missing", "--uri",
+                                "test:///default", "--state-dir", t->path().string()},
+                               po);
+  ASSERT_TRUE(uri.ok());
+  EXPECT_EQ(uri->exit_code, 0) << uri->err;
+}
+
+// The same --unique-limit default in analyze and report (was 20 and 100).
+TEST(CliOptions, UniqueLimitDefaultIsTheSameInAnalyzeAndReport) {
+  const std::string bin = (std::filesystem::path(TESTBED_BINARY_DIR) / "testbed").string();
+  auto a = util::run_process({bin, "analyze", "--help"});
+  auto r = util::run_process({bin, "report", "--help"});
+  ASSERT_TRUE(a.ok() && r.ok());
+  const std::regex def(R"(--unique-limit[^\n]*\n?[^\n]*\(default (\d+))");
+  std::smatch ma, mr;
+  ASSERT_TRUE(std::regex_search(a->out, ma, def)) << a->out;
+  ASSERT_TRUE(std::regex_search(r->out, mr, def)) << r->out;
+  EXPECT_EQ(ma[1].str(), mr[1].str());
 }
 
 }  // namespace
