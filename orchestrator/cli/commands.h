@@ -10,13 +10,13 @@ namespace testbed::cli {
 
 /// Process exit codes, documented in README.md and `testbed --help`.
 enum ExitCode : int {
-  kExitOk = 0,          ///< success
-  kExitFailure = 1,     ///< a run, build or lab operation failed
-  kExitBadInput = 2,    ///< bad command line, bad or missing input file, a name that names
-                        ///< nothing (lab, node, image, verb); nothing was created
-  kExitDrift = 3,       ///< `run/report --baseline`, `diff`: traffic changed beyond the noise
-                        ///< floor, or a version has runs on one side only
-  kExitEnvironment = 4, ///< the host is not ready (libvirtd not running, missing tool, not root)
+  kExitOk = 0,           ///< success
+  kExitFailure = 1,      ///< a run, build or lab operation failed
+  kExitBadInput = 2,     ///< bad command line, bad or missing input file, a name that names
+                         ///< nothing (lab, node, image, verb); nothing was created
+  kExitDrift = 3,        ///< `run/report --baseline`, `diff`: traffic changed beyond the noise
+                         ///< floor, or a version has runs on one side only
+  kExitEnvironment = 4,  ///< the host is not ready (libvirtd not running, missing tool, not root)
   kExitInterrupted = 130,
 };
 

@@ -92,7 +92,8 @@ std::string drift_summary(const DriftReport& d) {
   for (const DriftCell& c : d.cells)
     if (c.drift) cells.push_back(c.version + " " + c.phase);
   if (!cells.empty())
-    parts.push_back(fmt::format("traffic changed beyond the noise floor ({})", fmt::join(cells, ", ")));
+    parts.push_back(
+        fmt::format("traffic changed beyond the noise floor ({})", fmt::join(cells, ", ")));
   if (d.missing_drift) {
     std::vector<std::string> vs;
     for (const auto* side : {&d.only_in_a, &d.only_in_b})
@@ -100,8 +101,9 @@ std::string drift_summary(const DriftReport& d) {
         auto w = d.missing_why.find(v);
         vs.push_back(w == d.missing_why.end() ? v : v + ": " + w->second);
       }
-    parts.push_back(fmt::format("no run to compare on one side for {} (--allow-missing accepts this)",
-                                fmt::join(vs, "; ")));
+    parts.push_back(
+        fmt::format("no run to compare on one side for {} (--allow-missing accepts this)",
+                    fmt::join(vs, "; ")));
   }
   return fmt::format("{}", fmt::join(parts, "; "));
 }
@@ -171,8 +173,10 @@ std::string DriftReport::to_markdown(const std::string& a_name, const std::strin
     o += "\nNoise floor unknown (fewer than 2 runs per version on both sides): any difference "
          "beyond the "
          "tolerance counts as drift. Run with repetitions >= 2 to measure it.\n";
-  bool cell_drift = std::any_of(cells.begin(), cells.end(), [](const DriftCell& c) { return c.drift; });
-  std::string result = cell_drift ? "drift beyond the noise floor" : "no drift beyond the noise floor";
+  bool cell_drift =
+      std::any_of(cells.begin(), cells.end(), [](const DriftCell& c) { return c.drift; });
+  std::string result =
+      cell_drift ? "drift beyond the noise floor" : "no drift beyond the noise floor";
   if (missing_drift)
     result = (cell_drift ? "drift beyond the noise floor, and " : "drift: ") +
              std::string("a version has runs on one side only");

@@ -368,7 +368,8 @@ std::string report_markdown(const Model& m, size_t limit) {
         r.complete() ? std::to_string(drops) : "",
         first_line(manifest_str(r.manifest, {"scanner_version"})), note);
   }
-  o += "\nThe study's own figures (7.01 / 7.60 / 7.80, docs/method.md) for reference: Table 1 duration "
+  o += "\nThe study's own figures (7.01 / 7.60 / 7.80, docs/method.md) for reference: Table 1 "
+       "duration "
        "111 / 247 / 32 s, "
        "packets sent 15366 / 17491 / 9307; Table 2 horizontal 3 / 0 / 3, strobe 0 / 1000 / 0, "
        "services 10 / 19 / 10.\n\n";
@@ -759,8 +760,8 @@ std::string html_drift(const Model& m) {
                                      : "drift; --allow-missing accepts this");
     for (const auto& v : vs) {
       auto w = d.missing_why.find(v);
-      o += "<li>" + escape(v) + (w == d.missing_why.end() ? "" : ": " + escape(w->second)) +
-           "</li>";
+      o +=
+          "<li>" + escape(v) + (w == d.missing_why.end() ? "" : ": " + escape(w->second)) + "</li>";
     }
     o += "</ul>";
   };

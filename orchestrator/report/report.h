@@ -30,8 +30,8 @@ struct ReportOptions {
 
 struct ReportOutcome {
   std::filesystem::path html, markdown, json;
-  bool drift = false;  ///< a baseline was given and traffic changed beyond the noise floor
-                       ///< or a version has complete runs on one side only (drift_reason)
+  bool drift = false;        ///< a baseline was given and traffic changed beyond the noise floor
+                             ///< or a version has complete runs on one side only (drift_reason)
   std::string drift_reason;  ///< one line saying why drift is set
 };
 

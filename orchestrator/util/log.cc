@@ -75,13 +75,16 @@ void log_line(LogLevel level, const std::string& msg) {
   bool first = true;
   while (begin <= msg.size()) {
     size_t end = msg.find('\n', begin);
-    std::string_view line(msg.data() + begin, (end == std::string::npos ? msg.size() : end) - begin);
+    std::string_view line(msg.data() + begin,
+                          (end == std::string::npos ? msg.size() : end) - begin);
     std::string stamp_part = g_timestamps ? stamp() + " " : "";
     if (size_t loc = location_prefix(line)) {
       out += fmt::format("{}{}{}: {}\n", stamp_part, line.substr(0, loc), name, line.substr(loc));
     } else if (first) {
-      if (tty && level == LogLevel::kInfo) out += fmt::format("{}{}\n", stamp_part, line);
-      else out += fmt::format("{}{}: {}\n", stamp_part, name, line);
+      if (tty && level == LogLevel::kInfo)
+        out += fmt::format("{}{}\n", stamp_part, line);
+      else
+        out += fmt::format("{}{}: {}\n", stamp_part, name, line);
     } else {
       out += fmt::format("{}\n", line);
     }

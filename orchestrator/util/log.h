@@ -3,11 +3,11 @@
 // otherwise every message is a plain line (greppable in CI logs). A line about a file
 // starts with its PATH:LINE:COL: ("f.yaml:3:1: error: …", as compilers print), so editors
 // and CI annotators can jump to it; time stamps only with set_log_timestamps (--timestamps).
+#include <fmt/format.h>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace testbed::util {
 

@@ -98,7 +98,8 @@ TEST_F(AnalyzeInputs, OneCapturePrintsNoEmptySections) {
   for (size_t at = r.out.find("## "); at != std::string::npos; at = r.out.find("\n## ", at + 1)) {
     size_t eol = r.out.find('\n', at + 1);
     size_t next = r.out.find("\n## ", at + 1);
-    std::string body = r.out.substr(eol, next == std::string::npos ? std::string::npos : next - eol);
+    std::string body =
+        r.out.substr(eol, next == std::string::npos ? std::string::npos : next - eol);
     EXPECT_NE(body.find_first_not_of("\n "), std::string::npos)
         << "empty section at: " << r.out.substr(at, eol - at);
   }

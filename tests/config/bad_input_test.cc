@@ -237,7 +237,8 @@ TEST_F(BadInputTest, ValidateCommandExitsTwoWithLocation) {
     // Compiler style, so editors jump to it: "FILE:LINE:COL: error: message" at a line start.
     size_t loc = says.find(": ");
     std::string want = "\n" + file + ":" + says.substr(0, loc) + ": error: " + says.substr(loc + 2);
-    EXPECT_NE(("\n" + r.err).find(want), std::string::npos) << "want: " << want << "\ngot: " << r.err;
+    EXPECT_NE(("\n" + r.err).find(want), std::string::npos)
+        << "want: " << want << "\ngot: " << r.err;
   }
   topology(kTopology);
   auto ok = validate(file_);

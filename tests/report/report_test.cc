@@ -397,7 +397,8 @@ TEST_F(ReportTest, DiffMissingVersionExits3UnlessAllowed) {
   EXPECT_EQ(j->exit_code, 3);
   EXPECT_EQ(nlohmann::json::parse(j->out)["only_in_b"], nlohmann::json::array({"7.93"}));
 
-  auto rep = util::run_process({bin.string(), "report", night.string(), "--baseline", dir_.string()});
+  auto rep =
+      util::run_process({bin.string(), "report", night.string(), "--baseline", dir_.string()});
   ASSERT_TRUE(rep.ok());
   EXPECT_EQ(rep->exit_code, 3) << rep->err;
   auto rep_ok = util::run_process(
