@@ -30,6 +30,10 @@ void add_gc_command(CLI::App& app, CliContext& ctx) {
   sub->callback([&ctx, a] {
     std::vector<std::string> uris = {a->uri};
     if (a->uri.empty()) uris = {"lxc:///system", "qemu:///system"};
+    if (int rc = check_libvirt(uris.front()); rc != kExitOk) {
+      ctx.exit_code = rc;
+      return;
+    }
     virt::GcReport all;
     for (const auto& uri : uris) {
       virt::LabOptions o;

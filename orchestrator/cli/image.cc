@@ -306,6 +306,17 @@ int run_rm(std::vector<std::string> names, const std::string& cache, bool old_ke
     util::log_error("name the images to remove (or pass --old-keys to prune every image)");
     return kExitBadInput;
   }
+  // Every name must be an image of the cache before anything is removed: a typo among
+  // several names is bad input (exit 2), not a half-done removal.
+  for (const auto& n : names) {
+    std::error_code ec;
+    if (n.empty() || n[0] == '.' || n.find('/') != std::string::npos ||
+        !fs::is_directory(root / n, ec)) {
+      util::log_error("no image '{}' in {}; nothing removed (see `testbed image list`)", n,
+                      root.string());
+      return kExitBadInput;
+    }
+  }
   for (const auto& n : names) {
     if (old_keys) {
       auto r = images::remove_old_keys(n, root);

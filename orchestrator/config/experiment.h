@@ -22,7 +22,7 @@ struct CaptureSettings {
   double grace_seconds = 2.0;
 };
 
-/// Per-protocol similarity-exclusion thresholds (method.md step 4). Unset = module default.
+/// Per-protocol similarity-exclusion thresholds (docs/method.md step 4). Unset = module default.
 struct SimilarityOverride {
   std::optional<int> max_length_diff;
   std::optional<int> min_common_block;

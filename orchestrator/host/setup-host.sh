@@ -3,7 +3,7 @@
 # and the lab need, then make sure the libvirt daemons run. Idempotent: a second run
 # installs nothing and starts nothing, and says so.
 #
-# Facts this relies on (../shared/docs/lab-host.md):
+# Facts this relies on (docs/lab-host.md):
 #  - without systemd nothing starts libvirtd; it needs its run/log dirs and the
 #    kvm/libvirt/libvirt-qemu groups and the libvirt-qemu user or it exits at start;
 #  - on hybrid cgroup hosts (cgroup v1 controllers + cgroup2 at /sys/fs/cgroup/unified)
