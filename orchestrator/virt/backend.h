@@ -51,6 +51,8 @@ struct InterfaceSpec {
 
 struct NodeSpec {
   std::string name;  ///< libvirt domain name (tb-<lab>-<node>)
+  /// One line for `virsh desc`/`virsh list --title` (VM domains): lab, node, role, image.
+  std::string title;
   int memory_mib = 512;
   std::vector<InterfaceSpec> interfaces;
   ObjectMeta meta;

@@ -41,6 +41,7 @@ std::string KvmXml::domain_xml(const NodeSpec& spec) const {
   auto dom = doc.append_child("domain");
   dom.append_attribute("type") = opts_.domain_type.c_str();
   dom.append_child("name").text() = spec.name.c_str();
+  if (!spec.title.empty()) dom.append_child("title").text() = spec.title.c_str();
   copy_metadata(dom, spec.meta);
   auto mem = dom.append_child("memory");
   mem.append_attribute("unit") = "MiB";

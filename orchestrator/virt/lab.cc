@@ -384,6 +384,8 @@ util::Status Lab::create_node(const config::TopologyNode& n) {
 
   NodeSpec spec;
   spec.name = info.domain;
+  spec.title = fmt::format("testbed lab {}: {} {} ({})", name_, config::to_string(n.role), n.name,
+                           info.image);
   spec.meta = ObjectMeta{name_, opts_.owner_pid, created_, state_dir_.string()};
   spec.init = lxc_init_argv();
   // A VM has no host page cache to lean on: 1 GiB holds the LAMP target's MariaDB,

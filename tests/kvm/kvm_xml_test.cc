@@ -70,6 +70,7 @@ TEST(KvmXml, TcgKernelBootRouterMatchesGoldenAndLibvirtSchema) {
   spec.cmdline = "console=ttyS0 root=/dev/vda rw init=/testbed/vm-init";
   spec.config_disk_path = "/var/lib/testbed/labs/study/nodes/router/config.tar";
   spec.console_log = "/var/lib/testbed/labs/study/nodes/router/console.log";
+  spec.title = "testbed lab study: router router (router)";
   KvmXmlOptions o;
   o.domain_type = "qemu";
   std::string xml = KvmXml(o).domain_xml(spec);

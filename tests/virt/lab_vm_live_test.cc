@@ -98,6 +98,8 @@ TEST(VmLab, TcgUpSafetyResetGcDown) {
     free(x);
     EXPECT_NE(xml.find("<domain type='qemu'"), std::string::npos) << n;
     EXPECT_NE(xml.find("/testbed/vm-init"), std::string::npos) << n;
+    // `virsh list --title` says which lab, node and image a domain is.
+    EXPECT_NE(xml.find("<title>testbed lab tbvmtest: "), std::string::npos) << xml;
     // The guest's own console is kept per node for diagnosis.
     EXPECT_TRUE(fs::exists(lab.state_dir() / "nodes" / n / "console.log")) << n;
   }
