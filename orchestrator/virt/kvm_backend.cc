@@ -8,6 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sstream>
+
+#include "orchestrator/util/files.h"
 #include "orchestrator/virt/kvm_storage.h"
 #include "orchestrator/virt/libvirt_backend.h"
 
@@ -52,8 +55,22 @@ namespace {
 
 }  // namespace
 
+bool cpu_has_virtualisation(const std::string& cpuinfo) {
+  std::istringstream in(cpuinfo);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    for (std::string w; words >> w;)
+      if (w == "vmx" || w == "svm") return true;
+    return false;  // the first CPU's flags decide
+  }
+  return false;
+}
+
 bool kvm_usable(const std::string& dev_kvm) {
   if (::access(dev_kvm.c_str(), R_OK | W_OK) != 0) return false;
+  auto cpuinfo = util::read_file("/proc/cpuinfo");
+  if (!cpuinfo || !cpu_has_virtualisation(*cpuinfo)) return false;
   pid_t pid = ::fork();
   if (pid < 0) return false;
   if (pid == 0) run_hlt_guest(dev_kvm);

@@ -13,11 +13,15 @@ namespace testbed::virt {
 /// qcow2-overlay storage.
 util::Result<BackendParts> make_vm_backend(const std::string& uri, KvmXmlOptions opts = {});
 
-/// True when `dev_kvm` can run guests: a one-instruction guest (HLT) created through it
-/// runs and halts, in a child process given 2 s. A device node, or even KVM_CREATE_VM
-/// succeeding, is not enough: some hosts (nested guests without VMX/SVM) accept
-/// KVM_CREATE_VM and then never run a vCPU.
+/// True when `dev_kvm` can run guests: the CPU advertises VMX or SVM (/proc/cpuinfo) and a
+/// one-instruction guest (HLT) created through the device runs and halts, in a child
+/// process given 2 s. A device node, or even a guest that halts, is not enough: a host
+/// seen here (a guest without VMX/SVM) has a /dev/kvm that runs that guest, yet QEMU
+/// cannot set a real guest's MSRs there and a kernel never prints a line.
 bool kvm_usable(const std::string& dev_kvm = "/dev/kvm");
+
+/// True when /proc/cpuinfo text lists the vmx (Intel) or svm (AMD) flag.
+bool cpu_has_virtualisation(const std::string& cpuinfo);
 
 /// The acceleration a VM lab on `uri` gets: "kvm" or "tcg". `requested` is the
 /// experiment's `accel`: "auto" picks kvm when the local /dev/kvm is usable (a remote

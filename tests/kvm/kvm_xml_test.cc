@@ -193,6 +193,13 @@ TEST(VmBackend, AccelResolution) {
   // A remote host decides for itself (its libvirt refuses kvm when it cannot).
   EXPECT_EQ(*resolve_accel("qemu+ssh://lab1/system", "auto", "/nonexistent/kvm"), "kvm");
   EXPECT_FALSE(resolve_accel("qemu:///system", "fast", "/dev/null"));
+  // The CPU must advertise hardware virtualisation (this host's /dev/kvm runs a halting
+  // guest, yet no real one: its CPU has neither flag).
+  EXPECT_TRUE(cpu_has_virtualisation("processor: 0\nflags\t\t: fpu vme sse2 vmx ept\n"));
+  EXPECT_TRUE(cpu_has_virtualisation("flags : fpu svm npt\n"));
+  EXPECT_FALSE(cpu_has_virtualisation("flags : fpu vme hypervisor avx512f\n"));
+  EXPECT_FALSE(cpu_has_virtualisation("flags : vmxon_like_word\n"));
+  EXPECT_FALSE(cpu_has_virtualisation(""));
   // auto on this host agrees with the probe.
   EXPECT_EQ(*resolve_accel("qemu:///system", "auto"), kvm_usable() ? "kvm" : "tcg");
 }
