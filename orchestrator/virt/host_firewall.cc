@@ -67,6 +67,25 @@ std::string firewall_ruleset(const HostFirewall& fw) {
       fw.mgmt_bridge, fw.mgmt_cidr.str());
   s += fmt::format("    iifname {} counter drop comment \"to the host\"\n", quoted_set(fw.bridges));
   s += "  }\n}\n";
+  // Bridge level, mgmt ports: each node speaks with its own mgmt address only.
+  s += fmt::format("table bridge {} {{}}\ndelete table bridge {}\n", t, t);
+  s += fmt::format("table bridge {} {{\n", t);
+  for (const char* hook : {"forward", "input"}) {
+    s += fmt::format("  chain {} {{\n    type filter hook {} priority -10; policy accept;\n",
+                     hook, hook);
+    for (const auto& [port, addr] : fw.mgmt_ports) {
+      s += fmt::format(
+          "    iifname \"{}\" ether type arp arp saddr ip != {{ {}, 0.0.0.0 }} counter drop "
+          "comment \"arp spoof\"\n",
+          port, addr);
+      s += fmt::format("    iifname \"{}\" ether type ip ip saddr != {} counter drop comment "
+                       "\"ip spoof\"\n",
+                       port, addr);
+      s += fmt::format("    iifname \"{}\" ether type ip6 counter drop comment \"ipv6\"\n", port);
+    }
+    s += "  }\n";
+  }
+  s += "}\n";
   return s;
 }
 
@@ -89,9 +108,16 @@ util::Status install_host_firewall(const HostFirewall& fw) {
 }
 
 util::Status contain_lab(const std::string& lab, const config::Topology& topo,
-                         const std::string& uri, int64_t owner_pid, int64_t owner_start_ticks) {
+                         const std::string& uri, int64_t owner_pid, int64_t owner_start_ticks,
+                         const std::map<std::string, NodeInfo>& nodes) {
   if (!host_firewall_applies(uri)) return {};
   HostFirewall fw;
+  const auto* mgmt = topo.network_by_role(config::NetworkRole::kMgmt);
+  for (const auto& [name, info] : nodes) {
+    auto dev = mgmt ? info.host_devs.find(mgmt->name) : info.host_devs.end();
+    if (dev != info.host_devs.end() && !info.mgmt_address.empty())
+      fw.mgmt_ports.emplace_back(dev->second, info.mgmt_address);
+  }
   fw.lab = lab;
   fw.owner_pid = owner_pid;
   fw.owner_start_ticks = owner_start_ticks;
@@ -107,11 +133,13 @@ util::Status contain_lab(const std::string& lab, const config::Topology& topo,
 
 util::Status remove_host_firewall(const std::string& lab) {
   if (!util::have_program("nft")) return {};
-  auto r = nft({"delete", "table", "inet", firewall_table(lab)});
-  if (!r) return util::fail("removing the host firewall of lab '{}': {}", lab, r.error().message);
-  if (r->exit_code != 0 && r->err.find("No such file or directory") == std::string::npos)
-    return util::fail("removing the host firewall of lab '{}': nft exited {}: {}", lab,
-                      r->exit_code, r->err);
+  for (const char* family : {"bridge", "inet"}) {
+    auto r = nft({"delete", "table", family, firewall_table(lab)});
+    if (!r) return util::fail("removing the host firewall of lab '{}': {}", lab, r.error().message);
+    if (r->exit_code != 0 && r->err.find("No such file or directory") == std::string::npos)
+      return util::fail("removing the host firewall of lab '{}': nft exited {}: {}", lab,
+                        r->exit_code, r->err);
+  }
   return {};
 }
 

@@ -301,7 +301,7 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
 
   if (auto s = lab->create_networks(); !s) return fail_and_clean(s.error());
   if (auto s = contain_lab(lab->name_, topo, opts.uri, opts.owner_pid,
-                           process_start_ticks(opts.owner_pid));
+                           process_start_ticks(opts.owner_pid), lab->infos_);
       !s)
     return fail_and_clean(s.error());
   // Router first: it forwards and serves DNS for the others.

@@ -12,7 +12,7 @@ namespace {
 
 HostFirewall sample() {
   return {"lab1", "tbab12-mgmt", *util::parse_cidr("10.250.0.0/24"),
-          {"tbab12-mgmt", "tbab12-scan", "tbab12-targets"}, 42, 7};
+          {"tbab12-mgmt", "tbab12-scan", "tbab12-targets"}, {{"tbab12-m0", "10.250.0.3"}}, 42, 7};
 }
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
@@ -43,6 +43,15 @@ TEST(HostFirewall, OnlySshRepliesReachTheHostFromMgmt) {
   ASSERT_NE(drop, std::string::npos) << r;
   EXPECT_LT(accept, drop) << "the accept must come first";
   EXPECT_EQ(r.find("ct state new"), std::string::npos);
+}
+
+TEST(HostFirewall, MgmtPortsSpeakWithTheirOwnAddressOnly) {
+  std::string r = firewall_ruleset(sample());
+  EXPECT_TRUE(has(r, "table bridge testbed-lab1 {")) << r;
+  EXPECT_TRUE(has(r, "iifname \"tbab12-m0\" ether type arp arp saddr ip != { 10.250.0.3, 0.0.0.0 } "
+                     "counter drop")) << r;
+  EXPECT_TRUE(has(r, "iifname \"tbab12-m0\" ether type ip ip saddr != 10.250.0.3 counter drop")) << r;
+  EXPECT_TRUE(has(r, "chain input")) << "ARP to the host itself too";
 }
 
 TEST(HostFirewall, AppliesToLocalSystemDriversOnly) {
