@@ -2,8 +2,10 @@
 // Nmap's command-line grammar as data: its long options (nmap.cc `long_options[]`) and its
 // short-option string, each with what the scope guard does with it. Taken from Nmap 7.80's
 // nmap.cc; the options added later (7.90: --discovery-ignore-rst, --unique) were read off
-// the 7.93 binary Debian ships (the strings beside the other option names). Options of a
-// later version that are missing here are refused as unknown: the safe direction.
+// Debian's 7.93, 7.95 and 7.991 binaries (the option names lie together in .rodata: the
+// same list in all three; the short-option string is 7.80's). Options of a later version
+// that are missing here are refused as unknown: the safe direction.
+// tests/scanners/nmap_crosscheck_test.cc runs the real Nmap of each scanner image.
 #include <optional>
 #include <span>
 #include <string_view>
