@@ -122,7 +122,7 @@ TEST(EndToEnd, CiSmokeExperiment) {
     strobe_row = true;
     for (const auto& [label, cell] : row["inputs"].items())
       for (const auto& k : cell["unique_packets"])
-        if (k["proto"] == "tcp" && k.contains("dport")) unique[label].insert(k["dport"].get<int>());
+        if (k["proto"] == "TCP" && k.contains("dport")) unique[label].insert(k["dport"].get<int>());
   }
   ASSERT_TRUE(strobe_row) << rep["analysis"]["table2"].dump();
   for (int port : {3007, 3013}) {
