@@ -12,6 +12,7 @@
 #include "orchestrator/report/report.h"
 #include "orchestrator/runner/real_drivers.h"
 #include "orchestrator/runner/runner.h"
+#include "orchestrator/scanners/registry.h"
 #include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/virt/backends.h"
@@ -38,6 +39,20 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
     util::log_error("{}", exp.error().message);
     return kExitBadInput;
   }
+  // The scope guard, exactly as `testbed validate` runs it, before anything exists: no
+  // image build, no lab, no results directory for a command that would leave the lab.
+  auto topo = config::load_topology(exp->topology.string());
+  if (!topo) {
+    util::log_error("{}", topo.error().message);
+    return kExitBadInput;
+  }
+  if (auto st = scanners::check_experiment(*exp, *topo); !st) {
+    util::log_error("{}", st.error().message);
+    util::log_error("nothing was created; fix the command and run again (testbed validate {} "
+                    "checks it)",
+                    a.experiment);
+    return kExitBadInput;
+  }
   if (::geteuid() != 0) {
     util::log_error(
         "testbed run needs root (libvirt LXC, packet capture); try: sudo testbed run {}",
@@ -52,11 +67,6 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
       return kExitEnvironment;
     }
     if (int rc = check_libvirt(uri); rc != kExitOk) return rc;
-  }
-  auto topo = config::load_topology(exp->topology.string());
-  if (!topo) {
-    util::log_error("{}", topo.error().message);
-    return kExitBadInput;
   }
   // From here on SIGINT/SIGTERM stop the work cleanly (the image build, the scan, the
   // report) and take the lab down; see util/interrupt.h.

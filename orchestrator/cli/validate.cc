@@ -10,6 +10,7 @@
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/config/recipe.h"
 #include "orchestrator/config/topology.h"
+#include "orchestrator/scanners/registry.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
@@ -53,6 +54,8 @@ std::string validate_one(const fs::path& file, Kind kind) {
       if (!e) return e.error().message;
       auto t = config::load_topology(e->topology.string());
       if (!t) return t.error().message;
+      // The scope guard `testbed run` runs before it builds anything (the same call).
+      if (auto st = scanners::check_experiment(*e, *t); !st) return st.error().message;
       fmt::print(
           "{}: experiment '{}' OK: {} scanner(s), topology {} ({} node(s)), {} repetition(s)\n",
           file.string(), e->name, e->scanners.size(), e->topology.string(), t->nodes.size(),
@@ -112,8 +115,9 @@ void add_validate_command(CLI::App& app, CliContext& ctx) {
   sub->footer(
       "The kind of each file is told by its keys (scanners: experiment; networks:/nodes:\n"
       "topology; base:/packages: recipe) or its directory. An experiment is checked together\n"
-      "with the topology it names. Errors give file:line:col and what to do; exit code 2 when\n"
-      "any file is invalid.\n"
+      "with the topology it names, and its command through the scope guard that `run` runs\n"
+      "first (options read as Nmap reads them; every host they name must be in the lab).\n"
+      "Errors give file:line:col and what to do; exit code 2 when any file is invalid.\n"
       "Example: testbed validate experiments/nmap7.yaml topology/two-subnet.yaml "
       "images/router.yaml");
   sub->add_option("files", args->files, "YAML files to check")

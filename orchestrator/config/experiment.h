@@ -57,6 +57,9 @@ struct Experiment {
   std::map<std::string, std::string> node_images;
   std::vector<ScannerSpec> scanners;
   std::vector<std::string> command; ///< argv template with {xml} and {targets}
+  /// file:line:col of each command argument, for the scope guard's messages. The guard
+  /// itself (scanners/registry.h) needs the topology, so `validate` and `run` call it.
+  std::vector<std::string> command_where;
   std::vector<std::string> targets; ///< explicit targets; empty = the lab's target subnets
   int repetitions = 1;
   std::string reset_targets = "every-run";  ///< every-run | never
@@ -85,21 +88,5 @@ std::vector<std::string> lab_uris(const Experiment& exp);
 util::Result<std::vector<std::string>> expand_command(const std::vector<std::string>& templ,
                                                       const std::string& xml_path,
                                                       const std::vector<std::string>& targets);
-
-/// Checks one Nmap target specification is a lab address or subnet: an IPv4 address or
-/// CIDR that lies entirely inside one of `allowed_cidrs`. Host names, ranges with '-',
-/// and anything outside are refused (the scope guard: never scan outside the lab).
-util::Status check_target_in_scope(const std::string& target,
-                                   const std::vector<std::string>& allowed_cidrs);
-
-/// The arguments of a command template that the scanner will take as targets (bare
-/// arguments that are not an option's value). The runner passes each through
-/// check_target_in_scope together with {targets}.
-std::vector<std::string> literal_targets(const std::vector<std::string>& templ);
-
-/// Validates a scanner command template: the program must be a plain name, no argument
-/// may start a shell construct, and options that could send traffic elsewhere or read
-/// target lists from files (-iL, -iR, --script-args with URLs are allowed) are refused.
-util::Status check_command_template(const std::vector<std::string>& templ);
 
 }  // namespace testbed::config

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "orchestrator/runner/scan_log.h"
+#include "orchestrator/scanners/registry.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/version.h"
@@ -46,9 +47,14 @@ Result<std::vector<std::string>> scan_targets(const config::Experiment& exp, con
   std::vector<std::string> targets = exp.targets.empty() ? lab.target_subnets : exp.targets;
   if (targets.empty()) return fail("the lab has no target subnet to scan");
   std::vector<std::string> all = targets;
-  for (const auto& t : config::literal_targets(exp.command)) all.push_back(t);
+  for (const auto& t : scanners::literal_targets(exp.command)) all.push_back(t);
+  // The whole guard ran before the lab existed (scanners::check_experiment); this checks
+  // the targets again against the lab as it came up.
+  scanners::LabScope scope;
+  for (const auto& s : lab.target_subnets)
+    if (auto c = util::parse_cidr(s)) scope.targets.push_back(*c);
   for (const auto& t : all) {
-    if (auto st = config::check_target_in_scope(t, lab.target_subnets); !st)
+    if (auto st = scanners::check_target(t, scope); !st)
       return fail("{}: {}", exp.file, st.error().message);
   }
   return targets;

@@ -28,6 +28,7 @@
 #include "orchestrator/virt/kvm_backend.h"
 #include "orchestrator/virt/kvm_storage.h"
 #include "orchestrator/virt/libvirt_backend.h"
+#include "orchestrator/virt/host_firewall.h"
 #include "orchestrator/virt/naming.h"
 #include "orchestrator/virt/node_init.h"
 #include "orchestrator/virt/volumes.h"
@@ -321,6 +322,10 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
     return fail_and_clean(s.error());
 
   if (auto s = lab->create_networks(); !s) return fail_and_clean(s.error());
+  if (auto s = contain_lab(lab->name_, topo, opts.uri, opts.owner_pid,
+                           process_start_ticks(opts.owner_pid), lab->infos_);
+      !s)
+    return fail_and_clean(s.error());
   // Router first: it forwards and serves DNS for the others.
   std::vector<const config::TopologyNode*> order;
   order.push_back(&topo.router());
@@ -729,6 +734,8 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
       if (ec) errors += fmt::format("cannot remove {}: {}\n", d.string(), ec.message());
     }
   }
+  if (host_firewall_applies(uri))
+    if (auto s = remove_host_firewall(name); !s) errors += s.error().message + "\n";
   if (!errors.empty()) {
     errors.pop_back();
     return util::fail("taking down lab '{}' left something behind:\n{}", name, errors);
@@ -781,6 +788,17 @@ util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
       for (const auto& m : mounts_under(e.path())) l.things.push_back("mount " + m);
       l.things.push_back("state dir " + e.path().string());
     }
+  // Host firewall tables (host_firewall.h), their owner recorded in the table.
+  if (host_firewall_applies(opts.uri)) {
+    auto tables = list_host_firewalls();
+    if (!tables) return tables.error();
+    for (const auto& t : *tables) {
+      auto& l = labs[t.lab];
+      if (l.owner == 0) l.owner = t.owner_pid;
+      if (l.owner_start == 0 && l.owner == t.owner_pid) l.owner_start = t.owner_start_ticks;
+      l.things.push_back("nft table inet " + firewall_table(t.lab));
+    }
+  }
   for (const auto& [lab, l] : labs) {
     if (l.kept) {
       rep.kept.push_back(fmt::format(

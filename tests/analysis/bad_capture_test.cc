@@ -178,7 +178,7 @@ TEST_F(BadCaptureTest, MalformedPacketsAreCountedNotFatal) {
 // (with :line for a bad Nmap log), nothing on stdout. Needs this build tree's testbed binary.
 TEST_F(BadCaptureTest, AnalyzeCommandExitsTwoOnBadInput) {
   fs::path bin = fs::path(TESTBED_BINARY_DIR) / "testbed";
-  if (!fs::exists(bin)) GTEST_SKIP() << bin << " not built";
+  ASSERT_TRUE(fs::exists(bin)) << bin << " is not built: build the `testbed` target (make)";
   auto run = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {bin.string(), "analyze"});
     auto r = util::run_process(args);

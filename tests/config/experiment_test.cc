@@ -81,7 +81,6 @@ analysis: {key_fields: [ttll]}
   EXPECT_NE(m.find("needs key 'scanners'"), std::string::npos) << m;
   EXPECT_NE(m.find("exp.yaml:3:1: unknown key 'scaners' in experiment (did you mean 'scanners'?)"),
             std::string::npos) << m;
-  EXPECT_NE(m.find("option '-iL' is refused"), std::string::npos) << m;
   EXPECT_NE(m.find("repetitions is 0"), std::string::npos) << m;
   EXPECT_NE(m.find("snaplen 10"), std::string::npos) << m;
   EXPECT_NE(m.find("did you mean 'ttl'"), std::string::npos) << m;
@@ -97,15 +96,20 @@ command: [nmap, -oX, "{xml}", "{targets}"]
   EXPECT_NE(e.error().message.find("label 'a' is used twice"), std::string::npos);
 }
 
-TEST_F(ExperimentTest, LiteralTargetsInCommandMustBeAddresses) {
+// The scope guard needs the topology and lives in scanners/ (tests/scanners); the loader
+// keeps where each argument is, so the guard's refusals point at it.
+TEST_F(ExperimentTest, CommandArgumentLocationsAreKept) {
   auto e = load(R"(name: s
 topology: topo.yaml
 scanners: [{label: a, image: x}]
-command: [nmap, -p, "80", --script, http-title, scanme.example, "-oX", "{xml}", "{targets}"]
+command: [nmap, -S10.9.9.9,
+          "-oX", "{xml}", "{targets}"]
 )");
-  ASSERT_FALSE(e.ok());
-  EXPECT_NE(e.error().message.find("'scanme.example' would be a scan target"), std::string::npos)
-      << e.error().message;
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  ASSERT_EQ(e->command_where.size(), 5u);
+  EXPECT_NE(e->command_where[1].find("exp.yaml:4:17"), std::string::npos) << e->command_where[1];
+  EXPECT_NE(e->command_where[2].find("exp.yaml:5:11"), std::string::npos) << e->command_where[2];
+  EXPECT_FALSE(load("name: s\ntopology: topo.yaml\nscanners: [{label: a, image: x}]\ncommand: []\n").ok());
 }
 
 TEST(Command, ExpandsPlaceholders) {
@@ -113,31 +117,6 @@ TEST(Command, ExpandsPlaceholders) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, (std::vector<std::string>{"nmap", "-oX", "/tmp/r.xml", "172.24.1.0/24", "10.0.0.1"}));
   EXPECT_FALSE(expand_command({"nmap", "{oops}"}, "x", {}).ok());
-}
-
-TEST(Command, TemplateChecks) {
-  EXPECT_TRUE(check_command_template({"nmap", "-T4", "-A", "-v", "-oX", "{xml}", "{targets}"}).ok());
-  EXPECT_FALSE(check_command_template({"/bin/sh", "-c", "{xml}", "{targets}"}).ok());
-  EXPECT_FALSE(check_command_template({"nmap;rm", "{xml}", "{targets}"}).ok());
-  EXPECT_FALSE(check_command_template({"nmap", "-iR", "10", "{xml}", "{targets}"}).ok());
-  EXPECT_FALSE(check_command_template({"nmap", "-iLlist", "{xml}", "{targets}"}).ok());
-  EXPECT_FALSE(check_command_template({"nmap", "-oX", "{targets}"}).ok());
-  EXPECT_FALSE(check_command_template({"nmap", "{xml}"}).ok());
-  EXPECT_EQ(literal_targets({"nmap", "-p", "80", "-oX", "{xml}", "1.2.3.4", "{targets}"}),
-            (std::vector<std::string>{"1.2.3.4"}));
-}
-
-TEST(Scope, TargetsMustBeInsideLabSubnets) {
-  std::vector<std::string> lab = {"172.24.1.0/24"};
-  EXPECT_TRUE(check_target_in_scope("172.24.1.0/24", lab).ok());
-  EXPECT_TRUE(check_target_in_scope("172.24.1.10", lab).ok());
-  EXPECT_TRUE(check_target_in_scope("172.24.1.128/25", lab).ok());
-  EXPECT_FALSE(check_target_in_scope("172.24.0.0/16", lab).ok());  // wider than the lab
-  EXPECT_FALSE(check_target_in_scope("172.24.2.1", lab).ok());
-  EXPECT_FALSE(check_target_in_scope("8.8.8.8", lab).ok());
-  EXPECT_FALSE(check_target_in_scope("scanme.nmap.org", lab).ok());
-  EXPECT_FALSE(check_target_in_scope("172.24.1.1-20", lab).ok());
-  EXPECT_FALSE(check_target_in_scope("0.0.0.0/0", lab).ok());
 }
 
 // node_images / hosts / uri: which image each lab node boots on KVM, and the lab hosts.

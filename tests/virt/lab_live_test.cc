@@ -17,6 +17,7 @@
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/naming.h"
 #include "orchestrator/virt/node_storage.h"
+#include "tests/host_capability.h"
 
 namespace testbed::virt {
 namespace {
@@ -64,10 +65,10 @@ class LiveLab : public ::testing::Test {
       if (!images::find_image(img).ok())
         GTEST_SKIP() << "image '" << img << "' is not built; run `testbed image build --all` "
                      << "(or the `images`-labelled tests) first";
+    if (auto why = testbed::testing::libvirt_missing(); !why.empty()) GTEST_SKIP() << why;
+    // The daemon is there: a failed connection is the code's failure, not a skip.
     auto b = LibvirtBackend::connect("lxc:///system", std::make_unique<LxcXml>());
-    if (!b.ok())
-      GTEST_SKIP() << "libvirt LXC is not available: " << b.error().message
-                   << " (run `make setup`)";
+    ASSERT_TRUE(b.ok()) << "libvirt is running but LXC did not connect: " << b.error().message;
   }
 };
 
