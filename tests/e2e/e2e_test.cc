@@ -13,10 +13,12 @@
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
+#include "tests/support/testbed_cli.h"
 
 namespace testbed {
 namespace {
 namespace fs = std::filesystem;
+using test_support::tshark_counts;
 
 const std::string kTestbed = std::string(TESTBED_BINARY_DIR) + "/testbed";
 
@@ -27,34 +29,7 @@ fs::path only_subdir(const fs::path& p) {
   return found;
 }
 
-/// Table 1's columns for one direction, counted independently of testbed by tshark
-/// (outer IPv4 header only: -E occurrence=f, so ICMP errors quoting a TCP header count as
-/// ICMP, as in the study).
-struct Counts {
-  uint64_t packets = 0, bytes = 0, icmp = 0, tcp = 0, udp = 0, other = 0;
-};
-
-std::pair<Counts, Counts> tshark_counts(const fs::path& pcap, const std::string& scanner) {
-  auto r = util::run_process({"tshark", "-n", "-r", pcap.string(), "-Y", "ip", "-T", "fields", "-E",
-                              "occurrence=f", "-e", "ip.src", "-e", "ip.dst", "-e", "ip.proto",
-                              "-e", "frame.len"});
-  EXPECT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.error().message);
-  Counts sent, recv;
-  std::istringstream in(r.ok() ? r->out : "");
-  std::string src, dst;
-  int proto = 0;
-  uint64_t len = 0;
-  while (in >> src >> dst >> proto >> len) {
-    Counts* c = src == scanner ? &sent : dst == scanner ? &recv : nullptr;
-    if (!c) continue;
-    ++c->packets;
-    c->bytes += len;
-    (proto == 1 ? c->icmp : proto == 6 ? c->tcp : proto == 17 ? c->udp : c->other)++;
-  }
-  return {sent, recv};
-}
-
-void expect_counts(const nlohmann::json& j, const Counts& c, const std::string& what) {
+void expect_counts(const nlohmann::json& j, const test_support::Counts& c, const std::string& what) {
   SCOPED_TRACE(what);
   EXPECT_EQ(j["packets"].get<uint64_t>(), c.packets);
   EXPECT_EQ(j["bytes"].get<uint64_t>(), c.bytes);

@@ -16,10 +16,13 @@
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
+#include "tests/support/testbed_cli.h"
 
 namespace testbed {
 namespace {
 namespace fs = std::filesystem;
+using test_support::launch;
+using test_support::tshark_counts;
 
 const std::string kTestbed = std::string(TESTBED_BINARY_DIR) + "/testbed";
 const std::string kExperiment = std::string(TESTBED_SOURCE_DIR) + "/experiments/ci-vm.yaml";
@@ -30,33 +33,6 @@ fs::path only_subdir(const fs::path& p) {
   for (auto& e : fs::directory_iterator(p, ec))
     if (e.is_directory()) found = e.path();
   return found;
-}
-
-struct Counts {
-  uint64_t packets = 0, bytes = 0, icmp = 0, tcp = 0, udp = 0;
-};
-
-// Table 1's columns counted by tshark, independently of testbed (outer IPv4 header).
-std::pair<Counts, Counts> tshark_counts(const fs::path& pcap, const std::string& scanner) {
-  auto r = util::run_process({"tshark", "-n", "-r", pcap.string(), "-Y", "ip", "-T", "fields", "-E",
-                              "occurrence=f", "-e", "ip.src", "-e", "ip.dst", "-e", "ip.proto",
-                              "-e", "frame.len"});
-  EXPECT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.error().message);
-  Counts sent, recv;
-  std::istringstream in(r.ok() ? r->out : "");
-  std::string src, dst;
-  int proto = 0;
-  uint64_t len = 0;
-  while (in >> src >> dst >> proto >> len) {
-    Counts* c = src == scanner ? &sent : dst == scanner ? &recv : nullptr;
-    if (!c) continue;
-    ++c->packets;
-    c->bytes += len;
-    if (proto == 1) ++c->icmp;
-    if (proto == 6) ++c->tcp;
-    if (proto == 17) ++c->udp;
-  }
-  return {sent, recv};
 }
 
 // Everything of a VM lab named `lab` still on this host.
@@ -77,46 +53,6 @@ std::vector<std::string> vm_leftovers(const std::string& lab, const fs::path& st
   if (q && !q->out.empty()) out.push_back("QEMU process: " + q->out);
   if (fs::exists(state_root / lab)) out.push_back("state dir " + (state_root / lab).string());
   return out;
-}
-
-struct Launch {
-  int exit_code = -1;
-  std::string log;
-};
-
-// Runs testbed with args; `on_line` sees every output line with the child's PID.
-Launch launch(const std::vector<std::string>& args,
-              const std::function<void(const std::string&, pid_t)>& on_line) {
-  int fds[2];
-  EXPECT_EQ(::pipe(fds), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(kTestbed.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(kTestbed.c_str(), argv.data());
-    _exit(127);
-  }
-  ::close(fds[1]);
-  Launch l;
-  FILE* f = ::fdopen(fds[0], "r");
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, f)) {
-    std::string line(buf);
-    l.log += line;
-    std::fputs(line.c_str(), stderr);
-    if (on_line) on_line(line, pid);
-  }
-  std::fclose(f);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  l.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return l;
 }
 
 TEST(VmEndToEnd, CiVmExperimentUnderTcg) {

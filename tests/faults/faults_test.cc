@@ -28,6 +28,7 @@
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/virt/naming.h"
+#include "tests/support/testbed_cli.h"
 #include "orchestrator/virt/node_storage.h"
 
 namespace testbed {
@@ -35,6 +36,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kTestbed = std::string(TESTBED_BINARY_DIR) + "/testbed";
+using test_support::Launch;
+using test_support::launch;
 const std::string kLab = "tbfault";
 const fs::path kStateRoot = "/var/lib/testbed/labs";
 
@@ -150,49 +153,6 @@ std::vector<std::string> cache_leftovers(const fs::path& root) {
   }
   for (const auto& m : virt::mounts_under(root)) out.push_back("mount " + m);
   return out;
-}
-
-struct Launch {
-  int exit_code = -1;
-  std::string log;  ///< stderr + stdout lines
-};
-
-/// Runs testbed with argv; `on_line` sees each output line with the child's PID and may
-/// signal it. Returns when the child exits.
-Launch launch(const std::vector<std::string>& args,
-              const std::function<void(const std::string&, pid_t)>& on_line,
-              const std::vector<std::pair<std::string, std::string>>& env = {}) {
-  int fds[2];
-  EXPECT_EQ(::pipe(fds), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(kTestbed.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(kTestbed.c_str(), argv.data());
-    _exit(127);
-  }
-  ::close(fds[1]);
-  Launch l;
-  FILE* f = ::fdopen(fds[0], "r");
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, f)) {
-    std::string line(buf);
-    l.log += line;
-    std::fputs(line.c_str(), stderr);
-    if (on_line) on_line(line, pid);
-  }
-  std::fclose(f);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  l.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return l;
 }
 
 class Faults : public ::testing::Test {
