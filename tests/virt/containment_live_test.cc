@@ -18,6 +18,7 @@
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/virt/host_firewall.h"
 #include "orchestrator/virt/lab.h"
+#include "tests/virt/live_lab_helpers.h"
 #include "orchestrator/virt/naming.h"
 #include "tests/host_capability.h"
 
@@ -30,12 +31,7 @@ const std::string kNs = "tbout" + kTag;
 const std::string kHostDev = "tbo" + kTag + "h";
 const std::string kNsDev = "tbo" + kTag + "n";
 
-int64_t dead_pid() {
-  pid_t p = fork();
-  if (p == 0) _exit(0);
-  waitpid(p, nullptr, 0);
-  return p;
-}
+using live::dead_pid;
 
 int sh(const std::string& script, std::string* out = nullptr) {
   auto r = util::run_process({"/bin/sh", "-c", script});

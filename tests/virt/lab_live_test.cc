@@ -18,44 +18,16 @@
 #include "orchestrator/virt/naming.h"
 #include "orchestrator/virt/node_storage.h"
 #include "tests/host_capability.h"
+#include "tests/virt/live_lab_helpers.h"
 
 namespace testbed::virt {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A PID that certainly belongs to no running process: a reaped child's.
-int64_t dead_pid() {
-  pid_t p = fork();
-  if (p == 0) _exit(0);
-  waitpid(p, nullptr, 0);
-  return p;
-}
-
-std::string run_on(Lab& lab, const std::string& node, const std::string& script,
-                   int* rc = nullptr) {
-  auto r = lab.exec(node, {"/bin/sh", "-c", script});
-  EXPECT_TRUE(r.ok()) << r.error().message;
-  if (!r.ok()) return "";
-  if (rc)
-    *rc = r->exit_status;
-  else
-    EXPECT_EQ(r->exit_status, 0) << node << ": " << script << "\n" << r->out << r->err;
-  return r->out;
-}
-
-std::vector<std::string> host_links_with_prefix(const std::string& prefix) {
-  std::vector<std::string> out;
-  auto r = util::run_checked({"ip", "-o", "link", "show"});
-  if (!r) return out;
-  size_t pos = 0;
-  while ((pos = r->out.find(": " + prefix, pos)) != std::string::npos) {
-    size_t end = r->out.find_first_of(":@", pos + 2);
-    out.push_back(r->out.substr(pos + 2, end - pos - 2));
-    pos = end;
-  }
-  return out;
-}
+using live::dead_pid;
+using live::host_links_with_prefix;
+using live::run_on;
 
 class LiveLab : public ::testing::Test {
  protected:

@@ -21,6 +21,7 @@
 #include "orchestrator/virt/lab.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/naming.h"
+#include "tests/virt/live_lab_helpers.h"
 
 namespace testbed::virt {
 namespace {
@@ -28,24 +29,8 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-int64_t dead_pid() {
-  pid_t p = fork();
-  if (p == 0) _exit(0);
-  waitpid(p, nullptr, 0);
-  return p;
-}
-
-std::string run_on(Lab& lab, const std::string& node, const std::string& script,
-                   int* rc = nullptr) {
-  auto r = lab.exec(node, {"/bin/sh", "-c", script});
-  EXPECT_TRUE(r.ok()) << r.error().message;
-  if (!r.ok()) return "";
-  if (rc)
-    *rc = r->exit_status;
-  else
-    EXPECT_EQ(r->exit_status, 0) << node << ": " << script << "\n" << r->out << r->err;
-  return r->out;
-}
+using live::dead_pid;
+using live::run_on;
 
 std::string host_links() {
   auto r = util::run_checked({"ip", "-o", "link", "show"});
