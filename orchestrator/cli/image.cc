@@ -17,6 +17,7 @@
 #include "orchestrator/images/cache.h"
 #include "orchestrator/images/kvm_builder.h"
 #include "orchestrator/images/lxc_builder.h"
+#include "orchestrator/images/source_build.h"
 #include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
@@ -127,8 +128,11 @@ int run_build(const BuildArgs& a) {
     images::KvmBuilder kvm_probe(downloads);
     std::vector<std::string> lxc_to_build, kvm_to_build;
     for (size_t i = 0; i < recipes.size(); ++i) {
+      auto source_probe = images::make_source_builder(recipes[i], kinds[i], root);
       const images::Builder& probe =
-          kinds[i] == "kvm" ? static_cast<const images::Builder&>(kvm_probe) : lxc_probe;
+          source_probe ? *source_probe
+          : kinds[i] == "kvm" ? static_cast<const images::Builder&>(kvm_probe)
+                              : lxc_probe;
       if (a.rebuild || !images::is_cached(recipes[i], probe, root))
         (kinds[i] == "kvm" ? kvm_to_build : lxc_to_build).push_back(recipes[i].name);
     }
@@ -169,8 +173,12 @@ int run_build(const BuildArgs& a) {
     images::KvmBuilder kvm_builder(downloads);
     for (size_t i; !util::interrupted() && (i = next++) < recipes.size();) {
       const auto& r = recipes[i];
+      // Recipes with `source:` compile their program first (source_build.h).
+      auto source_builder = images::make_source_builder(r, kinds[i], root);
       images::Builder& builder =
-          kinds[i] == "kvm" ? static_cast<images::Builder&>(kvm_builder) : lxc_builder;
+          source_builder ? *source_builder
+          : kinds[i] == "kvm" ? static_cast<images::Builder&>(kvm_builder)
+                              : lxc_builder;
       {
         std::lock_guard lock(mu);
         status[r.name] = "starting";

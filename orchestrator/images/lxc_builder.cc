@@ -135,6 +135,11 @@ util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::p
   std::vector<std::string> argv = {"mmdebstrap", "--variant=apt", "--include=" + include_arg,
                                    "--logfile=/dev/stdout"};
   for (const auto& o : r.base.apt_options) argv.push_back("--aptopt=" + o);
+  for (const auto& tree : extra_trees_) {
+    if (tree.string().find_first_of(" \t\n") != std::string::npos)
+      return util::fail("the staged tree {} must not contain white space", tree.string());
+    argv.push_back(fmt::format("--customize-hook=sync-in {} /", tree.string()));
+  }
   argv.push_back(fmt::format("--customize-hook=sync-in {} /", stage.string()));
   if (!r.build.empty()) {
     // A fixed hook string: the recipe's commands are in the staged build.sh, never here.

@@ -23,6 +23,13 @@ std::map<std::string, std::string> parse_dpkg_query(const std::string& text);
 
 class LxcBuilder : public Builder {
  public:
+  LxcBuilder() = default;
+  /// `extra_trees` are copied over the new root (mmdebstrap sync-in) after the packages
+  /// are installed and before the recipe's files and build commands: a source build's
+  /// staged `make install` tree (source_build.h). Their contents are not part of
+  /// key_material; the caller's builder hashes what made them.
+  explicit LxcBuilder(std::vector<std::filesystem::path> extra_trees)
+      : extra_trees_(std::move(extra_trees)) {}
   std::string backend() const override { return "lxc"; }
   std::string version() const override;
   std::string key_material(const config::Recipe& recipe) const override;
@@ -34,6 +41,9 @@ class LxcBuilder : public Builder {
   util::Result<BuildOutput> build(const config::Recipe& recipe,
                                   const std::filesystem::path& work_dir,
                                   const ProgressFn& progress) override;
+
+ private:
+  std::vector<std::filesystem::path> extra_trees_;
 };
 
 }  // namespace testbed::images
