@@ -323,6 +323,14 @@ void read_source(MapReader& top, Recipe* r) {
           f.error_at("package", fmt::format("package '{}' must be one of build_packages (the "
                                             "file is taken from the build root)",
                                             mf.package));
+        if (f.get("in_source", &mf.in_source)) {
+          auto inside = util::path_inside("/src", mf.in_source);
+          if (!inside || mf.in_source.empty() ||
+              mf.in_source.find_first_of(" \t\n") != std::string::npos)
+            f.error_at("in_source", fmt::format("in_source '{}' must be a relative path inside "
+                                                "the source tree, without spaces",
+                                                mf.in_source.substr(0, 100)));
+        }
         f.finish();
         src.missing_files.push_back(std::move(mf));
       });

@@ -74,6 +74,9 @@ struct SourceTarball {
 struct SourceMissingFile {
   std::string path;     ///< absolute path, the same in the build root and the image
   std::string package;  ///< the build_packages entry that ships it (recorded with its version)
+  /// Optional: where `make install` expects it in the source tree (relative), e.g.
+  /// "nmap-os-db": then it is put there before configure when the source lacks it.
+  std::string in_source;
 };
 
 /// `source:` — the image's program is compiled from upstream source (see images/README.md,

@@ -99,23 +99,51 @@ do_install() {
   make install DESTDIR="$OUT/destdir"
 }
 
-do_missing_files() {
+# The package's copy of a missing file: it must exist and (in a real build root) belong
+# to that package.
+from_package() {  # PATH PKG
+  if [ ! -f "$PKG_ROOT$1" ]; then
+    echo "$1: not in the source, and package $2 does not provide it"
+    exit 1
+  fi
+  if [ -z "$PKG_ROOT" ] && ! dpkg -S "$1" | grep -q "^$2: "; then
+    echo "$1: not in the source, and it belongs to $(dpkg -S "$1"), not $2"
+    exit 1
+  fi
+}
+
+# Before configure: a missing file that `make install` expects in the source tree
+# (third field of missing.txt) is put there from its package.
+do_missing_in_source() {
   : > "$OUT/facts/missing_files"
-  while read -r path pkg; do
+  while read -r path pkg in_source; do
+    [ -n "$path" ] && [ "$in_source" != "-" ] || continue
+    if [ -e "$(src)/$in_source" ]; then
+      echo "$in_source: in the source"
+      printf '%s\t%s\tsource\n' "$path" "$pkg" >> "$OUT/facts/missing_files"
+      continue
+    fi
+    from_package "$path" "$pkg"
+    cp -p "$PKG_ROOT$path" "$(src)/$in_source"
+    echo "$in_source: copied into the source tree from package $pkg ($path)"
+    printf '%s\t%s\tpackage\n' "$path" "$pkg" >> "$OUT/facts/missing_files"
+  done < "$IN/missing.txt"
+}
+
+# After install: a missing file still absent from DESTDIR is copied from its package.
+do_missing_files() {
+  while read -r path pkg in_source; do
     [ -n "$path" ] || continue
+    if grep -q "^$path	" "$OUT/facts/missing_files"; then
+      [ -e "$OUT/destdir$path" ] || { echo "$path: make install did not install it"; exit 1; }
+      continue
+    fi
     if [ -e "$OUT/destdir$path" ]; then
       echo "$path: installed by the source"
       printf '%s\t%s\tsource\n' "$path" "$pkg" >> "$OUT/facts/missing_files"
       continue
     fi
-    if [ ! -f "$PKG_ROOT$path" ]; then
-      echo "$path: not installed by the source, and package $pkg does not provide it"
-      exit 1
-    fi
-    if [ -z "$PKG_ROOT" ] && ! dpkg -S "$path" | grep -q "^$pkg: "; then
-      echo "$path: not installed by the source, and it belongs to $(dpkg -S "$path"), not $pkg"
-      exit 1
-    fi
+    from_package "$path" "$pkg"
     mkdir -p "$(dirname "$OUT/destdir$path")"
     cp -p "$PKG_ROOT$path" "$OUT/destdir$path"
     echo "$path: copied from package $pkg"
@@ -126,6 +154,7 @@ do_missing_files() {
 run_step facts do_facts
 run_step extract do_extract
 run_step patch do_patch
+run_step missing-in-source do_missing_in_source
 run_step configure do_configure
 run_step make do_make
 run_step install do_install
@@ -238,7 +267,8 @@ util::Status stage_source_inputs(const config::Recipe& r, const fs::path& tarbal
   }
   std::string configure, missing;
   for (const auto& o : r.source.configure) configure += o + "\n";
-  for (const auto& m : r.source.missing_files) missing += m.path + " " + m.package + "\n";
+  for (const auto& m : r.source.missing_files)
+    missing += m.path + " " + m.package + " " + (m.in_source.empty() ? "-" : m.in_source) + "\n";
   if (auto s = util::write_file_atomic(in / "configure.txt", configure); !s) return s;
   if (auto s = util::write_file_atomic(in / "cflags.txt", r.source.cflags + "\n"); !s) return s;
   if (auto s = util::write_file_atomic(in / "missing.txt", missing); !s) return s;

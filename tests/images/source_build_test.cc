@@ -48,7 +48,8 @@ fs::path make_project_tarball(const fs::path& dir, bool broken_configure = false
         "hello: hello.in\n\tsed \"s/@GREETING@/$(GREETING)/\" hello.in > hello\n"
         "install: hello\n\tmkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/proj\n"
         "\tcp hello $(DESTDIR)$(PREFIX)/bin/hello\n\tchmod 755 $(DESTDIR)$(PREFIX)/bin/hello\n"
-        "\techo services > $(DESTDIR)$(PREFIX)/share/proj/proj-services\n");
+        "\techo services > $(DESTDIR)$(PREFIX)/share/proj/proj-services\n"
+        "\tcp proj-db $(DESTDIR)$(PREFIX)/share/proj/proj-db\n");
   write(src / "hello.in", "#!/bin/sh\necho '@GREETING@ from proj 1.0'\n");
   fs::path tar = dir / "proj-1.0.tar.gz";
   auto r = util::run_process({"tar", "-czf", tar.string(), "-C", dir.string(), "proj-1.0"});
@@ -112,7 +113,8 @@ class SourceBuildTest : public ::testing::Test {
            "  cflags: -fcommon\n"
            "  build_packages: [libfoo-dev, proj-data]\n"
            "  missing_files:\n"
-           "    - {path: /usr/share/proj/proj-db, package: proj-data}\n"
+           "    - {path: /usr/share/proj/proj-db, package: proj-data, in_source: proj-db}\n"
+           "    - {path: /usr/share/proj/proj-extra, package: proj-data}\n"
            "packages: [libfoo1]\n";
   }
   util::Result<config::Recipe> parse(const std::string& text) {
@@ -146,8 +148,10 @@ TEST_F(SourceBuildTest, RecipeWithSourceParses) {
   EXPECT_EQ(r->source.patches[0], recipes_ / "patches" / "say-patched.patch");
   EXPECT_EQ(r->source.configure, std::vector<std::string>{"--with-greeting=hi"});
   EXPECT_EQ(r->source.build_packages, (std::vector<std::string>{"libfoo-dev", "proj-data"}));
-  ASSERT_EQ(r->source.missing_files.size(), 1u);
+  ASSERT_EQ(r->source.missing_files.size(), 2u);
   EXPECT_EQ(r->source.missing_files[0].package, "proj-data");
+  EXPECT_EQ(r->source.missing_files[0].in_source, "proj-db");
+  EXPECT_EQ(r->source.missing_files[1].in_source, "");
   EXPECT_EQ(r->packages, std::vector<std::string>{"libfoo1"});
   // Found in the second directory of $TESTBED_SOURCES.
   EXPECT_EQ(config::find_source_file("proj-1.0.tar.gz"), sources_ / "proj-1.0.tar.gz");
@@ -247,6 +251,7 @@ TEST_F(SourceBuildTest, ScriptStepsBuildPatchAndStageTheProject) {
   // The "package root" the missing file comes from (the build root's / in a real build).
   fs::path pkgroot = tmp_ / "pkgroot";
   write(pkgroot / "usr/share/proj/proj-db", "fingerprints\n");
+  write(pkgroot / "usr/share/proj/proj-extra", "extra\n");
   auto run = util::run_process({"sh", (w / "build.sh").string(), w.string()},
                                {.extra_env = {"TESTBED_PKG_ROOT=" + pkgroot.string()}});
   ASSERT_TRUE(run.ok());
@@ -262,17 +267,23 @@ TEST_F(SourceBuildTest, ScriptStepsBuildPatchAndStageTheProject) {
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->out, "hi from patched proj 1.0\n");
   EXPECT_TRUE(fs::exists(w / "out/destdir/usr/share/proj/proj-services"));
-  // The missing file came from the package root, recorded with its digest.
+  // The missing files came from the package root, recorded with their digests: proj-db
+  // put into the source tree before configure (its `make install` needs it), proj-extra
+  // copied into DESTDIR after install.
   EXPECT_EQ(*util::read_file(w / "out/destdir/usr/share/proj/proj-db"), "fingerprints\n");
-  ASSERT_EQ(steps->missing_files.size(), 1u);
+  EXPECT_EQ(*util::read_file(w / "out/destdir/usr/share/proj/proj-extra"), "extra\n");
+  ASSERT_EQ(steps->missing_files.size(), 2u);
+  EXPECT_EQ(steps->missing_files[0]["path"], "/usr/share/proj/proj-db");
   EXPECT_EQ(steps->missing_files[0]["origin"], "package");
   EXPECT_EQ(steps->missing_files[0]["package"], "proj-data");
   EXPECT_EQ(steps->missing_files[0]["sha256"], util::sha256_hex("fingerprints\n"));
+  EXPECT_EQ(steps->missing_files[1]["path"], "/usr/share/proj/proj-extra");
+  EXPECT_EQ(steps->missing_files[1]["origin"], "package");
   // Every step has its log, in order, and cflags reached configure.
   std::string log = *util::read_file(w / "out/log/build.log");
   size_t pos = 0;
-  for (const char* step : {"facts", "extract", "patch", "configure", "make", "install",
-                           "missing-files"}) {
+  for (const char* step : {"facts", "extract", "patch", "missing-in-source", "configure", "make",
+                           "install", "missing-files"}) {
     auto at = log.find(std::string("==> ") + step, pos);
     EXPECT_NE(at, std::string::npos) << step << " missing or out of order in\n" << log;
     pos = at == std::string::npos ? pos : at;
@@ -282,13 +293,46 @@ TEST_F(SourceBuildTest, ScriptStepsBuildPatchAndStageTheProject) {
   EXPECT_NE(log.find("checking CFLAGS... -g -O2 -fcommon"), std::string::npos) << log;
 }
 
+TEST_F(SourceBuildTest, AFileTheSourceHasIsNotReplaced) {
+  auto r = parse(recipe_text(sha_));
+  ASSERT_TRUE(r.ok());
+  // A release tarball that ships its own database.
+  fs::path dir = tmp_ / "release";
+  make_project_tarball(dir);
+  write(dir / "proj-1.0" / "proj-db", "upstream db\n");
+  write(dir / "proj-1.0" / "proj-extra-not-installed", "x\n");
+  fs::path tar = dir / "release.tar.xz";
+  ASSERT_EQ(util::run_process({"tar", "-cJf", tar.string(), "-C", dir.string(), "proj-1.0"})
+                ->exit_code,
+            0);
+  fs::path w = tmp_ / "w";
+  ASSERT_TRUE(stage_source_inputs(*r, tar, w).ok());
+  fs::path pkgroot = tmp_ / "pkgroot";
+  write(pkgroot / "usr/share/proj/proj-db", "debian db\n");
+  write(pkgroot / "usr/share/proj/proj-extra", "extra\n");
+  auto run = util::run_process({"sh", (w / "build.sh").string(), w.string()},
+                               {.extra_env = {"TESTBED_PKG_ROOT=" + pkgroot.string()}});
+  ASSERT_TRUE(run.ok());
+  auto steps = read_source_steps(w);
+  ASSERT_TRUE(steps.ok());
+  ASSERT_TRUE(steps->ok) << steps->failed_step << steps->tail;
+  EXPECT_EQ(*util::read_file(w / "out/destdir/usr/share/proj/proj-db"), "upstream db\n");
+  ASSERT_EQ(steps->missing_files.size(), 2u);
+  EXPECT_EQ(steps->missing_files[0]["origin"], "source");
+  EXPECT_FALSE(steps->missing_files[0].contains("package"));
+  EXPECT_EQ(steps->missing_files[1]["origin"], "package");
+}
+
 TEST_F(SourceBuildTest, FailedStepIsNamedWithItsLastLines) {
   auto r = parse(recipe_text(sha_));
   ASSERT_TRUE(r.ok());
   fs::path broken = make_project_tarball(tmp_ / "broken", /*broken_configure=*/true);
   fs::path w = tmp_ / "w";
   ASSERT_TRUE(stage_source_inputs(*r, broken, w).ok());
-  auto run = util::run_process({"sh", (w / "build.sh").string(), w.string()});
+  fs::path pkgroot = tmp_ / "pkgroot";
+  write(pkgroot / "usr/share/proj/proj-db", "fingerprints\n");
+  const util::ProcessOptions env{.extra_env = {"TESTBED_PKG_ROOT=" + pkgroot.string()}};
+  auto run = util::run_process({"sh", (w / "build.sh").string(), w.string()}, env);
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->exit_code, 0) << "the script keeps its logs and reports through status";
   auto steps = read_source_steps(w);
@@ -304,7 +348,7 @@ TEST_F(SourceBuildTest, FailedStepIsNamedWithItsLastLines) {
         edit(kPatch, "-echo '@GREETING@ from proj 1.0'", "-echo 'something else'"));
   fs::path w2 = tmp_ / "w2";
   ASSERT_TRUE(stage_source_inputs(*r, tarball_, w2).ok());
-  run = util::run_process({"sh", (w2 / "build.sh").string(), w2.string()});
+  run = util::run_process({"sh", (w2 / "build.sh").string(), w2.string()}, env);
   steps = read_source_steps(w2);
   ASSERT_TRUE(steps.ok());
   EXPECT_EQ(steps->failed_step, "patch");
