@@ -347,7 +347,10 @@ void add_image_command(CLI::App& app, CliContext& ctx) {
       "Images live in $TESTBED_IMAGE_DIR (default /var/lib/testbed/images) as\n"
       "<name>/<key>/{rootfs,manifest.json} with <name>/current pointing at the newest build.\n"
       "The key hashes the recipe, the files it references and the builder version: an\n"
-      "unchanged recipe is never rebuilt, a changed one always is.");
+      "unchanged recipe is never rebuilt, a changed one always is.\n"
+      "Recipes with `source:` compile their program from an upstream tarball first; a\n"
+      "tarball named by `file:` is looked up in each directory of $TESTBED_SOURCES\n"
+      "(colon-separated), then in /var/lib/testbed/sources (images/README.md).");
 
   static BuildArgs b;  // CLI11 binds options to storage that outlives parsing
   auto* build = img->add_subcommand("build",
