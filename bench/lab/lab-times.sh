@@ -13,7 +13,7 @@ reps=${2:-3}
 topo=$here/topology/two-subnet.yaml
 lab=bench-lab
 now() { date +%s.%N; }
-"$bin" lab down "$lab" >/dev/null 2>&1 || true
+"$bin" lab down --ignore-missing "$lab" >/dev/null 2>&1 || true  # a lab an earlier run left
 up_all="" reset_all="" down_all=""
 i=0
 while [ "$i" -lt "$reps" ]; do

@@ -2,7 +2,7 @@
 // Which scanner version produced a capture? The study's motivating question answered
 // directly: a nearest-class classifier over per-phase packet-key sets and its leave-one-out
 // confusion matrix over the runs of an experiment. Runs are compared the way the study
-// compares versions (method.md steps 3-4): a packet of one run counts as different from
+// compares versions (docs/method.md steps 3-4): a packet of one run counts as different from
 // another run only when that run has neither the packet itself nor a *similar* one (same
 // protocol, port and flags, length and payload within the similarity rule). Without that,
 // per-run variable elements decide: NSE's HTTP library sends its headers in an order that

@@ -1,5 +1,5 @@
 #pragma once
-// The noise floor (method.md "Where this project goes further"): how many "unique" packets
+// The noise floor (docs/method.md "Where testbed goes further"): how many "unique" packets
 // the study's method finds between two runs of the SAME scanner version, per phase. A
 // between-version figure is only meaningful when it stands above this floor.
 #include <cstddef>

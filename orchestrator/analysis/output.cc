@@ -192,10 +192,19 @@ std::string to_markdown(const AnalysisResult& r, size_t limit) {
       o << '\n';
     }
   };
-  table2(r.three_phase, "Table 2 — unique packets per phase (study's three phases)");
-  o << "\nGrouping: discovery → horizontal; port-scan → strobe; service, os, script, traceroute → "
-       "services; unattributed → other.\n";
-  table2(r.fine, "Table 2 by fine phase");
+  // Table 2, the similarity exclusion and the unique packets compare captures: with one
+  // capture they would be empty sections (every packet is common to "all"), so they are left
+  // out and the reader is told why.
+  const bool compared = caps.size() >= 2;
+  if (compared) {
+    table2(r.three_phase, "Table 2 — unique packets per phase (study's three phases)");
+    o << "\nGrouping: discovery → horizontal; port-scan → strobe; service, os, script, traceroute → "
+         "services; unattributed → other.\n";
+    table2(r.fine, "Table 2 by fine phase");
+  } else {
+    o << "\nOne capture: Table 2, the similarity exclusion and the unique packets compare "
+         "captures, so they need two or more.\n";
+  }
 
   o << "\n## Sent packets per fine phase (distinct keys in parentheses)\n\n";
   header("phase");
@@ -222,21 +231,23 @@ std::string to_markdown(const AnalysisResult& r, size_t limit) {
     o << ".\n";
   }
 
-  o << "\n## Similarity exclusion (packets removed as differing only by a variable element)\n\n";
-  header("phase: removed ICMP/TCP/UDP/other of not-common");
-  for (size_t i = 0; i < r.three_phase.rows.size(); ++i) {
-    o << "| " << r.three_phase.rows[i] << " |";
-    for (const auto& cell : r.three_phase.cells[i])
-      o << fmt::format(" {}/{}/{}/{} of {} |", cell.removed[0], cell.removed[1], cell.removed[2], cell.removed[3],
-                       cell.not_common);
-    o << '\n';
+  if (compared) {
+    o << "\n## Similarity exclusion (packets removed as differing only by a variable element)\n\n";
+    header("phase: removed ICMP/TCP/UDP/other of not-common");
+    for (size_t i = 0; i < r.three_phase.rows.size(); ++i) {
+      o << "| " << r.three_phase.rows[i] << " |";
+      for (const auto& cell : r.three_phase.cells[i])
+        o << fmt::format(" {}/{}/{}/{} of {} |", cell.removed[0], cell.removed[1], cell.removed[2], cell.removed[3],
+                         cell.not_common);
+      o << '\n';
+    }
+    const SimilarityOptions& so = r.options.similarity;
+    auto rule = [](const SimilarityRule& x) {
+      return x.enabled ? fmt::format("len ±{}, block ≥{}", x.max_length_diff, x.min_common_block) : std::string("off");
+    };
+    o << fmt::format("\nRules: TCP {}; UDP {}; ICMP {}; other {}{}.\n", rule(so.tcp), rule(so.udp), rule(so.icmp),
+                     rule(so.other), so.same_dst ? "; same destination required" : "");
   }
-  const SimilarityOptions& so = r.options.similarity;
-  auto rule = [](const SimilarityRule& x) {
-    return x.enabled ? fmt::format("len ±{}, block ≥{}", x.max_length_diff, x.min_common_block) : std::string("off");
-  };
-  o << fmt::format("\nRules: TCP {}; UDP {}; ICMP {}; other {}{}.\n", rule(so.tcp), rule(so.udp), rule(so.icmp),
-                   rule(so.other), so.same_dst ? "; same destination required" : "");
 
   bool problems = false;
   for (const auto& c : caps)
@@ -253,7 +264,14 @@ std::string to_markdown(const AnalysisResult& r, size_t limit) {
     row("malformed IP/TCP options", [](const CaptureAnalysis& c) { return std::to_string(c.decode.bad_options); });
   }
 
+  if (!compared) return o.str();
   o << "\n## Unique packets\n";
+  bool any_unique = false;
+  for (const auto& row : r.three_phase.cells)
+    for (const auto& cell : row) any_unique |= !cell.unique.empty();
+  if (!any_unique)
+    o << "\nNone: every packet a capture sent is in all captures, or every capture that lacks "
+         "it has a similar one (similarity exclusion above).\n";
   for (size_t i = 0; i < r.three_phase.rows.size(); ++i)
     for (size_t c = 0; c < caps.size(); ++c) {
       const auto& u = r.three_phase.cells[i][c].unique;

@@ -1,5 +1,5 @@
 #pragma once
-// The packet key of the study's unique-packet method (method.md, "Packet metadata"):
+// The packet key of the study's unique-packet method (docs/method.md, "Packet metadata"):
 // protocol, source IP, destination IP, destination port, length, TCP flags, payload hash.
 // Source port, sequence and acknowledgement numbers are ignored (random per run).
 // Extra fields (TTL, IP ID, TCP window, TCP option layout, ICMP type/code) can be added.

@@ -25,7 +25,7 @@ inline constexpr std::array<Phase, kPhaseCount> kAllPhases = {
     Phase::kDiscovery, Phase::kPortScan, Phase::kService, Phase::kOs,
     Phase::kScript,    Phase::kTraceroute, Phase::kOther};
 
-/// The study's three phases (method.md "Phases"), plus kOther for unattributed packets.
+/// The study's three phases (docs/method.md "Phases"), plus kOther for unattributed packets.
 enum class PhaseGroup : uint8_t { kHorizontal = 0, kStrobe, kServices, kOther };
 inline constexpr int kPhaseGroupCount = 4;
 

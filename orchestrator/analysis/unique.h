@@ -1,5 +1,5 @@
 #pragma once
-// The study's unique sets (method.md steps 3-4): U_n = P_n \ (P_1 ∩ … ∩ P_k), then the
+// The study's unique sets (docs/method.md steps 3-4): U_n = P_n \ (P_1 ∩ … ∩ P_k), then the
 // similarity exclusion of packets that differ from another version's only by a variable
 // element (random token, timestamp). Defaults and reasoning: analysis/README.md.
 #include <array>

@@ -1,4 +1,8 @@
 // `testbed analyze` — the study's Tables 1 and 2 (and more) from captures or run directories.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -23,7 +27,7 @@ struct AnalyzeArgs {
   bool same_dst = false;
   bool json = false;
   std::string csv_dir;
-  size_t unique_limit = 20;
+  size_t unique_limit = analysis::kDefaultUniqueLimit;
 };
 
 util::Result<std::pair<std::string, std::string>> split_assign(const std::string& s, const char* opt) {
@@ -48,74 +52,179 @@ util::Status parse_rule(const std::string& s, const char* opt, analysis::Similar
   return {};
 }
 
-// A run directory (capture.pcap [+ phases.json, nmap.xml, nmap.log]) or a capture file.
-util::Result<CaptureInput> input_from_path(const std::string& arg) {
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+/// The column label of a capture in `dir`: "<scanner>/<rep>" for a run directory of a
+/// results directory (results/<exp>/<ts>/<scanner>/<rep>/), else the directory's name.
+std::string run_label(const fs::path& dir) {
+  std::error_code ec;
+  fs::path norm = fs::weakly_canonical(dir, ec);
+  if (ec) norm = fs::absolute(dir, ec);
+  std::string name = norm.filename().string();
+  if (all_digits(name)) name = norm.parent_path().filename().string() + "/" + name;
+  return name;
+}
+
+bool is_capture_file(const fs::path& p) {
+  const std::string e = p.extension().string();
+  return e == ".pcap" || e == ".pcapng" || e == ".cap";
+}
+
+/// What a run directory holds beside its capture: phases.json (the timeline), nmap.xml
+/// (Nmap's elapsed time), and nmap.log when there is no phases.json. Returns the file names
+/// used, for the log line that says so.
+std::vector<std::string> attach_run_files(const fs::path& dir, CaptureInput& in) {
+  std::error_code ec;
+  std::vector<std::string> used;
+  if (fs::is_regular_file(dir / "phases.json", ec)) {
+    in.phases_json = dir / "phases.json";
+    used.push_back("phases.json");
+  }
+  if (fs::is_regular_file(dir / "nmap.xml", ec)) {
+    in.nmap_xml = dir / "nmap.xml";
+    used.push_back("nmap.xml");
+  }
+  if (!in.phases_json && fs::is_regular_file(dir / "nmap.log", ec)) {
+    in.nmap_log = dir / "nmap.log";
+    used.push_back("nmap.log");
+  }
+  return used;
+}
+
+/// A capture and the files found for it (said on stderr: they change the phase counts
+/// and the duration).
+struct Input {
+  CaptureInput capture;
+  std::vector<std::string> found;  ///< phases.json, nmap.xml, nmap.log found beside it
+  fs::path found_in;
+  bool auto_label = true;
+};
+
+// A run directory (capture.pcap [+ phases.json, nmap.xml, nmap.log]) or a capture file. A
+// capture file gets the same companions when they are unambiguously its own: it is a run
+// directory's capture.pcap, or the only capture in its directory. A capture.pcap is labelled
+// by its directory (the run's "7.80/1" in a results directory), any other file by its name
+// without extension.
+util::Result<Input> input_from_path(const std::string& arg) {
   fs::path p(arg);
   std::error_code ec;
-  CaptureInput in;
+  Input in;
   if (fs::is_directory(p, ec)) {
-    in.pcap = p / "capture.pcap";
-    if (!fs::exists(in.pcap, ec))
+    in.capture.pcap = p / "capture.pcap";
+    if (!fs::exists(in.capture.pcap, ec))
       return util::fail("{} is a directory without capture.pcap; expected a run directory", arg);
-    if (fs::exists(p / "phases.json", ec)) in.phases_json = p / "phases.json";
-    if (fs::exists(p / "nmap.xml", ec)) in.nmap_xml = p / "nmap.xml";
-    if (!in.phases_json && fs::exists(p / "nmap.log", ec)) in.nmap_log = p / "nmap.log";
-    fs::path norm = fs::weakly_canonical(p, ec);
-    std::string name = norm.filename().string();
-    // results/<exp>/<ts>/<scanner>/<rep>/: label "scanner/rep".
-    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
-      name = norm.parent_path().filename().string() + "/" + name;
-    in.label = name;
+    in.capture.label = run_label(p);
+    in.found = attach_run_files(p, in.capture);
+    in.found_in = p;
     return in;
   }
   if (!fs::is_regular_file(p, ec)) return util::fail("{}: no such capture file or run directory", arg);
-  in.pcap = p;
-  in.label = p.stem().string();
+  in.capture.pcap = p;
+  in.capture.label = p.stem().string();
+  fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  bool own_dir = p.filename() == "capture.pcap";
+  if (!own_dir) {
+    own_dir = true;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().filename() != p.filename() && is_capture_file(e.path())) own_dir = false;
+  }
+  // capture.pcap says nothing: the run ("7.80/1") or the directory names it.
+  if (p.filename() == "capture.pcap") in.capture.label = run_label(dir);
+  if (own_dir) {
+    in.found = attach_run_files(dir, in.capture);
+    in.found_in = dir;
+  }
   return in;
 }
 
+/// Two captures that would get one label (results/a/7.80/1/capture.pcap and
+/// results/b/7.80/1/capture.pcap, or x/capture.pcap and y/capture.pcap) are told apart by
+/// the directories above them; labels given with --label are left as they are.
+void make_labels_unique(std::vector<Input>& inputs) {
+  for (int depth = 1; depth <= 4; ++depth) {
+    std::map<std::string, int> count;
+    for (const auto& in : inputs) ++count[in.capture.label];
+    bool clash = false;
+    for (auto& in : inputs) {
+      if (!in.auto_label || count[in.capture.label] < 2) continue;
+      clash = true;
+      std::error_code ec;
+      fs::path abs = fs::weakly_canonical(in.capture.pcap, ec);
+      // Walk up past the directories the label already names.
+      fs::path up = abs.parent_path();
+      size_t named = std::count(in.capture.label.begin(), in.capture.label.end(), '/') +
+                     (in.capture.pcap.filename() == "capture.pcap" ? 1 : 0);
+      for (size_t k = 0; k < named && up.has_parent_path() && up != up.root_path(); ++k)
+        up = up.parent_path();
+      std::string prefix = up.filename().string();
+      if (!prefix.empty()) in.capture.label = prefix + "/" + in.capture.label;
+    }
+    if (!clash) return;
+  }
+}
+
 int run_analyze(const AnalyzeArgs& a) {
-  std::vector<CaptureInput> inputs;
+  std::vector<Input> found;
   for (const std::string& s : a.labels) {
     auto kv = split_assign(s, "--label");
     if (!kv) { util::log_error("{}", kv.error().message); return kExitBadInput; }
     auto in = input_from_path(kv->second);
     if (!in) { util::log_error("{}", in.error().message); return kExitBadInput; }
-    in->label = kv->first;
-    inputs.push_back(std::move(*in));
+    in->capture.label = kv->first;
+    in->auto_label = false;
+    found.push_back(std::move(*in));
   }
   for (const std::string& s : a.positional) {
     auto in = input_from_path(s);
     if (!in) { util::log_error("{}", in.error().message); return kExitBadInput; }
-    inputs.push_back(std::move(*in));
+    found.push_back(std::move(*in));
   }
-  if (inputs.empty()) {
+  if (found.empty()) {
     util::log_error("no captures given: pass PCAP files, run directories, or --label LABEL=PCAP");
     return kExitBadInput;
   }
-  auto find_label = [&](const std::string& label) -> CaptureInput* {
-    for (auto& in : inputs)
-      if (in.label == label) return &in;
+  make_labels_unique(found);
+  auto find_label = [&](const std::string& label) -> Input* {
+    for (auto& in : found)
+      if (in.capture.label == label) return &in;
     return nullptr;
   };
   struct Attach {
     const std::vector<std::string>* list;
     const char* opt;
+    const char* file;  ///< the companion file the option replaces
     std::optional<fs::path> CaptureInput::*field;
   };
-  for (const Attach& at : {Attach{&a.phases, "--phases", &CaptureInput::phases_json},
-                           Attach{&a.xmls, "--nmap-xml", &CaptureInput::nmap_xml},
-                           Attach{&a.logs, "--nmap-log", &CaptureInput::nmap_log}}) {
+  for (const Attach& at : {Attach{&a.phases, "--phases", "phases.json", &CaptureInput::phases_json},
+                           Attach{&a.xmls, "--nmap-xml", "nmap.xml", &CaptureInput::nmap_xml},
+                           Attach{&a.logs, "--nmap-log", "nmap.log", &CaptureInput::nmap_log}}) {
     for (const std::string& s : *at.list) {
       auto kv = split_assign(s, at.opt);
       if (!kv) { util::log_error("{}", kv.error().message); return kExitBadInput; }
-      CaptureInput* in = find_label(kv->first);
+      Input* in = find_label(kv->first);
       if (!in) {
         util::log_error("{}: no capture is labelled \"{}\"", at.opt, kv->first);
         return kExitBadInput;
       }
-      (in->*at.field) = fs::path(kv->second);
+      (in->capture.*at.field) = fs::path(kv->second);
+      std::erase(in->found, std::string(at.file));
+      // A log given by hand is the timeline: a phases.json found beside would win over it.
+      if (at.field == &CaptureInput::nmap_log &&
+          std::find(in->found.begin(), in->found.end(), "phases.json") != in->found.end()) {
+        in->capture.phases_json.reset();
+        std::erase(in->found, std::string("phases.json"));
+      }
     }
+  }
+  std::vector<CaptureInput> inputs;
+  for (auto& in : found) {
+    if (!in.found.empty())
+      util::log_info("{}: using {} from {} ({} name other files)", in.capture.label,
+                     fmt::format("{}", fmt::join(in.found, ", ")), in.found_in.string(),
+                     "--phases/--nmap-xml/--nmap-log LABEL=FILE");
+    inputs.push_back(std::move(in.capture));
   }
 
   analysis::AnalysisOptions opts;
@@ -194,7 +303,10 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
                 "Similar packets must also have the same destination address (the study did not require it)");
   sub->add_flag("--json", args->json, "Print everything as JSON instead of Markdown");
   sub->add_option("--csv", args->csv_dir, "Also write table1/table2/port_usage/unique_packets/phases CSV files here");
-  sub->add_option("--unique-limit", args->unique_limit, "Unique packets listed per phase and capture (default 20)")
+  sub->add_option("--unique-limit", args->unique_limit,
+                  fmt::format("Unique packets listed per phase and capture in Markdown and JSON "
+                              "(default {}; the CSV has all)",
+                              analysis::kDefaultUniqueLimit))
       ->check(CLI::NonNegativeNumber);
   sub->callback([args, &ctx] { ctx.exit_code = run_analyze(*args); });
 }

@@ -10,11 +10,13 @@ namespace testbed::cli {
 
 /// Process exit codes, documented in README.md and `testbed --help`.
 enum ExitCode : int {
-  kExitOk = 0,          ///< success
-  kExitFailure = 1,     ///< a run, build or lab operation failed
-  kExitBadInput = 2,    ///< bad command line or bad input file; nothing was created
-  kExitDrift = 3,       ///< `run --baseline` / `diff`: traffic changed beyond the noise floor
-  kExitEnvironment = 4, ///< the host is not ready (libvirtd not running, missing tool, not root)
+  kExitOk = 0,           ///< success
+  kExitFailure = 1,      ///< a run, build or lab operation failed
+  kExitBadInput = 2,     ///< bad command line, bad or missing input file, a name that names
+                         ///< nothing (lab, node, image, verb); nothing was created
+  kExitDrift = 3,        ///< `run/report --baseline`, `diff`: traffic changed beyond the noise
+                         ///< floor, or a version has runs on one side only
+  kExitEnvironment = 4,  ///< the host is not ready (libvirtd not running, missing tool, not root)
   kExitInterrupted = 130,
 };
 
@@ -32,7 +34,11 @@ struct Command {
 
 /// Builds every image in `names` that the cache does not hold yet (as `testbed image
 /// build NAMES`, which prints a line per image); returns an exit code.
-int build_images(const std::vector<std::string>& names);
+int build_images(const std::vector<std::string>& names, const std::string& backend = "lxc");
+
+/// kExitOk when libvirt answers at `uri` (a local URI; remote ones are not probed here),
+/// else logs libvirt's message and returns kExitEnvironment.
+int check_libvirt(const std::string& uri);
 
 void add_run_command(CLI::App& app, CliContext& ctx);
 void add_analyze_command(CLI::App& app, CliContext& ctx);

@@ -16,6 +16,7 @@ struct DiffArgs {
   size_t tolerance = 0;
   bool fine = false;
   bool json = false;
+  bool allow_missing = false;
 };
 
 int run_diff(const DiffArgs& args) {
@@ -47,7 +48,9 @@ int run_diff(const DiffArgs& args) {
   std::vector<const analysis::RunPhaseSets*> pa, pb;
   for (const auto& s : sa) pa.push_back(&s);
   for (const auto& s : sb) pb.push_back(&s);
-  report::DriftReport d = report::compare_runs(pa, pb, *store, opts.similarity, args.tolerance);
+  report::DriftReport d =
+      report::compare_runs(pa, pb, *store, opts.similarity, args.tolerance, args.allow_missing);
+  report::explain_missing(d, aa.results, ab.results);
   if (d.cells.empty()) {
     util::log_error("no scanner version is in both {} and {}: nothing to compare", args.a, args.b);
     return kExitBadInput;
@@ -60,6 +63,7 @@ int run_diff(const DiffArgs& args) {
   } else {
     std::cout << d.to_markdown(args.a, args.b);
   }
+  if (d.drift) util::log_warn("drift: {}", report::drift_summary(d));
   return d.drift ? kExitDrift : kExitOk;
 }
 
@@ -78,6 +82,8 @@ void add_diff_command(CLI::App& app, CliContext& ctx) {
       "Noise floor = the largest unique count between two runs of that version within A or within "
       "B\n"
       "(unknown with one run per version: then any difference beyond --tolerance is drift).\n"
+      "A version with a complete run on one side and none on the other (failed, interrupted,\n"
+      "not run) is drift too, unless --allow-missing.\n"
       "Exit codes: 0 no drift, 3 drift, 2 bad input (not results directories, no common version).\n"
       "Example: testbed diff results/nmap7/20261125T020000Z results/nmap7/20261126T020000Z");
   sub->add_option("A", args->a, "Baseline results directory")
@@ -93,6 +99,9 @@ void add_diff_command(CLI::App& app, CliContext& ctx) {
                 "Compare by fine phase (discovery, port-scan, service, os, ...) instead of "
                 "the study's three phases");
   sub->add_flag("--json", args->json, "Print the comparison as JSON");
+  sub->add_flag("--allow-missing", args->allow_missing,
+                "A version with complete runs on one side only is not drift (it is reported, not "
+                "compared)");
   sub->callback([args, &ctx] { ctx.exit_code = run_diff(*args); });
 }
 

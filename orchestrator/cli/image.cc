@@ -16,6 +16,7 @@
 #include "orchestrator/images/build.h"
 #include "orchestrator/images/cache.h"
 #include "orchestrator/images/kvm_builder.h"
+#include "orchestrator/images/vm_builder.h"
 #include "orchestrator/images/lxc_builder.h"
 #include "orchestrator/images/source_build.h"
 #include "orchestrator/util/interrupt.h"
@@ -52,7 +53,7 @@ struct BuildArgs {
   bool rebuild = false;
   std::string recipes;
   std::string cache;
-  /// "": per recipe (lxc when the recipe has it, else kvm); "lxc" or "kvm": that
+  /// "": per recipe (lxc when the recipe has it, else vm); "lxc" or "vm": that
   /// backend's builder for every named recipe (--all: every recipe that supports it).
   std::string backend;
   unsigned jobs = 2;
@@ -81,14 +82,13 @@ int run_build(const BuildArgs& a) {
       util::log_error("{}", all.error().message);
       return kExitBadInput;
     }
-    std::string kind = a.backend.empty() ? "lxc" : a.backend;
+    std::string kind = a.backend.empty() ? "lxc" : a.backend == "kvm" ? "vm" : a.backend;
     for (auto& r : *all) {
       if (r.supports(kind)) {
         recipes.push_back(std::move(r));
         kinds.push_back(kind);
       } else if (kind == "lxc") {
-        util::log_info("skipping {}: kvm-only (build it with --backend kvm, on a KVM host)",
-                       r.name);
+        util::log_info("skipping {}: vm-only (build it with --backend vm)", r.name);
       }
     }
   } else {
@@ -99,7 +99,9 @@ int run_build(const BuildArgs& a) {
         errors += (errors.empty() ? "" : "\n") + r.error().message;
         continue;
       }
-      std::string kind = !a.backend.empty() ? a.backend : r->supports("lxc") ? "lxc" : "kvm";
+      std::string kind = !a.backend.empty() ? (a.backend == "kvm" ? "vm" : a.backend)
+                         : r->supports("lxc")   ? "lxc"
+                                                : "vm";
       if (!r->supports(kind)) {
         errors += (errors.empty() ? "" : "\n") +
                   fmt::format("{}: recipe {} has no {} image (its backends: {})", n,
@@ -125,16 +127,19 @@ int run_build(const BuildArgs& a) {
   // needs none of them.
   {
     images::LxcBuilder lxc_probe;
-    images::KvmBuilder kvm_probe(downloads);
+    images::VmBuilder vm_probe(downloads);
     std::vector<std::string> lxc_to_build, kvm_to_build;
     for (size_t i = 0; i < recipes.size(); ++i) {
       auto source_probe = images::make_source_builder(recipes[i], kinds[i], root);
       const images::Builder& probe =
           source_probe ? *source_probe
-          : kinds[i] == "kvm" ? static_cast<const images::Builder&>(kvm_probe)
-                              : lxc_probe;
-      if (a.rebuild || !images::is_cached(recipes[i], probe, root))
-        (kinds[i] == "kvm" ? kvm_to_build : lxc_to_build).push_back(recipes[i].name);
+          : kinds[i] == "vm" ? static_cast<const images::Builder&>(vm_probe)
+                             : lxc_probe;
+      if (a.rebuild || !images::is_cached(recipes[i], probe, root)) {
+        // A VM image built here is a Debian root first: it needs what an LXC build does.
+        if (kinds[i] == "lxc" || !recipes[i].cloud()) lxc_to_build.push_back(recipes[i].name);
+        if (kinds[i] == "vm") kvm_to_build.push_back(recipes[i].name);
+      }
     }
     if (!lxc_to_build.empty() && ::geteuid() != 0) {
       util::log_error("building {} needs root (mmdebstrap makes device nodes and chroots)",
@@ -170,15 +175,15 @@ int run_build(const BuildArgs& a) {
   std::atomic<size_t> next{0};
   auto worker = [&] {
     images::LxcBuilder lxc_builder;
-    images::KvmBuilder kvm_builder(downloads);
+    images::VmBuilder vm_builder(downloads);
     for (size_t i; !util::interrupted() && (i = next++) < recipes.size();) {
       const auto& r = recipes[i];
       // Recipes with `source:` compile their program first (source_build.h).
       auto source_builder = images::make_source_builder(r, kinds[i], root);
       images::Builder& builder =
           source_builder ? *source_builder
-          : kinds[i] == "kvm" ? static_cast<images::Builder&>(kvm_builder)
-                              : lxc_builder;
+          : kinds[i] == "vm" ? static_cast<images::Builder&>(vm_builder)
+                             : lxc_builder;
       {
         std::lock_guard lock(mu);
         status[r.name] = "starting";
@@ -309,6 +314,17 @@ int run_rm(std::vector<std::string> names, const std::string& cache, bool old_ke
     util::log_error("name the images to remove (or pass --old-keys to prune every image)");
     return kExitBadInput;
   }
+  // Every name must be an image of the cache before anything is removed: a typo among
+  // several names is bad input (exit 2), not a half-done removal.
+  for (const auto& n : names) {
+    std::error_code ec;
+    if (n.empty() || n[0] == '.' || n.find('/') != std::string::npos ||
+        !fs::is_directory(root / n, ec)) {
+      util::log_error("no image '{}' in {}; nothing removed (see `testbed image list`)", n,
+                      root.string());
+      return kExitBadInput;
+    }
+  }
   for (const auto& n : names) {
     if (old_keys) {
       auto r = images::remove_old_keys(n, root);
@@ -332,9 +348,10 @@ int run_rm(std::vector<std::string> names, const std::string& cache, bool old_ke
 
 }  // namespace
 
-int build_images(const std::vector<std::string>& names) {
+int build_images(const std::vector<std::string>& names, const std::string& backend) {
   BuildArgs a;
   a.names = names;
+  a.backend = backend;
   a.table = false;
   return run_build(a);
 }
@@ -345,7 +362,8 @@ void add_image_command(CLI::App& app, CliContext& ctx) {
   img->require_subcommand(1);
   img->footer(
       "Images live in $TESTBED_IMAGE_DIR (default /var/lib/testbed/images) as\n"
-      "<name>/<key>/{rootfs,manifest.json} with <name>/current pointing at the newest build.\n"
+      "<name>/<key>/{rootfs,manifest.json} (VM: base.qcow2, vmlinuz, initrd.img) with\n"
+      "<name>/current (LXC) and <name>/current-vm (VM) pointing at the newest build.\n"
       "The key hashes the recipe, the files it references and the builder version: an\n"
       "unchanged recipe is never rebuilt, a changed one always is.\n"
       "Recipes with `source:` compile their program from an upstream tarball first; a\n"
@@ -358,13 +376,14 @@ void add_image_command(CLI::App& app, CliContext& ctx) {
                                     "qemu-img + HTTPS to the cloud image server)");
   build->add_option("names", b.names, "Image names (recipe file names without .yaml)");
   build->add_flag("--all", b.all,
-                  "Build every recipe of the backend (LXC unless --backend kvm) in the recipe "
+                  "Build every recipe of the backend (LXC unless --backend vm) in the recipe "
                   "directory");
   build
       ->add_option("--backend", b.backend,
-                   "Build for this backend (default: lxc when the recipe has it, else kvm; "
-                   "kvm downloads the recipe's cloud image)")
-      ->check(CLI::IsMember({"lxc", "kvm"}));
+                   "Build for this backend (default: lxc when the recipe has it, else vm). vm: "
+                   "a bootable disk with the suite's kernel built here from the same Debian "
+                   "root, or the recipe's downloaded cloud image; kvm is an older name for vm")
+      ->check(CLI::IsMember({"lxc", "vm", "kvm"}));
   build->add_flag("--rebuild", b.rebuild,
                   "Build even when the cache already holds this recipe's key");
   build->add_option("--recipes", b.recipes,

@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/util/log.h"
+#include "orchestrator/virt/naming.h"
 
 namespace testbed::cli {
 namespace fs = std::filesystem;
@@ -21,10 +23,13 @@ struct LabArgs {
   std::string topology;
   std::string name;
   std::string uri = "lxc:///system";
+  std::string backend;        ///< up: lxc | vm (default: implied by --uri)
+  std::string accel = "auto";  ///< up, vm: auto | kvm | tcg
   std::string state_root = "/var/lib/testbed/labs";
   std::string image_root;
   std::string image;  ///< reset --image
   bool json = false;
+  bool ignore_missing = false;  ///< down: an unknown lab is not an error
   std::string node;
   std::vector<std::string> command;
 };
@@ -33,9 +38,36 @@ virt::LabOptions options_from(const LabArgs& a) {
   virt::LabOptions o;
   o.name = a.name;
   o.uri = a.uri;
+  o.backend = a.backend == "kvm" ? "vm" : a.backend;
+  // `--backend vm` without --uri: the local QEMU driver.
+  if (o.backend == "vm" && a.uri == "lxc:///system") o.uri = "qemu:///system";
+  o.accel = a.accel;
   o.state_root = a.state_root;
   if (!a.image_root.empty()) o.image_root = a.image_root;
   return o;
+}
+
+/// True when `a.name` has a state directory (lab.json is written first, so a half-made lab
+/// has one too).
+bool lab_exists(const LabArgs& a) {
+  std::error_code ec;
+  return fs::exists(fs::path(a.state_root) / a.name, ec);
+}
+
+/// Logs why `a.name` cannot be used and returns 2 when it is not a valid lab name (bad
+/// input) or names no lab (not found), as every verb treats a name it cannot resolve;
+/// nullopt when the lab exists.
+std::optional<int> check_lab_exists(const LabArgs& a) {
+  if (auto s = virt::check_lab_name(a.name); !s) {
+    util::log_error("{}", s.error().message);
+    return kExitBadInput;
+  }
+  if (!lab_exists(a)) {
+    util::log_error("no lab '{}' (nothing in {}); `testbed lab status` lists the labs", a.name,
+                    a.state_root);
+    return kExitBadInput;
+  }
+  return std::nullopt;
 }
 
 void add_common(CLI::App* sub, LabArgs& a) {
@@ -44,15 +76,29 @@ void add_common(CLI::App* sub, LabArgs& a) {
 }
 
 int cmd_up(const LabArgs& a) {
-  if (::geteuid() != 0) {
-    util::log_error("`testbed lab up` needs root (libvirt LXC, overlay mounts, bridges)");
-    return kExitEnvironment;
+  // Bad input first: nothing is checked on the host or created for a command that cannot work.
+  if (!a.name.empty()) {
+    if (auto s = virt::check_lab_name(a.name); !s) {
+      util::log_error("--name: {}", s.error().message);
+      return kExitBadInput;
+    }
   }
   auto topo = config::load_topology(a.topology);
   if (!topo) {
     util::log_error("{}", topo.error().message);
     return kExitBadInput;
   }
+  if (a.name.empty()) {
+    if (auto s = virt::check_lab_name(topo->name); !s) {
+      util::log_error("{}: {}; pass --name", a.topology, s.error().message);
+      return kExitBadInput;
+    }
+  }
+  if (::geteuid() != 0) {
+    util::log_error("`testbed lab up` needs root (libvirt LXC, overlay mounts, bridges)");
+    return kExitEnvironment;
+  }
+  if (int rc = check_libvirt(a.uri); rc != kExitOk) return rc;
   virt::LabOptions o = options_from(a);
   o.keep = true;  // a lab made by hand stays until `testbed lab down`; gc leaves it alone
   auto lab = virt::Lab::up(*topo, o);
@@ -73,6 +119,7 @@ int cmd_up(const LabArgs& a) {
 int cmd_status(const LabArgs& a) {
   std::vector<std::string> names;
   if (!a.name.empty()) {
+    if (auto rc = check_lab_exists(a)) return *rc;
     names.push_back(a.name);
   } else {
     std::error_code ec;
@@ -132,10 +179,11 @@ int cmd_status(const LabArgs& a) {
 }
 
 int cmd_exec(const LabArgs& a) {
+  if (auto rc = check_lab_exists(a)) return *rc;
   auto lab = virt::Lab::open(a.name, options_from(a));
   if (!lab) {
     util::log_error("{}", lab.error().message);
-    return kExitBadInput;
+    return kExitFailure;
   }
   if (!(*lab)->topology().node(a.node)) {
     util::log_error("lab '{}' has no node '{}'", a.name, a.node);
@@ -156,10 +204,11 @@ int cmd_exec(const LabArgs& a) {
 }
 
 int cmd_reset(const LabArgs& a) {
+  if (auto rc = check_lab_exists(a)) return *rc;
   auto lab = virt::Lab::open(a.name, options_from(a));
   if (!lab) {
     util::log_error("{}", lab.error().message);
-    return kExitBadInput;
+    return kExitFailure;
   }
   if (!(*lab)->topology().node(a.node)) {
     util::log_error("lab '{}' has no node '{}'", a.name, a.node);
@@ -174,6 +223,15 @@ int cmd_reset(const LabArgs& a) {
 }
 
 int cmd_down(const LabArgs& a) {
+  // An unknown lab is an error (a typo must not read as "it is down"), unless the caller
+  // only wants it gone (--ignore-missing: scripts, cleanup traps). Either way destroy()
+  // runs only for a valid name; it also removes libvirt objects a half-made lab left.
+  if (a.ignore_missing && virt::check_lab_name(a.name) && !lab_exists(a)) {
+    util::log_info("no lab '{}' (--ignore-missing): removing whatever libvirt still has of it",
+                   a.name);
+  } else if (auto rc = check_lab_exists(a)) {
+    return *rc;
+  }
   auto s = virt::Lab::destroy(a.name, options_from(a));
   if (!s) {
     util::log_error("{}", s.error().message);
@@ -197,6 +255,13 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
   up->add_option("topology", args->topology, "Topology file, e.g. topology/two-subnet.yaml")
       ->required();
   up->add_option("--name", args->name, "Lab name (default: the topology's name)");
+  up->add_option("--backend", args->backend,
+                 "lxc (containers) or vm (QEMU guests; uses qemu:///system unless --uri)")
+      ->check(CLI::IsMember({"lxc", "vm", "kvm"}));
+  up->add_option("--accel", args->accel,
+                 "vm: auto (KVM where /dev/kvm is usable, else TCG), kvm or tcg")
+      ->check(CLI::IsMember({"auto", "kvm", "tcg"}))
+      ->capture_default_str();
   up->add_option("--images", args->image_root,
                  "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
   add_common(up, *args);
@@ -226,9 +291,11 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
   add_common(rs, *args);
   rs->callback([&ctx, args] { ctx.exit_code = cmd_reset(*args); });
 
-  auto* dn = lab->add_subcommand("down",
-                                 "Remove the lab's nodes, networks, mounts and state (idempotent)");
+  auto* dn = lab->add_subcommand(
+      "down", "Remove the lab's nodes, networks, mounts and state; an unknown lab is an error (2)");
   dn->add_option("name", args->name, "Lab name")->required();
+  dn->add_flag("--ignore-missing", args->ignore_missing,
+               "An unknown lab is not an error: remove whatever is left of it and exit 0");
   add_common(dn, *args);
   dn->callback([&ctx, args] { ctx.exit_code = cmd_down(*args); });
 }

@@ -1,5 +1,9 @@
 // testbed — test-bed orchestrator and experiment runner for scanner-traffic studies.
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
+#include <string>
+#include <string_view>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/util/log.h"
@@ -19,10 +23,12 @@ constexpr Command kCommands[] = {
 
 constexpr const char* kFooter = R"(Exit codes:
   0  success
-  1  a run, build or lab operation failed
-  2  bad command line or input file (nothing was created)
-  3  drift: traffic changed beyond the noise floor (run --baseline, diff)
-  4  host not ready (libvirtd not running, a tool missing, not root)
+  1  failure: a run, build or lab operation failed
+  2  bad input or not found: bad command line, invalid or missing file, unknown
+     lab, node or image (nothing was created)
+  3  drift: traffic changed beyond the noise floor, or a version has runs on one
+     side only (run/report --baseline, diff; --allow-missing accepts that)
+  4  host not ready (libvirtd not answering, a tool missing, not root)
 130  interrupted (the lab is taken down; `testbed run --resume` continues)
 
 Start with:  testbed run experiments/nmap7.yaml
@@ -39,17 +45,45 @@ int main(int argc, char** argv) {
   app.footer(kFooter);
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("testbed ") + kVersion);
-  bool verbose = false, quiet = false;
+  bool verbose = false, quiet = false, timestamps = false;
   app.add_flag("-v,--verbose", verbose, "Log debug details");
   app.add_flag("-q,--quiet", quiet, "Log only warnings and errors");
+  app.add_flag("--timestamps", timestamps, "Start every log line with its UTC time (nightly logs)");
+  // Global flags are accepted after the verb too (`testbed analyze -q …`), and an option of
+  // `lab` after its subcommand (`testbed lab up --uri X …`): unmatched options fall through
+  // to the parent. Set before the verbs are added, which inherit it.
+  app.fallthrough();
   app.parse_complete_callback([&] {
     if (verbose) util::set_log_level(util::LogLevel::kDebug);
     if (quiet) util::set_log_level(util::LogLevel::kWarn);
+    util::set_log_timestamps(timestamps);
   });
 
   CliContext ctx;
   ctx.argv.assign(argv, argv + argc);
   for (const Command& c : kCommands) c.add(app, ctx);
+  // CLI11 says only "A subcommand is required" for a missing or misspelt verb: name it and
+  // the verbs instead. Global options are flags, so the first other word is the verb.
+  {
+    std::string verbs;
+    for (const Command& c : kCommands) verbs += std::string(verbs.empty() ? "" : ", ") + c.name;
+    bool help = false;
+    const char* verb = nullptr;
+    for (int i = 1; i < argc && !verb; ++i) {
+      std::string_view a = argv[i];
+      if (a == "-h" || a == "--help" || a == "--version") help = true;
+      if (a.empty() || a[0] != '-') verb = argv[i];
+    }
+    if (verb && std::none_of(std::begin(kCommands), std::end(kCommands),
+                             [&](const Command& c) { return std::string_view(c.name) == verb; })) {
+      util::log_error("unknown command '{}'; the commands are {} (testbed --help)", verb, verbs);
+      return kExitBadInput;
+    }
+    if (!verb && !help) {
+      util::log_error("name a command: {} (testbed --help)", verbs);
+      return kExitBadInput;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,13 +16,15 @@ struct ReportArgs {
   std::string results_dir;
   std::string baseline;
   size_t tolerance = 0;
-  size_t unique_limit = 100;
+  size_t unique_limit = analysis::kDefaultUniqueLimit;
+  bool allow_missing = false;
 };
 
 int run_report(const ReportArgs& a) {
   report::ReportOptions opts;
   if (!a.baseline.empty()) opts.baseline = a.baseline;
   opts.drift_tolerance = a.tolerance;
+  opts.allow_missing = a.allow_missing;
   opts.unique_limit = a.unique_limit;
   util::catch_interrupts();  // Ctrl-C stops the analysis; no file is half-written
   opts.cancel = &util::interrupt_flag();
@@ -39,10 +41,8 @@ int run_report(const ReportArgs& a) {
             << out->markdown.string() << '\n'
             << out->json.string() << '\n';
   if (out->drift) {
-    util::log_warn(
-        "traffic changed beyond the noise floor compared with {} (see the report's baseline "
-        "section)",
-        a.baseline);
+    util::log_warn("drift against {}: {} (see the report's baseline section)", a.baseline,
+                   out->drift_reason);
     return kExitDrift;
   }
   return kExitOk;
@@ -75,9 +75,13 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
   sub->add_option("--tolerance", args->tolerance,
                   "Unique packets a version/phase may exceed its noise floor by before it counts "
                   "as drift (default 0)");
+  sub->add_flag("--allow-missing", args->allow_missing,
+                "With --baseline: a scanner version with complete runs on one side only is not "
+                "drift (default: it is, exit 3)");
   sub->add_option("--unique-limit", args->unique_limit,
-                  "Unique packets listed per phase and version in HTML/Markdown (default 100; the "
-                  "CSV has all)");
+                  fmt::format("Unique packets listed per phase and version in HTML/Markdown "
+                              "(default {}, as in analyze; the CSV has all)",
+                              analysis::kDefaultUniqueLimit));
   sub->callback([args, &ctx] { ctx.exit_code = run_report(*args); });
 }
 

@@ -28,6 +28,7 @@ struct RunArgs {
   bool keep = false;
   bool stop_on_failure = false;
   std::string baseline;
+  bool allow_missing = false;
   std::string lab_name;
 };
 
@@ -50,6 +51,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
       util::log_error("{}: {}", a.experiment, st.error().message);
       return kExitEnvironment;
     }
+    if (int rc = check_libvirt(uri); rc != kExitOk) return rc;
   }
   auto topo = config::load_topology(exp->topology.string());
   if (!topo) {
@@ -61,7 +63,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   util::catch_interrupts();
   const std::atomic<bool>& g_interrupted = util::interrupt_flag();
   // Images are built once and cached; a run on a fresh machine builds them first.
-  if (int rc = build_images(runner::images_needed(*exp, *topo)); rc != kExitOk) {
+  if (int rc = build_images(runner::images_needed(*exp, *topo), exp->backend); rc != kExitOk) {
     if (rc == kExitInterrupted) {
       util::log_warn(
           "interrupted while building the experiment's images: nothing was run and no "
@@ -95,6 +97,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   for (const auto& s : argv) o.command_line += (o.command_line.empty() ? "" : " ") + s;
   report::ReportOptions ro;
   if (!a.baseline.empty()) ro.baseline = a.baseline;
+  ro.allow_missing = a.allow_missing;
   ro.cancel = &g_interrupted;
   report::ReportOutcome outcome;
   o.after_runs = [&](const std::filesystem::path& dir) -> util::Status {
@@ -127,7 +130,10 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
                    s->results_dir.string());
     return kExitFailure;
   }
-  if (outcome.drift) return kExitDrift;
+  if (outcome.drift) {
+    util::log_warn("drift against {}: {}", a.baseline, outcome.drift_reason);
+    return kExitDrift;
+  }
   return kExitOk;
 }
 
@@ -166,6 +172,9 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
                   "Earlier results directory to compare with; exit 3 when traffic changed beyond "
                   "the noise floor")
       ->check(CLI::ExistingDirectory);
+  sub->add_flag("--allow-missing", args->allow_missing,
+                "With --baseline: a scanner version with complete runs on one side only is not "
+                "drift (default: it is, exit 3)");
   sub->add_option("--lab-name", args->lab_name,
                   "Name of the lab (default: derived from the experiment)");
   sub->callback([args, &ctx] { ctx.exit_code = run_main(*args, ctx.argv); });

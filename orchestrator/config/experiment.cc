@@ -47,10 +47,10 @@ std::string uri_driver(const std::string& uri) {
 // (libvirt's mock driver, for tests). "" when fine, else the problem.
 std::string check_uri_for_backend(const std::string& uri, const std::string& backend) {
   std::string driver = uri_driver(uri);
-  std::string want = backend == "kvm" ? "qemu" : "lxc";
+  std::string want = backend == "vm" ? "qemu" : "lxc";
   if (driver.empty())
     return fmt::format("'{}' is not a libvirt URI (e.g. {})", uri,
-                       backend == "kvm" ? "qemu:///system, qemu+ssh://HOST/system"
+                       backend == "vm" ? "qemu:///system, qemu+ssh://HOST/system"
                                         : "lxc:///system, lxc+ssh://HOST/");
   if (driver != want && driver != "test")
     return fmt::format(
@@ -128,7 +128,7 @@ void read_node_images(MapReader& r, const fs::path& topo_path, Diagnostics* d,
 }  // namespace
 
 std::string default_uri(const std::string& backend) {
-  return backend == "kvm" ? "qemu:///system" : "lxc:///system";
+  return backend == "vm" || backend == "kvm" ? "qemu:///system" : "lxc:///system";
 }
 
 std::vector<std::string> lab_uris(const Experiment& exp) {
@@ -247,7 +247,12 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
       r.error_at("topology", fmt::format("topology file '{}' does not exist (resolved to {})", topo,
                                          e.topology.string()));
   }
-  r.get_enum("backend", &e.backend, {"lxc", "kvm"});
+  // `kvm` is the older spelling of `vm`: QEMU through libvirt, with KVM or TCG (`accel`).
+  r.get_enum("backend", &e.backend, {"lxc", "vm", "kvm"});
+  if (e.backend == "kvm") e.backend = "vm";
+  if (r.get_enum("accel", &e.accel, {"auto", "kvm", "tcg"}) && e.backend != "vm")
+    r.error_at("accel", fmt::format("accel is for the vm backend (this experiment's backend is {})",
+                                    e.backend));
   std::string uri;
   if (r.get("uri", &uri)) {
     e.uri = uri;

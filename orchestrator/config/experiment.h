@@ -22,7 +22,7 @@ struct CaptureSettings {
   double grace_seconds = 2.0;
 };
 
-/// Per-protocol similarity-exclusion thresholds (method.md step 4). Unset = module default.
+/// Per-protocol similarity-exclusion thresholds (docs/method.md step 4). Unset = module default.
 struct SimilarityOverride {
   std::optional<int> max_length_diff;
   std::optional<int> min_common_block;
@@ -40,7 +40,9 @@ struct Experiment {
   std::string name;
   std::string description;
   std::filesystem::path topology;   ///< resolved relative to the experiment file
-  std::string backend = "lxc";      ///< lxc | kvm
+  std::string backend = "lxc";      ///< lxc | vm (`kvm` in a file is read as vm)
+  /// vm only: auto (KVM where /dev/kvm is usable, else QEMU's TCG emulator) | kvm | tcg.
+  std::string accel = "auto";
   std::optional<std::string> uri;   ///< libvirt URI override (one host); see lab_uris()
   /// Several lab hosts: libvirt URIs of the backend's driver (qemu+ssh://HOST/system for
   /// kvm, lxc+ssh://HOST/ for lxc), each listed once; excludes `uri`. One lab per host,
@@ -71,7 +73,7 @@ util::Result<Experiment> load_experiment(const std::string& path);
 util::Result<Experiment> parse_experiment(const std::string& text, const std::string& path);
 
 /// The libvirt URI a backend uses when the experiment names none: lxc:///system, or
-/// qemu:///system for "kvm".
+/// qemu:///system for "vm".
 std::string default_uri(const std::string& backend);
 
 /// The lab hosts of an experiment, one URI each: `hosts`, else {`uri`}, else

@@ -66,20 +66,26 @@ void read_base(MapReader& top, Recipe* r) {
     if (o.empty() || o.find('\n') != std::string::npos)
       m.error_at("apt_options", fmt::format("apt option '{}' must be one non-empty line", o));
   }
-  if (r->supports("lxc") && r->base.suite.empty() && m.valid() && !m.has("suite"))
-    m.error_at("suite", "an lxc recipe's base needs 'suite' (bullseye, bookworm, trixie or sid)");
-  if (!r->supports("lxc") && m.has("suite"))
-    m.error_at("suite", "suite is only for lxc recipes (kvm recipes name a cloud_image)");
-  if (r->supports("kvm")) {
-    if (r->base.cloud_image.empty() && !m.has("cloud_image"))
-      m.error_at("cloud_image", "a kvm recipe's base needs 'cloud_image' (an https URL)");
-    else if (!r->base.cloud_image.empty() && r->base.cloud_image.rfind("https://", 0) != 0)
+  // Two kinds of base: a Debian suite (mmdebstrap: LXC roots, and VM disks built here
+  // from the same root plus a kernel) or a downloaded cloud image (VM only).
+  const bool cloud = m.has("cloud_image");
+  if (r->supports("lxc") && cloud)
+    m.error_at("cloud_image",
+               "an lxc recipe's base is a Debian 'suite'; cloud_image is only for vm-only recipes");
+  if (!cloud && r->base.suite.empty() && m.valid() && !m.has("suite"))
+    m.error_at("suite",
+               "the base needs 'suite' (bullseye, bookworm, trixie or sid), or for a vm-only "
+               "recipe 'cloud_image' (an https URL)");
+  if (cloud && m.has("suite"))
+    m.error_at("suite", "give either 'suite' (a Debian root built here) or 'cloud_image', not both");
+  if (cloud) {
+    if (!r->base.cloud_image.empty() && r->base.cloud_image.rfind("https://", 0) != 0)
       m.error_at("cloud_image",
                  fmt::format("cloud_image '{}' must be an https:// URL", r->base.cloud_image));
     bool has_sum = m.has("sha256"), has_sums = m.has("sha256sums");
     if (has_sum == has_sums)
       m.error_at(has_sum ? "sha256" : "cloud_image",
-                 "a kvm recipe's base needs exactly one of 'sha256' (64 lower-case hex digits) "
+                 "a cloud_image base needs exactly one of 'sha256' (64 lower-case hex digits) "
                  "or 'sha256sums' (https URL of the release's SHA256SUMS file)");
     if (!r->base.sha256.empty() && !is_hex64(r->base.sha256))
       m.error_at("sha256",
@@ -88,12 +94,12 @@ void read_base(MapReader& top, Recipe* r) {
       m.error_at("sha256sums",
                  fmt::format("sha256sums '{}' must be an https:// URL", r->base.sha256sums));
   } else {
-    for (const char* k : {"cloud_image", "sha256", "sha256sums"}) {
-      if (m.has(k)) m.error_at(k, fmt::format("{} is only for kvm recipes", k));
+    for (const char* k : {"sha256", "sha256sums"}) {
+      if (m.has(k)) m.error_at(k, fmt::format("{} is only for a cloud_image base", k));
     }
   }
-  if (!r->supports("lxc") && m.has("apt_options"))
-    m.error_at("apt_options", "apt_options are only for lxc recipes (mmdebstrap)");
+  if (cloud && m.has("apt_options"))
+    m.error_at("apt_options", "apt_options are only for a Debian 'suite' base (mmdebstrap)");
   m.finish();
 }
 
@@ -388,7 +394,8 @@ fs::path find_source_file(const std::string& file_name) {
   return {};
 }
 
-bool Recipe::supports(const std::string& backend) const {
+bool Recipe::supports(const std::string& backend_in) const {
+  const std::string backend = backend_in == "kvm" ? "vm" : backend_in;
   return std::find(backends.begin(), backends.end(), backend) != backends.end();
 }
 
@@ -416,14 +423,17 @@ util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path)
   top.get_enum("role", &r.role, {"scanner", "target", "router"}, true);
   if (top.get("backends", &r.backends, true)) {
     for (const auto& b : r.backends) {
-      if (b != "lxc" && b != "kvm") {
-        std::string hint = nearest(b, {"lxc", "kvm"});
+      if (b != "lxc" && b != "vm" && b != "kvm") {
+        std::string hint = nearest(b, {"lxc", "vm", "kvm"});
         top.error_at("backends",
-                     fmt::format("backend '{}' must be lxc or kvm{}", b,
+                     fmt::format("backend '{}' must be lxc or vm{}", b,
                                  hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
       }
     }
-    if (r.backends.empty()) top.error_at("backends", "backends must name lxc and/or kvm");
+    // `kvm` is the older spelling of `vm` (QEMU with KVM or TCG): one name inside.
+    for (auto& b : r.backends)
+      if (b == "kvm") b = "vm";
+    if (r.backends.empty()) top.error_at("backends", "backends must name lxc and/or vm");
   }
   read_base(top, &r);
   if (top.get("packages", &r.packages)) {

@@ -16,9 +16,11 @@
 
 namespace testbed::config {
 
-/// The base system. LXC: a Debian suite for mmdebstrap (the mirror is mmdebstrap's
-/// default, never named in a recipe) and apt options (e.g. a frozen mirror's sid needs
-/// `Acquire::Check-Valid-Until "false"`). KVM: an Ubuntu cloud image and its SHA-256.
+/// The base system: a Debian suite for mmdebstrap (the mirror is mmdebstrap's default,
+/// never named in a recipe) and apt options (e.g. a frozen mirror's sid needs
+/// `Acquire::Check-Valid-Until "false"`) — the LXC root, and for the VM backend the same
+/// root plus a kernel as a disk; or, for vm-only recipes, a downloaded cloud image and its
+/// SHA-256.
 struct RecipeBase {
   std::string suite;                     ///< lxc: bullseye, bookworm, trixie, sid
   std::vector<std::string> apt_options;  ///< lxc: passed as mmdebstrap --aptopt, recorded
@@ -116,7 +118,7 @@ struct Recipe {
   std::string name;            ///< equals the file's stem
   std::string description;
   std::string role;                   ///< scanner | target | router
-  std::vector<std::string> backends;  ///< lxc and/or kvm
+  std::vector<std::string> backends;  ///< lxc and/or vm (`kvm` in a file is read as vm)
   RecipeBase base;
   std::vector<std::string> packages;
   std::vector<RecipeFile> files;
@@ -126,7 +128,11 @@ struct Recipe {
   RecipeExpect expect;
   RecipeSource source;  ///< empty unless the image is built from upstream source
 
+  /// "lxc" or "vm" ("kvm" is taken as "vm").
   bool supports(const std::string& backend) const;
+  /// A VM image made from a downloaded cloud image (cloud-init at first boot) rather than
+  /// a Debian root built here.
+  bool cloud() const { return !base.cloud_image.empty(); }
 };
 
 /// Loads and validates a recipe file; every problem as "file:line:col: message" (one per

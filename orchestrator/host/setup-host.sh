@@ -3,7 +3,7 @@
 # and the lab need, then make sure the libvirt daemons run. Idempotent: a second run
 # installs nothing and starts nothing, and says so.
 #
-# Facts this relies on (../shared/docs/lab-host.md):
+# Facts this relies on (docs/lab-host.md):
 #  - without systemd nothing starts libvirtd; it needs its run/log dirs and the
 #    kvm/libvirt/libvirt-qemu groups and the libvirt-qemu user or it exits at start;
 #  - on hybrid cgroup hosts (cgroup v1 controllers + cgroup2 at /sys/fs/cgroup/unified)
@@ -28,8 +28,10 @@ PACKAGES=(
   iproute2 mmdebstrap uidmap tini openssh-server openssh-client
   # tests and benchmarks: independent cross-checks and baselines
   tshark tcpdump python3 python3-dpkt chromium
-  # KVM backend checks (cannot boot here, but seeds and disks are built and validated)
-  qemu-utils xorriso cloud-init libcurl4-openssl-dev
+  # VM backend: libvirt's QEMU driver and QEMU (KVM where /dev/kvm is usable, TCG
+  # otherwise); disks made with mkfs.ext4 -d + qemu-img; cloud-image seeds (xorriso)
+  libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils e2fsprogs
+  xorriso cloud-init libcurl4-openssl-dev
 )
 
 missing=()
@@ -53,6 +55,16 @@ if [[ -d /run/systemd/system ]]; then
   # An ordinary systemd host: the distribution's units know best.
   if systemctl is-active --quiet libvirtd; then
     log "libvirtd already running (systemd)"
+    # A QEMU driver installed while it ran is loaded only by a restart (no lab running).
+    if ! virsh -q -c qemu:///system uri >/dev/null 2>&1; then
+      if [[ -n $(virsh -q -c lxc:///system list --name 2>/dev/null) ]]; then
+        echo "setup: restart libvirtd (systemctl restart libvirtd) once no lab runs, so it" \
+             "serves qemu:///system" >&2
+        exit 4
+      fi
+      systemctl restart libvirtd
+      log "libvirtd restarted to load the QEMU driver (systemd)"
+    fi
   else
     systemctl enable --now virtlogd.socket libvirtd.socket libvirtd.service
     log "libvirtd started (systemd)"
@@ -72,6 +84,22 @@ fi
 
 running() { pgrep -x "$1" >/dev/null; }
 
+# /dev/kvm as Debian's udev rules leave it (root:kvm 0660), with QEMU's user in group kvm.
+# Without udev (containers, firecracker-like guests) it can be root-only: libvirt's probe
+# (run as root) then finds KVM but its cache check (as libvirt-qemu) does not, so it
+# re-probes QEMU on every lookup and each domain start takes a minute.
+if [[ -c /dev/kvm ]]; then
+  if [[ $(stat -c %G:%a /dev/kvm) != kvm:660 && $(stat -c %a /dev/kvm) != 666 ]]; then
+    chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+    log "/dev/kvm made root:kvm 0660"
+  fi
+  if ! id -nG libvirt-qemu | tr ' ' '\n' | grep -qx kvm; then
+    usermod -a -G kvm libvirt-qemu
+    log "libvirt-qemu added to group kvm"
+  fi
+fi
+
+
 if running virtlogd; then
   log "virtlogd already running"
 else
@@ -79,9 +107,8 @@ else
   log "virtlogd started"
 fi
 
-if running libvirtd; then
-  log "libvirtd already running"
-else
+
+start_libvirtd() {
   if [[ -f /sys/fs/cgroup/unified/cgroup.controllers || $(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null) == cgroup2fs ]] \
      && [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) != cgroup2fs ]]; then
     # Hybrid cgroups: detach the cgroup2 mount for libvirtd only. Slave propagation
@@ -93,15 +120,49 @@ else
     libvirtd -d
     log "libvirtd started"
   fi
+}
+
+wait_for() {  # URI: until the daemon answers on it (it takes a moment to open its socket)
+  for _ in $(seq 1 50); do
+    virsh -q -c "$1" uri >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+if running libvirtd; then
+  log "libvirtd already running"
+else
+  start_libvirtd
 fi
 
-# Wait until the daemon answers (it takes a moment to open its socket).
-for _ in $(seq 1 50); do
-  if virsh -q -c lxc:///system uri >/dev/null 2>&1; then
-    log "libvirt answers on lxc:///system"
-    exit 0
+if ! wait_for lxc:///system; then
+  echo "setup: libvirtd does not answer on lxc:///system; see /var/log/libvirt/libvirtd.log" >&2
+  exit 1
+fi
+log "libvirt answers on lxc:///system"
+
+# libvirtd loads its drivers when it starts: a QEMU driver installed while it ran is
+# served only after a restart. Restart it then, but never under a running lab.
+if ! wait_for qemu:///system; then
+  running_domains=$( { virsh -q -c lxc:///system list --name 2>/dev/null; virsh -q -c qemu:///system list --name 2>/dev/null; } | grep -c . || true)
+  if [[ ${running_domains:-0} -gt 0 ]]; then
+    echo "setup: libvirtd does not serve qemu:///system yet and $running_domains domain(s) run;" \
+         "restart libvirtd once no lab runs (testbed lab status), then run make setup again" >&2
+    exit 4
   fi
-  sleep 0.2
-done
-echo "setup: libvirtd does not answer on lxc:///system; see /var/log/libvirt/libvirtd.log" >&2
-exit 1
+  pid=$(cat /run/libvirtd.pid 2>/dev/null || pgrep -xo libvirtd || true)
+  if [[ -n $pid ]]; then
+    kill "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  fi
+  start_libvirtd
+  if ! wait_for qemu:///system; then
+    echo "setup: libvirtd does not answer on qemu:///system after a restart; see" \
+         "/var/log/libvirt/libvirtd.log" >&2
+    exit 4
+  fi
+  log "libvirtd restarted to load the QEMU driver"
+fi
+log "libvirt answers on qemu:///system"
+exit 0

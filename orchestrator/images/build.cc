@@ -131,15 +131,18 @@ void fsync_dir(const fs::path& dir) {
   }
 }
 
-// Points <name_dir>/current at `key` atomically (a new symlink renamed over the old).
-util::Status flip_current(const fs::path& name_dir, const std::string& key) {
-  fs::path tmp = name_dir / ".current.tmp";
+// Points <name_dir>/<current_link(backend)> at `key` atomically (a new symlink renamed
+// over the old).
+util::Status flip_current(const fs::path& name_dir, const std::string& key,
+                          const std::string& backend) {
+  const std::string link = current_link(backend);
+  fs::path tmp = name_dir / ("." + link + ".tmp");
   std::error_code ec;
   fs::remove(tmp, ec);
   fs::create_directory_symlink(key, tmp, ec);
   if (ec) return util::fail("cannot create symlink {}: {}", tmp.string(), ec.message());
-  if (::rename(tmp.c_str(), (name_dir / "current").c_str()) != 0)
-    return util::fail("cannot point {}/current at {}: {}", name_dir.string(), key,
+  if (::rename(tmp.c_str(), (name_dir / link).c_str()) != 0)
+    return util::fail("cannot point {}/{} at {}: {}", name_dir.string(), link, key,
                       std::strerror(errno));
   fsync_dir(name_dir);
   return {};
@@ -330,6 +333,16 @@ nlohmann::json make_manifest(const config::Recipe& r, const Builder& b, const st
   if (!out.nmap_version.empty() || !out.nmap_version_output.empty())
     m["nmap"] = {{"version", out.nmap_version}, {"version_output", out.nmap_version_output}};
   if (!out.source.is_null()) m["source"] = out.source;
+  if (!r.expect.nmap_version.empty() || !r.expect.packages.empty()) {
+    // The lab checks these again on every booted node (virt::Lab::wait_ready).
+    m["expect"] = json::object();
+    if (!r.expect.nmap_version.empty()) m["expect"]["nmap_version"] = r.expect.nmap_version;
+    if (!r.expect.packages.empty()) m["expect"]["packages"] = r.expect.packages;
+  }
+  if (!out.vm_boot.empty()) {
+    m["vm"] = {{"boot", out.vm_boot}};
+    if (!out.vm_kernel.empty()) m["vm"]["kernel"] = out.vm_kernel;
+  }
   if (out.facts_at_first_boot)
     m["expect_checked"] = "at first boot";  // packages come with cloud-init, not the build
   json services = json::array();
@@ -371,7 +384,7 @@ util::Result<BuildReport> build_image(const config::Recipe& r, Builder& b, const
   report.ref = ref;
 
   if (fs::exists(ref.manifest) && !rebuild) {
-    if (auto s = flip_current(name_dir, *key); !s) return s.error();
+    if (auto s = flip_current(name_dir, *key, b.backend()); !s) return s.error();
     if (auto j = images::read_manifest(ref)) {
       report.size_bytes = j->value("size_bytes", uint64_t{0});
       if (j->contains("nmap")) report.nmap_version = (*j)["nmap"].value("version", "");
@@ -433,7 +446,7 @@ util::Result<BuildReport> build_image(const config::Recipe& r, Builder& b, const
     return util::fail("cannot move the build into {}: {}", ref.dir.string(), std::strerror(errno));
   work.release();
   fsync_dir(name_dir);
-  if (auto s = flip_current(name_dir, *key); !s) return s.error();
+  if (auto s = flip_current(name_dir, *key, b.backend()); !s) return s.error();
   if (!old_aside.empty()) {
     if (auto s = remove_tree(old_aside); !s) util::log_warn("{}", s.error().message);
   }
@@ -452,13 +465,16 @@ util::Result<std::vector<ImageInfo>> list_images(const fs::path& root) {
   for (const auto& nd : fs::directory_iterator(root, ec)) {
     std::string name = nd.path().filename().string();
     if (name.empty() || name[0] == '.' || !nd.is_directory()) continue;
-    std::string current;
-    std::error_code lec;
-    fs::path target = fs::read_symlink(nd.path() / "current", lec);
-    if (!lec) current = target.filename().string();
+    std::set<std::string> current;
+    for (const char* link : {"current", "current-vm"}) {
+      std::error_code lec;
+      fs::path target = fs::read_symlink(nd.path() / link, lec);
+      if (!lec) current.insert(target.filename().string());
+    }
     for (const auto& kd : fs::directory_iterator(nd.path(), ec)) {
       std::string key = kd.path().filename().string();
-      if (key.empty() || key[0] == '.' || key == "current" || !kd.is_directory()) continue;
+      if (key.empty() || key[0] == '.' || key.rfind("current", 0) == 0 || !kd.is_directory())
+        continue;
       auto text = util::read_file(kd.path() / "manifest.json");
       if (!text) continue;  // incomplete: not an image
       auto j = nlohmann::json::parse(*text, nullptr, false);
@@ -467,7 +483,7 @@ util::Result<std::vector<ImageInfo>> list_images(const fs::path& root) {
       info.name = name;
       info.key = key;
       info.dir = kd.path();
-      info.current = key == current;
+      info.current = current.count(key) > 0;
       info.backend = j.value("backend", "lxc");
       info.role = j.value("role", "");
       info.built_at = j.value("built_at", "");
@@ -517,14 +533,19 @@ util::Result<int> remove_old_keys(const std::string& name, const fs::path& root)
     return util::fail("no image '{}' in {} (see `testbed image list`)", name, root.string());
   auto lock = NameLock::acquire(dir);
   if (!lock) return lock.error();
-  fs::path current = fs::read_symlink(dir / "current", ec);
-  if (ec)
+  std::set<std::string> current;
+  for (const char* link : {"current", "current-vm"}) {
+    std::error_code lec;
+    fs::path t = fs::read_symlink(dir / link, lec);
+    if (!lec) current.insert(t.string());
+  }
+  if (current.empty())
     return util::fail("{}/current is missing; refusing to guess which build to keep", dir.string());
   int removed = 0;
   std::vector<std::string> busy;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     std::string key = e.path().filename().string();
-    if (key.empty() || key[0] == '.' || key == "current" || key == current.string() ||
+    if (key.empty() || key[0] == '.' || key.rfind("current", 0) == 0 || current.count(key) ||
         !e.is_directory())
       continue;
     auto users = mounts_using(e.path());

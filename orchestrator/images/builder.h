@@ -37,6 +37,11 @@ struct BuildOutput {
   /// When non-empty, replaces the recipe's expect.nmap_version (the tarball built says
   /// which version it is, e.g. a trunk snapshot's "7.01SVN").
   std::string expected_nmap_version;
+  /// VM images: how a node boots ("kernel": the image's own kernel and initrd with
+  /// testbed's init, vm_builder.h; "cloud-init": a cloud image's own boot) and, for
+  /// "kernel", the kernel release. Recorded in the manifest's `vm` section.
+  std::string vm_boot;
+  std::string vm_kernel;
 };
 
 class Builder {

@@ -14,23 +14,38 @@ fs::path default_cache_root() {
   return "/var/lib/testbed/images";
 }
 
-util::Result<ImageRef> find_image(const std::string& name, const fs::path& root) {
+std::string current_link(const std::string& backend) {
+  return backend == "vm" || backend == "kvm" ? "current-vm" : "current";
+}
+
+util::Result<ImageRef> find_image(const std::string& name, const fs::path& root,
+                                  const std::string& backend) {
   if (name.empty() || name[0] == '.' || name.find('/') != std::string::npos)
     return util::fail("'{}' is not an image name", name);
   const fs::path name_dir = root / name;
+  const std::string link = current_link(backend);
+  const bool vm = link != "current";
   std::error_code ec;
-  fs::path target = fs::read_symlink(name_dir / "current", ec);
+  fs::path target = fs::read_symlink(name_dir / link, ec);
   if (ec) {
-    return util::fail("image '{}' is not built in {} (run `testbed image build {}`)", name,
-                      root.string(), name);
+    std::error_code other;
+    if (fs::is_symlink(name_dir / current_link(vm ? "lxc" : "vm"), other))
+      return util::fail(
+          "image '{}' is built for {} only (run `testbed image build --backend {} {}` if its "
+          "recipe has that backend, or name another image for this node: the experiment's "
+          "`node_images`, or the topology's `image:`)",
+          name, vm ? "lxc" : "vm", vm ? "vm" : "lxc", name);
+    return util::fail("image '{}' is not built{} in {} (run `testbed image build {}{}`)", name,
+                      vm ? " for the vm backend" : "", root.string(), vm ? "--backend vm " : "",
+                      name);
   }
   // `current` is relative (<key>); refuse anything that leaves <root>/<name>.
   std::string key = target.string();
   if (key.empty() || key.find('/') != std::string::npos || key[0] == '.')
     return util::fail(
-        "{}/current points at '{}', not at a key directory; rebuild with "
+        "{}/{} points at '{}', not at a key directory; rebuild with "
         "`testbed image build --rebuild {}`",
-        name_dir.string(), key, name);
+        name_dir.string(), link, key, name);
   ImageRef ref{name, key, name_dir / key, name_dir / key / "rootfs",
                name_dir / key / "manifest.json"};
   if (!fs::is_regular_file(ref.manifest, ec)) {

@@ -4,7 +4,9 @@
 // Layout (root = $TESTBED_IMAGE_DIR, default /var/lib/testbed/images):
 //   <root>/<name>/<key>/rootfs/          extracted root file system (LXC backend)
 //   <root>/<name>/<key>/manifest.json    see images/README.md (written last)
-//   <root>/<name>/current -> <key>       the newest complete build of <name>
+//   <root>/<name>/current -> <key>       the newest complete LXC build of <name>
+//   <root>/<name>/current-vm -> <key>    the newest complete VM build of <name> (a recipe
+//                                        may have both; their keys differ by builder)
 //   <root>/<name>/.lock                  flock held while <name> is being built
 //   <root>/.tmp/                         builds in progress (same file system: rename)
 // <key> = first 16 hex digits of sha256(recipe file bytes + builder version + what the
@@ -57,10 +59,15 @@ struct ImageRef {
 /// The cache root: $TESTBED_IMAGE_DIR or /var/lib/testbed/images.
 std::filesystem::path default_cache_root();
 
-/// The current complete build of `name`, or an error saying how to build it
-/// ("run `testbed image build NAME`").
+/// The name of the symlink to the current build of an image for `backend`: "current"
+/// for lxc (and ""), "current-vm" for vm (and its older spelling kvm).
+std::string current_link(const std::string& backend);
+
+/// The current complete build of `name` for `backend`, or an error saying how to build
+/// it ("run `testbed image build NAME`").
 util::Result<ImageRef> find_image(const std::string& name,
-                                  const std::filesystem::path& root = default_cache_root());
+                                  const std::filesystem::path& root = default_cache_root(),
+                                  const std::string& backend = "lxc");
 
 /// The image's manifest.json (fields: images/README.md); an error names the file.
 util::Result<nlohmann::json> read_manifest(const ImageRef& ref);

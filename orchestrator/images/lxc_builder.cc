@@ -108,6 +108,13 @@ std::string LxcBuilder::key_material(const config::Recipe& r) const {
 util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::path& work_dir,
                                             const ProgressFn& progress) {
   if (!r.supports("lxc")) return util::fail("recipe '{}' has no lxc backend", r.name);
+  return build_debian_root(r, work_dir, progress, {}, {});
+}
+
+util::Result<BuildOutput> build_debian_root(const config::Recipe& r, const fs::path& work_dir,
+                                            const ProgressFn& progress,
+                                            const std::vector<std::string>& extra_packages,
+                                            const std::vector<std::string>& extra_args) {
   if (::geteuid() != 0)
     return util::fail(
         "building image '{}' needs root (mmdebstrap creates device nodes and "
@@ -126,6 +133,9 @@ util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::p
   if (auto s = stage_files(r, stage); !s) return s.error();
 
   std::vector<std::string> include = kLxcLabPackages;
+  for (const auto& p : extra_packages) {
+    if (std::find(include.begin(), include.end(), p) == include.end()) include.push_back(p);
+  }
   for (const auto& p : r.packages) {
     if (std::find(include.begin(), include.end(), p) == include.end()) include.push_back(p);
   }
@@ -135,11 +145,7 @@ util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::p
   std::vector<std::string> argv = {"mmdebstrap", "--variant=apt", "--include=" + include_arg,
                                    "--logfile=/dev/stdout"};
   for (const auto& o : r.base.apt_options) argv.push_back("--aptopt=" + o);
-  for (const auto& tree : extra_trees_) {
-    if (tree.string().find_first_of(" \t\n") != std::string::npos)
-      return util::fail("the staged tree {} must not contain white space", tree.string());
-    argv.push_back(fmt::format("--customize-hook=sync-in {} /", tree.string()));
-  }
+  for (const auto& a : extra_args) argv.push_back(a);
   argv.push_back(fmt::format("--customize-hook=sync-in {} /", stage.string()));
   if (!r.build.empty()) {
     // A fixed hook string: the recipe's commands are in the staged build.sh, never here.

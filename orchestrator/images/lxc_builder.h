@@ -21,15 +21,18 @@ std::string parse_nmap_version(const std::string& version_output);
 /// keeping installed packages only.
 std::map<std::string, std::string> parse_dpkg_query(const std::string& text);
 
+/// The Debian root of `recipe` in work_dir/rootfs, as LxcBuilder::build describes, with
+/// `extra_packages` installed too and `extra_args` given to mmdebstrap before the suite
+/// (the VM builder adds a kernel and its apt pin). Shared by both builders so an LXC node
+/// and a VM node of one recipe run the same userland.
+util::Result<BuildOutput> build_debian_root(const config::Recipe& recipe,
+                                            const std::filesystem::path& work_dir,
+                                            const ProgressFn& progress,
+                                            const std::vector<std::string>& extra_packages,
+                                            const std::vector<std::string>& extra_args);
+
 class LxcBuilder : public Builder {
  public:
-  LxcBuilder() = default;
-  /// `extra_trees` are copied over the new root (mmdebstrap sync-in) after the packages
-  /// are installed and before the recipe's files and build commands: a source build's
-  /// staged `make install` tree (source_build.h). Their contents are not part of
-  /// key_material; the caller's builder hashes what made them.
-  explicit LxcBuilder(std::vector<std::filesystem::path> extra_trees)
-      : extra_trees_(std::move(extra_trees)) {}
   std::string backend() const override { return "lxc"; }
   std::string version() const override;
   std::string key_material(const config::Recipe& recipe) const override;
@@ -41,9 +44,6 @@ class LxcBuilder : public Builder {
   util::Result<BuildOutput> build(const config::Recipe& recipe,
                                   const std::filesystem::path& work_dir,
                                   const ProgressFn& progress) override;
-
- private:
-  std::vector<std::filesystem::path> extra_trees_;
 };
 
 }  // namespace testbed::images

@@ -450,8 +450,11 @@ util::Result<BuildOutput> SourceBuilder::build(const config::Recipe& r, const fs
 
   // 3. The runtime image, with the staged tree copied in.
   if (progress) progress("building the runtime image");
-  LxcBuilder runtime({destdir});
-  auto built = runtime.build(r, work_dir, progress);
+  // build_debian_root (lxc_builder.h) is the LXC builder's own pipeline; the staged tree
+  // goes in by one more sync-in hook, before the recipe's files and build commands.
+  if (!r.supports("lxc")) return util::fail("recipe '{}' has no lxc backend", r.name);
+  auto built = build_debian_root(r, work_dir, progress, {},
+                                 {fmt::format("--customize-hook=sync-in {} /", destdir.string())});
   if (!built) return built.error();
   fs::remove_all(destdir, ec);
 

@@ -10,7 +10,7 @@
 //      patch, configure --prefix=/usr, make, make install DESTDIR, copy missing files
 //      from the build root's packages, record compiler and package versions;
 //   3. the staged DESTDIR tree goes into the runtime image the LXC builder makes from the
-//      same suite with the recipe's `packages` (LxcBuilder's extra trees).
+//      same suite with the recipe's `packages` (build_debian_root, one more sync-in hook).
 // Logs: every step's output is kept in the image (<key>/logs/); a failed build keeps
 // them in <cache>/.logs/<name>-<UTC time>/ and its error names the step and quotes the
 // last lines of its output.

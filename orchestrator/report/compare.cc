@@ -32,14 +32,18 @@ std::vector<const RunPhaseSets*> of_version(const std::vector<const RunPhaseSets
 DriftReport compare_runs(const std::vector<const RunPhaseSets*>& a,
                          const std::vector<const RunPhaseSets*>& b,
                          const analysis::PayloadStore& payloads,
-                         const analysis::SimilarityOptions& opts, size_t tolerance) {
+                         const analysis::SimilarityOptions& opts, size_t tolerance,
+                         bool allow_missing) {
   DriftReport d;
   d.tolerance = tolerance;
+  d.allow_missing = allow_missing;
   std::vector<std::string> va = versions_of(a), vb = versions_of(b);
   for (const auto& v : va)
     if (std::find(vb.begin(), vb.end(), v) == vb.end()) d.only_in_a.push_back(v);
   for (const auto& v : vb)
     if (std::find(va.begin(), va.end(), v) == va.end()) d.only_in_b.push_back(v);
+  d.missing_drift = !allow_missing && (!d.only_in_a.empty() || !d.only_in_b.empty());
+  d.drift = d.missing_drift;
   size_t nrows = a.empty() || b.empty() ? 0 : SIZE_MAX;
   for (const auto* side : {&a, &b})
     for (const RunPhaseSets* r : *side) nrows = std::min(nrows, r->rows.size());
@@ -82,6 +86,46 @@ DriftReport compare_runs(const std::vector<const RunPhaseSets*>& a,
   return d;
 }
 
+std::string drift_summary(const DriftReport& d) {
+  std::vector<std::string> parts;
+  std::vector<std::string> cells;
+  for (const DriftCell& c : d.cells)
+    if (c.drift) cells.push_back(c.version + " " + c.phase);
+  if (!cells.empty())
+    parts.push_back(
+        fmt::format("traffic changed beyond the noise floor ({})", fmt::join(cells, ", ")));
+  if (d.missing_drift) {
+    std::vector<std::string> vs;
+    for (const auto* side : {&d.only_in_a, &d.only_in_b})
+      for (const auto& v : *side) {
+        auto w = d.missing_why.find(v);
+        vs.push_back(w == d.missing_why.end() ? v : v + ": " + w->second);
+      }
+    parts.push_back(
+        fmt::format("no run to compare on one side for {} (--allow-missing accepts this)",
+                    fmt::join(vs, "; ")));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+std::string why_missing(const ResultsDir& results, const std::string& version) {
+  std::vector<std::string> states;
+  for (const RunRecord& r : results.runs) {
+    if (r.version != version) continue;
+    std::string s = r.name() + " " + r.status;
+    if (!r.stage.empty()) s += " at " + r.stage;
+    if (!r.error.empty()) s += ": " + r.error;
+    states.push_back(std::move(s));
+  }
+  if (states.empty()) return "not in the plan";
+  return fmt::format("{}", fmt::join(states, "; "));
+}
+
+void explain_missing(DriftReport& d, const ResultsDir& a, const ResultsDir& b) {
+  for (const auto& v : d.only_in_a) d.missing_why[v] = why_missing(b, v);
+  for (const auto& v : d.only_in_b) d.missing_why[v] = why_missing(a, v);
+}
+
 nlohmann::json DriftReport::to_json() const {
   nlohmann::json cs = nlohmann::json::array();
   for (const DriftCell& c : cells) {
@@ -91,8 +135,17 @@ nlohmann::json DriftReport::to_json() const {
     j["noise_floor"] = c.noise ? nlohmann::json(*c.noise) : nlohmann::json(nullptr);
     cs.push_back(j);
   }
-  return {{"drift", drift},         {"tolerance", tolerance}, {"noise_floor_known", noise_known},
-          {"only_in_a", only_in_a}, {"only_in_b", only_in_b}, {"cells", cs}};
+  nlohmann::json why = nlohmann::json::object();
+  for (const auto& [v, w] : missing_why) why[v] = w;
+  return {{"drift", drift},
+          {"tolerance", tolerance},
+          {"noise_floor_known", noise_known},
+          {"only_in_a", only_in_a},
+          {"only_in_b", only_in_b},
+          {"missing_why", why},
+          {"allow_missing", allow_missing},
+          {"missing_drift", missing_drift},
+          {"cells", cs}};
 }
 
 std::string DriftReport::to_markdown(const std::string& a_name, const std::string& b_name) const {
@@ -103,16 +156,31 @@ std::string DriftReport::to_markdown(const std::string& a_name, const std::strin
     o += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", c.version, c.phase, c.a_only,
                      c.b_only, c.between, c.noise ? std::to_string(*c.noise) : "unknown",
                      c.threshold, c.drift ? "**DRIFT**" : "no");
-  if (!only_in_a.empty())
-    o += fmt::format("\nVersions only in A (not compared): {}\n", fmt::join(only_in_a, ", "));
-  if (!only_in_b.empty())
-    o += fmt::format("\nVersions only in B (not compared): {}\n", fmt::join(only_in_b, ", "));
+  auto missing = [&](const std::vector<std::string>& vs, const char* has, const char* lacks) {
+    if (vs.empty()) return;
+    o += fmt::format("\nVersions with a complete run in {} but none in {} ({}):\n", has, lacks,
+                     allow_missing ? "allowed by --allow-missing, not compared"
+                                   : "**DRIFT**; --allow-missing accepts this");
+    for (const auto& v : vs) {
+      auto w = missing_why.find(v);
+      o += w == missing_why.end() ? fmt::format("- {}\n", v)
+                                  : fmt::format("- {}: in {} {}\n", v, lacks, w->second);
+    }
+  };
+  missing(only_in_a, "A", "B");
+  missing(only_in_b, "B", "A");
   if (!noise_known)
     o += "\nNoise floor unknown (fewer than 2 runs per version on both sides): any difference "
          "beyond the "
          "tolerance counts as drift. Run with repetitions >= 2 to measure it.\n";
-  o += fmt::format("\nResult: {}\n",
-                   drift ? "drift beyond the noise floor" : "no drift beyond the noise floor");
+  bool cell_drift =
+      std::any_of(cells.begin(), cells.end(), [](const DriftCell& c) { return c.drift; });
+  std::string result =
+      cell_drift ? "drift beyond the noise floor" : "no drift beyond the noise floor";
+  if (missing_drift)
+    result = (cell_drift ? "drift beyond the noise floor, and " : "drift: ") +
+             std::string("a version has runs on one side only");
+  o += fmt::format("\nResult: {}\n", result);
   return o;
 }
 

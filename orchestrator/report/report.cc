@@ -26,7 +26,7 @@ using nlohmann::json;
 
 namespace {
 
-// The study's own figures (method.md, Malinich et al. 2021), shown beside ours for reference.
+// The study's own figures (docs/method.md, Malinich et al. 2021), shown beside ours for reference.
 const std::array<const char*, 3> kStudyVersions = {"7.01", "7.60", "7.80"};
 struct StudyRow {
   const char* name;
@@ -94,6 +94,30 @@ std::string manifest_str(const json& m, std::initializer_list<const char*> path)
   if (j->is_string()) return j->get<std::string>();
   if (j->is_null()) return "";
   return j->dump();
+}
+
+// Where the nodes ran, from the runs' lab provenance, and what that means for the tables:
+// "" when every run says nothing (older manifests).
+std::string lab_backend_note(const std::vector<RunRecord>& runs) {
+  std::set<std::string> kinds;
+  bool tcg = false;
+  for (const RunRecord& r : runs) {
+    std::string backend = manifest_str(r.manifest, {"lab", "backend"});
+    std::string accel = manifest_str(r.manifest, {"lab", "accel"});
+    if (backend == "vm") {
+      kinds.insert(accel == "tcg" ? "QEMU virtual machines under TCG (software emulation)"
+                                  : "QEMU/KVM virtual machines");
+      tcg = tcg || accel == "tcg";
+    } else if (backend == "lxc") {
+      kinds.insert("LXC containers");
+    }
+  }
+  if (kinds.empty()) return "";
+  std::string s = fmt::format("Lab nodes: {}.", fmt::join(kinds, "; "));
+  if (tcg)
+    s += " Durations and rates under TCG are not comparable with KVM or LXC runs (every guest "
+         "instruction is emulated); packet contents, counts and phases are.";
+  return s;
 }
 
 std::string first_line(const std::string& s) {
@@ -189,7 +213,8 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
       return util::fail("--baseline {}: no complete, readable run", opts.baseline->string());
     auto bsets = b.phase_sets(true);
     m.drift = compare_runs(ptrs(bsets), ptrs(m.grouped_sets), *store, aopts.similarity,
-                           opts.drift_tolerance);
+                           opts.drift_tolerance, opts.allow_missing);
+    explain_missing(*m.drift, b.results, m.data.results);
     m.baseline_name = opts.baseline->string();
   }
   return m;
@@ -356,6 +381,7 @@ std::string classifier_markdown(const Model& m) {
 std::string report_markdown(const Model& m, size_t limit) {
   std::string o = fmt::format("# Report: {}\n\nResults: `{}`  \nGenerated: {}\n\n",
                               m.data.results.experiment, m.data.results.dir.string(), m.generated);
+  if (auto note = lab_backend_note(m.data.results.runs); !note.empty()) o += note + "\n\n";
   o += "## Runs\n\n| run | status | packets | dropped | scanner | note "
        "|\n|---|---|---:|---:|---|---|\n";
   for (const RunRecord& r : m.data.results.runs) {
@@ -379,7 +405,8 @@ std::string report_markdown(const Model& m, size_t limit) {
     o += fmt::format("- {}: {}; {}\n", r.version, scanner_build_summary(b),
                      compiled_with(manifest_str(r.manifest, {"scanner_version"})));
   }
-  o += "\nThe study's own figures (7.01 / 7.60 / 7.80, method.md) for reference: Table 1 duration "
+  o += "\nThe study's own figures (7.01 / 7.60 / 7.80, docs/method.md) for reference: Table 1 "
+       "duration "
        "111 / 247 / 32 s, "
        "packets sent 15366 / 17491 / 9307; Table 2 horizontal 3 / 0 / 3, strobe 0 / 1000 / 0, "
        "services 10 / 19 / 10.\n\n";
@@ -746,8 +773,12 @@ std::string html_drift(const Model& m) {
   std::string o =
       fmt::format("<p>Baseline (A): <code>{}</code><br>This experiment (B): <code>{}</code></p>",
                   escape(m.baseline_name), escape(m.data.results.dir.string()));
-  o += d.drift ? "<p class=\"drift\">Traffic changed beyond the noise floor.</p>"
-               : "<p><b>No change beyond the noise floor.</b></p>";
+  bool cell_drift =
+      std::any_of(d.cells.begin(), d.cells.end(), [](const DriftCell& c) { return c.drift; });
+  o += cell_drift ? "<p class=\"drift\">Traffic changed beyond the noise floor.</p>"
+                  : "<p><b>No change beyond the noise floor.</b></p>";
+  if (d.missing_drift)
+    o += "<p class=\"drift\">A scanner version has complete runs on one side only.</p>";
   HtmlTable t;
   t.css_class = "num";
   t.header = {"version", "phase",       "A only",    "B only",
@@ -758,11 +789,21 @@ std::string html_drift(const Model& m) {
                       c.noise ? std::to_string(*c.noise) : "unknown", std::to_string(c.threshold),
                       c.drift ? "<span class=\"drift\">DRIFT</span>" : "no"});
   o += t.render();
-  if (!d.only_in_a.empty() || !d.only_in_b.empty())
-    o +=
-        fmt::format("<p class=\"note\">Not compared — only in the baseline: {}; only here: {}.</p>",
-                    escape(fmt::format("{}", fmt::join(d.only_in_a, ", "))),
-                    escape(fmt::format("{}", fmt::join(d.only_in_b, ", "))));
+  auto missing = [&](const std::vector<std::string>& vs, const char* where) {
+    if (vs.empty()) return;
+    o += fmt::format("<p class=\"{}\">With a complete run {} only ({}):</p><ul>",
+                     d.allow_missing ? "note" : "drift", where,
+                     d.allow_missing ? "allowed by --allow-missing, not compared"
+                                     : "drift; --allow-missing accepts this");
+    for (const auto& v : vs) {
+      auto w = d.missing_why.find(v);
+      o +=
+          "<li>" + escape(v) + (w == d.missing_why.end() ? "" : ": " + escape(w->second)) + "</li>";
+    }
+    o += "</ul>";
+  };
+  missing(d.only_in_a, "in the baseline");
+  missing(d.only_in_b, "here");
   if (!d.noise_known)
     o += "<p class=\"note\">Noise floor unknown (one run per version on both sides): any "
          "difference beyond the "
@@ -890,6 +931,8 @@ std::string report_html(const Model& m, size_t limit) {
   if (m.drift)
     card("vs baseline", m.drift->drift ? "drift" : "no drift", m.drift->drift ? "bad" : "good");
   h += "</div>";
+  if (auto note = lab_backend_note(res.runs); !note.empty())
+    h += "<p class=\"note\">" + escape(note) + "</p>";
   h += "<nav><a href=\"#runs\">Runs</a><a href=\"#t1\">Table 1</a><a href=\"#t2\">Table 2</a><a "
        "href=\"#unique\">Unique "
        "packets</a><a href=\"#ports\">Port usage</a><a href=\"#timeline\">Timeline</a><a "
@@ -908,7 +951,7 @@ std::string report_html(const Model& m, size_t limit) {
   h += "<h2 id=\"t2\">Table 2 — unique packets per phase</h2>"
        "<p class=\"note\">U<sub>n</sub> = P<sub>n</sub> \\ (P<sub>1</sub> ∩ … ∩ P<sub>k</sub>) "
        "over the scanner's sent "
-       "packet keys, after the similarity exclusion (method.md). Small print: the noise floor "
+       "packet keys, after the similarity exclusion (docs/method.md). Small print: the noise floor "
        "where measured, and "
        "|P<sub>n</sub>| with the packets removed as mere variants.</p>";
   h += html_table2(m, m.study.three_phase, m.noise_grouped, true);
@@ -985,6 +1028,7 @@ util::Result<ReportOutcome> write_report(const fs::path& results_dir, const Repo
   out.markdown = results_dir / "report.md";
   out.json = results_dir / "report.json";
   out.drift = m->drift && m->drift->drift;
+  if (out.drift) out.drift_reason = drift_summary(*m->drift);
   if (auto st = analysis::write_csv(m->study, results_dir / "csv"); !st) return st.error();
   if (auto st = write_extra_csv(*m, results_dir / "csv"); !st) return st.error();
   if (auto st = util::write_file_atomic(out.json, report_json(*m).dump(2) + "\n"); !st)

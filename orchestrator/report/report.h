@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "orchestrator/analysis/analyze.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::report {
@@ -18,8 +19,10 @@ struct ReportOptions {
   std::optional<std::filesystem::path> baseline;
   /// Unique packets a drift cell may exceed the noise floor by before it counts as drift.
   size_t drift_tolerance = 0;
+  /// A version with complete runs on one side only is not drift (`--allow-missing`).
+  bool allow_missing = false;
   /// Unique packets listed per phase and version in the HTML/Markdown (all are in the CSV).
-  size_t unique_limit = 100;
+  size_t unique_limit = analysis::kDefaultUniqueLimit;
   /// Checked between the analysis of runs and before anything is written: once set,
   /// write_report fails with "interrupted" and writes nothing (SIGINT/SIGTERM).
   const std::atomic<bool>* cancel = nullptr;
@@ -27,7 +30,9 @@ struct ReportOptions {
 
 struct ReportOutcome {
   std::filesystem::path html, markdown, json;
-  bool drift = false;  ///< a baseline was given and traffic changed beyond the noise floor
+  bool drift = false;        ///< a baseline was given and traffic changed beyond the noise floor
+                             ///< or a version has complete runs on one side only (drift_reason)
+  std::string drift_reason;  ///< one line saying why drift is set
 };
 
 /// Reads the run directories of `results_dir` alone (runner.h layout), analyses the complete

@@ -115,7 +115,8 @@ class VirtLabDriver : public LabDriver {
       auto running = lab_->backend().node_running(lab_->node(t).domain);
       if (!running) return running.error();
       if (!*running) return fail("target {} stopped during the scan", t);
-      if (auto st = lab_->wait_ready(t, std::chrono::seconds(10)); !st)
+      // Seconds for a healthy node; a VM under TCG runs its checks several times slower.
+      if (auto st = lab_->wait_ready(t, std::chrono::seconds(30)); !st)
         return fail("target {} is no longer healthy after the scan: {}", t, st.error().message);
     }
     return {};
@@ -125,7 +126,8 @@ class VirtLabDriver : public LabDriver {
     if (!lab_) return fail("the lab is not up");
     auto ref = images::find_image(lab_->node(node).image, opts_.image_root.empty()
                                                               ? images::default_cache_root()
-                                                              : opts_.image_root);
+                                                              : opts_.image_root,
+                                  opts_.backend);
     if (!ref) return ref.error();
     return images::read_manifest(*ref);
   }
@@ -232,6 +234,7 @@ Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp
   lo.name = opts.lab_name.empty() ? default_lab_name(exp) : opts.lab_name;
   lo.uri = !opts.uri.empty() ? opts.uri : config::lab_uris(exp).front();
   lo.backend = exp.backend;
+  lo.accel = exp.accel;
   lo.images = exp.node_images;  // e.g. kvm-router for router on KVM
   if (!exp.scanners.empty()) {
     for (const auto& n : topo->nodes) {

@@ -1,5 +1,5 @@
 #pragma once
-// The experiment state machine (design.md "Runs and provenance"):
+// The experiment state machine (docs/architecture.md, "Data flow" and "The results directory"):
 // for each scanner × repetition: reset targets → start the scanner node → start the
 // capture on the router → run the scanner over SSH on a PTY, time-stamping every line →
 // fetch its XML → stop the capture → write the run directory, manifest last.

@@ -1,9 +1,13 @@
 #pragma once
 // Logging for people and for nightly jobs: on a TTY, progress redraws one status line;
-// otherwise every message is a plain time-stamped line (greppable in CI logs).
-#include <string>
-
+// otherwise every message is a plain line (greppable in CI logs). A line about a file
+// starts with its PATH:LINE:COL: ("f.yaml:3:1: error: …", as compilers print), so editors
+// and CI annotators can jump to it; time stamps only with set_log_timestamps (--timestamps).
 #include <fmt/format.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
 
 namespace testbed::util {
 
@@ -11,6 +15,10 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 /// Global log threshold (set from --verbose/--quiet).
 void set_log_level(LogLevel level);
+/// Prefix every log line with its UTC time (`testbed --timestamps`, for nightly logs).
+void set_log_timestamps(bool on);
+/// Length of the "PATH:LINE: " or "PATH:LINE:COL: " prefix that starts `line`, else 0.
+size_t location_prefix(std::string_view line);
 LogLevel log_level();
 /// True when stderr is a terminal (progress lines are redrawn in place).
 bool stderr_is_tty();

@@ -57,9 +57,15 @@ struct NodeSpec {
   // LXC: the node's root directory on the host (an overlay mount) and its init.
   std::string root_dir;
   std::vector<std::string> init;  ///< argv of PID 1 inside the node
-  // KVM (later): disk image and seed; unused by the LXC generator.
+  // VM: the node's disk (a qcow2 overlay) and either a cloud-init seed (cloud images) or
+  // direct kernel boot with a config disk (images built here; vm_boot.h); unused by LXC.
   std::string disk_path;
   std::string seed_path;
+  std::string kernel;            ///< <kernel>: the image's vmlinuz (empty: boot from disk)
+  std::string initrd;            ///< <initrd>
+  std::string cmdline;           ///< <cmdline>
+  std::string config_disk_path;  ///< raw tar archive of the node's files, read-only vdb
+  std::string console_log;       ///< serial console copied to this file (diagnosis)
 };
 
 enum class ObjectKind { kDomain, kNetwork };

@@ -21,7 +21,7 @@ bool has_scheme(const std::string& uri, const std::string& driver) {
 }  // namespace
 
 std::string backend_kind_for_uri(const std::string& uri) {
-  if (has_scheme(uri, "qemu")) return "kvm";
+  if (has_scheme(uri, "qemu")) return "vm";
   if (has_scheme(uri, "lxc") || has_scheme(uri, "test")) return "lxc";
   return "";
 }
@@ -39,11 +39,11 @@ bool is_remote_uri(const std::string& uri) {
 util::Status check_remote_lab_host(const std::string& uri, const std::string& kind) {
   if (!is_remote_uri(uri)) return {};
   const std::string k = kind.empty() ? backend_kind_for_uri(uri) : kind;
-  if (k == "kvm") return {};
+  if (k == "vm" || k == "kvm") return {};
   return util::fail(
-      "a lab on the remote libvirt host {} needs the KVM backend (qemu+ssh://HOST/system): "
+      "a lab on the remote libvirt host {} needs the VM backend (qemu+ssh://HOST/system): "
       "LXC node roots are overlay mounts made on the machine running testbed. Run testbed "
-      "on that host itself (uri: lxc:///system there), or use KVM images there",
+      "on that host itself (uri: lxc:///system there), or use `backend: vm` there",
       uri);
 }
 
@@ -109,24 +109,31 @@ util::Result<remote::SshJump> lab_host_ssh(const std::string& uri) {
   return j;
 }
 
-util::Result<BackendParts> make_backend(const std::string& uri, const std::string& kind_in) {
+util::Result<BackendParts> make_backend(const std::string& uri, const std::string& kind_in,
+                                        const std::string& accel) {
   std::string implied = backend_kind_for_uri(uri);
   if (implied.empty())
     return util::fail(
         "no node backend for libvirt URI '{}' (supported: lxc:///system and lxc+ssh://HOST/ "
-        "for containers, qemu:///system and qemu+ssh://HOST/system for KVM, test:///default "
+        "for containers, qemu:///system and qemu+ssh://HOST/system for VMs, test:///default "
         "in tests)",
         uri);
-  std::string kind = kind_in.empty() ? implied : kind_in;
+  std::string kind = kind_in.empty() ? implied : kind_in == "kvm" ? "vm" : kind_in;
   bool test = has_scheme(uri, "test");
-  if (kind != "lxc" && kind != "kvm")
-    return util::fail("unknown backend '{}' (known: lxc, kvm)", kind);
+  if (kind != "lxc" && kind != "vm")
+    return util::fail("unknown backend '{}' (known: lxc, vm)", kind);
   if (!test && kind != implied)
     return util::fail("backend '{}' cannot run on libvirt URI '{}' (a {} URI): use {}", kind, uri,
                       implied,
-                      kind == "kvm" ? "qemu:///system or qemu+ssh://HOST/system" : "lxc:///system");
-  if (kind == "kvm")
-    return make_kvm_backend(uri, test ? kvm_xml_options_for_test_driver() : KvmXmlOptions{});
+                      kind == "vm" ? "qemu:///system or qemu+ssh://HOST/system" : "lxc:///system");
+  if (kind == "vm") {
+    if (test) return make_vm_backend(uri, kvm_xml_options_for_test_driver());
+    auto a = resolve_accel(uri, accel);
+    if (!a) return a.error();
+    KvmXmlOptions o;
+    o.domain_type = *a == "kvm" ? "kvm" : "qemu";
+    return make_vm_backend(uri, std::move(o));
+  }
   auto b = LibvirtBackend::connect(uri, std::make_unique<LxcXml>());
   if (!b) return b.error();
   return BackendParts{std::move(*b), std::make_unique<OverlayStorage>()};

@@ -16,7 +16,7 @@ struct BackendParts {
   std::unique_ptr<NodeStorage> storage;
 };
 
-/// The node backend a URI implies: "kvm" for qemu:///… and qemu+ssh://…/system,
+/// The node backend a URI implies: "vm" for qemu:///… and qemu+ssh://…/system,
 /// "lxc" for lxc:///… and lxc+ssh://…, "lxc" for test:///… (libvirt's mock driver, which
 /// takes either: pass the kind explicitly), "" for anything else.
 std::string backend_kind_for_uri(const std::string& uri);
@@ -40,12 +40,14 @@ util::Status check_remote_lab_host(const std::string& uri, const std::string& ki
 util::Result<remote::SshJump> lab_host_ssh(const std::string& uri);
 
 /// `kind` "lxc": LibvirtBackend + LxcXml + OverlayStorage (lxc:… or test:…).
-/// `kind` "kvm": LibvirtBackend + KvmXml + KvmStorage (qemu:… — make_kvm_backend, which
-/// checks /dev/kvm for the local qemu:///system — or test:… with the XML options the
-/// mock driver accepts, so the KVM path is unit-tested up to the hypervisor).
+/// `kind` "vm" (or its older spelling "kvm"): LibvirtBackend + KvmXml + KvmStorage on
+/// qemu:… with the domain type `accel` resolves to (resolve_accel: <domain type='kvm'> or
+/// 'qemu' for TCG), or on test:… with the XML options the mock driver accepts, so the VM
+/// path is unit-tested up to the hypervisor.
 /// `kind` "": backend_kind_for_uri(uri). A kind that does not fit the URI (lxc on
 /// qemu:///system) and unknown schemes fail, naming what is supported. Does not connect
 /// before those checks pass.
-util::Result<BackendParts> make_backend(const std::string& uri, const std::string& kind = "");
+util::Result<BackendParts> make_backend(const std::string& uri, const std::string& kind = "",
+                                        const std::string& accel = "auto");
 
 }  // namespace testbed::virt

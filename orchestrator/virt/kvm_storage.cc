@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
+
 #include "orchestrator/images/kvm_builder.h"
+#include "orchestrator/images/vm_builder.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/ipv4.h"
+#include "orchestrator/util/tar.h"
 
 namespace testbed::virt {
 
@@ -41,7 +45,60 @@ void KvmStorage::set_seed(const std::string& domain, images::NodeSeed seed) {
   seeds_[domain] = std::move(seed);
 }
 
+namespace {
+
+// The image's cache entry; Lab passes ImageRef::rootfs (entry/rootfs), accept both.
+fs::path image_entry(const fs::path& image_root) {
+  std::error_code ec;
+  if (!fs::exists(image_root / images::kKvmBaseDisk, ec) &&
+      fs::exists(image_root.parent_path() / images::kKvmBaseDisk, ec))
+    return image_root.parent_path();
+  return image_root;
+}
+
+}  // namespace
+
+std::string vm_interfaces_file(const NodeSpec& spec) {
+  std::string s;
+  for (const auto& i : spec.interfaces) s += i.mac + " " + i.guest_dev + "\n";
+  return s;
+}
+
+util::Status KvmStorage::prepare_kernel_boot(const NodeRootRequest& req, const fs::path& entry,
+                                             NodeSpec* spec) {
+  if (volumes_)
+    return util::fail(
+        "node {}: images built here (direct kernel boot) run on local VM hosts only for now; "
+        "a remote lab host takes cloud-image recipes",
+        spec->name);
+  std::vector<util::TarFile> files;
+  for (const auto& [path, f] : req.files) files.push_back({path, f.content, f.mode});
+  files.push_back({"/testbed/vm-interfaces", vm_interfaces_file(*spec), 0644});
+  if (auto m = util::read_file(entry / "manifest.json"))
+    files.push_back({"/testbed/image.json", *m, 0644});
+  auto tar = util::make_tar(files, static_cast<long>(::time(nullptr)));
+  if (!tar) return tar.error();
+  const fs::path config = req.node_dir / "config.tar";
+  const fs::path disk = req.node_dir / "disk.qcow2";
+  std::error_code ec;
+  fs::create_directories(req.node_dir, ec);
+  if (auto s = util::write_file_atomic(config, *tar, 0600); !s) return s;
+  if (auto s = images::make_overlay(entry / images::kKvmBaseDisk, disk); !s) return s;
+  spec->disk_path = fs::absolute(disk).string();
+  spec->config_disk_path = fs::absolute(config).string();
+  spec->kernel = fs::absolute(entry / images::kVmKernel).string();
+  spec->initrd = fs::absolute(entry / images::kVmInitrd).string();
+  spec->cmdline = images::vm_kernel_cmdline();
+  spec->console_log = fs::absolute(req.node_dir / "console.log").string();
+  return {};
+}
+
 util::Status KvmStorage::prepare(const NodeRootRequest& req, NodeSpec* spec) {
+  {
+    const fs::path entry = image_entry(req.image_root);
+    std::error_code ec;
+    if (fs::exists(entry / images::kVmKernel, ec)) return prepare_kernel_boot(req, entry, spec);
+  }
   images::NodeSeed seed;
   {
     std::lock_guard lock(mu_);
@@ -70,12 +127,7 @@ util::Status KvmStorage::prepare(const NodeRootRequest& req, NodeSpec* spec) {
   for (const auto& [path, f] : req.files)
     if (!kvm_skips_node_file(path)) seed.files[path] = {f.content, f.mode};
 
-  // The image's cache entry; Lab passes ImageRef::rootfs (entry/rootfs), accept both.
-  fs::path entry = req.image_root;
-  std::error_code ec;
-  if (!fs::exists(entry / images::kKvmBaseDisk, ec) &&
-      fs::exists(entry.parent_path() / images::kKvmBaseDisk, ec))
-    entry = entry.parent_path();
+  fs::path entry = image_entry(req.image_root);
   fs::path base = entry / images::kKvmBaseDisk;
   auto recipe_cc = util::read_file(entry / images::kKvmRecipeCloudConfig);
   if (!recipe_cc)
@@ -170,7 +222,7 @@ util::Status KvmStorage::release(const fs::path& node_dir) {
     }
   }
   std::error_code ec;
-  for (const char* f : {"disk.qcow2", "seed.iso"}) {
+  for (const char* f : {"disk.qcow2", "seed.iso", "config.tar"}) {
     fs::remove(node_dir / f, ec);
     if (ec) return util::fail("cannot remove {}: {}", (node_dir / f).string(), ec.message());
   }

@@ -24,6 +24,15 @@ bool kvm_skips_node_file(const std::string& path);
 /// addresses and routes, node facts for templated files (NODE_NAME, LAB_NAME).
 images::NodeSeed make_kvm_node_seed(const BootConfig& boot, const NodeSpec& spec);
 
+/// /testbed/vm-interfaces for a VM node booted by testbed's init: "MAC NAME" per NIC, so
+/// vm-init names each interface as the lab's networks (what LXC's <guest dev> does).
+std::string vm_interfaces_file(const NodeSpec& spec);
+
+/// A VM node's disks. Images built here (vm_builder.h: base.qcow2 + vmlinuz + initrd.img)
+/// boot the image's own kernel with testbed's init: node_dir/disk.qcow2 (overlay) and
+/// node_dir/config.tar (every file of the request, /testbed/vm-interfaces and the image
+/// manifest as /testbed/image.json; the config disk). Cloud images (kvm_builder.h) get an
+/// overlay and a NoCloud seed instead.
 class KvmStorage : public NodeStorage {
  public:
   /// Registers the seed for domain `domain`; prepare() of that domain adds the request's
@@ -46,6 +55,8 @@ class KvmStorage : public NodeStorage {
   std::string disk_size = "10G";
 
  private:
+  util::Status prepare_kernel_boot(const NodeRootRequest& req, const std::filesystem::path& entry,
+                                  NodeSpec* spec);
   util::Status prepare_volumes(const std::filesystem::path& entry, const std::filesystem::path& iso,
                                const std::filesystem::path& node_dir, NodeSpec* spec);
   std::mutex mu_;

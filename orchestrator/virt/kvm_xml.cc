@@ -51,12 +51,22 @@ std::string KvmXml::domain_xml(const NodeSpec& spec) const {
   type.append_attribute("arch") = opts_.arch.c_str();
   if (!opts_.machine.empty()) type.append_attribute("machine") = opts_.machine.c_str();
   type.text() = "hvm";
-  os.append_child("boot").append_attribute("dev") = "hd";
+  if (!spec.kernel.empty()) {
+    // Direct kernel boot with the image's own kernel and initrd: no bootloader, and the
+    // node's init is testbed's (vm_boot.h).
+    os.append_child("kernel").text() = spec.kernel.c_str();
+    if (!spec.initrd.empty()) os.append_child("initrd").text() = spec.initrd.c_str();
+    if (!spec.cmdline.empty()) os.append_child("cmdline").text() = spec.cmdline.c_str();
+  } else {
+    os.append_child("boot").append_attribute("dev") = "hd";
+  }
   auto features = dom.append_child("features");
   features.append_child("acpi");
   features.append_child("apic");
   if (opts_.domain_type == "kvm")
     dom.append_child("cpu").append_attribute("mode") = "host-passthrough";
+  // The guest clock starts from the host's UTC (phase timing compares both).
+  if (opts_.domain_type != "test") dom.append_child("clock").append_attribute("offset") = "utc";
   // A guest reboot (cloud-init may ask for one) restarts it; power-off ends it.
   dom.append_child("on_poweroff").text() = "destroy";
   dom.append_child("on_reboot").text() = "restart";
@@ -74,6 +84,22 @@ std::string KvmXml::domain_xml(const NodeSpec& spec) const {
   auto tgt = disk.append_child("target");
   tgt.append_attribute("dev") = "vda";
   tgt.append_attribute("bus") = "virtio";
+
+  if (!spec.config_disk_path.empty()) {
+    // The node's files (init, addresses, keys) as a tar archive on a raw read-only disk:
+    // the node's init unpacks /dev/vdb over its root before anything else.
+    auto cfg = dev.append_child("disk");
+    cfg.append_attribute("type") = "file";
+    cfg.append_attribute("device") = "disk";
+    auto cdrv = cfg.append_child("driver");
+    cdrv.append_attribute("name") = "qemu";
+    cdrv.append_attribute("type") = "raw";
+    cfg.append_child("source").append_attribute("file") = spec.config_disk_path.c_str();
+    auto ct = cfg.append_child("target");
+    ct.append_attribute("dev") = "vdb";
+    ct.append_attribute("bus") = "virtio";
+    cfg.append_child("readonly");
+  }
 
   if (!spec.seed_path.empty()) {
     auto cd = dev.append_child("disk");
@@ -98,21 +124,44 @@ std::string KvmXml::domain_xml(const NodeSpec& spec) const {
     in.append_child("target").append_attribute("dev") = i.host_dev.c_str();
     in.append_child("model").append_attribute("type") = "virtio";
   }
-  // Serial console: `virsh console` and boot logs without any network.
+  // Serial console: `virsh console` and boot logs without any network; with
+  // spec.console_log also copied to that file, for the error when a node does not come up.
   auto serial = dev.append_child("serial");
   serial.append_attribute("type") = "pty";
+  if (!spec.console_log.empty()) {
+    auto log = serial.append_child("log");
+    log.append_attribute("file") = spec.console_log.c_str();
+    log.append_attribute("append") = "off";
+  }
   serial.append_child("target").append_attribute("port") = "0";
   auto console = dev.append_child("console");
   console.append_attribute("type") = "pty";
   auto ctgt = console.append_child("target");
   ctgt.append_attribute("type") = "serial";
   ctgt.append_attribute("port") = "0";
+  if (opts_.domain_type != "test") {
+    // No USB, no balloon: nothing a lab node uses, and less for TCG to emulate at boot.
+    auto usb = dev.append_child("controller");
+    usb.append_attribute("type") = "usb";
+    usb.append_attribute("model") = "none";
+    dev.append_child("memballoon").append_attribute("model") = "none";
+  }
   if (opts_.rng) {
     auto rng = dev.append_child("rng");
     rng.append_attribute("model") = "virtio";
     auto be = rng.append_child("backend");
     be.append_attribute("model") = "random";
     be.text() = "/dev/urandom";
+  }
+  if (opts_.domain_type != "test") {
+    // QEMU runs as root, without relabelling: node disks live in the lab's root-only
+    // (0700) state dir and the image cache, which libvirt's DAC driver would otherwise
+    // need to open up to its unprivileged QEMU user.
+    auto sec = dom.append_child("seclabel");
+    sec.append_attribute("type") = "static";
+    sec.append_attribute("model") = "dac";
+    sec.append_attribute("relabel") = "no";
+    sec.append_child("label").text() = "+0:+0";
   }
   return to_string(doc);
 }

@@ -16,13 +16,16 @@
 #include <sstream>
 #include <thread>
 
+#include "orchestrator/images/build.h"
 #include "orchestrator/images/cache.h"
+#include "orchestrator/images/lxc_builder.h"
 #include "orchestrator/remote/quote.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/virt/backends.h"
+#include "orchestrator/virt/kvm_backend.h"
 #include "orchestrator/virt/kvm_storage.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/naming.h"
@@ -39,8 +42,11 @@ namespace {
 LabOptions with_defaults(LabOptions o) {
   if (o.image_root.empty()) o.image_root = images::default_cache_root();
   if (o.owner_pid == 0) o.owner_pid = ::getpid();
-  if (o.uri.empty()) o.uri = o.backend == "kvm" ? "qemu:///system" : "lxc:///system";
+  if (o.backend == "kvm") o.backend = "vm";
+  if (o.uri.empty()) o.uri = o.backend == "vm" ? "qemu:///system" : "lxc:///system";
   if (o.backend.empty()) o.backend = backend_kind_for_uri(o.uri);
+  if (o.ready_timeout.count() == 0)
+    o.ready_timeout = std::chrono::milliseconds(o.backend == "vm" ? 300000 : 90000);
   return o;
 }
 
@@ -78,9 +84,10 @@ bool process_alive(int64_t pid, int64_t start_ticks) {
 // The backend an image was built for (its manifest's "backend"); "" when unknown.
 std::string image_backend(const images::ImageRef& ref) {
   auto j = images::read_manifest(ref);
-  return j && j->contains("backend") && (*j)["backend"].is_string()
-             ? (*j)["backend"].get<std::string>()
-             : "";
+  std::string b = j && j->contains("backend") && (*j)["backend"].is_string()
+                      ? (*j)["backend"].get<std::string>()
+                      : "";
+  return b == "kvm" ? "vm" : b;  // manifests of the older spelling
 }
 
 }  // namespace
@@ -160,6 +167,7 @@ util::Status Lab::write_state(bool kept) const {
   j["name"] = name_;
   j["uri"] = opts_.uri;
   j["backend"] = opts_.backend;
+  if (opts_.backend == "vm") j["accel"] = accel_;
   j["owner_pid"] = opts_.owner_pid;
   j["owner_start_ticks"] = process_start_ticks(opts_.owner_pid);
   j["created"] = created_;
@@ -191,7 +199,7 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
     std::string image = opts.images.count(n.name) ? opts.images.at(n.name) : n.image;
     lab->images_[n.name] = image;
     if (refs.count(image)) continue;
-    auto ref = images::find_image(image, opts.image_root);
+    auto ref = images::find_image(image, opts.image_root, opts.backend);
     if (!ref) {
       missing += fmt::format("\n  {}: node '{}': {}", n.where, n.name, ref.error().message);
       continue;
@@ -224,11 +232,25 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
     if (!host) return host.error();
     if (auto s = config::check_against_host(topo, *host); !s) return s.error();
   }
-  auto parts = make_backend(opts.uri, opts.backend);
+  if (opts.backend == "vm") {
+    if (opts.uri.rfind("test:", 0) == 0) {
+      lab->accel_ = "test";
+    } else {
+      auto a = resolve_accel(opts.uri, opts.accel);
+      if (!a) return a.error();
+      lab->accel_ = *a;
+    }
+  }
+  auto parts = make_backend(opts.uri, opts.backend, lab->accel_.empty() ? "auto" : lab->accel_);
   if (!parts) return parts.error();
   lab->backend_ = std::move(parts->backend);
   lab->storage_ = std::move(parts->storage);
   if (auto s = lab->attach_lab_host(); !s) return s.error();
+  if (!lab->accel_.empty() && lab->accel_ != "test")
+    lab->progress(fmt::format("VM nodes run under {}", lab->accel_ == "kvm"
+                                                           ? "KVM"
+                                                           : "QEMU's TCG emulator (no usable "
+                                                             "/dev/kvm, or accel: tcg)"));
   if (opts.uri.rfind("lxc:///", 0) == 0) {
     // libvirt writes <bridge>.macs for networks with an <ip> here, but a package
     // install without its postinst (no systemd here) may not have created it.
@@ -335,7 +357,7 @@ util::Status Lab::create_networks() {
 
 util::Status Lab::create_node(const config::TopologyNode& n) {
   const NodeInfo& info = infos_.at(n.name);
-  auto ref = images::find_image(info.image, opts_.image_root);
+  auto ref = images::find_image(info.image, opts_.image_root, opts_.backend);
   if (!ref) return ref.error();
   fs::path nd = state_dir_ / "nodes" / n.name;
   BootConfig boot = make_boot_config(topo_, name_, n);
@@ -364,6 +386,9 @@ util::Status Lab::create_node(const config::TopologyNode& n) {
   spec.name = info.domain;
   spec.meta = ObjectMeta{name_, opts_.owner_pid, created_, state_dir_.string()};
   spec.init = lxc_init_argv();
+  // A VM has no host page cache to lean on: 1 GiB holds the LAMP target's MariaDB,
+  // Apache and PHP with room for Nmap's OS database on the scanner.
+  if (opts_.backend == "vm") spec.memory_mib = 1024;
   for (const auto& itf : n.interfaces) {
     InterfaceSpec is;
     is.network = network_name(name_, itf.network);
@@ -410,10 +435,16 @@ util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds 
   auto t = ssh_target(node);
   t.connect_timeout = std::chrono::milliseconds(2000);
   auto session = remote::SshSession::connect_retrying(t, timeout, std::chrono::milliseconds(50));
-  if (!session)
+  if (!session) {
+    std::string console = console_tail(node);
     return util::fail(
-        "node '{}' of lab '{}': check 'ssh' failed: no SSH login at {} within {} ms: {}", node,
-        name_, t.host, timeout.count(), session.error().message);
+        "node '{}' of lab '{}': check 'ssh' failed: no SSH login at {} within {} ms: {}{}", node,
+        name_, t.host, timeout.count(), session.error().message,
+        console.empty() ? ""
+                        : fmt::format("\nlast lines of its console ({}):\n{}",
+                                      (state_dir_ / "nodes" / node / "console.log").string(),
+                                      console));
+  }
   // 2. Init finished and services started, then the image's health checks.
   auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - clock::now()).count();
   if (left < 1) left = 1;
@@ -431,17 +462,63 @@ util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds 
   if (!r)
     return util::fail("node '{}' of lab '{}': readiness check failed: {}", node, name_,
                       r.error().message);
-  if (r->exit_status == 0) return {};
+  if (r->exit_status == 0) return check_expect(node, *session);
   const char* check = r->exit_status == 3 ? "init" : r->exit_status == 4 ? "services" : "health.sh";
   return util::fail("node '{}' of lab '{}': check '{}' failed (exit {}):\n{}{}", node, name_, check,
                     r->exit_status, r->out, r->err);
+}
+
+util::Status Lab::check_expect(const std::string& node, remote::SshSession& session) {
+  auto ref = images::find_image(infos_.at(node).image, opts_.image_root, opts_.backend);
+  if (!ref) return {};  // a fake image in tests; up() already refused missing ones
+  auto m = images::read_manifest(*ref);
+  if (!m || !m->contains("expect") || !(*m)["expect"].is_object()) return {};
+  config::Recipe want;
+  want.name = infos_.at(node).image;
+  want.expect.nmap_version = (*m)["expect"].value("nmap_version", std::string());
+  if ((*m)["expect"].contains("packages") && (*m)["expect"]["packages"].is_object())
+    want.expect.packages =
+        (*m)["expect"]["packages"].get<std::map<std::string, std::string>>();
+  images::BuildOutput found;
+  std::vector<std::string> argv = {"dpkg-query", "-W",
+                                   "-f=${db:Status-Abbrev}\t${Package}\t${Version}\n"};
+  for (const auto& [pkg, prefix] : want.expect.packages) argv.push_back(pkg);
+  if (!want.expect.packages.empty()) {
+    auto q = session.exec(argv);
+    if (!q) return util::fail("node '{}' of lab '{}': check 'expect': {}", node, name_, q.error().message);
+    found.packages = images::parse_dpkg_query(q->out);
+  }
+  if (!want.expect.nmap_version.empty()) {
+    auto v = session.exec({"nmap", "--version"});
+    if (!v) return util::fail("node '{}' of lab '{}': check 'expect': {}", node, name_, v.error().message);
+    found.nmap_version = images::parse_nmap_version(v->out);
+  }
+  auto s = images::check_expectations(want, found);
+  if (s) return {};
+  return util::fail("node '{}' of lab '{}': check 'expect' failed on the booted node: {}", node,
+                    name_, s.error().message);
+}
+
+std::string Lab::console_tail(const std::string& node, size_t lines) const {
+  auto text = util::read_file(state_dir_ / "nodes" / node / "console.log");
+  if (!text || text->empty()) return "";
+  std::vector<std::string> all;
+  std::istringstream in(*text);
+  for (std::string l; std::getline(in, l);) {
+    while (!l.empty() && (l.back() == '\r')) l.pop_back();
+    all.push_back("  | " + l);
+  }
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
+    out += all[i] + "\n";
+  return out;
 }
 
 util::Status Lab::reset_node(const std::string& node, const std::string& image) {
   const config::TopologyNode* n = topo_.node(node);
   if (!n) return util::fail("lab '{}' has no node '{}'", name_, node);
   if (!image.empty() && image != images_[node]) {
-    auto ref = images::find_image(image, opts_.image_root);
+    auto ref = images::find_image(image, opts_.image_root, opts_.backend);
     if (!ref) return ref.error();
     std::string built_for = image_backend(*ref);
     if (!built_for.empty() && !opts_.backend.empty() && built_for != opts_.backend)
@@ -506,7 +583,8 @@ util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabO
     opts.lab_host = *jh;
     lab->opts_.lab_host = *jh;
   }
-  auto parts = make_backend(opts.uri, opts.backend);
+  lab->accel_ = j.value("accel", std::string());
+  auto parts = make_backend(opts.uri, opts.backend, lab->accel_.empty() ? "tcg" : lab->accel_);
   if (!parts) return parts.error();
   lab->backend_ = std::move(parts->backend);
   lab->storage_ = std::move(parts->storage);
@@ -558,6 +636,14 @@ std::map<std::string, std::string> Lab::provenance() const {
   std::map<std::string, std::string> p;
   p["lab"] = name_;
   p["uri"] = opts_.uri;
+  p["backend"] = opts_.backend;
+  if (opts_.backend == "vm" && !accel_.empty()) {
+    p["accel"] = accel_;
+    auto* lv = dynamic_cast<LibvirtBackend*>(backend_.get());
+    unsigned long hv = 0;
+    if (lv && virConnectGetVersion(lv->connection(), &hv) == 0)
+      p["qemu_version"] = fmt::format("{}.{}.{}", hv / 1000000, hv / 1000 % 1000, hv % 1000);
+  }
   unsigned long lib = 0;
   if (virGetVersion(&lib, nullptr, nullptr) == 0)
     p["libvirt_version"] = fmt::format("{}.{}.{}", lib / 1000000, lib / 1000 % 1000, lib % 1000);
@@ -565,7 +651,7 @@ std::map<std::string, std::string> Lab::provenance() const {
   if (::uname(&u) == 0) p["kernel"] = std::string(u.release) + " " + u.version;
   if (auto h = util::sha256_file(state_dir_ / "topology.yaml")) p["topology_sha256"] = *h;
   for (const auto& [node, image] : images_) {
-    auto ref = images::find_image(image, opts_.image_root);
+    auto ref = images::find_image(image, opts_.image_root, opts_.backend);
     p["image." + node] = ref ? image + "@" + ref->key : image + "@?";
   }
   return p;
@@ -591,7 +677,7 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
     } catch (const std::exception&) {
     }
   }
-  auto parts = make_backend(uri, kind);
+  auto parts = make_backend(uri, kind, "tcg");  // removal: the domain type does not matter
   if (!parts) return parts.error();
   auto& backend = parts->backend;
   auto objs = backend->list_objects();
@@ -651,7 +737,7 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
 util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
   LabOptions opts = with_defaults(in);
   GcReport rep;
-  auto parts = make_backend(opts.uri, opts.backend);
+  auto parts = make_backend(opts.uri, opts.backend, "tcg");  // listing and removal only
   if (!parts) return parts.error();
   auto objs = parts->backend->list_objects();
   if (!objs) return objs.error();

@@ -30,11 +30,14 @@ namespace testbed::virt {
 
 struct LabOptions {
   std::string name;  ///< default: the topology's name
-  /// Default: lxc:///system, or qemu:///system when `backend` is "kvm".
+  /// Default: lxc:///system, or qemu:///system when `backend` is "vm".
   std::string uri;
-  /// "lxc" | "kvm" (the experiment's `backend:`); empty = implied by the URI
-  /// (backends.h). Needed only for test:///default, which takes either.
+  /// "lxc" | "vm" (the experiment's `backend:`; "kvm" is read as "vm"); empty = implied
+  /// by the URI (backends.h). Needed only for test:///default, which takes either.
   std::string backend;
+  /// VM labs: "auto" | "kvm" | "tcg" (the experiment's `accel:`, resolve_accel); the
+  /// acceleration that ran is in lab.json and provenance()["accel"].
+  std::string accel = "auto";
   std::filesystem::path state_root = "/var/lib/testbed/labs";
   std::filesystem::path image_root;  ///< default: images::default_cache_root()
   /// node -> image, overriding the topology's `image:` (the experiment's `node_images`,
@@ -46,7 +49,9 @@ struct LabOptions {
   int64_t owner_pid = 0;  ///< default: getpid()
   /// The lab outlives its owner process (`testbed lab up`): gc leaves it alone.
   bool keep = false;
-  std::chrono::milliseconds ready_timeout{90000};
+  /// How long a node may take to boot and pass its checks; 0 = the backend's default
+  /// (90 s for LXC; 300 s for VMs, which boot a kernel, under TCG emulated).
+  std::chrono::milliseconds ready_timeout{0};
   bool check_host = true;  ///< refuse subnets overlapping host addresses/routes
   /// false: up() and reset_node() return once the nodes are started, without waiting
   /// for SSH/health (tests on test:///default, where no guest ever answers).
@@ -99,8 +104,9 @@ class Lab {
   /// reset_node for several nodes at once: all are restarted, then all are waited for
   /// (the boots overlap, so resetting N targets takes about as long as one).
   util::Status reset_nodes(const std::vector<std::string>& nodes);
-  /// Waits until SSH answers, the node's init finished and /testbed/health.sh exits 0.
-  /// The error names the failing check and shows its output.
+  /// Waits until SSH answers, the node's init finished, /testbed/health.sh exits 0 and
+  /// the image's `expect` facts hold on the node (check_expect). The error names the
+  /// failing check and shows its output (for a VM that never answers, its console).
   util::Status wait_ready(const std::string& node, std::chrono::milliseconds timeout);
 
   const std::string& name() const { return name_; }
@@ -124,8 +130,9 @@ class Lab {
                                         const std::vector<std::string>& argv,
                                         const remote::ExecOptions& opts = {}) const;
   util::Result<std::vector<NodeStatus>> status();
-  /// Facts for run manifests: "uri", "libvirt_version", "kernel", "topology_sha256",
-  /// "lab", and "image.<node>" = "<image name>@<cache key>" for every node.
+  /// Facts for run manifests: "uri", "backend", "libvirt_version", "kernel",
+  /// "topology_sha256", "lab", "image.<node>" = "<image name>@<cache key>" for every
+  /// node, and for VM labs "accel" (kvm or tcg) and "qemu_version".
   std::map<std::string, std::string> provenance() const;
   Backend& backend() { return *backend_; }
 
@@ -136,6 +143,12 @@ class Lab {
   util::Status write_state(bool kept) const;
   /// Remote lab host: its SSH login (opts_.lab_host) and the node disks as volumes.
   util::Status attach_lab_host();
+  /// The image's `expect` facts (its manifest: Nmap version, package versions) checked on
+  /// the booted node over `session`; the error names the node, the fact, the expected
+  /// and the found value.
+  util::Status check_expect(const std::string& node, remote::SshSession& session);
+  /// The last lines of a VM node's serial console (empty for LXC or when there is none).
+  std::string console_tail(const std::string& node, size_t lines = 25) const;
   void progress(const std::string& line) const;
 
   std::string name_;
@@ -148,6 +161,7 @@ class Lab {
   std::unique_ptr<NodeStorage> storage_;
   int64_t created_ = 0;
   bool kept_ = false;
+  std::string accel_;  ///< VM labs: "kvm" or "tcg" (resolve_accel); "test" on test:///
 };
 
 /// Runs argv on a remote lab host over SSH (its login as in LabOptions::lab_host).

@@ -234,8 +234,11 @@ TEST_F(BadInputTest, ValidateCommandExitsTwoWithLocation) {
   for (const auto& [file, says] : cases) {
     auto r = validate(file);
     EXPECT_EQ(r.exit_code, 2) << file << ": " << r.out << r.err;
-    std::string want = file + ":" + says;
-    EXPECT_NE(r.err.find(want), std::string::npos) << "want: " << want << "\ngot: " << r.err;
+    // Compiler style, so editors jump to it: "FILE:LINE:COL: error: message" at a line start.
+    size_t loc = says.find(": ");
+    std::string want = "\n" + file + ":" + says.substr(0, loc) + ": error: " + says.substr(loc + 2);
+    EXPECT_NE(("\n" + r.err).find(want), std::string::npos)
+        << "want: " << want << "\ngot: " << r.err;
   }
   topology(kTopology);
   auto ok = validate(file_);

@@ -234,7 +234,7 @@ TEST_F(LabKeysTest, HostsAndUriMustFitTheBackend) {
   ASSERT_FALSE(e.ok());
   std::string m = e.error().message;
   EXPECT_NE(m.find("exp.yaml:8:5: hosts: 'lxc:///system' is a lxc URI but the experiment's "
-                   "backend is kvm"),
+                   "backend is vm"),
             std::string::npos)
       << m;
   EXPECT_NE(m.find("exp.yaml:9:5: hosts: 'qemu+ssh://lab1/system' is listed twice"),

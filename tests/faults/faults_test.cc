@@ -211,7 +211,8 @@ class Faults : public ::testing::Test {
   }
   void TearDown() override {
     if (!tmp_) return;
-    util::run_process({kTestbed, "lab", "down", lab_}).ok();
+    util::run_process({kTestbed, "lab", "down", "--ignore-missing", lab_})
+        .ok();  // usually down already
     // Never let the temporary directory's removal walk into a mount a failed build left.
     for (const auto& m : virt::mounts_under(tmp_->path()))
       util::run_process({"umount", "--lazy", "--", m}).ok();

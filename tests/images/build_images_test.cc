@@ -18,6 +18,7 @@
 #include "orchestrator/images/build.h"
 #include "orchestrator/images/cache.h"
 #include "orchestrator/images/lxc_builder.h"
+#include "orchestrator/images/vm_builder.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
 
@@ -121,6 +122,49 @@ TEST_F(RealImages, BuildEveryLxcImageThenCacheHitsAreInstant) {
   }
   std::printf("warm pass: %.3f s\n", warm);
   EXPECT_LT(warm, 1.0);
+}
+
+// The VM images CI's VM tests boot (the VM e2e test and the VM lab test): the same
+// recipes' Debian roots plus the suite's kernel, as a qcow2 disk.
+TEST_F(RealImages, BuildTheCiVmImagesThenCacheHitsAreInstant) {
+  ASSERT_TRUE(util::have_program("mkfs.ext4") && util::have_program("qemu-img"))
+      << "install e2fsprogs and qemu-utils (make setup)";
+  VmBuilder b(default_cache_root() / ".downloads");
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const char* name : {"router", "scanner-nmap-7.80", "target-lamp-ftp"}) {
+      auto r = config::load_recipe(fs::path(TESTBED_SOURCE_DIR) / "images" / (std::string(name) + ".yaml"));
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      auto res = build_image(*r, b, default_cache_root(), false);
+      ASSERT_TRUE(res.ok()) << name << ": " << res.error().message;
+      if (pass == 1) {
+        EXPECT_FALSE(res->built) << name << " was rebuilt from an unchanged recipe";
+        EXPECT_LT(res->seconds, 1.0);
+      }
+      std::printf("vm image %-20s %s %6.1f s %5llu MiB\n", name, res->built ? "built " : "cached",
+                  res->seconds, static_cast<unsigned long long>(res->size_bytes >> 20));
+      auto ref = find_image(name, default_cache_root(), "vm");
+      ASSERT_TRUE(ref.ok()) << ref.error().message;
+      // The LXC build of the same recipe is a different cache entry.
+      auto lxc = find_image(name);
+      if (lxc.ok()) EXPECT_NE(lxc->key, ref->key);
+      for (const char* f : {kKvmBaseDisk, kVmKernel, kVmInitrd})
+        EXPECT_TRUE(fs::exists(ref->dir / f)) << name << ": " << f;
+      EXPECT_FALSE(fs::exists(ref->dir / "rootfs")) << "the root tree is a disk now";
+      auto m = nlohmann::json::parse(*util::read_file(ref->manifest));
+      EXPECT_EQ(m["backend"], "vm");
+      EXPECT_EQ(m["vm"]["boot"], "kernel");
+      EXPECT_NE(m["vm"]["kernel"].get<std::string>().find("cloud-amd64"), std::string::npos);
+      EXPECT_TRUE(m["packages"].contains("linux-image-cloud-amd64")) << name;
+      EXPECT_TRUE(m["packages"].contains("openssh-server")) << name;
+      auto info = backing_file(ref->dir / kKvmBaseDisk);
+      ASSERT_TRUE(info.ok());
+      EXPECT_EQ(*info, "") << "the base disk stands alone";
+    }
+  }
+  auto scanner = find_image("scanner-nmap-7.80", default_cache_root(), "vm");
+  ASSERT_TRUE(scanner.ok());
+  auto m = nlohmann::json::parse(*util::read_file(scanner->manifest));
+  EXPECT_EQ(m["nmap"]["version"], "7.80");
 }
 
 TEST_F(RealImages, ScannersReportTheirNmapVersion) {

@@ -87,7 +87,7 @@ health:
     service: nope
 )");
   EXPECT_NE(e.find("2:7: 'role' in recipe is 'attacker'"), std::string::npos) << e;
-  EXPECT_NE(e.find("3:11: backend 'lxd' must be lxc or kvm (did you mean 'lxc'?)"),
+  EXPECT_NE(e.find("3:11: backend 'lxd' must be lxc or vm (did you mean 'lxc'?)"),
             std::string::npos)
       << e;
   EXPECT_NE(e.find("timeout 0 must be 1..600"), std::string::npos) << e;
@@ -108,8 +108,21 @@ backends: [lxc]
 base:
   cloud_image: https://example.invalid/x.img
 )");
-  EXPECT_NE(e.find("needs 'suite'"), std::string::npos) << e;
-  EXPECT_NE(e.find("5:16: cloud_image is only for kvm recipes"), std::string::npos) << e;
+  EXPECT_NE(e.find("5:16: an lxc recipe's base is a Debian 'suite'; cloud_image is only for "
+                   "vm-only recipes"),
+            std::string::npos)
+      << e;
+  // No base at all: the suite is named, and the cloud image as the vm-only alternative.
+  e = errors_of("name: scan\nrole: scanner\nbackends: [lxc, vm]\nbase: {}\n");
+  EXPECT_NE(e.find("the base needs 'suite'"), std::string::npos) << e;
+  // A vm recipe on a Debian suite is built here (VmBuilder): no cloud-image keys.
+  e = errors_of("name: scan\nrole: scanner\nbackends: [vm]\nbase:\n  suite: bookworm\n  sha256: " +
+                std::string(64, 'a') + "\n");
+  EXPECT_NE(e.find("sha256 is only for a cloud_image base"), std::string::npos) << e;
+  auto both = parse("name: scan\nrole: scanner\nbackends: [lxc, kvm]\nbase:\n  suite: bookworm\n");
+  ASSERT_TRUE(both.ok()) << both.error().message;
+  EXPECT_EQ(both->backends, (std::vector<std::string>{"lxc", "vm"})) << "kvm is read as vm";
+  EXPECT_TRUE(both->supports("vm") && both->supports("kvm") && !both->cloud());
 }
 
 TEST(Recipe, KvmBaseNeedsUrlAndExactlyOneDigest) {
@@ -131,7 +144,7 @@ TEST(Recipe, KvmBaseNeedsUrlAndExactlyOneDigest) {
             std::string::npos);
   EXPECT_NE(errors_of(head + "  suite: bullseye\n  cloud_image: https://e.invalid/x.img\n"
                              "  sha256sums: https://e.invalid/S\n")
-                .find("suite is only for lxc recipes"),
+                .find("give either 'suite' (a Debian root built here) or 'cloud_image', not both"),
             std::string::npos);
 }
 
@@ -214,9 +227,10 @@ TEST(Recipe, ShippedRecipesAllLoad) {
         EXPECT_EQ(r.expect.nmap_version.rfind(r.name.substr(r.name.rfind('-') + 1), 0), 0u)
             << r.name;
     }
-    if (r.supports("kvm")) {
+    if (r.cloud()) {
       EXPECT_TRUE(r.base.cloud_image.rfind("https://cloud-images.ubuntu.com/releases/", 0) == 0)
           << r.name;
+      EXPECT_FALSE(r.supports("lxc")) << r.name;
     }
     if (r.base.suite == "sid") {
       ASSERT_EQ(r.base.apt_options.size(), 1u) << r.name;

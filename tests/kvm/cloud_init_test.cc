@@ -56,7 +56,7 @@ std::vector<std::string> kvm_recipes() {
   for (const auto& e : fs::directory_iterator(kImages)) {
     if (e.path().extension() != ".yaml") continue;
     auto r = config::load_recipe(e.path());
-    if (r && r->supports("kvm")) names.push_back(r->name);
+    if (r && r->cloud()) names.push_back(r->name);
   }
   std::sort(names.begin(), names.end());
   return names;

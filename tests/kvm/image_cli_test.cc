@@ -65,7 +65,7 @@ TEST(KvmImageCli, OfflineBuildFailsWithWhatToDoThenBuildsFromAPlacedFile) {
   std::string placed = "cache/.downloads/" + digest->substr(0, 16) + "-focal-test.img";
   EXPECT_NE(r.err.find(placed), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("build on a host that can"), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists(dir / "cache/kvm-scan/current"));
+  EXPECT_FALSE(fs::exists(dir / "cache/kvm-scan/current-vm"));
 
   // The file placed where the message says: built offline, the nmap check deferred.
   std::error_code ec;
@@ -74,13 +74,14 @@ TEST(KvmImageCli, OfflineBuildFailsWithWhatToDoThenBuildsFromAPlacedFile) {
   r = testbed(dir, with({"build", "kvm-scan"}));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("kvm-scan"), std::string::npos) << r.out;
-  auto manifest = util::read_file(dir / "cache/kvm-scan/current/manifest.json");
+  auto manifest = util::read_file(dir / "cache/kvm-scan/current-vm/manifest.json");
   ASSERT_TRUE(manifest);
   auto m = nlohmann::json::parse(*manifest);
-  EXPECT_EQ(m.value("backend", ""), "kvm");
+  EXPECT_EQ(m.value("backend", ""), "vm");
+  EXPECT_EQ(m["vm"].value("boot", ""), "cloud-init");
   EXPECT_EQ(m.value("expect_checked", ""), "at first boot");
-  EXPECT_TRUE(fs::exists(dir / "cache/kvm-scan/current/base.qcow2"));
-  EXPECT_TRUE(fs::exists(dir / "cache/kvm-scan/current/recipe-cloud-config.yaml"));
+  EXPECT_TRUE(fs::exists(dir / "cache/kvm-scan/current-vm/base.qcow2"));
+  EXPECT_TRUE(fs::exists(dir / "cache/kvm-scan/current-vm/recipe-cloud-config.yaml"));
 
   // --all --backend kvm: the kvm recipes only (cached now); --backend lxc on a kvm-only
   // recipe is a bad request.
@@ -95,7 +96,7 @@ TEST(KvmImageCli, OfflineBuildFailsWithWhatToDoThenBuildsFromAPlacedFile) {
   ASSERT_EQ(list.exit_code, 0) << list.err;
   auto l = nlohmann::json::parse(list.out);
   ASSERT_EQ(l.size(), 1u);
-  EXPECT_EQ(l[0].value("backend", ""), "kvm");
+  EXPECT_EQ(l[0].value("backend", ""), "vm");
 }
 
 }  // namespace

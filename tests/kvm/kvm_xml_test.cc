@@ -59,6 +59,38 @@ TEST(KvmXml, RouterDomainMatchesGoldenAndLibvirtSchema) {
   expect_valid(xml, "domain");
 }
 
+// An image built here under TCG: direct kernel boot with testbed's init, the node's
+// config disk, the console kept in a file; QEMU as root without relabelling.
+TEST(KvmXml, TcgKernelBootRouterMatchesGoldenAndLibvirtSchema) {
+  NodeSpec spec = router_spec();
+  spec.seed_path.clear();
+  const std::string img = "/var/lib/testbed/images/router/0123456789abcdef/";
+  spec.kernel = img + "vmlinuz";
+  spec.initrd = img + "initrd.img";
+  spec.cmdline = "console=ttyS0 root=/dev/vda rw init=/testbed/vm-init";
+  spec.config_disk_path = "/var/lib/testbed/labs/study/nodes/router/config.tar";
+  spec.console_log = "/var/lib/testbed/labs/study/nodes/router/console.log";
+  KvmXmlOptions o;
+  o.domain_type = "qemu";
+  std::string xml = KvmXml(o).domain_xml(spec);
+  kvm_test::expect_golden("router.tcg-kernel.domain.xml", xml);
+  expect_valid(xml, "domain");
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml.c_str()));
+  auto dom = doc.child("domain");
+  EXPECT_STREQ(dom.attribute("type").value(), "qemu");
+  EXPECT_FALSE(dom.child("cpu")) << "no host-passthrough under TCG";
+  EXPECT_EQ(spec.kernel, dom.child("os").child("kernel").text().get());
+  EXPECT_FALSE(dom.child("os").child("boot"));
+  auto cfg = dom.child("devices").find_child_by_attribute("disk", "device", "disk").next_sibling();
+  EXPECT_EQ(spec.config_disk_path, cfg.child("source").attribute("file").value());
+  EXPECT_STREQ(cfg.child("target").attribute("dev").value(), "vdb");
+  EXPECT_TRUE(cfg.child("readonly"));
+  EXPECT_EQ(spec.console_log,
+            dom.child("devices").child("serial").child("log").attribute("file").value());
+  EXPECT_STREQ(dom.child("seclabel").child("label").text().get(), "+0:+0");
+}
+
 TEST(KvmXml, DomainHasOverlaySeedVirtioTapsSerialAndMetadata) {
   auto spec = router_spec();
   pugi::xml_document doc;
@@ -144,18 +176,43 @@ TEST(KvmXml, LifecycleOnTheTestDriver) {
 namespace testbed::virt {
 namespace {
 
-TEST(KvmBackend, LocalQemuNeedsDevKvmWithAClearError) {
-  auto s = check_local_kvm("qemu:///system", "/nonexistent/kvm");
-  ASSERT_FALSE(s);
-  EXPECT_NE(s.error().message.find("/nonexistent/kvm"), std::string::npos);
-  EXPECT_NE(s.error().message.find("backend: lxc"), std::string::npos);
-  EXPECT_TRUE(check_local_kvm("qemu:///system", "/dev/null"));
-  // Remote hosts are checked by libvirt on the host itself.
-  EXPECT_TRUE(check_local_kvm("qemu+ssh://lab1/system", "/nonexistent/kvm"));
+TEST(VmBackend, AccelResolution) {
+  // No usable /dev/kvm: auto falls back to TCG, an explicit kvm fails saying what to do.
+  auto a = resolve_accel("qemu:///system", "auto", "/nonexistent/kvm");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, "tcg");
+  auto k = resolve_accel("qemu:///system", "kvm", "/nonexistent/kvm");
+  ASSERT_FALSE(k);
+  EXPECT_NE(k.error().message.find("/nonexistent/kvm"), std::string::npos);
+  EXPECT_NE(k.error().message.find("accel: tcg"), std::string::npos);
+  // A device node that is not KVM (/dev/null opens, but answers no KVM ioctl).
+  EXPECT_FALSE(kvm_usable("/dev/null"));
+  EXPECT_EQ(*resolve_accel("qemu:///system", "auto", "/dev/null"), "tcg");
+  EXPECT_EQ(*resolve_accel("qemu:///system", "tcg", "/dev/null"), "tcg");
+  // A remote host decides for itself (its libvirt refuses kvm when it cannot).
+  EXPECT_EQ(*resolve_accel("qemu+ssh://lab1/system", "auto", "/nonexistent/kvm"), "kvm");
+  EXPECT_FALSE(resolve_accel("qemu:///system", "fast", "/dev/null"));
+  // auto on this host agrees with the probe.
+  EXPECT_EQ(*resolve_accel("qemu:///system", "auto"), kvm_usable() ? "kvm" : "tcg");
+}
+
+TEST(VmBackend, DomainTypeFollowsAccel) {
+  KvmXmlOptions o;
+  o.domain_type = "qemu";
+  NodeSpec s;
+  s.name = "tb-accel-node";
+  s.disk_path = "/x.qcow2";
+  std::string tcg = KvmXml(o).domain_xml(s);
+  EXPECT_NE(tcg.find("<domain type=\"qemu\">"), std::string::npos) << tcg;
+  EXPECT_EQ(tcg.find("host-passthrough"), std::string::npos);
+  o.domain_type = "kvm";
+  std::string kvm = KvmXml(o).domain_xml(s);
+  EXPECT_NE(kvm.find("<domain type=\"kvm\">"), std::string::npos) << kvm;
+  EXPECT_NE(kvm.find("host-passthrough"), std::string::npos);
 }
 
 TEST(KvmBackend, PartsOnTheTestDriver) {
-  auto parts = make_kvm_backend("test:///default", kvm_xml_options_for_test_driver());
+  auto parts = make_vm_backend("test:///default", kvm_xml_options_for_test_driver());
   ASSERT_TRUE(parts) << parts.error().message;
   EXPECT_NE(dynamic_cast<KvmStorage*>(parts->storage.get()), nullptr);
   NodeSpec s;

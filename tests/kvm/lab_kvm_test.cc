@@ -10,11 +10,14 @@
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/config/recipe.h"
 #include "orchestrator/config/topology.h"
+#include "orchestrator/images/cache.h"
 #include "orchestrator/images/kvm_builder.h"
 #include "orchestrator/images/kvm_cloud_init.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/virt/backends.h"
+#include "orchestrator/virt/kvm_backend.h"
+#include "orchestrator/virt/kvm_backend.h"
 #include "orchestrator/virt/kvm_storage.h"
 #include "orchestrator/virt/lab.h"
 #include "orchestrator/virt/naming.h"
@@ -27,8 +30,8 @@ namespace fs = std::filesystem;
 const fs::path kSource = TESTBED_SOURCE_DIR;
 
 TEST(KvmBackends, UriPicksTheBackendBeforeConnecting) {
-  EXPECT_EQ(backend_kind_for_uri("qemu:///system"), "kvm");
-  EXPECT_EQ(backend_kind_for_uri("qemu+ssh://lab1/system"), "kvm");
+  EXPECT_EQ(backend_kind_for_uri("qemu:///system"), "vm");
+  EXPECT_EQ(backend_kind_for_uri("qemu+ssh://lab1/system"), "vm");
   EXPECT_EQ(backend_kind_for_uri("lxc:///system"), "lxc");
   EXPECT_EQ(backend_kind_for_uri("lxc+ssh://lab1/"), "lxc");
   EXPECT_EQ(backend_kind_for_uri("test:///default"), "lxc");
@@ -37,12 +40,14 @@ TEST(KvmBackends, UriPicksTheBackendBeforeConnecting) {
 
   // The local QEMU URI takes the KVM path: here (no /dev/kvm) it stops at the KVM check,
   // before any connection; on a KVM host it connects and gets KVM storage.
-  auto q = make_backend("qemu:///system");
-  if (!fs::exists("/dev/kvm")) {
-    ASSERT_FALSE(q);
-    EXPECT_NE(q.error().message.find("/dev/kvm"), std::string::npos) << q.error().message;
-  } else if (q) {
-    EXPECT_NE(dynamic_cast<KvmStorage*>(q->storage.get()), nullptr);
+  // The local QEMU URI takes the VM path, KVM or TCG (resolve_accel); asking for KVM
+  // where no guest can run stops before any connection, saying what to do.
+  auto q = make_backend("qemu:///system", "", "tcg");
+  if (q) EXPECT_NE(dynamic_cast<KvmStorage*>(q->storage.get()), nullptr);
+  if (!kvm_usable()) {
+    auto k = make_backend("qemu:///system", "vm", "kvm");
+    ASSERT_FALSE(k);
+    EXPECT_NE(k.error().message.find("accel: tcg"), std::string::npos) << k.error().message;
   }
   // A kind that does not fit the URI, and unknown schemes, fail without connecting.
   auto mismatch = make_backend("lxc:///system", "kvm");
@@ -73,8 +78,8 @@ void fake_image(const fs::path& root, const std::string& name, const std::string
   nlohmann::json m = {{"schema", 1}, {"complete", true}, {"name", name}, {"backend", backend}};
   ASSERT_TRUE(util::write_file_atomic(dir / "manifest.json", m.dump()));
   std::error_code ec;
-  fs::create_directory_symlink("k1", root / name / "current", ec);
-  if (backend != "kvm") {
+  fs::create_directory_symlink("k1", root / name / images::current_link(backend), ec);
+  if (backend != "kvm" && backend != "vm") {
     fs::create_directories(dir / "rootfs");
     return;
   }
@@ -126,7 +131,7 @@ TEST(KvmLab, StudyLabUpResetDownOnTheTestDriver) {
   // The topology's own (LXC) images on KVM: refused before anything exists.
   auto wrong = Lab::up(*topo, o);
   ASSERT_FALSE(wrong);
-  EXPECT_NE(wrong.error().message.find("node 'router': image 'router' is a lxc image"),
+  EXPECT_NE(wrong.error().message.find("node 'router': image 'router' is built for lxc only"),
             std::string::npos)
       << wrong.error().message;
   EXPECT_NE(wrong.error().message.find("node_images"), std::string::npos);
@@ -170,7 +175,7 @@ TEST(KvmLab, StudyLabUpResetDownOnTheTestDriver) {
   EXPECT_NE(ud->find(lab_pub->substr(0, 60)), std::string::npos) << "the lab's key is authorised";
   auto state_json = util::read_file(l.state_dir() / "lab.json");
   ASSERT_TRUE(state_json);
-  EXPECT_EQ(nlohmann::json::parse(*state_json).value("backend", ""), "kvm");
+  EXPECT_EQ(nlohmann::json::parse(*state_json).value("backend", ""), "vm");
   EXPECT_EQ(l.capture_interface(), l.node("router").host_devs.at("scan"));
 
   // Reset = a new overlay; the scanner swaps versions; an LXC image is refused.
@@ -187,7 +192,7 @@ TEST(KvmLab, StudyLabUpResetDownOnTheTestDriver) {
       fs::absolute(cache->path() / "ubuntu-scanner-nmap-7.60/k1" / images::kKvmBaseDisk).string());
   auto lxc_scanner = l.reset_node("scanner", "scanner-nmap-7.80");
   ASSERT_FALSE(lxc_scanner);
-  EXPECT_NE(lxc_scanner.error().message.find("is a lxc image"), std::string::npos)
+  EXPECT_NE(lxc_scanner.error().message.find("is built for lxc only"), std::string::npos)
       << lxc_scanner.error().message;
 
   // open() finds the backend in lab.json (test:///default would otherwise mean LXC).
@@ -214,7 +219,7 @@ TEST(KvmLab, StudyLabUpResetDownOnTheTestDriver) {
   remote.backend = "lxc";
   auto lxc_far = Lab::up(*topo, remote);
   ASSERT_FALSE(lxc_far);
-  EXPECT_NE(lxc_far.error().message.find("needs the KVM backend"), std::string::npos)
+  EXPECT_NE(lxc_far.error().message.find("needs the VM backend"), std::string::npos)
       << lxc_far.error().message;
   EXPECT_FALSE(fs::exists(state->path() / "kvmremote"));
 

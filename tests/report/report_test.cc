@@ -220,9 +220,77 @@ TEST_F(ReportTest, ToleranceAbsorbsSmallChanges) {
   ReportOptions o;
   o.baseline = dir_;
   o.drift_tolerance = 1;
+  o.allow_missing = true;  // `changed` has no 7.93: that alone is drift (next test)
   auto out = write_report(changed, o);
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_FALSE(out->drift);
+  o.allow_missing = false;
+  auto strict = write_report(changed, o);
+  ASSERT_TRUE(strict.ok()) << strict.error().message;
+  EXPECT_TRUE(strict->drift) << "7.93 is missing from `changed`";
+}
+
+/// `dir` with every run of `version` replaced by a failed run (as a broken night leaves it).
+void fail_version(const fs::path& dir, const std::string& version) {
+  for (const auto& e : fs::directory_iterator(dir / version)) {
+    for (const char* f : {"manifest.json", "capture.pcap", "phases.json", "nmap.xml", "nmap.log"})
+      fs::remove(e.path() / f);
+    write_text(e.path() / "failure.json",
+               R"({"status":"failed","stage":"scan","error":"nmap exited with status 1"})");
+  }
+}
+
+// Issue 19: a version whose runs all failed on one side was "not compared" and the result
+// "no drift". A nightly check would have passed a broken night.
+TEST_F(ReportTest, VersionFailedOnOneSideIsDriftUnlessAllowed) {
+  fs::path night = tmp_->path() / "night";
+  fs::copy(dir_, night, fs::copy_options::recursive);
+  fail_version(night, "7.93");
+  ReportOptions o;
+  o.baseline = dir_;
+  auto out = write_report(night, o);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_TRUE(out->drift);
+  EXPECT_NE(out->drift_reason.find("7.93: 7.93/1 failed at scan: nmap exited with status 1"),
+            std::string::npos)
+      << out->drift_reason;
+  auto j = nlohmann::json::parse(read_all(out->json));
+  EXPECT_EQ(j["baseline"]["only_in_a"], nlohmann::json::array({"7.93"}));
+  EXPECT_TRUE(j["baseline"]["missing_drift"]);
+  for (const auto& c : j["baseline"]["cells"]) EXPECT_FALSE(c["drift"]) << c.dump();
+  EXPECT_NE(read_all(out->markdown).find("Result: drift: a version has runs on one side only"),
+            std::string::npos);
+
+  o.allow_missing = true;
+  auto allowed = write_report(night, o);
+  ASSERT_TRUE(allowed.ok()) << allowed.error().message;
+  EXPECT_FALSE(allowed->drift);
+  EXPECT_NE(read_all(allowed->markdown).find("allowed by --allow-missing"), std::string::npos);
+
+  // The other direction: the baseline lacks a version the new results have.
+  o.allow_missing = false;
+  o.baseline = night;
+  auto reverse = write_report(dir_, o);
+  ASSERT_TRUE(reverse.ok()) << reverse.error().message;
+  EXPECT_TRUE(reverse->drift);
+  auto rj = nlohmann::json::parse(read_all(reverse->json));
+  EXPECT_EQ(rj["baseline"]["only_in_b"], nlohmann::json::array({"7.93"}));
+}
+
+TEST(CompareRuns, VersionOnOneSideOnly) {
+  analysis::PayloadStore store;
+  analysis::RunPhaseSets a1{"7.80", "7.80/1", {{}, {}, {}, {}}};
+  analysis::RunPhaseSets b1 = a1;
+  analysis::RunPhaseSets a2{"7.93", "7.93/1", {{}, {}, {}, {}}};
+  auto d = compare_runs({&a1, &a2}, {&b1}, store, {});
+  EXPECT_TRUE(d.drift);
+  EXPECT_TRUE(d.missing_drift);
+  EXPECT_EQ(d.only_in_a, std::vector<std::string>{"7.93"});
+  auto allowed = compare_runs({&a1, &a2}, {&b1}, store, {}, 0, /*allow_missing=*/true);
+  EXPECT_FALSE(allowed.drift);
+  EXPECT_FALSE(allowed.missing_drift);
+  auto same = compare_runs({&a1}, {&b1}, store, {});
+  EXPECT_FALSE(same.drift);
 }
 
 TEST_F(ReportTest, RefusesWhatIsNotAResultsDirectory) {
@@ -303,6 +371,40 @@ TEST_F(ReportTest, DiffAndReportCommandsExitCodes) {
   auto bad = util::run_process({bin.string(), "report", (tmp_->path()).string()});
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->exit_code, 2) << bad->err;
+}
+
+// `testbed diff A B` with a version that failed in B: exit 3, the version and its failure
+// named; --allow-missing: exit 0. The same for `report --baseline`.
+TEST_F(ReportTest, DiffMissingVersionExits3UnlessAllowed) {
+  fs::path bin = fs::path(TESTBED_BINARY_DIR) / "testbed";
+  if (!fs::exists(bin)) GTEST_SKIP() << bin << " not built";
+  fs::path night = tmp_->path() / "night";
+  fs::copy(dir_, night, fs::copy_options::recursive);
+  fail_version(night, "7.93");
+  auto d = util::run_process({bin.string(), "diff", dir_.string(), night.string()});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->exit_code, 3) << d->out << d->err;
+  EXPECT_NE(d->out.find("- 7.93: in B 7.93/1 failed at scan"), std::string::npos) << d->out;
+  EXPECT_NE(d->out.find("Result: drift"), std::string::npos) << d->out;
+  EXPECT_NE(d->err.find("7.93"), std::string::npos) << d->err;
+  auto allowed =
+      util::run_process({bin.string(), "diff", "--allow-missing", dir_.string(), night.string()});
+  ASSERT_TRUE(allowed.ok());
+  EXPECT_EQ(allowed->exit_code, 0) << allowed->out << allowed->err;
+  EXPECT_NE(allowed->out.find("no drift"), std::string::npos) << allowed->out;
+  auto j = util::run_process({bin.string(), "diff", "--json", night.string(), dir_.string()});
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->exit_code, 3);
+  EXPECT_EQ(nlohmann::json::parse(j->out)["only_in_b"], nlohmann::json::array({"7.93"}));
+
+  auto rep =
+      util::run_process({bin.string(), "report", night.string(), "--baseline", dir_.string()});
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(rep->exit_code, 3) << rep->err;
+  auto rep_ok = util::run_process(
+      {bin.string(), "report", night.string(), "--baseline", dir_.string(), "--allow-missing"});
+  ASSERT_TRUE(rep_ok.ok());
+  EXPECT_EQ(rep_ok->exit_code, 0) << rep_ok->err;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "orchestrator/config/topology.h"
 #include "orchestrator/images/cache.h"
@@ -211,6 +212,50 @@ TEST_F(LiveLab, UpSafetyResetGcDown) {
   EXPECT_TRUE(host_links_with_prefix("tb" + lab_tag("tbtest")).empty());
   EXPECT_TRUE(mounts_under(state->path()).empty());
   EXPECT_FALSE(std::filesystem::exists(lab.state_dir()));
+}
+
+}  // namespace
+}  // namespace testbed::virt
+
+namespace testbed::virt {
+namespace {
+
+// An image whose manifest expects another Nmap than the node runs: `lab up` fails naming
+// the node, the fact, the expected and the found value, and leaves nothing behind. The
+// cache is a temporary one whose entries link to the real images', with the scanner's
+// manifest expecting 7.93.
+TEST_F(LiveLab, ExpectMismatchOnTheBootedNodeFailsLabUp) {
+  namespace fs = std::filesystem;
+  auto topo =
+      config::load_topology(std::string(TESTBED_SOURCE_DIR) + "/topology/two-subnet-small.yaml");
+  ASSERT_TRUE(topo.ok()) << topo.error().message;
+  auto cache = util::TempDir::create("tb-expect-cache", "/var/tmp");
+  auto state = util::TempDir::create("tb-expect-state", "/var/tmp");
+  ASSERT_TRUE(cache.ok() && state.ok());
+  for (const char* img : {"router", "scanner-nmap-7.80", "target-lamp-ftp"}) {
+    auto ref = images::find_image(img);
+    ASSERT_TRUE(ref.ok()) << ref.error().message;
+    fs::path dir = cache->path() / img / ref->key;
+    fs::create_directories(dir);
+    fs::create_directory_symlink(ref->rootfs, dir / "rootfs");
+    auto m = nlohmann::json::parse(*util::read_file(ref->manifest));
+    if (std::string(img) == "scanner-nmap-7.80") m["expect"]["nmap_version"] = "7.93";
+    ASSERT_TRUE(util::write_file_atomic(dir / "manifest.json", m.dump()));
+    fs::create_directory_symlink(ref->key, cache->path() / img / "current");
+  }
+  LabOptions o;
+  o.name = "tbexpect";
+  o.state_root = state->path();
+  o.image_root = cache->path();
+  auto up = Lab::up(*topo, o);
+  ASSERT_FALSE(up.ok());
+  const std::string& e = up.error().message;
+  EXPECT_NE(e.find("node 'scanner'"), std::string::npos) << e;
+  EXPECT_NE(e.find("check 'expect'"), std::string::npos) << e;
+  EXPECT_NE(e.find("expected Nmap 7.93 but `nmap --version` reports 7.80"), std::string::npos)
+      << e;
+  EXPECT_FALSE(fs::exists(state->path() / "tbexpect")) << "nothing left behind";
+  EXPECT_TRUE(mounts_under(state->path()).empty());
 }
 
 }  // namespace

@@ -1,0 +1,21 @@
+// Host readiness shared by the verbs that need libvirt: a daemon that does not answer is
+// "host not ready" (exit 4), said before anything is built or created, not a failure (1)
+// of whatever libvirt call happened to come first.
+#include "orchestrator/cli/commands.h"
+#include "orchestrator/util/log.h"
+#include "orchestrator/virt/backends.h"
+#include "orchestrator/virt/handles.h"
+
+namespace testbed::cli {
+
+int check_libvirt(const std::string& uri) {
+  if (virt::is_remote_uri(uri)) return kExitOk;  // checked when its lab comes up (ssh)
+  auto c = virt::open_connection(uri);
+  if (!c) {
+    util::log_error("{}", c.error().message);
+    return kExitEnvironment;
+  }
+  return kExitOk;
+}
+
+}  // namespace testbed::cli
