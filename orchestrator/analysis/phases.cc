@@ -202,6 +202,11 @@ void NmapLogPhaseTracker::on_line(double ts, std::string_view line) {
     open(ts, phase_of_task(task), std::string(task));
     announced_ = true;
   } else if (starts_with(line, "Completed ")) {
+    // "Completed SYN Stealth Scan against 172.24.1.11 in 40.60s (2 hosts left)": one host
+    // is done, the task goes on (Nmap 7.01/7.60 print these when hosts finish at
+    // different times); only the task's own "Completed … elapsed" line ends it.
+    if (contains(line, " against ") && (contains(line, " hosts left)") || contains(line, " host left)")))
+      return;
     close(ts);
     announced_ = true;
   } else if (starts_with(line, "Retrying OS detection")) {

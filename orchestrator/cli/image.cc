@@ -18,6 +18,7 @@
 #include "orchestrator/images/kvm_builder.h"
 #include "orchestrator/images/vm_builder.h"
 #include "orchestrator/images/lxc_builder.h"
+#include "orchestrator/images/source_build.h"
 #include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
@@ -129,8 +130,11 @@ int run_build(const BuildArgs& a) {
     images::VmBuilder vm_probe(downloads);
     std::vector<std::string> lxc_to_build, kvm_to_build;
     for (size_t i = 0; i < recipes.size(); ++i) {
+      auto source_probe = images::make_source_builder(recipes[i], kinds[i], root);
       const images::Builder& probe =
-          kinds[i] == "vm" ? static_cast<const images::Builder&>(vm_probe) : lxc_probe;
+          source_probe ? *source_probe
+          : kinds[i] == "vm" ? static_cast<const images::Builder&>(vm_probe)
+                             : lxc_probe;
       if (a.rebuild || !images::is_cached(recipes[i], probe, root)) {
         // A VM image built here is a Debian root first: it needs what an LXC build does.
         if (kinds[i] == "lxc" || !recipes[i].cloud()) lxc_to_build.push_back(recipes[i].name);
@@ -174,8 +178,12 @@ int run_build(const BuildArgs& a) {
     images::VmBuilder vm_builder(downloads);
     for (size_t i; !util::interrupted() && (i = next++) < recipes.size();) {
       const auto& r = recipes[i];
+      // Recipes with `source:` compile their program first (source_build.h).
+      auto source_builder = images::make_source_builder(r, kinds[i], root);
       images::Builder& builder =
-          kinds[i] == "vm" ? static_cast<images::Builder&>(vm_builder) : lxc_builder;
+          source_builder ? *source_builder
+          : kinds[i] == "vm" ? static_cast<images::Builder&>(vm_builder)
+                             : lxc_builder;
       {
         std::lock_guard lock(mu);
         status[r.name] = "starting";
@@ -357,7 +365,10 @@ void add_image_command(CLI::App& app, CliContext& ctx) {
       "<name>/<key>/{rootfs,manifest.json} (VM: base.qcow2, vmlinuz, initrd.img) with\n"
       "<name>/current (LXC) and <name>/current-vm (VM) pointing at the newest build.\n"
       "The key hashes the recipe, the files it references and the builder version: an\n"
-      "unchanged recipe is never rebuilt, a changed one always is.");
+      "unchanged recipe is never rebuilt, a changed one always is.\n"
+      "Recipes with `source:` compile their program from an upstream tarball first; a\n"
+      "tarball named by `file:` is looked up in each directory of $TESTBED_SOURCES\n"
+      "(colon-separated), then in /var/lib/testbed/sources (images/README.md).");
 
   static BuildArgs b;  // CLI11 binds options to storage that outlives parsing
   auto* build = img->add_subcommand("build",

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <regex>
 
 #include "orchestrator/config/yaml_reader.h"
@@ -199,6 +200,152 @@ void read_health(MapReader& top, Recipe* r) {
       });
 }
 
+// A plain file name: looked up in the sources directories, never a path (it must not
+// name anything outside them).
+bool valid_source_file_name(const std::string& s) {
+  static const std::regex re("[A-Za-z0-9][A-Za-z0-9._+-]{0,199}");
+  return s.size() <= kMaxRegexInput && std::regex_match(s, re);
+}
+
+// An https URL without white space or shell-sensitive quoting; the builder hands it to
+// libcurl only.
+bool valid_https_url(const std::string& s) {
+  static const std::regex re("https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._~%/+:@=&?-]*");
+  return s.size() <= kMaxRegexInput && std::regex_match(s, re);
+}
+
+void read_source(MapReader& top, Recipe* r) {
+  YAML::Node n = top.child("source");
+  if (!n) return;
+  MapReader m(n, top.file(), "source", top.diag());
+  RecipeSource& src = r->source;
+  bool any_url = false;
+  std::vector<std::pair<YAML::Node, std::string>> unfound;  // file entries not found here
+  if (!m.has("tarballs"))
+    m.error_at("tarballs",
+               "source needs 'tarballs': a list of {file, sha256} (a tarball in a sources "
+               "directory) and/or {url, sha256} (an official release tarball)");
+  for_each_item(m.child("tarballs"), top.file(), "'source.tarballs'", top.diag(),
+                [&](const YAML::Node& item, size_t i) {
+                  MapReader t(item, top.file(), fmt::format("source.tarballs[{}]", i), top.diag());
+                  SourceTarball tb;
+                  bool has_file = t.get("file", &tb.file);
+                  bool has_url = t.get("url", &tb.url);
+                  if (has_file == has_url && t.valid())
+                    t.error_node(item, fmt::format("source.tarballs[{}] needs exactly one of "
+                                                   "'file' or 'url'",
+                                                   i));
+                  if (t.get("sha256", &tb.sha256, true) && !is_hex64(tb.sha256))
+                    t.error_at("sha256", fmt::format("sha256 '{}' must be 64 lower-case hex "
+                                                     "digits (sha256sum of the tarball)",
+                                                     tb.sha256.substr(0, 100)));
+                  if (t.get("nmap_version", &tb.nmap_version)) {
+                    static const std::regex re("[0-9]+\\.[0-9]+[A-Za-z0-9.]*");
+                    if (tb.nmap_version.size() > kMaxRegexInput ||
+                        !std::regex_match(tb.nmap_version, re))
+                      t.error_at("nmap_version", fmt::format("nmap_version '{}' must look like "
+                                                             "\"7.80\"",
+                                                             tb.nmap_version.substr(0, 100)));
+                  }
+                  if (has_url) {
+                    any_url = true;
+                    if (!valid_https_url(tb.url))
+                      t.error_at("url", fmt::format("url '{}' must be an https:// URL of a "
+                                                    "tarball (no spaces or quotes)",
+                                                    tb.url.substr(0, 200)));
+                  }
+                  if (has_file) {
+                    if (!valid_source_file_name(tb.file))
+                      t.error_at("file", fmt::format("file '{}' must be a plain file name (no "
+                                                     "directory): it is looked up in the "
+                                                     "sources directories",
+                                                     tb.file.substr(0, 200)));
+                    else if (find_source_file(tb.file).empty())
+                      unfound.emplace_back(item["file"], tb.file);
+                  }
+                  t.finish();
+                  src.tarballs.push_back(std::move(tb));
+                });
+  if (!any_url) {
+    // Without a URL to fall back on, a tarball that is not here makes the recipe
+    // unbuildable on this host: say where to put it.
+    std::string dirs;
+    for (const auto& d : source_dirs()) dirs += (dirs.empty() ? "" : ", ") + d.string();
+    for (const auto& [node, name] : unfound)
+      m.error_node(node, fmt::format("source file '{}' is in none of the sources directories "
+                                     "({}); put it in one of them (or set TESTBED_SOURCES to a "
+                                     "colon-separated list of directories), or add a "
+                                     "{{url, sha256}} tarball",
+                                     name, dirs));
+  }
+  for_each_item(m.child("patches"), top.file(), "'source.patches'", top.diag(),
+                [&](const YAML::Node& item, size_t i) {
+                  if (!item.IsScalar()) {
+                    m.error_node(item, fmt::format("source.patches[{}] must be a file path", i));
+                    return;
+                  }
+                  std::string rel = item.as<std::string>();
+                  auto p = util::path_inside(r->dir, rel);
+                  if (!p) {
+                    m.error_node(item, p.error().message);
+                  } else if (std::error_code ec; !fs::is_regular_file(*p, ec)) {
+                    m.error_node(item, fmt::format("patch file {} does not exist", p->string()));
+                  } else {
+                    src.patches.push_back(*p);
+                    src.patches_rel.push_back(rel);
+                  }
+                });
+  if (m.get("configure", &src.configure)) {
+    for (const auto& o : src.configure) {
+      if (o.rfind("--", 0) != 0 || o.find_first_of("\n'\"`$\\") != std::string::npos ||
+          o.rfind("--prefix", 0) == 0)
+        m.error_at("configure", fmt::format("configure option '{}' must be one --option[=value] "
+                                            "without quotes, '$' or '`' (--prefix is always "
+                                            "/usr)",
+                                            o.substr(0, 100)));
+    }
+  }
+  if (m.get("build_packages", &src.build_packages)) {
+    for (const auto& p : src.build_packages) {
+      if (!valid_package(p))
+        m.error_at("build_packages", fmt::format("'{}' is not a Debian package name", p));
+    }
+  }
+  if (m.get("cflags", &src.cflags)) {
+    static const std::regex re("[A-Za-z0-9 =_./,+-]*");
+    if (src.cflags.size() > kMaxRegexInput || !std::regex_match(src.cflags, re))
+      m.error_at("cflags", "cflags must be compiler flags (letters, digits, ' =_./,+-')");
+  }
+  for_each_item(
+      m.child("missing_files"), top.file(), "'source.missing_files'", top.diag(),
+      [&](const YAML::Node& item, size_t i) {
+        MapReader f(item, top.file(), fmt::format("source.missing_files[{}]", i), top.diag());
+        SourceMissingFile mf;
+        if (f.get("path", &mf.path, true) && !valid_image_path(mf.path))
+          f.error_at("path", fmt::format("path '{}' must be absolute and normalised", mf.path));
+        if (f.get("package", &mf.package, true) &&
+            std::find(src.build_packages.begin(), src.build_packages.end(), mf.package) ==
+                src.build_packages.end())
+          f.error_at("package", fmt::format("package '{}' must be one of build_packages (the "
+                                            "file is taken from the build root)",
+                                            mf.package));
+        if (f.get("in_source", &mf.in_source)) {
+          auto inside = util::path_inside("/src", mf.in_source);
+          if (!inside || mf.in_source.empty() ||
+              mf.in_source.find_first_of(" \t\n") != std::string::npos)
+            f.error_at("in_source", fmt::format("in_source '{}' must be a relative path inside "
+                                                "the source tree, without spaces",
+                                                mf.in_source.substr(0, 100)));
+        }
+        f.finish();
+        src.missing_files.push_back(std::move(mf));
+      });
+  if (r->base.suite.empty() && top.valid())
+    m.error_node(n, "a source build needs base.suite: the Debian suite it is compiled in and "
+                    "that the image runs");
+  m.finish();
+}
+
 void read_expect(MapReader& top, Recipe* r) {
   YAML::Node n = top.child("expect");
   if (!n) return;
@@ -209,14 +356,43 @@ void read_expect(MapReader& top, Recipe* r) {
         !std::regex_match(r->expect.nmap_version, re))
       m.error_at("nmap_version",
                  fmt::format("nmap_version '{}' must look like \"7.80\"", r->expect.nmap_version));
-    if (std::find(r->packages.begin(), r->packages.end(), "nmap") == r->packages.end())
-      m.error_at("nmap_version", "expect.nmap_version needs 'nmap' in packages");
+    if (std::find(r->packages.begin(), r->packages.end(), "nmap") == r->packages.end() &&
+        r->source.empty())
+      m.error_at("nmap_version",
+                 "expect.nmap_version needs 'nmap' in packages (or a source: build of it)");
   }
   m.get("packages", &r->expect.packages);
   m.finish();
 }
 
 }  // namespace
+
+std::vector<fs::path> source_dirs() {
+  std::vector<fs::path> out;
+  if (const char* env = std::getenv("TESTBED_SOURCES"); env && *env) {
+    std::string list = env;
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t colon = list.find(':', start);
+      std::string d = list.substr(start, colon == std::string::npos ? std::string::npos
+                                                                    : colon - start);
+      if (!d.empty()) out.emplace_back(d);
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  }
+  out.emplace_back("/var/lib/testbed/sources");
+  return out;
+}
+
+fs::path find_source_file(const std::string& file_name) {
+  if (file_name.empty() || file_name.find('/') != std::string::npos) return {};
+  for (const auto& d : source_dirs()) {
+    std::error_code ec;
+    if (fs::is_regular_file(d / file_name, ec)) return d / file_name;
+  }
+  return {};
+}
 
 bool Recipe::supports(const std::string& backend_in) const {
   const std::string backend = backend_in == "kvm" ? "vm" : backend_in;
@@ -270,6 +446,7 @@ util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path)
   top.get("build", &r.build);
   read_services(top, &r);
   read_health(top, &r);
+  read_source(top, &r);
   read_expect(top, &r);
   top.finish();
   if (auto s = diag.status(); !s) return s.error();

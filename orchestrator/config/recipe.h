@@ -59,6 +59,52 @@ struct RecipeCheck {
   std::string service;  ///< optional: whose log tail to print on failure
 };
 
+/// One tarball a source build may start from. Exactly one of `file` / `url` is set.
+struct SourceTarball {
+  /// A file name (no directory) looked up in the sources directories (source_dirs());
+  /// for hosts without internet.
+  std::string file;
+  std::string url;  ///< https:// URL of an official release tarball
+  std::string sha256;  ///< lower-case hex SHA-256 the tarball must have, or the build is refused
+  /// What `nmap --version` reports when this tarball is the one built; overrides
+  /// expect.nmap_version (a trunk snapshot says "7.01SVN" where the release says "7.01").
+  std::string nmap_version;
+};
+
+/// A file of the build root's Debian packages copied into the image when the source's
+/// own `make install` did not install it (e.g. nmap-os-db, absent from git snapshots).
+struct SourceMissingFile {
+  std::string path;     ///< absolute path, the same in the build root and the image
+  std::string package;  ///< the build_packages entry that ships it (recorded with its version)
+  /// Optional: where `make install` expects it in the source tree (relative), e.g.
+  /// "nmap-os-db": then it is put there before configure when the source lacks it.
+  std::string in_source;
+};
+
+/// `source:` — the image's program is compiled from upstream source (see images/README.md,
+/// "Source builds"): inside a Debian root of the recipe's base suite made by mmdebstrap
+/// (buildd variant, build_packages), installed into a staging tree (DESTDIR) that is
+/// copied into the runtime image; the recipe's `packages` are the runtime packages.
+struct RecipeSource {
+  std::vector<SourceTarball> tarballs;  ///< tried in order; see resolve in source_build.h
+  /// Patch files (inside the recipe directory), applied with `patch -p1` in order.
+  std::vector<std::filesystem::path> patches;
+  std::vector<std::string> patches_rel;  ///< as written in the recipe
+  std::vector<std::string> configure;     ///< ./configure options (after --prefix=/usr)
+  std::vector<std::string> build_packages;
+  std::vector<SourceMissingFile> missing_files;
+  std::string cflags;  ///< optional CFLAGS/CXXFLAGS additions (e.g. -fcommon for old code)
+
+  bool empty() const { return tarballs.empty(); }
+};
+
+/// The directories a source tarball's `file:` is looked up in, in order: each entry of
+/// $TESTBED_SOURCES (a colon-separated list), then /var/lib/testbed/sources.
+std::vector<std::filesystem::path> source_dirs();
+
+/// The first sources directory holding `file_name`, or an empty path.
+std::filesystem::path find_source_file(const std::string& file_name);
+
 /// Facts the build must confirm, or fail.
 struct RecipeExpect {
   std::string nmap_version;                     ///< `nmap --version` must report this
@@ -80,6 +126,7 @@ struct Recipe {
   std::vector<RecipeService> services;
   std::vector<RecipeCheck> health;
   RecipeExpect expect;
+  RecipeSource source;  ///< empty unless the image is built from upstream source
 
   /// "lxc" or "vm" ("kvm" is taken as "vm").
   bool supports(const std::string& backend) const;

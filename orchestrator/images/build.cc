@@ -268,9 +268,11 @@ bool is_cached(const config::Recipe& r, const Builder& b, const fs::path& root) 
 
 util::Status check_expectations(const config::Recipe& r, const BuildOutput& out) {
   std::vector<std::string> problems;
-  if (!r.expect.nmap_version.empty() && out.nmap_version != r.expect.nmap_version) {
+  const std::string& want_nmap =
+      out.expected_nmap_version.empty() ? r.expect.nmap_version : out.expected_nmap_version;
+  if (!want_nmap.empty() && out.nmap_version != want_nmap) {
     problems.push_back(fmt::format(
-        "expected Nmap {} but `nmap --version` reports {}", r.expect.nmap_version,
+        "expected Nmap {} but `nmap --version` reports {}", want_nmap,
         out.nmap_version.empty() ? "no version (is nmap installed?)" : out.nmap_version));
   }
   for (const auto& [pkg, prefix] : r.expect.packages) {
@@ -330,6 +332,7 @@ nlohmann::json make_manifest(const config::Recipe& r, const Builder& b, const st
   };
   if (!out.nmap_version.empty() || !out.nmap_version_output.empty())
     m["nmap"] = {{"version", out.nmap_version}, {"version_output", out.nmap_version_output}};
+  if (!out.source.is_null()) m["source"] = out.source;
   if (!r.expect.nmap_version.empty() || !r.expect.packages.empty()) {
     // The lab checks these again on every booted node (virt::Lab::wait_ready).
     m["expect"] = json::object();

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "orchestrator/config/recipe.h"
@@ -30,6 +31,12 @@ struct BuildOutput {
   /// checked at build time: check_expectations (build.h) is then the runner's job, on
   /// the booted node's `dpkg-query` and `nmap --version`. The manifest says so.
   bool facts_at_first_boot = false;
+  /// Source builds (source_build.h): where the program came from (tarball, patches,
+  /// compiler, suite, files taken from packages); the manifest's "source" object.
+  nlohmann::json source;
+  /// When non-empty, replaces the recipe's expect.nmap_version (the tarball built says
+  /// which version it is, e.g. a trunk snapshot's "7.01SVN").
+  std::string expected_nmap_version;
   /// VM images: how a node boots ("kernel": the image's own kernel and initrd with
   /// testbed's init, vm_builder.h; "cloud-init": a cloud image's own boot) and, for
   /// "kernel", the kernel release. Recorded in the manifest's `vm` section.

@@ -15,6 +15,7 @@
 #include "orchestrator/report/compare.h"
 #include "orchestrator/report/html.h"
 #include "orchestrator/report/results.h"
+#include "orchestrator/report/scanner_build.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/log.h"
 
@@ -232,6 +233,8 @@ json runs_json(const Model& m) {
     if (r.complete()) {
       j["capture"] = r.manifest.value("capture", json::object());
       j["scanner_version"] = first_line(manifest_str(r.manifest, {"scanner_version"}));
+      j["scanner_compiled_with"] = compiled_with(manifest_str(r.manifest, {"scanner_version"}));
+      j["scanner_build"] = scanner_build(r.manifest);
     }
     a.push_back(j);
   }
@@ -392,6 +395,15 @@ std::string report_markdown(const Model& m, size_t limit) {
         r.complete() ? std::to_string(manifest_u64(r.manifest, "capture", "packets")) : "",
         r.complete() ? std::to_string(drops) : "",
         first_line(manifest_str(r.manifest, {"scanner_version"})), note);
+  }
+  // Where each version's scanner came from (first complete run of each).
+  std::set<std::string> shown;
+  for (const RunRecord& r : m.data.results.runs) {
+    nlohmann::json b = r.complete() ? scanner_build(r.manifest) : nlohmann::json();
+    if (b.is_null() || !shown.insert(r.version).second) continue;
+    if (shown.size() == 1) o += "\nScanner builds:\n\n";
+    o += fmt::format("- {}: {}; {}\n", r.version, scanner_build_summary(b),
+                     compiled_with(manifest_str(r.manifest, {"scanner_version"})));
   }
   o += "\nThe study's own figures (7.01 / 7.60 / 7.80, docs/method.md) for reference: Table 1 "
        "duration "
@@ -832,7 +844,7 @@ std::string html_capture(const Model& m) {
 std::string html_provenance(const Model& m) {
   std::set<std::string> revisions, kernels, shas;
   HtmlTable t;
-  t.header = {"run", "nmap --version", "image keys", "command"};
+  t.header = {"run", "nmap --version", "scanner build", "image keys", "command"};
   for (const RunRecord& r : m.data.results.runs) {
     if (!r.complete()) continue;
     if (auto s = manifest_str(r.manifest, {"testbed", "git_revision"}); !s.empty())
@@ -854,7 +866,11 @@ std::string html_provenance(const Model& m) {
     t.rows.push_back({escape(r.name()),
                       "<span class=\"mono\">" +
                           escape(first_line(manifest_str(r.manifest, {"scanner_version"}))) +
+                          "<br>" +
+                          escape(compiled_with(manifest_str(r.manifest, {"scanner_version"}))) +
                           "</span>",
+                      "<span style=\"white-space:normal\">" +
+                          escape(scanner_build_summary(scanner_build(r.manifest))) + "</span>",
                       images, "<span class=\"mono\">" + escape(cmd) + "</span>"});
   }
   auto joined = [](const std::set<std::string>& s) {

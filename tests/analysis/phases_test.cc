@@ -62,6 +62,26 @@ TEST(NmapLogPhaseTracker, TypicalMinusAOutput) {
   EXPECT_EQ(tl.phase_at(99.0), Phase::kOther);
 }
 
+// Nmap 7.01 (source build, 3 targets): hosts finishing the port scan at different times
+// each get a per-host "Completed … against HOST … (N hosts left)" line; the port scan goes
+// on for the remaining hosts until its own "Completed … elapsed" line. Ending the phase at
+// the first per-host line put the last host's probes (218 packets) in "other".
+TEST(NmapLogPhaseTracker, PerHostCompletionDoesNotEndThePhase) {
+  NmapLogPhaseTracker t;
+  t.on_line(830.80, "Initiating SYN Stealth Scan at 17:20");
+  t.on_line(871.40, "Completed SYN Stealth Scan against 172.24.1.11 in 40.60s (2 hosts left)");
+  EXPECT_EQ(t.current_phase(), "port-scan");
+  t.on_line(875.00, "Completed SYN Stealth Scan against 172.24.1.10 in 44.20s (1 host left)");
+  EXPECT_EQ(t.current_phase(), "port-scan");
+  t.on_line(876.80, "Completed SYN Stealth Scan at 17:21, 46.00s elapsed (3000 total ports)");
+  EXPECT_EQ(t.current_phase(), "other");
+  PhaseTimeline tl = t.timeline();
+  ASSERT_EQ(tl.intervals.size(), 1u);
+  EXPECT_DOUBLE_EQ(tl.intervals[0].end, 876.80);
+  EXPECT_EQ(tl.phase_at(873.0), Phase::kPortScan);
+  EXPECT_EQ(tl.phase_at(876.0), Phase::kPortScan);
+}
+
 // Seen with Nmap 7.80 in the lab: the traceroute probes left 0.5 ms before the runner
 // stamped "Initiating Traceroute"; they belong to traceroute, not to the gap before it.
 TEST(PhaseTimeline, PacketsJustBeforeADelayedAnnouncementBelongToIt) {

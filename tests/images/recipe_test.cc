@@ -221,7 +221,11 @@ TEST(Recipe, ShippedRecipesAllLoad) {
   for (const auto& r : *all) {
     if (r.role == "scanner") {
       EXPECT_FALSE(r.expect.nmap_version.empty()) << r.name << " must pin its Nmap version";
-      EXPECT_EQ(r.name.substr(r.name.rfind('-') + 1), r.expect.nmap_version) << r.name;
+      if (r.source.empty())
+        EXPECT_EQ(r.name.substr(r.name.rfind('-') + 1), r.expect.nmap_version) << r.name;
+      else  // a trunk snapshot says "7.01SVN"
+        EXPECT_EQ(r.expect.nmap_version.rfind(r.name.substr(r.name.rfind('-') + 1), 0), 0u)
+            << r.name;
     }
     if (r.cloud()) {
       EXPECT_TRUE(r.base.cloud_image.rfind("https://cloud-images.ubuntu.com/releases/", 0) == 0)
