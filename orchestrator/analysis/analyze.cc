@@ -200,8 +200,9 @@ class CapturePass {
       // Within kBoundarySlack of a phase boundary the console line's time is too coarse
       // (Nmap may print "Initiating Traceroute" after its first probes left): a packet
       // whose shape names one of the two phases meeting there takes that phase.
-      if (cls != ph && (ts - cached_lo_ < kBoundarySlack || cached_hi_ - ts < kBoundarySlack)) {
-        Phase before = tl_->phase_at(ts - kBoundarySlack), after = tl_->phase_at(ts + kBoundarySlack);
+      const double slack = tl_->boundary_slack;
+      if (cls != ph && (ts - cached_lo_ < slack || cached_hi_ - ts < slack)) {
+        Phase before = tl_->phase_at(ts - slack), after = tl_->phase_at(ts + slack);
         if (before != after && (cls == before || cls == after)) {
           ph = cls;
           if (sent) ++out->agreement.boundary_by_shape;

@@ -84,6 +84,7 @@ std::string phase_timeline_json(const PhaseTimeline& tl) {
   j["source"] = tl.source;
   j["start"] = tl.start;
   j["end"] = tl.end;
+  if (tl.boundary_slack != kBoundarySlack) j["boundary_slack_s"] = tl.boundary_slack;
   j["intervals"] = nlohmann::ordered_json::array();
   for (const PhaseInterval& iv : tl.intervals) {
     nlohmann::ordered_json e;
@@ -128,6 +129,9 @@ util::Result<PhaseTimeline> parse_phase_timeline(std::string_view text, const st
   if (!num(j, "start", &tl.start) || !num(j, "end", &tl.end))
     return util::fail("{}: \"start\"/\"end\" must be numbers (seconds since the Unix epoch)", name);
   if (j.contains("source") && j["source"].is_string()) tl.source = j["source"].get<std::string>();
+  if (!num(j, "boundary_slack_s", &tl.boundary_slack) || tl.boundary_slack < 0 ||
+      tl.boundary_slack > 10)
+    return util::fail("{}: \"boundary_slack_s\" must be a number of seconds in 0..10", name);
   if (!j.contains("intervals") || !j["intervals"].is_array())
     return util::fail("{}: \"intervals\" must be an array", name);
   size_t i = 0;

@@ -68,6 +68,11 @@ struct PhaseTimeline {
   double start = 0;  ///< scan start (0 = unknown)
   double end = 0;    ///< scan end (0 = unknown)
   std::string source;  ///< e.g. "nmap -v log"
+  /// How far from a boundary the packet's shape decides between the two phases meeting
+  /// there (kBoundarySlack unless the run says otherwise: under QEMU's TCG both the
+  /// guest's console lines and its packets reach the host late, by different amounts of
+  /// up to ~0.3 s). phases.json `boundary_slack_s`, written only when not the default.
+  double boundary_slack = kBoundarySlack;
   std::vector<PhaseInterval> intervals;
 
   Phase phase_at(double t) const;

@@ -7,9 +7,10 @@
 
 namespace testbed::runner {
 
-ScanLog::ScanLog(const Clock& clock, double latency)
+ScanLog::ScanLog(const Clock& clock, double latency, double boundary_slack)
     : clock_(clock),
       latency_(latency),
+      boundary_slack_(boundary_slack),
       tracker_(std::make_unique<analysis::NmapLogPhaseTracker>()) {}
 
 ScanLog::~ScanLog() = default;
@@ -30,6 +31,7 @@ util::Status ScanLog::write(const std::filesystem::path& log_path,
   for (const auto& [t, l] : lines_) text += fmt::format("{:.6f} {}\n", t, l);
   if (auto st = util::write_file_atomic(log_path, text); !st) return st;
   analysis::PhaseTimeline tl = tracker_->timeline();
+  if (boundary_slack_ >= 0) tl.boundary_slack = boundary_slack_;
   tl.start = started;
   tl.end = finished;
   if (latency_ > 0)

@@ -22,7 +22,8 @@ class ScanLog {
  public:
   /// `latency`: how long a line takes from the scanner to us (measured); subtracted from
   /// each arrival time so the timeline is in the scanner's (= the capture's) time.
-  explicit ScanLog(const Clock& clock, double latency = 0.0);
+  /// `boundary_slack`: written into the timeline (analysis::PhaseTimeline::boundary_slack).
+  explicit ScanLog(const Clock& clock, double latency = 0.0, double boundary_slack = -1);
   ~ScanLog();
   /// Records one output line (trailing \r stripped) at the current clock time minus the
   /// line latency. nmap.log keeps these corrected times.
@@ -38,6 +39,7 @@ class ScanLog {
  private:
   const Clock& clock_;
   double latency_;
+  double boundary_slack_;  ///< < 0: the analysis default
   std::vector<std::pair<double, std::string>> lines_;
   std::unique_ptr<analysis::NmapLogPhaseTracker> tracker_;
 };
