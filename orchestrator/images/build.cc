@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 
+#include "orchestrator/util/clock.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/interrupt.h"
@@ -29,14 +30,7 @@ namespace testbed::images {
 namespace fs = std::filesystem;
 namespace {
 
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return b;
-}
+std::string utc_now() { return util::utc_now("%Y-%m-%dT%H:%M:%SZ"); }
 
 // "1:10.5.23-0+deb11u1" -> "10.5.23-0+deb11u1": expectations name upstream versions.
 std::string strip_epoch(const std::string& v) {

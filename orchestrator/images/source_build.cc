@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "orchestrator/images/kvm_download.h"
+#include "orchestrator/util/clock.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/interrupt.h"
@@ -162,14 +163,7 @@ run_step missing-files do_missing_files
 echo ok > "$OUT/status"
 )SH";
 
-std::string utc_stamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y%m%dT%H%M%SZ", &tm);
-  return b;
-}
+std::string utc_stamp() { return util::utc_now("%Y%m%dT%H%M%SZ"); }
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();

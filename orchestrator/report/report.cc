@@ -16,6 +16,7 @@
 #include "orchestrator/report/html.h"
 #include "orchestrator/report/results.h"
 #include "orchestrator/report/scanner_build.h"
+#include "orchestrator/util/clock.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/log.h"
 
@@ -127,14 +128,7 @@ std::string first_line(const std::string& s) {
   return s.substr(a, e == std::string::npos ? std::string::npos : e - a);
 }
 
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
+std::string utc_now() { return util::utc_now("%Y-%m-%d %H:%M:%S UTC"); }
 
 std::string port_str(const analysis::PacketKey& k) {
   return (k.proto == 6 || k.proto == 17) ? std::to_string(k.dport) : "";

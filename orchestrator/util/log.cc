@@ -1,4 +1,5 @@
 #include "orchestrator/util/log.h"
+#include "orchestrator/util/clock.h"
 
 #include <unistd.h>
 
@@ -20,14 +21,7 @@ double now_s() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-std::string stamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return b;
-}
+std::string stamp() { return util::utc_now("%Y-%m-%dT%H:%M:%SZ"); }
 
 void clear_status_locked() {
   if (g_status_shown) {
