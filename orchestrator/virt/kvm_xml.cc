@@ -24,6 +24,24 @@ void copy_metadata(pugi::xml_node dom, const ObjectMeta& meta) {
   dom.append_copy(net.document_element().child("metadata"));
 }
 
+// <disk type='file'> with a qemu driver of `format`, `source` as its file, `dev` on `bus`.
+pugi::xml_node append_disk(pugi::xml_node devices, const char* device, const char* format,
+                           const std::string& source, const char* dev, const char* bus,
+                           bool readonly) {
+  auto disk = devices.append_child("disk");
+  disk.append_attribute("type") = "file";
+  disk.append_attribute("device") = device;
+  auto drv = disk.append_child("driver");
+  drv.append_attribute("name") = "qemu";
+  drv.append_attribute("type") = format;
+  disk.append_child("source").append_attribute("file") = source.c_str();
+  auto tgt = disk.append_child("target");
+  tgt.append_attribute("dev") = dev;
+  tgt.append_attribute("bus") = bus;
+  if (readonly) disk.append_child("readonly");
+  return disk;
+}
+
 }  // namespace
 
 KvmXmlOptions kvm_xml_options_for_test_driver() {
@@ -74,47 +92,13 @@ std::string KvmXml::domain_xml(const NodeSpec& spec) const {
   dom.append_child("on_crash").text() = "destroy";
   auto dev = dom.append_child("devices");
 
-  auto disk = dev.append_child("disk");
-  disk.append_attribute("type") = "file";
-  disk.append_attribute("device") = "disk";
-  auto drv = disk.append_child("driver");
-  drv.append_attribute("name") = "qemu";
-  drv.append_attribute("type") = "qcow2";
-  drv.append_attribute("discard") = "unmap";
-  disk.append_child("source").append_attribute("file") = spec.disk_path.c_str();
-  auto tgt = disk.append_child("target");
-  tgt.append_attribute("dev") = "vda";
-  tgt.append_attribute("bus") = "virtio";
-
-  if (!spec.config_disk_path.empty()) {
-    // The node's files (init, addresses, keys) as a tar archive on a raw read-only disk:
-    // the node's init unpacks /dev/vdb over its root before anything else.
-    auto cfg = dev.append_child("disk");
-    cfg.append_attribute("type") = "file";
-    cfg.append_attribute("device") = "disk";
-    auto cdrv = cfg.append_child("driver");
-    cdrv.append_attribute("name") = "qemu";
-    cdrv.append_attribute("type") = "raw";
-    cfg.append_child("source").append_attribute("file") = spec.config_disk_path.c_str();
-    auto ct = cfg.append_child("target");
-    ct.append_attribute("dev") = "vdb";
-    ct.append_attribute("bus") = "virtio";
-    cfg.append_child("readonly");
-  }
-
-  if (!spec.seed_path.empty()) {
-    auto cd = dev.append_child("disk");
-    cd.append_attribute("type") = "file";
-    cd.append_attribute("device") = "cdrom";
-    auto cdrv = cd.append_child("driver");
-    cdrv.append_attribute("name") = "qemu";
-    cdrv.append_attribute("type") = "raw";
-    cd.append_child("source").append_attribute("file") = spec.seed_path.c_str();
-    auto ct = cd.append_child("target");
-    ct.append_attribute("dev") = "sda";
-    ct.append_attribute("bus") = "sata";
-    cd.append_child("readonly");
-  }
+  auto disk = append_disk(dev, "disk", "qcow2", spec.disk_path, "vda", "virtio", false);
+  disk.child("driver").append_attribute("discard") = "unmap";
+  // The node's files (init, addresses, keys) as a tar archive on a raw read-only disk:
+  // the node's init unpacks /dev/vdb over its root before anything else.
+  if (!spec.config_disk_path.empty())
+    append_disk(dev, "disk", "raw", spec.config_disk_path, "vdb", "virtio", true);
+  if (!spec.seed_path.empty()) append_disk(dev, "cdrom", "raw", spec.seed_path, "sda", "sata", true);
 
   for (const auto& i : spec.interfaces) {
     auto in = dev.append_child("interface");

@@ -37,18 +37,8 @@ fs::path only_subdir(const fs::path& p) {
 
 // Everything of a VM lab named `lab` still on this host.
 std::vector<std::string> vm_leftovers(const std::string& lab, const fs::path& state_root) {
-  std::vector<std::string> out;
+  std::vector<std::string> out = test_support::libvirt_objects_of("qemu:///system", lab);
   const std::string prefix = "tb-" + lab + "-";
-  for (const char* what : {"list", "net-list"}) {
-    auto r = util::run_process({"virsh", "-q", "-c", "qemu:///system", what, "--all", "--name"});
-    if (!r || r->exit_code != 0) {
-      out.push_back(std::string("virsh ") + what + " failed");
-      continue;
-    }
-    std::istringstream in(r->out);
-    for (std::string l; std::getline(in, l);)
-      if (l.rfind(prefix, 0) == 0) out.push_back(std::string(what) + ": " + l);
-  }
   auto q = util::run_process({"pgrep", "-af", "qemu-system.*guest=" + prefix});
   if (q && !q->out.empty()) out.push_back("QEMU process: " + q->out);
   if (fs::exists(state_root / lab)) out.push_back("state dir " + (state_root / lab).string());

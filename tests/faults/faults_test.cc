@@ -53,18 +53,7 @@ std::vector<Row>& table() {
 
 /// Everything of lab `lab` still on the host.
 std::vector<std::string> leftovers(const std::string& lab = kLab) {
-  std::vector<std::string> out;
-  const std::string prefix = "tb-" + lab + "-";
-  for (const char* what : {"list", "net-list"}) {
-    auto r = util::run_process({"virsh", "-q", "-c", "lxc:///system", what, "--all", "--name"});
-    if (!r || r->exit_code != 0) {
-      out.push_back(std::string("virsh ") + what + " failed");
-      continue;
-    }
-    std::istringstream in(r->out);
-    for (std::string l; std::getline(in, l);)
-      if (l.rfind(prefix, 0) == 0) out.push_back(std::string(what) + ": " + l);
-  }
+  std::vector<std::string> out = test_support::libvirt_objects_of("lxc:///system", lab);
   auto links = util::run_process({"ip", "-o", "link", "show"});
   const std::string tag = "tb" + virt::lab_tag(lab);
   if (links && links->out.find(": " + tag) != std::string::npos)

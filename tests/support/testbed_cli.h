@@ -98,4 +98,22 @@ inline std::pair<Counts, Counts> tshark_counts(const std::filesystem::path& pcap
   return {sent, recv};
 }
 
+/// Domains and networks of lab `lab` (names tb-<lab>-*) that libvirt at `uri` still has,
+/// as "list: NAME" / "net-list: NAME" lines; a failing virsh is a line too.
+inline std::vector<std::string> libvirt_objects_of(const std::string& uri, const std::string& lab) {
+  std::vector<std::string> out;
+  const std::string prefix = "tb-" + lab + "-";
+  for (const char* what : {"list", "net-list"}) {
+    auto r = util::run_process({"virsh", "-q", "-c", uri, what, "--all", "--name"});
+    if (!r || r->exit_code != 0) {
+      out.push_back(std::string("virsh ") + what + " failed");
+      continue;
+    }
+    std::istringstream in(r->out);
+    for (std::string l; std::getline(in, l);)
+      if (l.rfind(prefix, 0) == 0) out.push_back(std::string(what) + ": " + l);
+  }
+  return out;
+}
+
 }  // namespace testbed::test_support
