@@ -372,8 +372,8 @@ void add_image_command(CLI::App& app, CliContext& ctx) {
 
   static BuildArgs b;  // CLI11 binds options to storage that outlives parsing
   auto* build = img->add_subcommand("build",
-                                    "Build images from their recipes (LXC: root + mmdebstrap; KVM: "
-                                    "qemu-img + HTTPS to the cloud image server)");
+                                    "Build images from their recipes (LXC: a root by mmdebstrap; VM: the "
+                                    "same root + kernel as a qcow2 disk, or a downloaded cloud image)");
   build->add_option("names", b.names, "Image names (recipe file names without .yaml)");
   build->add_flag("--all", b.all,
                   "Build every recipe of the backend (LXC unless --backend vm) in the recipe "

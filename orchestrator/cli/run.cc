@@ -59,7 +59,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
         a.experiment);
     return kExitEnvironment;
   }
-  // Remote lab hosts need the KVM backend: say so before building anything.
+  // Remote lab hosts need the VM backend: say so before building anything.
   const auto uris = config::lab_uris(*exp);
   for (const auto& uri : uris) {
     if (auto st = virt::check_remote_lab_host(uri, exp->backend); !st) {
