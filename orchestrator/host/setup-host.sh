@@ -101,10 +101,22 @@ if [[ -c /dev/kvm ]]; then
 fi
 
 
+# Daemons must not inherit the caller's descriptors: a lock file held by the caller
+# (flock, a test runner's pipes) would otherwise stay open in libvirtd for its lifetime.
+without_inherited_fds() {
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if (( fd > 2 )); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec "$@"
+  )
+}
+
 if running virtlogd; then
   log "virtlogd already running"
 else
-  virtlogd -d
+  without_inherited_fds virtlogd -d
   log "virtlogd started"
 fi
 
@@ -115,10 +127,10 @@ start_libvirtd() {
     # Hybrid cgroups: detach the cgroup2 mount for libvirtd only. Slave propagation
     # keeps later host mounts (node overlay roots) visible to the daemon.
     mount --make-rshared /
-    unshare -m --propagation slave sh -c 'umount -l /sys/fs/cgroup/unified; exec libvirtd -d'
+    without_inherited_fds unshare -m --propagation slave sh -c 'umount -l /sys/fs/cgroup/unified; exec libvirtd -d'
     log "libvirtd started (hybrid cgroups: cgroup2 mount detached in its namespace)"
   else
-    libvirtd -d
+    without_inherited_fds libvirtd -d
     log "libvirtd started"
   fi
 }
