@@ -120,6 +120,54 @@ void read_node_images(MapReader& r, const fs::path& topo_path, Diagnostics* d,
   }
 }
 
+// The `analysis:` section: its one reader (a results directory's experiment copy is read
+// through load_analysis_settings, which calls this too).
+void read_analysis(const YAML::Node& a, const std::string& path, Diagnostics* dp,
+                   AnalysisSettings* out) {
+  Diagnostics& d = *dp;
+  MapReader ar(a, path, "analysis", &d);
+  if (ar.get("key_fields", &out->key_fields)) {
+    for (const auto& f : out->key_fields) {
+      if (std::find(kKeyFields.begin(), kKeyFields.end(), f) == kKeyFields.end()) {
+        std::string hint = nearest(f, kKeyFields);
+        ar.error_at("key_fields", fmt::format("unknown key field '{}' (known: ttl, ipid, window, "
+                                              "tcp_options, icmp){}", f,
+                                              hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
+      }
+    }
+  }
+  std::string sip;
+  if (ar.get("scanner_ip", &sip)) {
+    if (!util::parse_ipv4(sip)) ar.error_at("scanner_ip", fmt::format("'{}' is not an IPv4 address", sip));
+    else out->scanner_ip = sip;
+  }
+  if (YAML::Node sim = ar.child("similarity")) {
+    MapReader sr(sim, path, "analysis.similarity", &d);
+    for (const auto& proto : kProtocols) {
+      if (YAML::Node p = sr.child(proto)) {
+        MapReader pr(p, path, "analysis.similarity." + proto, &d);
+        SimilarityOverride o;
+        int v;
+        if (pr.get("max_length_diff", &v)) {
+          if (v < 0) pr.error_at("max_length_diff", "max_length_diff must be >= 0");
+          o.max_length_diff = v;
+        }
+        if (pr.get("min_common_block", &v)) {
+          if (v < 1) pr.error_at("min_common_block", "min_common_block must be >= 1");
+          o.min_common_block = v;
+        }
+        pr.finish();
+        out->similarity[proto] = o;
+      }
+    }
+    sr.finish();
+  }
+  if (out->similarity.count("icmp") && out->similarity.count("icmpv6"))
+    ar.error_at("similarity",
+                "icmp and icmpv6 share one rule (the ICMP class, ICMPv6 included): give it once");
+  ar.finish();
+}
+
 }  // namespace
 
 std::string default_uri(const std::string& backend) {
@@ -259,46 +307,7 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
       cr.error_at("grace_seconds", "grace_seconds must be 0..120");
     cr.finish();
   }
-  if (YAML::Node a = r.child("analysis")) {
-    MapReader ar(a, path, "analysis", &d);
-    if (ar.get("key_fields", &e.analysis.key_fields)) {
-      for (const auto& f : e.analysis.key_fields) {
-        if (std::find(kKeyFields.begin(), kKeyFields.end(), f) == kKeyFields.end()) {
-          std::string hint = nearest(f, kKeyFields);
-          ar.error_at("key_fields", fmt::format("unknown key field '{}' (known: ttl, ipid, window, "
-                                                "tcp_options, icmp){}", f,
-                                                hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
-        }
-      }
-    }
-    std::string sip;
-    if (ar.get("scanner_ip", &sip)) {
-      if (!util::parse_ipv4(sip)) ar.error_at("scanner_ip", fmt::format("'{}' is not an IPv4 address", sip));
-      else e.analysis.scanner_ip = sip;
-    }
-    if (YAML::Node sim = ar.child("similarity")) {
-      MapReader sr(sim, path, "analysis.similarity", &d);
-      for (const auto& proto : kProtocols) {
-        if (YAML::Node p = sr.child(proto)) {
-          MapReader pr(p, path, "analysis.similarity." + proto, &d);
-          SimilarityOverride o;
-          int v;
-          if (pr.get("max_length_diff", &v)) {
-            if (v < 0) pr.error_at("max_length_diff", "max_length_diff must be >= 0");
-            o.max_length_diff = v;
-          }
-          if (pr.get("min_common_block", &v)) {
-            if (v < 1) pr.error_at("min_common_block", "min_common_block must be >= 1");
-            o.min_common_block = v;
-          }
-          pr.finish();
-          e.analysis.similarity[proto] = o;
-        }
-      }
-      sr.finish();
-    }
-    ar.finish();
-  }
+  if (YAML::Node a = r.child("analysis")) read_analysis(a, path, &d, &e.analysis);
   std::string out = "../results";
   r.get("output", &out);
   e.output = (dir / out).lexically_normal();
@@ -306,6 +315,17 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
 
   if (!d.empty()) return d.status().error();
   return e;
+}
+
+util::Result<AnalysisSettings> load_analysis_settings(const std::string& path) {
+  auto root = load_yaml_file(path);
+  if (!root) return root.error();
+  Diagnostics d;
+  AnalysisSettings s;
+  if (!root->IsMap()) return s;
+  if (YAML::Node a = (*root)["analysis"]) read_analysis(a, path, &d, &s);
+  if (!d.empty()) return d.status().error();
+  return s;
 }
 
 }  // namespace testbed::config

@@ -75,6 +75,11 @@ util::Result<Experiment> load_experiment(const std::string& path);
 /// `topology` and `output` paths (the topology file must exist there).
 util::Result<Experiment> parse_experiment(const std::string& text, const std::string& path);
 
+/// The `analysis:` section of an experiment file alone, with parse_experiment's rules and
+/// messages (file:line:col); the rest of the file is not read (a results directory's copy of
+/// the experiment, whose `topology:` need not resolve from there). Defaults when absent.
+util::Result<AnalysisSettings> load_analysis_settings(const std::string& path);
+
 /// The libvirt URI a backend uses when the experiment names none: lxc:///system, or
 /// qemu:///system for "vm".
 std::string default_uri(const std::string& backend);
