@@ -40,12 +40,13 @@ std::string uri_driver(const std::string& uri) {
 
 // A URI for `backend`: its driver is the backend's (qemu for kvm, lxc for lxc) or test
 // (libvirt's mock driver, for tests). "" when fine, else the problem.
-std::string check_uri_for_backend(const std::string& uri, const std::string& backend) {
+std::string check_uri_for_backend(const std::string& uri, BackendKind kind) {
+  const std::string backend = backend_name(kind);
   std::string driver = uri_driver(uri);
-  std::string want = backend == "vm" ? "qemu" : "lxc";
+  std::string want = kind == BackendKind::kVm ? "qemu" : "lxc";
   if (driver.empty())
     return fmt::format("'{}' is not a libvirt URI (e.g. {})", uri,
-                       backend == "vm" ? "qemu:///system, qemu+ssh://HOST/system"
+                       kind == BackendKind::kVm ? "qemu:///system, qemu+ssh://HOST/system"
                                         : "lxc:///system, lxc+ssh://HOST/");
   if (driver != want && driver != "test")
     return fmt::format(
@@ -170,8 +171,8 @@ void read_analysis(const YAML::Node& a, const std::string& path, Diagnostics* dp
 
 }  // namespace
 
-std::string default_uri(const std::string& backend) {
-  return backend == "vm" || backend == "kvm" ? "qemu:///system" : "lxc:///system";
+std::string default_uri(BackendKind backend) {
+  return backend == BackendKind::kVm ? "qemu:///system" : "lxc:///system";
 }
 
 std::vector<std::string> lab_uris(const Experiment& exp) {
@@ -228,11 +229,12 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
                                          e.topology.string()));
   }
   // `kvm` is the older spelling of `vm`: QEMU through libvirt, with KVM or TCG (`accel`).
-  r.get_enum("backend", &e.backend, {"lxc", "vm", "kvm"});
-  if (e.backend == "kvm") e.backend = "vm";
-  if (r.get_enum("accel", &e.accel, {"auto", "kvm", "tcg"}) && e.backend != "vm")
+  std::string backend = "lxc";
+  if (r.get_enum("backend", &backend, {"lxc", "vm", "kvm"}))
+    e.backend = parse_backend_kind(backend).value_or(BackendKind::kLxc);
+  if (r.get_enum("accel", &e.accel, {"auto", "kvm", "tcg"}) && e.backend != BackendKind::kVm)
     r.error_at("accel", fmt::format("accel is for the vm backend (this experiment's backend is {})",
-                                    e.backend));
+                                    backend_name(e.backend)));
   std::string uri;
   if (r.get("uri", &uri)) {
     e.uri = uri;

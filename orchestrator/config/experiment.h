@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "orchestrator/config/backend.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::config {
@@ -40,7 +41,7 @@ struct Experiment {
   std::string name;
   std::string description;
   std::filesystem::path topology;   ///< resolved relative to the experiment file
-  std::string backend = "lxc";      ///< lxc | vm (`kvm` in a file is read as vm)
+  BackendKind backend = BackendKind::kLxc;  ///< `lxc` | `vm` (`kvm` in a file is read as vm)
   /// vm only: auto (KVM where /dev/kvm is usable, else QEMU's TCG emulator) | kvm | tcg.
   std::string accel = "auto";
   std::optional<std::string> uri;   ///< libvirt URI override (one host); see lab_uris()
@@ -81,8 +82,8 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
 util::Result<AnalysisSettings> load_analysis_settings(const std::string& path);
 
 /// The libvirt URI a backend uses when the experiment names none: lxc:///system, or
-/// qemu:///system for "vm".
-std::string default_uri(const std::string& backend);
+/// qemu:///system for vm.
+std::string default_uri(BackendKind backend);
 
 /// The lab hosts of an experiment, one URI each: `hosts`, else {`uri`}, else
 /// {default_uri(backend)}. Never empty.
