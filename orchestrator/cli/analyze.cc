@@ -11,6 +11,7 @@
 
 #include "orchestrator/analysis/analyze.h"
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/results/layout.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
@@ -72,24 +73,15 @@ bool is_capture_file(const fs::path& p) {
   return e == ".pcap" || e == ".pcapng" || e == ".cap";
 }
 
-/// What a run directory holds beside its capture: phases.json (the timeline), nmap.xml
-/// (Nmap's elapsed time), and nmap.log when there is no phases.json. Returns the file names
-/// used, for the log line that says so.
+/// What a run directory holds beside its capture (results::RunDir::capture_input):
+/// phases.json (the timeline), nmap.xml (Nmap's elapsed time), and nmap.log when there is
+/// no phases.json. Returns the file names used, for the log line that says so.
 std::vector<std::string> attach_run_files(const fs::path& dir, CaptureInput& in) {
-  std::error_code ec;
   std::vector<std::string> used;
-  if (fs::is_regular_file(dir / "phases.json", ec)) {
-    in.phases_json = dir / "phases.json";
-    used.push_back("phases.json");
-  }
-  if (fs::is_regular_file(dir / "nmap.xml", ec)) {
-    in.nmap_xml = dir / "nmap.xml";
-    used.push_back("nmap.xml");
-  }
-  if (!in.phases_json && fs::is_regular_file(dir / "nmap.log", ec)) {
-    in.nmap_log = dir / "nmap.log";
-    used.push_back("nmap.log");
-  }
+  CaptureInput found = results::RunDir{dir}.capture_input(in.label, &used);
+  in.phases_json = found.phases_json;
+  in.nmap_xml = found.nmap_xml;
+  in.nmap_log = found.nmap_log;
   return used;
 }
 
@@ -112,9 +104,10 @@ util::Result<Input> input_from_path(const std::string& arg) {
   std::error_code ec;
   Input in;
   if (fs::is_directory(p, ec)) {
-    in.capture.pcap = p / "capture.pcap";
+    in.capture.pcap = results::RunDir{p}.capture();
     if (!fs::exists(in.capture.pcap, ec))
-      return util::fail("{} is a directory without capture.pcap; expected a run directory", arg);
+      return util::fail("{} is a directory without {}; expected a run directory", arg,
+                        results::files::kCapture);
     in.capture.label = run_label(p);
     in.found = attach_run_files(p, in.capture);
     in.found_in = p;
@@ -124,14 +117,14 @@ util::Result<Input> input_from_path(const std::string& arg) {
   in.capture.pcap = p;
   in.capture.label = p.stem().string();
   fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  bool own_dir = p.filename() == "capture.pcap";
+  bool own_dir = p.filename() == results::files::kCapture;
   if (!own_dir) {
     own_dir = true;
     for (const auto& e : fs::directory_iterator(dir, ec))
       if (e.path().filename() != p.filename() && is_capture_file(e.path())) own_dir = false;
   }
   // capture.pcap says nothing: the run ("7.80/1") or the directory names it.
-  if (p.filename() == "capture.pcap") in.capture.label = run_label(dir);
+  if (p.filename() == results::files::kCapture) in.capture.label = run_label(dir);
   if (own_dir) {
     in.found = attach_run_files(dir, in.capture);
     in.found_in = dir;
@@ -155,7 +148,7 @@ void make_labels_unique(std::vector<Input>& inputs) {
       // Walk up past the directories the label already names.
       fs::path up = abs.parent_path();
       size_t named = std::count(in.capture.label.begin(), in.capture.label.end(), '/') +
-                     (in.capture.pcap.filename() == "capture.pcap" ? 1 : 0);
+                     (in.capture.pcap.filename() == results::files::kCapture ? 1 : 0);
       for (size_t k = 0; k < named && up.has_parent_path() && up != up.root_path(); ++k)
         up = up.parent_path();
       std::string prefix = up.filename().string();
@@ -197,9 +190,9 @@ int run_analyze(const AnalyzeArgs& a) {
     const char* file;  ///< the companion file the option replaces
     std::optional<fs::path> CaptureInput::*field;
   };
-  for (const Attach& at : {Attach{&a.phases, "--phases", "phases.json", &CaptureInput::phases_json},
-                           Attach{&a.xmls, "--nmap-xml", "nmap.xml", &CaptureInput::nmap_xml},
-                           Attach{&a.logs, "--nmap-log", "nmap.log", &CaptureInput::nmap_log}}) {
+  for (const Attach& at : {Attach{&a.phases, "--phases", results::files::kPhases, &CaptureInput::phases_json},
+                           Attach{&a.xmls, "--nmap-xml", results::files::kScannerXml, &CaptureInput::nmap_xml},
+                           Attach{&a.logs, "--nmap-log", results::files::kConsoleLog, &CaptureInput::nmap_log}}) {
     for (const std::string& s : *at.list) {
       auto kv = split_assign(s, at.opt);
       if (!kv) { util::log_error("{}", kv.error().message); return kExitBadInput; }
@@ -212,9 +205,9 @@ int run_analyze(const AnalyzeArgs& a) {
       std::erase(in->found, std::string(at.file));
       // A log given by hand is the timeline: a phases.json found beside would win over it.
       if (at.field == &CaptureInput::nmap_log &&
-          std::find(in->found.begin(), in->found.end(), "phases.json") != in->found.end()) {
+          std::find(in->found.begin(), in->found.end(), results::files::kPhases) != in->found.end()) {
         in->capture.phases_json.reset();
-        std::erase(in->found, std::string("phases.json"));
+        std::erase(in->found, std::string(results::files::kPhases));
       }
     }
   }

@@ -32,10 +32,6 @@ struct Command {
   AddCommandFn add;
 };
 
-/// Builds every image in `names` that the cache does not hold yet (as `testbed image
-/// build NAMES`, which prints a line per image); returns an exit code.
-int build_images(const std::vector<std::string>& names, const std::string& backend = "lxc");
-
 /// kExitOk when libvirt answers at `uri` (a local URI; remote ones are not probed here),
 /// else logs libvirt's message and returns kExitEnvironment.
 int check_libvirt(const std::string& uri);
@@ -44,6 +40,7 @@ void add_run_command(CLI::App& app, CliContext& ctx);
 void add_analyze_command(CLI::App& app, CliContext& ctx);
 void add_report_command(CLI::App& app, CliContext& ctx);
 void add_diff_command(CLI::App& app, CliContext& ctx);
+void add_results_command(CLI::App& app, CliContext& ctx);
 void add_lab_command(CLI::App& app, CliContext& ctx);
 void add_image_command(CLI::App& app, CliContext& ctx);
 void add_validate_command(CLI::App& app, CliContext& ctx);

@@ -1,5 +1,6 @@
 // `testbed lab up|status|exec|down` — bring a topology's lab up by hand, look at it,
 // run commands on its nodes, take it down.
+#include "orchestrator/config/backend.h"
 #include "orchestrator/virt/lab.h"
 
 #include <fmt/format.h>
@@ -38,7 +39,7 @@ virt::LabOptions options_from(const LabArgs& a) {
   virt::LabOptions o;
   o.name = a.name;
   o.uri = a.uri;
-  o.backend = a.backend == "kvm" ? "vm" : a.backend;
+  o.backend = config::normalise_backend(a.backend);
   // `--backend vm` without --uri: the local QEMU driver.
   if (o.backend == "vm" && a.uri == "lxc:///system") o.uri = "qemu:///system";
   o.accel = a.accel;

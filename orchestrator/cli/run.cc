@@ -7,6 +7,8 @@
 #include <csignal>
 
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/config/backend.h"
+#include "orchestrator/images/build_many.h"
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/report/report.h"
@@ -62,7 +64,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   // Remote lab hosts need the VM backend: say so before building anything.
   const auto uris = config::lab_uris(*exp);
   for (const auto& uri : uris) {
-    if (auto st = virt::check_remote_lab_host(uri, exp->backend); !st) {
+    if (auto st = virt::check_remote_lab_host(uri, config::backend_name(exp->backend)); !st) {
       util::log_error("{}: {}", a.experiment, st.error().message);
       return kExitEnvironment;
     }
@@ -73,15 +75,23 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   util::catch_interrupts();
   const std::atomic<bool>& g_interrupted = util::interrupt_flag();
   // Images are built once and cached; a run on a fresh machine builds them first.
-  if (int rc = build_images(runner::images_needed(*exp, *topo), exp->backend); rc != kExitOk) {
-    if (rc == kExitInterrupted) {
+  {
+    images::BuildManyOptions bo;
+    bo.names = runner::images_needed(*exp, *topo);
+    bo.backend = exp->backend;
+    auto built = images::build_many(bo);
+    if (built.status == images::BuildManyResult::kInterrupted) {
       util::log_warn(
           "interrupted while building the experiment's images: nothing was run and no "
           "results directory was made; run the same command again to continue");
-      return rc;
+      return kExitInterrupted;
     }
-    util::log_error("the experiment's images could not be built (see above)");
-    return rc;
+    if (built.status != images::BuildManyResult::kOk) {
+      util::log_error("the experiment's images could not be built (see above)");
+      return built.status == images::BuildManyResult::kBadInput      ? kExitBadInput
+             : built.status == images::BuildManyResult::kEnvironment ? kExitEnvironment
+                                                                     : kExitFailure;
+    }
   }
   runner::LabDriverOptions lo;
   lo.lab_name = a.lab_name;

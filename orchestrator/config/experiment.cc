@@ -40,12 +40,13 @@ std::string uri_driver(const std::string& uri) {
 
 // A URI for `backend`: its driver is the backend's (qemu for kvm, lxc for lxc) or test
 // (libvirt's mock driver, for tests). "" when fine, else the problem.
-std::string check_uri_for_backend(const std::string& uri, const std::string& backend) {
+std::string check_uri_for_backend(const std::string& uri, BackendKind kind) {
+  const std::string backend = backend_name(kind);
   std::string driver = uri_driver(uri);
-  std::string want = backend == "vm" ? "qemu" : "lxc";
+  std::string want = kind == BackendKind::kVm ? "qemu" : "lxc";
   if (driver.empty())
     return fmt::format("'{}' is not a libvirt URI (e.g. {})", uri,
-                       backend == "vm" ? "qemu:///system, qemu+ssh://HOST/system"
+                       kind == BackendKind::kVm ? "qemu:///system, qemu+ssh://HOST/system"
                                         : "lxc:///system, lxc+ssh://HOST/");
   if (driver != want && driver != "test")
     return fmt::format(
@@ -120,10 +121,58 @@ void read_node_images(MapReader& r, const fs::path& topo_path, Diagnostics* d,
   }
 }
 
+// The `analysis:` section: its one reader (a results directory's experiment copy is read
+// through load_analysis_settings, which calls this too).
+void read_analysis(const YAML::Node& a, const std::string& path, Diagnostics* dp,
+                   AnalysisSettings* out) {
+  Diagnostics& d = *dp;
+  MapReader ar(a, path, "analysis", &d);
+  if (ar.get("key_fields", &out->key_fields)) {
+    for (const auto& f : out->key_fields) {
+      if (std::find(kKeyFields.begin(), kKeyFields.end(), f) == kKeyFields.end()) {
+        std::string hint = nearest(f, kKeyFields);
+        ar.error_at("key_fields", fmt::format("unknown key field '{}' (known: ttl, ipid, window, "
+                                              "tcp_options, icmp){}", f,
+                                              hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
+      }
+    }
+  }
+  std::string sip;
+  if (ar.get("scanner_ip", &sip)) {
+    if (!util::parse_ipv4(sip)) ar.error_at("scanner_ip", fmt::format("'{}' is not an IPv4 address", sip));
+    else out->scanner_ip = sip;
+  }
+  if (YAML::Node sim = ar.child("similarity")) {
+    MapReader sr(sim, path, "analysis.similarity", &d);
+    for (const auto& proto : kProtocols) {
+      if (YAML::Node p = sr.child(proto)) {
+        MapReader pr(p, path, "analysis.similarity." + proto, &d);
+        SimilarityOverride o;
+        int v;
+        if (pr.get("max_length_diff", &v)) {
+          if (v < 0) pr.error_at("max_length_diff", "max_length_diff must be >= 0");
+          o.max_length_diff = v;
+        }
+        if (pr.get("min_common_block", &v)) {
+          if (v < 1) pr.error_at("min_common_block", "min_common_block must be >= 1");
+          o.min_common_block = v;
+        }
+        pr.finish();
+        out->similarity[proto] = o;
+      }
+    }
+    sr.finish();
+  }
+  if (out->similarity.count("icmp") && out->similarity.count("icmpv6"))
+    ar.error_at("similarity",
+                "icmp and icmpv6 share one rule (the ICMP class, ICMPv6 included): give it once");
+  ar.finish();
+}
+
 }  // namespace
 
-std::string default_uri(const std::string& backend) {
-  return backend == "vm" || backend == "kvm" ? "qemu:///system" : "lxc:///system";
+std::string default_uri(BackendKind backend) {
+  return backend == BackendKind::kVm ? "qemu:///system" : "lxc:///system";
 }
 
 std::vector<std::string> lab_uris(const Experiment& exp) {
@@ -180,11 +229,12 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
                                          e.topology.string()));
   }
   // `kvm` is the older spelling of `vm`: QEMU through libvirt, with KVM or TCG (`accel`).
-  r.get_enum("backend", &e.backend, {"lxc", "vm", "kvm"});
-  if (e.backend == "kvm") e.backend = "vm";
-  if (r.get_enum("accel", &e.accel, {"auto", "kvm", "tcg"}) && e.backend != "vm")
+  std::string backend = "lxc";
+  if (r.get_enum("backend", &backend, {"lxc", "vm", "kvm"}))
+    e.backend = parse_backend_kind(backend).value_or(BackendKind::kLxc);
+  if (r.get_enum("accel", &e.accel, {"auto", "kvm", "tcg"}) && e.backend != BackendKind::kVm)
     r.error_at("accel", fmt::format("accel is for the vm backend (this experiment's backend is {})",
-                                    e.backend));
+                                    backend_name(e.backend)));
   std::string uri;
   if (r.get("uri", &uri)) {
     e.uri = uri;
@@ -259,46 +309,7 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
       cr.error_at("grace_seconds", "grace_seconds must be 0..120");
     cr.finish();
   }
-  if (YAML::Node a = r.child("analysis")) {
-    MapReader ar(a, path, "analysis", &d);
-    if (ar.get("key_fields", &e.analysis.key_fields)) {
-      for (const auto& f : e.analysis.key_fields) {
-        if (std::find(kKeyFields.begin(), kKeyFields.end(), f) == kKeyFields.end()) {
-          std::string hint = nearest(f, kKeyFields);
-          ar.error_at("key_fields", fmt::format("unknown key field '{}' (known: ttl, ipid, window, "
-                                                "tcp_options, icmp){}", f,
-                                                hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
-        }
-      }
-    }
-    std::string sip;
-    if (ar.get("scanner_ip", &sip)) {
-      if (!util::parse_ipv4(sip)) ar.error_at("scanner_ip", fmt::format("'{}' is not an IPv4 address", sip));
-      else e.analysis.scanner_ip = sip;
-    }
-    if (YAML::Node sim = ar.child("similarity")) {
-      MapReader sr(sim, path, "analysis.similarity", &d);
-      for (const auto& proto : kProtocols) {
-        if (YAML::Node p = sr.child(proto)) {
-          MapReader pr(p, path, "analysis.similarity." + proto, &d);
-          SimilarityOverride o;
-          int v;
-          if (pr.get("max_length_diff", &v)) {
-            if (v < 0) pr.error_at("max_length_diff", "max_length_diff must be >= 0");
-            o.max_length_diff = v;
-          }
-          if (pr.get("min_common_block", &v)) {
-            if (v < 1) pr.error_at("min_common_block", "min_common_block must be >= 1");
-            o.min_common_block = v;
-          }
-          pr.finish();
-          e.analysis.similarity[proto] = o;
-        }
-      }
-      sr.finish();
-    }
-    ar.finish();
-  }
+  if (YAML::Node a = r.child("analysis")) read_analysis(a, path, &d, &e.analysis);
   std::string out = "../results";
   r.get("output", &out);
   e.output = (dir / out).lexically_normal();
@@ -306,6 +317,17 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
 
   if (!d.empty()) return d.status().error();
   return e;
+}
+
+util::Result<AnalysisSettings> load_analysis_settings(const std::string& path) {
+  auto root = load_yaml_file(path);
+  if (!root) return root.error();
+  Diagnostics d;
+  AnalysisSettings s;
+  if (!root->IsMap()) return s;
+  if (YAML::Node a = (*root)["analysis"]) read_analysis(a, path, &d, &s);
+  if (!d.empty()) return d.status().error();
+  return s;
 }
 
 }  // namespace testbed::config

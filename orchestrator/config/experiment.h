@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "orchestrator/config/backend.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::config {
@@ -40,7 +41,7 @@ struct Experiment {
   std::string name;
   std::string description;
   std::filesystem::path topology;   ///< resolved relative to the experiment file
-  std::string backend = "lxc";      ///< lxc | vm (`kvm` in a file is read as vm)
+  BackendKind backend = BackendKind::kLxc;  ///< `lxc` | `vm` (`kvm` in a file is read as vm)
   /// vm only: auto (KVM where /dev/kvm is usable, else QEMU's TCG emulator) | kvm | tcg.
   std::string accel = "auto";
   std::optional<std::string> uri;   ///< libvirt URI override (one host); see lab_uris()
@@ -75,9 +76,14 @@ util::Result<Experiment> load_experiment(const std::string& path);
 /// `topology` and `output` paths (the topology file must exist there).
 util::Result<Experiment> parse_experiment(const std::string& text, const std::string& path);
 
+/// The `analysis:` section of an experiment file alone, with parse_experiment's rules and
+/// messages (file:line:col); the rest of the file is not read (a results directory's copy of
+/// the experiment, whose `topology:` need not resolve from there). Defaults when absent.
+util::Result<AnalysisSettings> load_analysis_settings(const std::string& path);
+
 /// The libvirt URI a backend uses when the experiment names none: lxc:///system, or
-/// qemu:///system for "vm".
-std::string default_uri(const std::string& backend);
+/// qemu:///system for vm.
+std::string default_uri(BackendKind backend);
 
 /// The lab hosts of an experiment, one URI each: `hosts`, else {`uri`}, else
 /// {default_uri(backend)}. Never empty.

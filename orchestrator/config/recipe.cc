@@ -1,5 +1,7 @@
 #include "orchestrator/config/recipe.h"
 
+#include "orchestrator/config/backend.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -395,7 +397,7 @@ fs::path find_source_file(const std::string& file_name) {
 }
 
 bool Recipe::supports(const std::string& backend_in) const {
-  const std::string backend = backend_in == "kvm" ? "vm" : backend_in;
+  const std::string backend = normalise_backend(backend_in);
   return std::find(backends.begin(), backends.end(), backend) != backends.end();
 }
 
@@ -423,7 +425,7 @@ util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path)
   top.get_enum("role", &r.role, {"scanner", "target", "router"}, true);
   if (top.get("backends", &r.backends, true)) {
     for (const auto& b : r.backends) {
-      if (b != "lxc" && b != "vm" && b != "kvm") {
+      if (!parse_backend_kind(b)) {
         std::string hint = nearest(b, {"lxc", "vm", "kvm"});
         top.error_at("backends",
                      fmt::format("backend '{}' must be lxc or vm{}", b,
@@ -431,8 +433,7 @@ util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path)
       }
     }
     // `kvm` is the older spelling of `vm` (QEMU with KVM or TCG): one name inside.
-    for (auto& b : r.backends)
-      if (b == "kvm") b = "vm";
+    for (auto& b : r.backends) b = normalise_backend(b);
     if (r.backends.empty()) top.error_at("backends", "backends must name lxc and/or vm");
   }
   read_base(top, &r);

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "orchestrator/config/backend.h"
 #include "orchestrator/util/files.h"
 
 namespace testbed::images {
@@ -15,7 +16,8 @@ fs::path default_cache_root() {
 }
 
 std::string current_link(const std::string& backend) {
-  return backend == "vm" || backend == "kvm" ? "current-vm" : "current";
+  return config::parse_backend_kind(backend) == config::BackendKind::kVm ? "current-vm"
+                                                                         : "current";
 }
 
 util::Result<ImageRef> find_image(const std::string& name, const fs::path& root,

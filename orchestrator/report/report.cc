@@ -14,6 +14,7 @@
 #include "orchestrator/analysis/noise_floor.h"
 #include "orchestrator/report/compare.h"
 #include "orchestrator/report/html.h"
+#include "orchestrator/results/layout.h"
 #include "orchestrator/report/results.h"
 #include "orchestrator/report/scanner_build.h"
 #include "orchestrator/util/clock.h"
@@ -77,34 +78,14 @@ std::string num_cell(double v, bool integer) {
   return integer ? fmt_int(static_cast<unsigned long long>(v)) : fmt_num(v, 1);
 }
 
-uint64_t manifest_u64(const json& m, const char* obj, const char* key) {
-  if (!m.is_object() || !m.contains(obj) || !m[obj].is_object()) return 0;
-  const json& o = m[obj];
-  return o.contains(key) && o[key].is_number_unsigned() ? o[key].get<uint64_t>()
-         : o.contains(key) && o[key].is_number_integer()
-             ? static_cast<uint64_t>(std::max<int64_t>(0, o[key].get<int64_t>()))
-             : 0;
-}
-
-std::string manifest_str(const json& m, std::initializer_list<const char*> path) {
-  const json* j = &m;
-  for (const char* k : path) {
-    if (!j->is_object() || !j->contains(k)) return "";
-    j = &(*j)[k];
-  }
-  if (j->is_string()) return j->get<std::string>();
-  if (j->is_null()) return "";
-  return j->dump();
-}
-
 // Where the nodes ran, from the runs' lab provenance, and what that means for the tables:
 // "" when every run says nothing (older manifests).
 std::string lab_backend_note(const std::vector<RunRecord>& runs) {
   std::set<std::string> kinds;
   bool tcg = false;
   for (const RunRecord& r : runs) {
-    std::string backend = manifest_str(r.manifest, {"lab", "backend"});
-    std::string accel = manifest_str(r.manifest, {"lab", "accel"});
+    const std::string& backend = r.manifest.lab.backend;
+    const std::string& accel = r.manifest.lab.accel;
     if (backend == "vm") {
       kinds.insert(accel == "tcg" ? "QEMU virtual machines under TCG (software emulation)"
                                   : "QEMU/KVM virtual machines");
@@ -225,9 +206,9 @@ json runs_json(const Model& m) {
     if (!r.stage.empty()) j["stage"] = r.stage;
     if (!r.error.empty()) j["error"] = r.error;
     if (r.complete()) {
-      j["capture"] = r.manifest.value("capture", json::object());
-      j["scanner_version"] = first_line(manifest_str(r.manifest, {"scanner_version"}));
-      j["scanner_compiled_with"] = compiled_with(manifest_str(r.manifest, {"scanner_version"}));
+      j["capture"] = r.manifest.capture ? results::to_json(*r.manifest.capture) : json::object();
+      j["scanner_version"] = first_line(r.manifest.scanner_version);
+      j["scanner_compiled_with"] = compiled_with(r.manifest.scanner_version);
       j["scanner_build"] = scanner_build(r.manifest);
     }
     a.push_back(j);
@@ -379,16 +360,14 @@ std::string report_markdown(const Model& m, size_t limit) {
   o += "## Runs\n\n| run | status | packets | dropped | scanner | note "
        "|\n|---|---|---:|---:|---|---|\n";
   for (const RunRecord& r : m.data.results.runs) {
-    uint64_t drops = manifest_u64(r.manifest, "capture", "kernel_dropped") +
-                     manifest_u64(r.manifest, "capture", "interface_dropped");
+    uint64_t drops = r.manifest.dropped();
     std::string note = r.error.empty() ? "" : (r.stage.empty() ? "" : r.stage + ": ") + r.error;
     std::replace(note.begin(), note.end(), '\n', ' ');
     std::replace(note.begin(), note.end(), '|', '/');
     o += fmt::format(
         "| {} | {} | {} | {} | {} | {} |\n", r.name(), r.status,
-        r.complete() ? std::to_string(manifest_u64(r.manifest, "capture", "packets")) : "",
-        r.complete() ? std::to_string(drops) : "",
-        first_line(manifest_str(r.manifest, {"scanner_version"})), note);
+        r.complete() ? std::to_string(r.manifest.packets()) : "",
+        r.complete() ? std::to_string(drops) : "", first_line(r.manifest.scanner_version), note);
   }
   // Where each version's scanner came from (first complete run of each).
   std::set<std::string> shown;
@@ -397,7 +376,7 @@ std::string report_markdown(const Model& m, size_t limit) {
     if (b.is_null() || !shown.insert(r.version).second) continue;
     if (shown.size() == 1) o += "\nScanner builds:\n\n";
     o += fmt::format("- {}: {}; {}\n", r.version, scanner_build_summary(b),
-                     compiled_with(manifest_str(r.manifest, {"scanner_version"})));
+                     compiled_with(r.manifest.scanner_version));
   }
   o += "\nThe study's own figures (7.01 / 7.60 / 7.80, docs/method.md) for reference: Table 1 "
        "duration "
@@ -471,21 +450,16 @@ std::string html_runs(const Model& m) {
   for (const RunRecord& r : m.data.results.runs) {
     std::string packets, drops, secs;
     if (r.complete()) {
-      packets = fmt_int(manifest_u64(r.manifest, "capture", "packets"));
-      uint64_t k = manifest_u64(r.manifest, "capture", "kernel_dropped"),
-               i = manifest_u64(r.manifest, "capture", "interface_dropped");
+      packets = fmt_int(r.manifest.packets());
+      uint64_t k = r.manifest.kernel_dropped(), i = r.manifest.interface_dropped();
       drops = (k + i) ? fmt::format("<span class=\"drift\">{} + {}</span>", k, i) : "0";
-      if (r.manifest.contains("scan") && r.manifest["scan"].is_object()) {
-        double a = r.manifest["scan"].value("started", 0.0),
-               b = r.manifest["scan"].value("finished", 0.0);
-        if (b > a) secs = fmt_num(b - a, 1);
-      }
+      if (r.manifest.scan && r.manifest.scan->seconds() > 0)
+        secs = fmt_num(r.manifest.scan->seconds(), 1);
     }
     std::string note = r.error.empty() ? "" : (r.stage.empty() ? "" : r.stage + ": ") + r.error;
     t.rows.push_back({escape(r.name()), status_span(r.status), packets, drops, secs,
                       "<span class=\"mono\">" +
-                          escape(first_line(manifest_str(r.manifest, {"scanner_version"}))) +
-                          "</span>",
+                          escape(first_line(r.manifest.scanner_version)) + "</span>",
                       "<span style=\"white-space:normal\">" + escape(note) + "</span>"});
   }
   return t.render();
@@ -841,28 +815,23 @@ std::string html_provenance(const Model& m) {
   t.header = {"run", "nmap --version", "scanner build", "image keys", "command"};
   for (const RunRecord& r : m.data.results.runs) {
     if (!r.complete()) continue;
-    if (auto s = manifest_str(r.manifest, {"testbed", "git_revision"}); !s.empty())
-      revisions.insert(s);
-    if (auto s = manifest_str(r.manifest, {"host", "kernel"}); !s.empty()) kernels.insert(s);
-    if (auto s = manifest_str(r.manifest, {"experiment", "sha256"}); !s.empty()) shas.insert(s);
+    if (const auto& s = r.manifest.testbed.git_revision; !s.empty()) revisions.insert(s);
+    if (const auto& s = r.manifest.host_kernel; !s.empty()) kernels.insert(s);
+    if (const auto& s = r.manifest.experiment.sha256; !s.empty()) shas.insert(s);
     std::string images;
-    if (r.manifest.contains("images") && r.manifest["images"].is_object())
-      for (const auto& [node, im] : r.manifest["images"].items())
+    if (r.manifest.images.is_object())
+      for (const auto& [node, im] : r.manifest.images.items())
         images += escape(node) + ": <span class=\"mono\">" +
                   escape(im.is_object() ? im.value("name", std::string()) + "@" +
                                               im.value("key", std::string())
                                         : im.dump()) +
                   "</span><br>";
     std::string cmd;
-    if (r.manifest.contains("scanner_command") && r.manifest["scanner_command"].is_array())
-      for (const auto& a : r.manifest["scanner_command"])
-        cmd += (cmd.empty() ? "" : " ") + (a.is_string() ? a.get<std::string>() : a.dump());
+    for (const auto& a : r.manifest.scanner_command) cmd += (cmd.empty() ? "" : " ") + a;
     t.rows.push_back({escape(r.name()),
                       "<span class=\"mono\">" +
-                          escape(first_line(manifest_str(r.manifest, {"scanner_version"}))) +
-                          "<br>" +
-                          escape(compiled_with(manifest_str(r.manifest, {"scanner_version"}))) +
-                          "</span>",
+                          escape(first_line(r.manifest.scanner_version)) + "<br>" +
+                          escape(compiled_with(r.manifest.scanner_version)) + "</span>",
                       "<span style=\"white-space:normal\">" +
                           escape(scanner_build_summary(scanner_build(r.manifest))) + "</span>",
                       images, "<span class=\"mono\">" + escape(cmd) + "</span>"});
@@ -896,9 +865,7 @@ std::string report_html(const Model& m, size_t limit) {
   const auto& res = m.data.results;
   size_t complete = m.data.runs.size(), not_ok = res.runs.size() - complete;
   uint64_t drops = 0;
-  for (const RunRecord& r : res.runs)
-    drops += manifest_u64(r.manifest, "capture", "kernel_dropped") +
-             manifest_u64(r.manifest, "capture", "interface_dropped");
+  for (const RunRecord& r : res.runs) drops += r.manifest.dropped();
   std::string h =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
@@ -975,9 +942,8 @@ util::Status write_extra_csv(const Model& m, const fs::path& dir) {
     std::replace(err.begin(), err.end(), '"', '\'');
     std::replace(err.begin(), err.end(), '\n', ' ');
     runs += fmt::format("{},{},{},{},{},{},{},\"{}\"\n", r.name(), r.version, r.rep, r.status,
-                        manifest_u64(r.manifest, "capture", "packets"),
-                        manifest_u64(r.manifest, "capture", "kernel_dropped"),
-                        manifest_u64(r.manifest, "capture", "interface_dropped"), err);
+                        r.manifest.packets(), r.manifest.kernel_dropped(),
+                        r.manifest.interface_dropped(), err);
   }
   std::string noise = "grouping,phase,version,pairs,max,mean\n";
   for (const auto* nf : {&m.noise_grouped, &m.noise_fine})
@@ -1018,13 +984,14 @@ util::Result<ReportOutcome> write_report(const fs::path& results_dir, const Repo
   // The last point of no return: from here the files are written (each atomically).
   if (auto st = check_cancel(opts); !st) return st.error();
   ReportOutcome out;
-  out.html = results_dir / "report.html";
-  out.markdown = results_dir / "report.md";
-  out.json = results_dir / "report.json";
+  const results::ResultsPaths paths{results_dir};
+  out.html = paths.report_html();
+  out.markdown = paths.report_markdown();
+  out.json = paths.report_json();
   out.drift = m->drift && m->drift->drift;
   if (out.drift) out.drift_reason = drift_summary(*m->drift);
-  if (auto st = analysis::write_csv(m->study, results_dir / "csv"); !st) return st.error();
-  if (auto st = write_extra_csv(*m, results_dir / "csv"); !st) return st.error();
+  if (auto st = analysis::write_csv(m->study, paths.csv()); !st) return st.error();
+  if (auto st = write_extra_csv(*m, paths.csv()); !st) return st.error();
   if (auto st = util::write_file_atomic(out.json, report_json(*m).dump(2) + "\n"); !st)
     return st.error();
   if (auto st = util::write_file_atomic(out.markdown, report_markdown(*m, opts.unique_limit)); !st)

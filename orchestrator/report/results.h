@@ -1,51 +1,22 @@
 #pragma once
-// Reading a results directory (runner.h layout) back: the plan, the analysis settings of the
-// experiment copy, every run directory with its state, and the analysed complete runs.
+// The analysed complete runs of a results directory (read by results/results_dir.h).
 #include <atomic>
 #include <filesystem>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "orchestrator/analysis/analyze.h"
 #include "orchestrator/analysis/noise_floor.h"
+#include "orchestrator/results/results_dir.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::report {
 
-/// One <label>/<rep> run directory.
-struct RunRecord {
-  std::string version;  ///< scanner label, e.g. "7.80"
-  int rep = 1;
-  std::filesystem::path dir;
-  /// "complete" (manifest.json), "failed" / "interrupted" (failure.json), "incomplete"
-  /// (neither: a crashed or running run), "missing" (planned, no directory).
-  std::string status;
-  std::string stage, error;  ///< from failure.json, or why analysis failed
-  nlohmann::json manifest;   ///< complete runs only
-  std::string name() const { return version + "/" + std::to_string(rep); }
-  bool complete() const { return status == "complete"; }
-};
-
-/// What a results directory holds, before any capture is read.
-struct ResultsDir {
-  std::filesystem::path dir;
-  std::string experiment;  ///< plan.json "experiment" (or the directory name)
-  int repetitions = 1;
-  std::vector<std::string> versions;  ///< plan order
-  std::vector<RunRecord> runs;        ///< version-major, repetition order
-  analysis::AnalysisOptions options;  ///< from experiment.yaml `analysis:` and the manifests
-  std::string options_source;         ///< where the settings came from, for the report
-  std::vector<std::string> warnings;
-};
-
-/// Reads plan.json (falls back to the <label>/<rep>/ directories found), experiment.yaml's
-/// `analysis:` key (key_fields, similarity, scanner_ip; its `topology:` is not resolved), and
-/// each run's manifest.json / failure.json. The scanner address, unless the experiment sets
-/// it, is the lab's (manifest lab.scanner_address) when every complete run agrees.
-/// Fails when `dir` is not a results directory or experiment.yaml's analysis key is invalid.
-util::Result<ResultsDir> load_results(const std::filesystem::path& dir);
+// The results directory is read by the results module (results/results_dir.h).
+using results::load_results;
+using results::ResultsDir;
+using results::RunRecord;
 
 /// A complete run that was analysed.
 struct AnalysedRun {

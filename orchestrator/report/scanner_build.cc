@@ -35,6 +35,8 @@ json scanner_build(const json& m) {
   return nullptr;
 }
 
+json scanner_build(const results::Manifest& m) { return scanner_build(json{{"images", m.images}}); }
+
 std::string scanner_build_summary(const json& b) {
   if (!b.is_object()) return "unknown";
   if (str(b, "kind") == "package")

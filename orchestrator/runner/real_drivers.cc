@@ -7,6 +7,7 @@
 
 #include "orchestrator/capture/live_capture.h"
 #include "orchestrator/capture/remote_capture.h"
+#include "orchestrator/config/backend.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/images/cache.h"
 #include "orchestrator/remote/ssh.h"
@@ -233,7 +234,7 @@ Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp
   virt::LabOptions lo;
   lo.name = opts.lab_name.empty() ? default_lab_name(exp) : opts.lab_name;
   lo.uri = !opts.uri.empty() ? opts.uri : config::lab_uris(exp).front();
-  lo.backend = exp.backend;
+  lo.backend = config::backend_name(exp.backend);
   lo.accel = exp.accel;
   lo.images = exp.node_images;  // e.g. kvm-router for router on KVM
   if (!exp.scanners.empty()) {

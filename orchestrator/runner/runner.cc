@@ -9,6 +9,8 @@
 #include <fstream>
 #include <optional>
 
+#include "orchestrator/results/layout.h"
+#include "orchestrator/results/manifest.h"
 #include "orchestrator/runner/scan_log.h"
 #include "orchestrator/scanners/registry.h"
 #include "orchestrator/util/files.h"
@@ -41,7 +43,7 @@ std::vector<RunSlot> plan_runs(const config::Experiment& exp, int repetitions,
   return slots;
 }
 
-bool run_is_complete(const fs::path& dir) { return fs::exists(dir / kManifestFile); }
+bool run_is_complete(const fs::path& dir) { return results::RunDir{dir}.complete(); }
 
 Result<std::vector<std::string>> scan_targets(const config::Experiment& exp, const LabFacts& lab) {
   std::vector<std::string> targets = exp.targets.empty() ? lab.target_subnets : exp.targets;
@@ -88,10 +90,6 @@ std::string kernel_release() {
   return s;
 }
 
-Status write_json(const fs::path& p, const nlohmann::json& j) {
-  return util::write_file_atomic(p, j.dump(2) + "\n");
-}
-
 /// The median delay between a line printed on the scanner node (its clock) and its
 /// arrival here over a PTY, from five `date` calls; empty when it cannot be told (clocks
 /// not shared: a KVM guest's clock may be off by more than the delay itself).
@@ -127,10 +125,11 @@ std::optional<double> measure_line_latency(ScannerShell& shell, const Clock& clo
 /// Everything one run does, in order. Fills `manifest` as it goes; the caller writes it.
 Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver& lab,
                    CaptureDriver& capture, const Clock& clock, const RunOptions& opts,
-                   const std::vector<std::string>& targets, nlohmann::json& manifest,
+                   const std::vector<std::string>& targets, results::Manifest& manifest,
                    std::string& stage) {
   const LabFacts& facts = lab.facts();
-  manifest["run"] = {{"label", slot.label}, {"image", slot.image}, {"repetition", slot.rep}};
+  const results::RunDir run{slot.dir};
+  manifest.run = {slot.label, slot.image, slot.rep};
 
   if (exp.reset_targets == "every-run" || slot.rep == 1) {
     stage = "reset-targets";
@@ -145,7 +144,7 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   auto shell = lab.scanner_shell();
   if (!shell) return shell.error();
 
-  nlohmann::json images;
+  nlohmann::json images = nlohmann::json::object();
   for (const auto& node : [&] {
          std::vector<std::string> n = facts.target_nodes;
          n.insert(n.begin(), facts.scanner_node);
@@ -154,31 +153,31 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
     auto m = lab.image_manifest(node);
     images[node] = m ? *m : nlohmann::json{{"error", m.error().message}};
   }
-  manifest["images"] = images;
+  manifest.images = images;
 
   stage = "scanner-version";
   auto version = (*shell)->output_of({exp.command[0], "--version"});
   if (!version) return version.error();
-  manifest["scanner_version"] = *version;
+  manifest.scanner_version = *version;
 
   // How late a console line reaches us. LXC nodes share the host's clock, so a node
   // printing its own time shows the PTY + sshd + SSH delay exactly; the phase timeline is
   // corrected by it (otherwise a phase's first probes precede its stamped start).
   stage = "line-latency";
   auto latency = measure_line_latency(**shell, clock);
-  manifest["scan_line_latency_s"] = latency ? nlohmann::json(*latency) : nlohmann::json(nullptr);
+  manifest.scan_line_latency_s = latency;
 
   const std::string remote_xml = fmt::format("/root/testbed-{}-{}.xml", slot.label, slot.rep);
   auto argv = config::expand_command(exp.command, remote_xml, targets);
   if (!argv) return argv.error();
-  manifest["scanner_command"] = *argv;
+  manifest.scanner_command = *argv;
   if (is_interrupted(opts)) return fail("interrupted");
 
   stage = "capture";
   CaptureSettings cs;
   cs.interface = facts.capture_interface;
   cs.host = facts.capture_host;
-  cs.output_path = (slot.dir / "capture.pcap").string();
+  cs.output_path = run.capture().string();
   cs.snaplen = exp.capture.snaplen;
   cs.buffer_bytes = exp.capture.buffer_mib << 20;
   cs.grace_seconds = exp.capture.grace_seconds;
@@ -207,7 +206,7 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   // Stop the capture whatever happened, so the file is closed and counted.
   stage = "capture-stop";
   auto counters = (*cap)->stop();
-  if (auto st = log.write(slot.dir / "nmap.log", slot.dir / "phases.json", started, finished); !st)
+  if (auto st = log.write(run.console_log(), run.phases(), started, finished); !st)
     return st;
   if (!rc) {
     stage = "scan";  // the scan failed (or was cancelled); stopping the capture did not
@@ -217,22 +216,21 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   progress.finish(fmt::format("exit {}, {} packets, {} dropped, {:.1f} s", *rc, counters->packets,
                               counters->kernel_dropped + counters->interface_dropped,
                               finished - started));
-  manifest["scan"] = {{"started", started},
-                      {"finished", finished},
-                      {"exit_status", *rc},
-                      {"output_lines", log.size()}};
-  manifest["capture"] = {{"interface", cs.interface},
-                         {"on_host", cs.host ? cs.host->host : "local"},
-                         {"snaplen", cs.snaplen},
-                         {"buffer_bytes", cs.buffer_bytes},
-                         {"packets", counters->packets},
-                         {"bytes", counters->bytes},
-                         {"kernel_dropped", counters->kernel_dropped},
-                         {"interface_dropped", counters->interface_dropped}};
+  manifest.scan = results::ScanRecord{started, finished, *rc, log.size()};
+  results::CaptureRecord c;
+  c.interface = cs.interface;
+  c.on_host = cs.host ? cs.host->host : "local";
+  c.snaplen = cs.snaplen;
+  c.buffer_bytes = cs.buffer_bytes;
+  c.packets = counters->packets;
+  c.bytes = counters->bytes;
+  c.kernel_dropped = counters->kernel_dropped;
+  c.interface_dropped = counters->interface_dropped;
+  manifest.capture = c;
   stage = "scan";
   if (*rc != 0)
     return fail("{} exited with status {} (see {})", exp.command[0], *rc,
-                (slot.dir / "nmap.log").string());
+                run.console_log().string());
 
   stage = "check-targets";
   if (auto st = lab.check_targets(); !st)
@@ -241,7 +239,7 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
 
   stage = "fetch-xml";
   util::log_info("[{}/{}] fetching {}", slot.label, slot.rep, remote_xml);
-  if (auto st = (*shell)->fetch(remote_xml, (slot.dir / "nmap.xml").string()); !st) return st;
+  if (auto st = (*shell)->fetch(remote_xml, run.scanner_xml().string()); !st) return st;
   return {};
 }
 
@@ -249,7 +247,7 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
 struct Prepared {
   RunSummary summary;
   std::vector<RunSlot> todo;
-  nlohmann::json common;  ///< provenance shared by every run (the lab's is added per lab)
+  results::Manifest common;  ///< provenance shared by every run (the lab's is added per lab)
 };
 
 Result<Prepared> prepare_results(const config::Experiment& exp, const Clock& clock,
@@ -263,10 +261,8 @@ Result<Prepared> prepare_results(const config::Experiment& exp, const Clock& clo
       return fail("--resume {}: no such results directory", summary.results_dir.string());
     // Resume the plan that was started unless told otherwise.
     if (!opts.repetitions) {
-      if (auto plan = util::read_file(summary.results_dir / "plan.json")) {
-        auto j = nlohmann::json::parse(*plan, nullptr, false);
-        if (j.is_object() && j.contains("repetitions")) reps = j["repetitions"].get<int>();
-      }
+      if (auto plan = results::read_plan(results::ResultsPaths{summary.results_dir}.plan()))
+        reps = plan->repetitions;
     }
   } else {
     fs::path root = opts.output_root.value_or(exp.output);
@@ -278,17 +274,15 @@ Result<Prepared> prepare_results(const config::Experiment& exp, const Clock& clo
 
   // The experiment file travels with its results: `testbed report` reads its analysis
   // settings from there, and a reader sees exactly what was run.
-  fs::path exp_copy = summary.results_dir / "experiment.yaml";
+  fs::path exp_copy = results::ResultsPaths{summary.results_dir}.experiment();
   if (!fs::exists(exp_copy)) {
     auto bytes = util::read_file(exp.file);
     if (bytes) util::write_file_atomic(exp_copy, *bytes).ok();
   }
 
-  nlohmann::json plan = {
-      {"experiment", exp.name}, {"repetitions", reps}, {"scanners", nlohmann::json::array()}};
-  for (const auto& sc : exp.scanners)
-    plan["scanners"].push_back({{"label", sc.label}, {"image", sc.image}});
-  if (auto st = write_json(summary.results_dir / "plan.json", plan); !st) return st.error();
+  results::Plan plan{exp.name, reps, {}};
+  for (const auto& sc : exp.scanners) plan.scanners.push_back({sc.label, sc.image});
+  if (auto st = results::write_plan(summary.results_dir, plan); !st) return st.error();
 
   for (const auto& s : plan_runs(exp, reps, summary.results_dir)) {
     if (run_is_complete(s.dir))
@@ -299,20 +293,18 @@ Result<Prepared> prepare_results(const config::Experiment& exp, const Clock& clo
   util::log_info("experiment {}: {} run(s) to do, {} already complete, results in {}", exp.name,
                  p.todo.size(), summary.kept, summary.results_dir.string());
 
-  p.common = {
-      {"experiment", {{"name", exp.name}, {"file", exp.file}, {"sha256", exp.sha256}}},
-      {"testbed", {{"version", kVersion}, {"git_revision", git_revision()}}},
-      {"host", {{"kernel", kernel_release()}}},
-      {"command_line", opts.command_line},
-  };
+  p.common.experiment = {exp.name, exp.file, exp.sha256};
+  p.common.testbed = {kVersion, git_revision()};
+  p.common.host_kernel = kernel_release();
+  p.common.command_line = opts.command_line;
   return p;
 }
 
 /// The shared provenance plus the lab's, for runs in `lab` (which is up).
-nlohmann::json with_lab(nlohmann::json common, const LabFacts& facts) {
-  common["lab"] = facts.provenance;
-  common["lab"]["name"] = facts.name;
-  common["lab"]["scanner_address"] = facts.scanner_address;
+results::Manifest with_lab(results::Manifest common, const LabFacts& facts) {
+  common.lab = results::lab_info(facts.provenance);
+  common.lab.name = facts.name;
+  common.lab.scanner_address = facts.scanner_address;
   return common;
 }
 
@@ -327,7 +319,7 @@ struct SlotOutcome {
 /// (complete) or failure.json (failed, interrupted).
 SlotOutcome run_slot(const config::Experiment& exp, const RunSlot& slot, LabDriver& lab,
                      CaptureDriver& capture, const Clock& clock, const RunOptions& opts,
-                     const std::vector<std::string>& targets, const nlohmann::json& common) {
+                     const std::vector<std::string>& targets, const results::Manifest& common) {
   // A run directory without a manifest is never trusted: start it afresh.
   std::error_code ec;
   fs::remove_all(slot.dir, ec);
@@ -336,22 +328,21 @@ SlotOutcome run_slot(const config::Experiment& exp, const RunSlot& slot, LabDriv
     return {SlotOutcome::kFailed, "start",
             fmt::format("cannot create {}: {}", slot.dir.string(), ec.message())};
 
-  nlohmann::json manifest = common;
+  results::Manifest manifest = common;
   std::string stage = "start";
   double t0 = clock.now();
   Status st = execute_run(exp, slot, lab, capture, clock, opts, targets, manifest, stage);
   if (st.ok() && is_interrupted(opts)) st = fail("interrupted");
   if (st.ok()) {
-    manifest["status"] = "complete";
-    manifest["wall_seconds"] = clock.now() - t0;
-    if (auto w = write_json(slot.dir / kManifestFile, manifest); !w) st = w;
+    manifest.status = "complete";
+    manifest.wall_seconds = clock.now() - t0;
+    if (auto w = results::write_manifest(slot.dir, manifest); !w) st = w;
   }
   if (st.ok()) return {};
   bool interrupted = is_interrupted(opts);
-  nlohmann::json failure = {{"status", interrupted ? "interrupted" : "failed"},
-                            {"stage", stage},
-                            {"error", st.error().message}};
-  write_json(slot.dir / kFailureFile, failure).ok();
+  results::write_failure(slot.dir, {interrupted ? "interrupted" : "failed", stage,
+                                     st.error().message})
+      .ok();
   if (interrupted) {
     util::log_warn("[{}/{}] interrupted during {}", slot.label, slot.rep, stage);
     return {SlotOutcome::kInterrupted, stage, st.error().message};
@@ -416,7 +407,7 @@ Result<RunSummary> run_experiment(const config::Experiment& exp, LabDriver& lab,
     util::log_info("bringing the lab up");
     auto targets = bring_up(exp, lab, opts.keep_lab);
     if (!targets) return targets.error();
-    nlohmann::json common = with_lab(prepared->common, lab.facts());
+    results::Manifest common = with_lab(prepared->common, lab.facts());
 
     for (size_t i = 0; i < todo.size(); ++i) {
       const RunSlot& slot = todo[i];
@@ -461,14 +452,14 @@ class HostRunner : public virt::HostWorker {
     const Clock& clock;
     const RunOptions& opts;
     const std::map<std::string, RunSlot>& slots;
-    const nlohmann::json& common;
+    const results::Manifest& common;
     std::atomic<bool> stopping{false};  ///< --stop-on-failure saw a failure
   };
 
   HostRunner(HostDrivers d, std::string uri, std::vector<std::string> targets, Shared& shared)
       : d_(std::move(d)), uri_(std::move(uri)), targets_(std::move(targets)), shared_(shared) {
     common_ = with_lab(shared_.common, d_.lab->facts());
-    common_["lab"]["host"] = uri_;
+    common_.lab.host = uri_;
   }
   ~HostRunner() override { take_down(*d_.lab, shared_.opts); }
 
@@ -499,7 +490,7 @@ class HostRunner : public virt::HostWorker {
   std::string uri_;
   std::vector<std::string> targets_;
   Shared& shared_;
-  nlohmann::json common_;
+  results::Manifest common_;
 };
 
 }  // namespace

@@ -54,12 +54,6 @@ struct RunSummary {
   std::map<std::string, std::string> dead_hosts;
 };
 
-/// The manifest file name; a run directory is complete iff it exists (written last,
-/// atomically).
-inline constexpr const char* kManifestFile = "manifest.json";
-/// Written (atomically) instead of the manifest when a run fails.
-inline constexpr const char* kFailureFile = "failure.json";
-
 /// Directory name for a results timestamp: UTC, sortable, no ':' (e.g. 20261126T214900Z).
 std::string results_timestamp(double epoch_seconds);
 
@@ -69,7 +63,7 @@ std::string results_timestamp(double epoch_seconds);
 std::vector<RunSlot> plan_runs(const config::Experiment& exp, int repetitions,
                                const std::filesystem::path& results_dir);
 
-/// True when `dir` holds a complete run (its manifest exists).
+/// True when `dir` holds a complete run (its manifest exists; results/layout.h).
 bool run_is_complete(const std::filesystem::path& dir);
 
 /// The scan targets for an experiment in a lab: the experiment's explicit targets, or

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "orchestrator/config/backend.h"
 #include "orchestrator/virt/kvm_backend.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/xml.h"
@@ -39,7 +40,7 @@ bool is_remote_uri(const std::string& uri) {
 util::Status check_remote_lab_host(const std::string& uri, const std::string& kind) {
   if (!is_remote_uri(uri)) return {};
   const std::string k = kind.empty() ? backend_kind_for_uri(uri) : kind;
-  if (k == "vm" || k == "kvm") return {};
+  if (config::parse_backend_kind(k) == config::BackendKind::kVm) return {};
   return util::fail(
       "a lab on the remote libvirt host {} needs the VM backend (qemu+ssh://HOST/system): "
       "LXC node roots are overlay mounts made on the machine running testbed. Run testbed "
@@ -118,7 +119,7 @@ util::Result<BackendParts> make_backend(const std::string& uri, const std::strin
         "for containers, qemu:///system and qemu+ssh://HOST/system for VMs, test:///default "
         "in tests)",
         uri);
-  std::string kind = kind_in.empty() ? implied : kind_in == "kvm" ? "vm" : kind_in;
+  std::string kind = kind_in.empty() ? implied : config::normalise_backend(kind_in);
   bool test = has_scheme(uri, "test");
   if (kind != "lxc" && kind != "vm")
     return util::fail("unknown backend '{}' (known: lxc, vm)", kind);

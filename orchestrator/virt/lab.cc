@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "orchestrator/config/backend.h"
 #include "orchestrator/images/build.h"
 #include "orchestrator/images/cache.h"
 #include "orchestrator/images/lxc_builder.h"
@@ -43,7 +44,7 @@ namespace {
 LabOptions with_defaults(LabOptions o) {
   if (o.image_root.empty()) o.image_root = images::default_cache_root();
   if (o.owner_pid == 0) o.owner_pid = ::getpid();
-  if (o.backend == "kvm") o.backend = "vm";
+  o.backend = config::normalise_backend(o.backend);
   if (o.uri.empty()) o.uri = o.backend == "vm" ? "qemu:///system" : "lxc:///system";
   if (o.backend.empty()) o.backend = backend_kind_for_uri(o.uri);
   if (o.ready_timeout.count() == 0)
@@ -88,7 +89,7 @@ std::string image_backend(const images::ImageRef& ref) {
   std::string b = j && j->contains("backend") && (*j)["backend"].is_string()
                       ? (*j)["backend"].get<std::string>()
                       : "";
-  return b == "kvm" ? "vm" : b;  // manifests of the older spelling
+  return config::normalise_backend(b);  // manifests of the older spelling
 }
 
 }  // namespace

@@ -125,6 +125,11 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
       {"diff: not a results directory", {"diff", "$TMP/results", "$TMP/empty"}, 2},
       {"diff: same directory", {"diff", "$TMP/results", "$TMP/results"}, 0},
 
+      {"results: not a results directory", {"results", "$TMP/empty"}, 2},
+      {"results: directory missing", {"results", "$TMP/nosuch"}, 2},
+      {"results: results directory", {"results", "$TMP/results"}, 0},
+      {"results: a run directory", {"results", "--json", "$TMP/results/7.80/1"}, 0},
+
       {"validate: YAML syntax error", {"validate", "--kind", "experiment", "$TMP/broken.yaml"}, 2},
       {"validate: file missing", {"validate", "nosuch.yaml"}, 2},
       {"validate: the committed experiment", {"validate", "experiments/nmap7.yaml"}, 0},

@@ -13,7 +13,7 @@ namespace {
 TEST(KvmExperiment, StudyFileLoadsWithTheStudysVersionsAndCommand) {
   auto e = load_experiment(std::string(TESTBED_SOURCE_DIR) + "/experiments/nmap7-ubuntu-kvm.yaml");
   ASSERT_TRUE(e) << e.error().message;
-  EXPECT_EQ(e->backend, "vm") << "backend: kvm is read as vm";
+  EXPECT_EQ(e->backend, config::BackendKind::kVm) << "backend: kvm is read as vm";
   ASSERT_EQ(e->scanners.size(), 3u);
   EXPECT_EQ(e->scanners[0].label, "7.01");
   EXPECT_EQ(e->scanners[1].label, "7.60");

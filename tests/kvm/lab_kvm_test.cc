@@ -121,7 +121,7 @@ TEST(KvmLab, StudyLabUpResetDownOnTheTestDriver) {
   LabOptions o;
   o.name = "kvmstudy";
   o.uri = "test:///default";
-  o.backend = exp->backend;
+  o.backend = config::backend_name(exp->backend);
   o.state_root = state->path();
   o.image_root = cache->path();
   o.check_host = false;        // nothing is created on the host's network stack here

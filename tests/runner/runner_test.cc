@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "orchestrator/results/layout.h"
+#include "orchestrator/results/manifest.h"
 #include "orchestrator/runner/real_drivers.h"
 #include "orchestrator/util/files.h"
 #include "tests/runner/fakes.h"
@@ -131,8 +133,8 @@ TEST_F(RunnerTest, TargetDeadAfterTheScanFailsTheRun) {
   EXPECT_EQ(s->complete, 0);
   EXPECT_EQ(s->failed, 2);
   fs::path run = s->results_dir / "7.80" / "1";
-  EXPECT_FALSE(fs::exists(run / kManifestFile));
-  auto f = nlohmann::json::parse(*util::read_file(run / kFailureFile));
+  EXPECT_FALSE(fs::exists(run / results::files::kManifest));
+  auto f = nlohmann::json::parse(*util::read_file(run / results::files::kFailure));
   EXPECT_EQ(f["stage"], "check-targets");
   EXPECT_NE(f["error"].get<std::string>().find("target1"), std::string::npos);
   EXPECT_TRUE(fs::exists(run / "capture.pcap")) << "the evidence is kept";
@@ -310,10 +312,17 @@ TEST_F(MultiHostTest, RunsSpreadOverHostsIntoOneResultsDirectory) {
   std::map<std::string, int> per_host;
   for (const auto& [id, uri] : s->ran_on) {
     ++per_host[uri];
-    auto m = nlohmann::json::parse(*util::read_file(s->results_dir / id / kManifestFile));
+    auto m = nlohmann::json::parse(*util::read_file(s->results_dir / id / results::files::kManifest));
     EXPECT_EQ(m["status"], "complete");
     EXPECT_EQ(m["lab"]["host"], uri) << id;  // provenance names the host it ran on
     EXPECT_EQ(m["lab"]["name"], labs_.at(uri).facts_.name);
+    // Read back through the typed manifest: the runner writes the current schema.
+    auto typed = results::read_manifest(s->results_dir / id / results::files::kManifest);
+    ASSERT_TRUE(typed.ok()) << typed.error().message;
+    EXPECT_EQ(typed->schema_version, results::kManifestSchema);
+    EXPECT_EQ(typed->lab.host, uri);
+    EXPECT_EQ(typed->run.label + "/" + std::to_string(typed->run.repetition), id);
+    EXPECT_TRUE(typed->capture && typed->scan && typed->wall_seconds);
   }
   for (const auto& h : hosts_) EXPECT_EQ(per_host[h.uri], 2) << h.uri;
   // Every lab came up once, was taken down once, last.
@@ -344,7 +353,7 @@ TEST_F(MultiHostTest, HostBreakingMidExperimentLosesNoRun) {
     on_lab2 += uri == "qemu+ssh://lab2/system";
     EXPECT_TRUE(run_is_complete(s->results_dir / id)) << id;
     // The failure.json of the attempt on lab2 is gone: the run directory was redone.
-    EXPECT_FALSE(fs::exists(s->results_dir / id / kFailureFile)) << id;
+    EXPECT_FALSE(fs::exists(s->results_dir / id / results::files::kFailure)) << id;
   }
   EXPECT_EQ(on_lab2, 1);
   auto& calls = labs_.at("qemu+ssh://lab2/system").calls;

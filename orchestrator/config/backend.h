@@ -1,0 +1,20 @@
+#pragma once
+// The lab backend kind: LXC containers or QEMU virtual machines (KVM or TCG). The names a
+// file or a command line may use, and the older spelling `kvm` for `vm`, are read here only.
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace testbed::config {
+
+enum class BackendKind { kLxc, kVm };
+
+/// "lxc" -> kLxc; "vm" or its older spelling "kvm" -> kVm; anything else: nullopt.
+std::optional<BackendKind> parse_backend_kind(std::string_view name);
+/// "lxc" or "vm".
+const char* backend_name(BackendKind k);
+/// The canonical name of a backend name ("kvm" -> "vm"); other text unchanged (so that a
+/// message can still quote it), "" stays "".
+std::string normalise_backend(std::string_view name);
+
+}  // namespace testbed::config

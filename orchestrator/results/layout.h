@@ -1,0 +1,87 @@
+#pragma once
+// The results directory's layout (docs/results.md): every file name, spelled here only, and
+// the paths of a results directory and of its <label>/<rep>/ run directories.
+//
+//   <output>/<experiment>/<UTC time>/     results directory
+//     plan.json  experiment.yaml          the plan (scanners, repetitions) and the experiment
+//     <label>/<rep>/                      one run directory per scanner × repetition
+//       capture.pcap nmap.xml nmap.log phases.json  manifest.json | failure.json
+//     report.html report.md report.json csv/        written by `testbed report`
+#include <filesystem>
+#include <string>
+
+#include "orchestrator/analysis/analyze.h"
+
+namespace testbed::results {
+
+namespace files {
+inline constexpr const char* kPlan = "plan.json";
+inline constexpr const char* kExperiment = "experiment.yaml";
+/// A run is complete iff its manifest exists (written last, atomically).
+inline constexpr const char* kManifest = "manifest.json";
+/// Written (atomically) instead of the manifest when a run fails or is interrupted.
+inline constexpr const char* kFailure = "failure.json";
+inline constexpr const char* kCapture = "capture.pcap";
+inline constexpr const char* kScannerXml = "nmap.xml";
+/// The scanner's console output, "<epoch seconds> <line>" per line.
+inline constexpr const char* kConsoleLog = "nmap.log";
+inline constexpr const char* kPhases = "phases.json";
+inline constexpr const char* kReportHtml = "report.html";
+inline constexpr const char* kReportMarkdown = "report.md";
+inline constexpr const char* kReportJson = "report.json";
+inline constexpr const char* kCsvDir = "csv";
+}  // namespace files
+
+/// How far a run got, from the files of its directory.
+enum class RunState {
+  kComplete,     ///< manifest.json
+  kFailed,       ///< failure.json, status "failed"
+  kInterrupted,  ///< failure.json, status "interrupted"
+  kIncomplete,   ///< the directory without either: crashed, or still running
+  kMissing,      ///< planned, no directory
+};
+/// "complete", "failed", "interrupted", "incomplete", "missing".
+const char* state_name(RunState s);
+
+/// One <label>/<rep>/ run directory.
+struct RunDir {
+  std::filesystem::path dir;
+
+  std::filesystem::path manifest() const { return dir / files::kManifest; }
+  std::filesystem::path failure() const { return dir / files::kFailure; }
+  std::filesystem::path capture() const { return dir / files::kCapture; }
+  std::filesystem::path scanner_xml() const { return dir / files::kScannerXml; }
+  std::filesystem::path console_log() const { return dir / files::kConsoleLog; }
+  std::filesystem::path phases() const { return dir / files::kPhases; }
+
+  /// True when the run is complete (its manifest exists).
+  bool complete() const;
+  /// The state from the files present (failure.json's status decides failed/interrupted;
+  /// an unreadable failure.json is "failed").
+  RunState state() const;
+  /// What the analysis reads of this run: capture.pcap, the timeline (phases.json, else
+  /// nmap.log) and nmap.xml, each only when present. `used` (optional) gets the file names.
+  analysis::CaptureInput capture_input(std::string label,
+                                       std::vector<std::string>* used = nullptr) const;
+};
+
+/// A results directory's paths.
+struct ResultsPaths {
+  std::filesystem::path dir;
+
+  std::filesystem::path plan() const { return dir / files::kPlan; }
+  std::filesystem::path experiment() const { return dir / files::kExperiment; }
+  std::filesystem::path report_html() const { return dir / files::kReportHtml; }
+  std::filesystem::path report_markdown() const { return dir / files::kReportMarkdown; }
+  std::filesystem::path report_json() const { return dir / files::kReportJson; }
+  std::filesystem::path csv() const { return dir / files::kCsvDir; }
+  RunDir run(const std::string& label, int rep) const {
+    return {dir / label / std::to_string(rep)};
+  }
+};
+
+/// True when `name` is a directory name of the results directory that is not a scanner
+/// label (csv/, hidden directories).
+bool is_reserved_dir(const std::string& name);
+
+}  // namespace testbed::results
