@@ -42,6 +42,8 @@ int check_libvirt(const std::string& uri);
 
 /// Accepts an existing directory or a pointer name (`latest`, `latest-good`) for --baseline.
 CLI::Validator baseline_validator();
+/// Adds --junit FILE (the JUnit verdict) to `sub`.
+void add_junit_option(CLI::App& sub, std::string& file);
 
 void add_run_command(CLI::App& app, CliContext& ctx);
 void add_analyze_command(CLI::App& app, CliContext& ctx);

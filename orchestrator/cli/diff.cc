@@ -119,9 +119,7 @@ void add_diff_command(CLI::App& app, CliContext& ctx) {
   sub->add_option("B", args->b, "Results directory to compare with A (or latest / latest-good)")
       ->required()
       ->check(baseline_validator());
-  sub->add_option("--junit", args->junit,
-                  "Also write the verdict as JUnit XML to FILE: a test case per version x phase "
-                  "(failure = drift beyond the noise floor), errors for versions on one side only");
+  add_junit_option(*sub, args->junit);
   sub->add_option("--tolerance", args->tolerance,
                   "Unique packets a version/phase may exceed its noise floor by before it counts "
                   "as drift (default 0)");

@@ -93,9 +93,7 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
                   "pointers beside RESULTS_DIR); exit 3 when traffic changed beyond the noise "
                   "floor")
       ->check(baseline_validator());
-  sub->add_option("--junit", args->junit,
-                  "Also write the verdict as JUnit XML to FILE: a test case per version x phase "
-                  "(failure = drift beyond the noise floor), errors for failed runs");
+  add_junit_option(*sub, args->junit);
   sub->add_option("--tolerance", args->tolerance,
                   "Unique packets a version/phase may exceed its noise floor by before it counts "
                   "as drift (default 0)");

@@ -227,9 +227,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
                   "experiment and remove older ones (never latest-good's, the baseline, or an "
                   "incomplete one; as `testbed prune DIR --keep N`)")
       ->check(CLI::Range(1, 100000));
-  sub->add_option("--junit", args->junit,
-                  "Also write the verdict as JUnit XML to FILE: a test case per version x phase "
-                  "(failure = drift beyond the noise floor), errors for failed runs");
+  add_junit_option(*sub, args->junit);
   sub->add_flag("--stop-on-failure", args->stop_on_failure,
                 "Stop at the first failed run (default: record it and go on)");
   sub->add_option("--baseline", args->baseline,

@@ -59,8 +59,7 @@ util::Result<fs::path> resolve_baseline(const std::string& arg, const fs::path& 
   if (!is_pointer_name(arg)) return fs::path(arg);
   if (auto t = pointer_target(experiment_dir, arg)) return *t;
   return fail(
-      "--baseline {}: {} does not exist yet (it is set by the first complete run{}); name a "
-      "results directory instead",
+      "--baseline {}: {} does not exist yet (it is set by the first complete run{})",
       arg, (experiment_dir / arg).string(), arg == kLatestGood ? " without drift" : "");
 }
 
