@@ -36,6 +36,11 @@ struct Command {
 /// else logs libvirt's message and returns kExitEnvironment.
 int check_libvirt(const std::string& uri);
 
+/// Accepts an existing directory or a pointer name (`latest`, `latest-good`) for --baseline.
+CLI::Validator baseline_validator();
+/// Adds --junit FILE (the JUnit verdict) to `sub`.
+void add_junit_option(CLI::App& sub, std::string& file);
+
 void add_run_command(CLI::App& app, CliContext& ctx);
 void add_analyze_command(CLI::App& app, CliContext& ctx);
 void add_report_command(CLI::App& app, CliContext& ctx);
@@ -46,5 +51,9 @@ void add_image_command(CLI::App& app, CliContext& ctx);
 void add_validate_command(CLI::App& app, CliContext& ctx);
 void add_gc_command(CLI::App& app, CliContext& ctx);
 void add_version_command(CLI::App& app, CliContext& ctx);
+void add_prune_command(CLI::App& app, CliContext& ctx);
+void add_nightly_command(CLI::App& app, CliContext& ctx);
+/// `lab graph`, added to the `lab` verb (cli/lab_graph.cc).
+void add_lab_graph_subcommand(CLI::App& lab, CliContext& ctx);
 
 }  // namespace testbed::cli

@@ -4,7 +4,10 @@
 #include <memory>
 
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/nightly/junit.h"
+#include "orchestrator/nightly/pointers.h"
 #include "orchestrator/report/compare.h"
+#include "orchestrator/report/provenance.h"
 #include "orchestrator/report/results.h"
 #include "orchestrator/util/log.h"
 
@@ -17,9 +20,22 @@ struct DiffArgs {
   bool fine = false;
   bool json = false;
   bool allow_missing = false;
+  std::string junit;
 };
 
-int run_diff(const DiffArgs& args) {
+int run_diff(DiffArgs args) {
+  // latest / latest-good: the pointers beside the other directory (or here).
+  for (auto [self, other] : {std::pair{&args.a, &args.b}, std::pair{&args.b, &args.a}}) {
+    if (!nightly::is_pointer_name(*self)) continue;
+    std::filesystem::path where =
+        nightly::is_pointer_name(*other) ? "." : nightly::experiment_dir_of(*other);
+    auto p = nightly::resolve_baseline(*self, where);
+    if (!p) {
+      util::log_error("{}", p.error().message);
+      return kExitBadInput;
+    }
+    *self = p->string();
+  }
   auto ra = report::load_results(args.a);
   if (!ra) {
     util::log_error("{}", ra.error().message);
@@ -51,6 +67,7 @@ int run_diff(const DiffArgs& args) {
   report::DriftReport d =
       report::compare_runs(pa, pb, *store, opts.similarity, args.tolerance, args.allow_missing);
   report::explain_missing(d, aa.results, ab.results);
+  report::explain_provenance(d, aa.results, ab.results);
   if (d.cells.empty()) {
     util::log_error("no scanner version is in both {} and {}: nothing to compare", args.a, args.b);
     return kExitBadInput;
@@ -62,6 +79,16 @@ int run_diff(const DiffArgs& args) {
     std::cout << j.dump(2) << '\n';
   } else {
     std::cout << d.to_markdown(args.a, args.b);
+  }
+  if (!args.junit.empty()) {
+    nightly::Verdict v = nightly::verdict_of(ab.results);
+    v.baseline_dir = args.a;
+    v.drift = d.to_json();
+    if (args.fine) v.phases = analysis::phase_rows(false);
+    if (auto st = nightly::write_junit(args.junit, v); !st) {
+      util::log_error("{}", st.error().message);
+      return kExitFailure;
+    }
   }
   if (d.drift) util::log_warn("drift: {}", report::drift_summary(d));
   return d.drift ? kExitDrift : kExitOk;
@@ -86,12 +113,13 @@ void add_diff_command(CLI::App& app, CliContext& ctx) {
       "not run) is drift too, unless --allow-missing.\n"
       "Exit codes: 0 no drift, 3 drift, 2 bad input (not results directories, no common version).\n"
       "Example: testbed diff results/nmap7/20261125T020000Z results/nmap7/20261126T020000Z");
-  sub->add_option("A", args->a, "Baseline results directory")
+  sub->add_option("A", args->a, "Baseline results directory (or latest / latest-good)")
       ->required()
-      ->check(CLI::ExistingDirectory);
-  sub->add_option("B", args->b, "Results directory to compare with A")
+      ->check(baseline_validator());
+  sub->add_option("B", args->b, "Results directory to compare with A (or latest / latest-good)")
       ->required()
-      ->check(CLI::ExistingDirectory);
+      ->check(baseline_validator());
+  add_junit_option(*sub, args->junit);
   sub->add_option("--tolerance", args->tolerance,
                   "Unique packets a version/phase may exceed its noise floor by before it counts "
                   "as drift (default 0)");

@@ -292,6 +292,7 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
   add_common(rs, *args);
   rs->callback([&ctx, args] { ctx.exit_code = cmd_reset(*args); });
 
+  add_lab_graph_subcommand(*lab, ctx);
   auto* dn = lab->add_subcommand(
       "down", "Remove the lab's nodes, networks, mounts and state; an unknown lab is an error (2)");
   dn->add_option("name", args->name, "Lab name")->required();

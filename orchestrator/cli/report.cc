@@ -6,6 +6,8 @@
 #include <memory>
 
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/nightly/junit.h"
+#include "orchestrator/nightly/pointers.h"
 #include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 
@@ -18,11 +20,20 @@ struct ReportArgs {
   size_t tolerance = 0;
   size_t unique_limit = analysis::kDefaultUniqueLimit;
   bool allow_missing = false;
+  std::string junit;
 };
 
 int run_report(const ReportArgs& a) {
   report::ReportOptions opts;
-  if (!a.baseline.empty()) opts.baseline = a.baseline;
+  if (!a.baseline.empty()) {
+    // latest / latest-good: the pointers beside the results directory.
+    auto b = nightly::resolve_baseline(a.baseline, nightly::experiment_dir_of(a.results_dir));
+    if (!b) {
+      util::log_error("{}", b.error().message);
+      return kExitBadInput;
+    }
+    opts.baseline = *b;
+  }
   opts.drift_tolerance = a.tolerance;
   opts.allow_missing = a.allow_missing;
   opts.unique_limit = a.unique_limit;
@@ -40,8 +51,17 @@ int run_report(const ReportArgs& a) {
   std::cout << out->html.string() << '\n'
             << out->markdown.string() << '\n'
             << out->json.string() << '\n';
+  if (!a.junit.empty()) {
+    auto v = nightly::verdict_from_results_dir(a.results_dir);
+    util::Status st = v ? nightly::write_junit(a.junit, *v) : util::Status(v.error());
+    if (!st) {
+      util::log_error("{}", st.error().message);
+      return kExitFailure;
+    }
+  }
   if (out->drift) {
-    util::log_warn("drift against {}: {} (see the report's baseline section)", a.baseline,
+    util::log_warn("drift against {}: {} (see the report's baseline section)",
+                   opts.baseline->string(),
                    out->drift_reason);
     return kExitDrift;
   }
@@ -69,9 +89,11 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
       ->required()
       ->check(CLI::ExistingDirectory);
   sub->add_option("--baseline", args->baseline,
-                  "An older results directory to compare with; exit 3 when traffic changed beyond "
-                  "the noise floor")
-      ->check(CLI::ExistingDirectory);
+                  "An older results directory to compare with, or latest / latest-good (the "
+                  "pointers beside RESULTS_DIR); exit 3 when traffic changed beyond the noise "
+                  "floor")
+      ->check(baseline_validator());
+  add_junit_option(*sub, args->junit);
   sub->add_option("--tolerance", args->tolerance,
                   "Unique packets a version/phase may exceed its noise floor by before it counts "
                   "as drift (default 0)");

@@ -11,6 +11,8 @@
 #include "orchestrator/images/build_many.h"
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/config/topology.h"
+#include "orchestrator/nightly/after_run.h"
+#include "orchestrator/nightly/pointers.h"
 #include "orchestrator/report/report.h"
 #include "orchestrator/runner/real_drivers.h"
 #include "orchestrator/runner/runner.h"
@@ -23,6 +25,10 @@
 namespace testbed::cli {
 namespace {
 
+struct RunArgs;
+int run_outcome(const RunArgs& a, const runner::RunSummary& summary,
+                const report::ReportOutcome& outcome, const std::string& baseline);
+
 struct RunArgs {
   std::string experiment;
   std::string output;
@@ -33,6 +39,8 @@ struct RunArgs {
   std::string baseline;
   bool allow_missing = false;
   std::string lab_name;
+  std::string junit;
+  size_t keep_results = 0;
 };
 
 int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
@@ -93,6 +101,23 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
                                                                      : kExitFailure;
     }
   }
+  // Where latest/latest-good live: results/<experiment>/ (a resumed directory's parent).
+  const std::filesystem::path experiment_dir =
+      !a.resume.empty() ? std::filesystem::path(a.resume).parent_path()
+                        : std::filesystem::path(a.output.empty() ? exp->output.string() : a.output) /
+                              exp->name;
+  std::optional<std::filesystem::path> baseline;
+  if (!a.baseline.empty()) {
+    if (auto b = nightly::resolve_baseline(a.baseline, experiment_dir)) {
+      baseline = *b;
+    } else if (nightly::is_pointer_name(a.baseline)) {
+      // The first night has no latest-good yet: run without a baseline and set it.
+      util::log_warn("{}; running without a baseline", b.error().message);
+    } else {
+      util::log_error("{}", b.error().message);
+      return kExitBadInput;
+    }
+  }
   runner::LabDriverOptions lo;
   lo.lab_name = a.lab_name;
   lo.keep = a.keep;
@@ -116,7 +141,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   o.interrupted = &g_interrupted;
   for (const auto& s : argv) o.command_line += (o.command_line.empty() ? "" : " ") + s;
   report::ReportOptions ro;
-  if (!a.baseline.empty()) ro.baseline = a.baseline;
+  ro.baseline = baseline;
   ro.allow_missing = a.allow_missing;
   ro.cancel = &g_interrupted;
   report::ReportOutcome outcome;
@@ -135,6 +160,26 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
     util::log_error("{}", s.error().message);
     return g_interrupted ? kExitInterrupted : kExitFailure;
   }
+  int rc = run_outcome(a, *s, outcome, baseline ? baseline->string() : a.baseline);
+  // Pointers, the JUnit verdict and retention (orchestrator/nightly/): each reads the
+  // results directory back, so what they say is what is on disk.
+  nightly::AfterRun after;
+  after.results_dir = s->results_dir;
+  after.drift = outcome.drift;
+  after.interrupted = s->interrupted;
+  after.junit = a.junit;
+  after.keep_results = a.keep_results;
+  if (baseline) after.baselines.push_back(*baseline);
+  if (auto st = nightly::after_run(after); !st) {
+    util::log_error("{}", st.error().message);
+    if (rc == kExitOk) rc = kExitFailure;
+  }
+  return rc;
+}
+
+int run_outcome(const RunArgs& a, const runner::RunSummary& summary,
+                const report::ReportOutcome& outcome, const std::string& baseline) {
+  const runner::RunSummary* s = &summary;
   if (s->interrupted) {
     util::log_warn("interrupted; the lab was taken down. Continue with: testbed run {} --resume {}",
                    a.experiment, s->results_dir.string());
@@ -151,7 +196,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
     return kExitFailure;
   }
   if (outcome.drift) {
-    util::log_warn("drift against {}: {}", a.baseline, outcome.drift_reason);
+    util::log_warn("drift against {}: {}", baseline, outcome.drift_reason);
     return kExitDrift;
   }
   return kExitOk;
@@ -185,13 +230,21 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
                   "Continue an earlier results directory: keep complete runs, redo the others")
       ->check(CLI::ExistingDirectory);
   sub->add_flag("--keep", args->keep,
-                "Leave the lab up afterwards (`testbed lab down NAME` removes it)");
+                "Leave the lab up afterwards (`testbed lab down NAME` removes it); not about "
+                "results: see --keep-results");
+  sub->add_option("--keep-results", args->keep_results,
+                  "After the run, keep the N newest complete results directories of this "
+                  "experiment and remove older ones (never latest-good's, the baseline, or an "
+                  "incomplete one; as `testbed prune DIR --keep N`)")
+      ->check(CLI::Range(1, 100000));
+  add_junit_option(*sub, args->junit);
   sub->add_flag("--stop-on-failure", args->stop_on_failure,
                 "Stop at the first failed run (default: record it and go on)");
   sub->add_option("--baseline", args->baseline,
-                  "Earlier results directory to compare with; exit 3 when traffic changed beyond "
-                  "the noise floor")
-      ->check(CLI::ExistingDirectory);
+                  "Earlier results directory to compare with, or latest / latest-good (the "
+                  "pointers in <output>/<experiment>/; none yet: no baseline this time); exit 3 "
+                  "when traffic changed beyond the noise floor")
+      ->check(baseline_validator());
   sub->add_flag("--allow-missing", args->allow_missing,
                 "With --baseline: a scanner version with complete runs on one side only is not "
                 "drift (default: it is, exit 3)");

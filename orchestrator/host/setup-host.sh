@@ -29,6 +29,9 @@ PACKAGES=(
   iproute2 mmdebstrap uidmap tini openssh-server openssh-client
   # tests and benchmarks: independent cross-checks and baselines
   tshark tcpdump python3 python3-dpkt chromium
+  # nightly jobs: JUnit schema check (xmllint), unit check (systemd-analyze, offline),
+  # `testbed lab graph` (Graphviz dot)
+  libxml2-utils systemd graphviz
   # VM backend: libvirt's QEMU driver and QEMU (KVM where /dev/kvm is usable, TCG
   # otherwise); disks made with mkfs.ext4 -d + qemu-img; cloud-image seeds (xorriso)
   libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils e2fsprogs

@@ -94,6 +94,12 @@ std::string drift_summary(const DriftReport& d) {
   if (!cells.empty())
     parts.push_back(
         fmt::format("traffic changed beyond the noise floor ({})", fmt::join(cells, ", ")));
+  if (d.drift && d.provenance_compared)
+    parts.push_back(d.provenance.empty()
+                        ? std::string("provenance identical (images, packages, nmap, kernel, "
+                                      "libvirt, testbed): the drift is not explained by a change "
+                                      "of software")
+                        : fmt::format("provenance changed: {}", fmt::join(d.provenance, "; ")));
   if (d.missing_drift) {
     std::vector<std::string> vs;
     for (const auto* side : {&d.only_in_a, &d.only_in_b})
@@ -145,6 +151,8 @@ nlohmann::json DriftReport::to_json() const {
           {"missing_why", why},
           {"allow_missing", allow_missing},
           {"missing_drift", missing_drift},
+          {"provenance_compared", provenance_compared},
+          {"provenance_changes", provenance},
           {"cells", cs}};
 }
 
@@ -173,6 +181,12 @@ std::string DriftReport::to_markdown(const std::string& a_name, const std::strin
     o += "\nNoise floor unknown (fewer than 2 runs per version on both sides): any difference "
          "beyond the "
          "tolerance counts as drift. Run with repetitions >= 2 to measure it.\n";
+  if (provenance_compared) {
+    o += provenance.empty() ? "\nProvenance: identical (image recipes and packages, nmap --version, "
+                              "kernel, libvirt, testbed).\n"
+                            : "\nProvenance changed (A → B):\n";
+    for (const auto& p : provenance) o += "- " + p + "\n";
+  }
   bool cell_drift =
       std::any_of(cells.begin(), cells.end(), [](const DriftCell& c) { return c.drift; });
   std::string result =
@@ -180,6 +194,8 @@ std::string DriftReport::to_markdown(const std::string& a_name, const std::strin
   if (missing_drift)
     result = (cell_drift ? "drift beyond the noise floor, and " : "drift: ") +
              std::string("a version has runs on one side only");
+  if (cell_drift && provenance_compared && provenance.empty())
+    result += " with identical provenance";
   o += fmt::format("\nResult: {}\n", result);
   return o;
 }

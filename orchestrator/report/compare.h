@@ -38,6 +38,9 @@ struct DriftReport {
   /// Why a version of only_in_a / only_in_b has no run on the other side (explain_missing),
   /// e.g. "failed: 7.93/1 at scan: nmap exited with status 1"; empty when not explained.
   std::map<std::string, std::string> missing_why;
+  /// What changed in the provenance between A and B (provenance.h), "what: before → after".
+  std::vector<std::string> provenance;
+  bool provenance_compared = false;  ///< explain_provenance ran (else nothing is said)
   size_t tolerance = 0;
   bool allow_missing = false;  ///< versions on one side only are not drift (--allow-missing)
   bool noise_known = false;    ///< some cell had a noise floor

@@ -15,6 +15,8 @@
 #include "orchestrator/report/compare.h"
 #include "orchestrator/report/html.h"
 #include "orchestrator/results/layout.h"
+#include "orchestrator/report/lab_graph.h"
+#include "orchestrator/report/provenance.h"
 #include "orchestrator/report/results.h"
 #include "orchestrator/report/scanner_build.h"
 #include "orchestrator/util/clock.h"
@@ -190,6 +192,7 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
     m.drift = compare_runs(ptrs(bsets), ptrs(m.grouped_sets), *store, aopts.similarity,
                            opts.drift_tolerance, opts.allow_missing);
     explain_missing(*m.drift, b.results, m.data.results);
+    explain_provenance(*m.drift, b.results, m.data.results);
     m.baseline_name = opts.baseline->string();
   }
   return m;
@@ -757,6 +760,7 @@ std::string html_drift(const Model& m) {
                       c.noise ? std::to_string(*c.noise) : "unknown", std::to_string(c.threshold),
                       c.drift ? "<span class=\"drift\">DRIFT</span>" : "no"});
   o += t.render();
+  o += provenance_html(d);
   auto missing = [&](const std::vector<std::string>& vs, const char* where) {
     if (vs.empty()) return;
     o += fmt::format("<p class=\"{}\">With a complete run {} only ({}):</p><ul>",
@@ -926,6 +930,7 @@ std::string report_html(const Model& m, size_t limit) {
   if (m.drift) h += "<h2 id=\"baseline\">Compared with the baseline</h2>" + html_drift(m);
   h += "<h2 id=\"capture\">Capture and decoding</h2>" + html_capture(m);
   h += "<h2 id=\"provenance\">Provenance</h2>" + html_provenance(m);
+  h += lab_graph_html(res.dir);  // "The lab": the topology drawn by Graphviz
   h += "<footer>Method: Malinich, Mesyura, Arseniuk, “Analysis of traffic usage by scanning "
        "computer networks with "
        "different versions of Nmap”, VNTU 2021 (docs/method.md). Study figures are for Nmap "

@@ -279,6 +279,11 @@ Result<Prepared> prepare_results(const config::Experiment& exp, const Clock& clo
     auto bytes = util::read_file(exp.file);
     if (bytes) util::write_file_atomic(exp_copy, *bytes).ok();
   }
+  // And its topology, which the report draws (report/lab_graph.h).
+  fs::path topo_copy = summary.results_dir / "topology.yaml";
+  if (!fs::exists(topo_copy)) {
+    if (auto bytes = util::read_file(exp.topology)) util::write_file_atomic(topo_copy, *bytes).ok();
+  }
 
   results::Plan plan{exp.name, reps, {}};
   for (const auto& sc : exp.scanners) plan.scanners.push_back({sc.label, sc.image});

@@ -179,6 +179,24 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
        {"gc", "--dry-run", "--uri", "test:///default", "--state-dir", "$TMP/labs"},
        0},
 
+      {"prune: no --keep", {"prune", "$TMP"}, 2},
+      {"prune: a results directory, not its parent", {"prune", "$TMP/results", "--keep", "1"}, 2},
+      {"prune: nothing to remove", {"prune", "$TMP", "--keep", "1", "--dry-run"}, 0},
+
+      {"nightly: no subcommand", {"nightly"}, 2},
+      {"nightly install: bad --at",
+       {"nightly", "install", "experiments/nmap7.yaml", "--at", "25:00", "--cron-dir", "$TMP"},
+       2},
+      {"nightly status: no job",
+       {"nightly", "status", "nmap7", "--cron-dir", "$TMP", "--unit-dir", "$TMP"},
+       2},
+      {"nightly remove: no job",
+       {"nightly", "remove", "nmap7", "--cron-dir", "$TMP", "--unit-dir", "$TMP"},
+       2},
+
+      {"lab graph: topology missing", {"lab", "graph", "nosuch.yaml"}, 2},
+      {"lab graph: dot", {"lab", "graph", "topology/two-subnet.yaml", "--format", "dot"}, 0},
+
       {"version: extra argument", {"version", "extra"}, 2},
       {"version", {"version"}, 0},
   };

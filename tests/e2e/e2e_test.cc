@@ -25,7 +25,7 @@ const std::string kTestbed = std::string(TESTBED_BINARY_DIR) + "/testbed";
 fs::path only_subdir(const fs::path& p) {
   fs::path found;
   for (auto& e : fs::directory_iterator(p))
-    if (e.is_directory()) found = e.path();
+    if (e.is_directory() && !e.is_symlink()) found = e.path();  // not latest/latest-good
   return found;
 }
 
@@ -45,7 +45,8 @@ TEST(EndToEnd, CiSmokeExperiment) {
   ASSERT_TRUE(out.ok());
   auto r = util::run_process(
       {kTestbed, "run", std::string(TESTBED_SOURCE_DIR) + "/experiments/ci-smoke.yaml", "--output",
-       out->path().string()},
+       out->path().string(), "--baseline", "latest-good", "--junit",
+       (out->path() / "junit.xml").string()},
       {.on_stdout_line = [](const std::string& l) { fprintf(stderr, "%s\n", l.c_str()); }});
   ASSERT_TRUE(r.ok());
   fprintf(stderr, "%s\n", r->err.c_str());
@@ -68,6 +69,19 @@ TEST(EndToEnd, CiSmokeExperiment) {
   }
   for (const char* f : {"report.html", "report.md", "report.json"})
     EXPECT_TRUE(fs::exists(results / f)) << f;
+  // The first night: no latest-good to compare with yet (said, not fatal); the complete run
+  // becomes latest and latest-good; the verdict is valid JUnit with no failure.
+  EXPECT_NE(r->err.find("running without a baseline"), std::string::npos) << r->err;
+  for (const char* p : {"latest", "latest-good"})
+    EXPECT_EQ(fs::read_symlink(out->path() / "ci-smoke" / p), results.filename()) << p;
+  auto x = util::run_process({"xmllint", "--noout", "--schema",
+                              std::string(TESTBED_SOURCE_DIR) + "/tests/nightly/junit.xsd",
+                              (out->path() / "junit.xml").string()});
+  ASSERT_TRUE(x.ok());
+  EXPECT_EQ(x->exit_code, 0) << x->err;
+  auto junit = util::read_file(out->path() / "junit.xml");
+  ASSERT_TRUE(junit.ok());
+  EXPECT_NE(junit->find("failures=\"0\" errors=\"0\""), std::string::npos) << *junit;
 
   // Table 1 equals tshark's counts on the same capture.
   auto rep = nlohmann::json::parse(*util::read_file(results / "report.json"));

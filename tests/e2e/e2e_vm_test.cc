@@ -31,7 +31,7 @@ fs::path only_subdir(const fs::path& p) {
   fs::path found;
   std::error_code ec;
   for (auto& e : fs::directory_iterator(p, ec))
-    if (e.is_directory()) found = e.path();
+    if (e.is_directory() && !e.is_symlink()) found = e.path();  // not latest/latest-good
   return found;
 }
 

@@ -186,7 +186,8 @@ class Faults : public ::testing::Test {
   }
   fs::path results_dir() const {
     std::error_code ec;
-    for (auto& e : fs::directory_iterator(tmp_->path() / "out" / "fault", ec)) return e.path();
+    for (auto& e : fs::directory_iterator(tmp_->path() / "out" / "fault", ec))
+      if (!e.is_symlink()) return e.path();  // not latest/latest-good
     return {};
   }
   /// The failure.json of a run that must not be complete (it has no manifest); an empty
@@ -244,8 +245,13 @@ TEST_F(Faults, SigintMidScanThenResume) {
   fs::path run = results_dir() / "7.80" / "1";
   EXPECT_EQ(failure_of(run)["status"], "interrupted");
   EXPECT_NE(l.log.find("--resume"), std::string::npos) << "tells how to continue";
+  fs::path pointers = tmp_->path() / "out" / "fault";
+  for (const char* p : {"latest", "latest-good"})
+    EXPECT_FALSE(fs::is_symlink(pointers / p)) << p << " never names an interrupted run";
   record("SIGINT mid-scan", l.exit_code == 130);
   resume_and_record("--resume after SIGINT", run);
+  for (const char* p : {"latest", "latest-good"})
+    EXPECT_EQ(fs::read_symlink(pointers / p), results_dir().filename()) << p << ": now complete";
 }
 
 TEST_F(Faults, SigtermDuringLabUp) {

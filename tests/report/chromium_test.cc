@@ -6,24 +6,14 @@
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
 #include "tests/report/results_builder.h"
+#include "tests/support/chromium.h"
 
 namespace testbed::report {
 namespace {
 
 using namespace testing;
 
-std::vector<std::string> chromium_argv(const fs::path& profile) {
-  return {"/usr/bin/chromium",
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--user-data-dir=" + profile.string()};
-}
+using test_support::chromium_argv;
 
 TEST(ChromiumRender, ReportRendersWithTablesAndCharts) {
   if (!fs::exists("/usr/bin/chromium")) GTEST_SKIP() << "/usr/bin/chromium is not installed";

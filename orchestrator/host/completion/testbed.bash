@@ -1,0 +1,147 @@
+# bash completion for testbed: verbs, options, experiment/topology/recipe files, results
+# directories (and the latest/latest-good pointers), lab and node names from `testbed lab
+# status`, image names from images/*.yaml.
+#   bash:  source orchestrator/host/completion/testbed.bash   (or copy it to
+#          /etc/bash_completion.d/testbed)
+#   zsh:   autoload -U +X bashcompinit && bashcompinit && source …/testbed.bash
+# tests/cli/completion_test.sh checks it against every verb's --help.
+
+_testbed_verbs="run analyze report diff lab image validate gc prune nightly version"
+_testbed_global="-h --help --version -v --verbose -q --quiet --timestamps"
+
+# The options of each verb (and of lab/image/nightly subverbs), as their --help lists them.
+_testbed_opts_run="-o --output -r --repeat --resume --keep --keep-results --junit --stop-on-failure --baseline --allow-missing --lab-name"
+_testbed_opts_analyze="--label --phases --nmap-xml --nmap-log --scanner-ip --key-fields --tcp-similarity --udp-similarity --icmp-similarity --other-similarity --similar-same-dst --json --csv --unique-limit"
+_testbed_opts_report="--baseline --tolerance --allow-missing --unique-limit --junit"
+_testbed_opts_diff="--tolerance --fine --json --allow-missing --junit"
+_testbed_opts_validate="--kind"
+_testbed_opts_gc="-n --dry-run --uri --state-dir"
+_testbed_opts_prune="--keep --dry-run --baseline"
+_testbed_opts_version=""
+_testbed_opts_lab="--uri"
+_testbed_opts_lab_up="--name --backend --accel --images --state-dir"
+_testbed_opts_lab_status="--json --state-dir"
+_testbed_opts_lab_down="--ignore-missing --state-dir"
+_testbed_opts_lab_exec="--state-dir"
+_testbed_opts_lab_reset="--image --state-dir"
+_testbed_opts_lab_graph="--format -o --output"
+_testbed_opts_image_build="--all --backend --rebuild --recipes --cache -j --jobs"
+_testbed_opts_image_rm="--old-keys --cache"
+_testbed_opts_image_list="--json --all-keys --cache"
+_testbed_opts_nightly_install="--at -o --output --keep-results --via --testbed --unit-dir --cron-dir"
+_testbed_opts_nightly_remove="--unit-dir --cron-dir"
+_testbed_opts_nightly_status="--unit-dir --cron-dir"
+
+# Files ending in .yaml/.yml and directories (to descend into), preferring DIR/ when the
+# word is empty and DIR exists.
+_testbed_yaml() {
+  local cur=$1 dir=$2
+  [[ -z $cur && -d $dir ]] && cur="$dir/"
+  local IFS=$'\n'
+  COMPREPLY+=($(compgen -f -X '!*.y?(a)ml' -- "$cur") $(compgen -d -S / -- "$cur"))
+}
+
+_testbed_dirs() {
+  local IFS=$'\n'
+  COMPREPLY+=($(compgen -d -S / -- "$1"))
+}
+
+# Lab names (and with $1, that lab's node names) from `testbed lab status`.
+_testbed_labs() {
+  "$_testbed_bin" lab status ${1:+"$1"} 2>/dev/null | awk -v want="${1:+nodes}" '
+    /^lab / { if (want == "") print $2; next }
+    want != "" && /^  / && $1 != "NODE" { print $1 }'
+}
+
+_testbed() {
+  local cur prev words cword
+  cur=${COMP_WORDS[COMP_CWORD]}
+  prev=${COMP_WORDS[COMP_CWORD-1]}
+  words=("${COMP_WORDS[@]}")
+  cword=$COMP_CWORD
+  _testbed_bin=${words[0]}
+  COMPREPLY=()
+  shopt -s extglob
+
+  # The verb and subverb: the first words that are not options.
+  local i verb="" sub="" nargs=0 w
+  for ((i = 1; i < cword; i++)); do
+    w=${words[i]}
+    [[ $w == -* ]] && continue
+    case ${words[i-1]} in  # the value of an option that takes one
+      -o|--output|-r|--repeat|--resume|--keep-results|--junit|--baseline|--lab-name|--tolerance|\
+      --unique-limit|--label|--phases|--csv|--kind|--keep|--uri|--name|--backend|--accel|\
+      --format|--at|--via|--testbed|--unit-dir|--cron-dir|--recipes|--state-dir|--cache|\
+      --images|--image|--nmap-xml|--nmap-log|--scanner-ip|--key-fields|--tcp-similarity|\
+      --udp-similarity|--icmp-similarity|--other-similarity|-j|--jobs)
+        continue ;;
+    esac
+    if [[ -z $verb ]]; then verb=$w
+    elif [[ -z $sub && $verb =~ ^(lab|image|nightly)$ ]]; then sub=$w
+    else nargs=$((nargs + 1)); fi
+  done
+
+  # Option values.
+  case $prev in
+    --baseline)
+      COMPREPLY=($(compgen -W "latest latest-good" -- "$cur")); _testbed_dirs "$cur"; return ;;
+    -o|--output|--resume|--csv|--unit-dir|--cron-dir|--recipes|--state-dir|--cache|--images)
+      [[ $verb == lab && $sub == graph ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
+      _testbed_dirs "$cur"; return ;;
+    --junit|--testbed|--label|--phases|--nmap-xml|--nmap-log)
+      COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --format) COMPREPLY=($(compgen -W "svg dot" -- "$cur")); return ;;
+    --via) COMPREPLY=($(compgen -W "auto systemd cron" -- "$cur")); return ;;
+    --backend) COMPREPLY=($(compgen -W "lxc vm" -- "$cur")); return ;;
+    --accel) COMPREPLY=($(compgen -W "auto kvm tcg" -- "$cur")); return ;;
+    --kind) COMPREPLY=($(compgen -W "experiment topology recipe" -- "$cur")); return ;;
+    -r|--repeat|--keep-results|--keep|--tolerance|--unique-limit|--at|--lab-name|--name|--uri|\
+    --image|--scanner-ip|--key-fields|--tcp-similarity|--udp-similarity|--icmp-similarity|\
+    --other-similarity|-j|--jobs)
+      return ;;
+  esac
+
+  if [[ -z $verb ]]; then
+    COMPREPLY=($(compgen -W "$_testbed_verbs $_testbed_global" -- "$cur")); return
+  fi
+  if [[ $verb =~ ^(lab|image|nightly)$ && -z $sub ]]; then
+    local subs
+    case $verb in
+      lab) subs="up status exec reset down graph" ;;
+      image) subs="build list rm" ;;
+      nightly) subs="install remove status" ;;
+    esac
+    [[ $cur == -* ]] && subs="${_testbed_opts_lab:-} -h --help"
+    COMPREPLY=($(compgen -W "$subs" -- "$cur")); return
+  fi
+
+  if [[ $cur == -* ]]; then
+    local var="_testbed_opts_${verb}${sub:+_$sub}"
+    COMPREPLY=($(compgen -W "${!var} -h --help" -- "$cur")); return
+  fi
+
+  case $verb${sub:+ $sub} in
+    run|"nightly install") _testbed_yaml "$cur" experiments ;;
+    "nightly remove"|"nightly status") _testbed_yaml "$cur" experiments ;;
+    validate) _testbed_yaml "$cur" "" ;;
+    "lab up"|"lab graph") _testbed_yaml "$cur" topology ;;
+    "lab status"|"lab down")
+      ((nargs == 0)) && COMPREPLY=($(compgen -W "$(_testbed_labs)" -- "$cur")) ;;
+    "lab exec"|"lab reset")
+      local lab_name
+      for ((i = 1; i < cword; i++)); do
+        [[ ${words[i]} == "$sub" ]] && { lab_name=${words[i+1]}; break; }
+      done
+      if ((nargs == 0)); then COMPREPLY=($(compgen -W "$(_testbed_labs)" -- "$cur"))
+      elif ((nargs == 1)); then COMPREPLY=($(compgen -W "$(_testbed_labs "$lab_name")" -- "$cur"))
+      fi ;;
+    "image build"|"image rm")
+      local names="" f
+      for f in images/*.yaml; do [[ -e $f ]] && names+=" $(basename "$f" .yaml)"; done
+      COMPREPLY=($(compgen -W "$names" -- "$cur")) ;;
+    report|diff|prune) _testbed_dirs "$cur" ;;
+    analyze) local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")) ;;
+  esac
+}
+
+complete -o filenames -F _testbed testbed ./build/testbed build/testbed
