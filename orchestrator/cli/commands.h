@@ -5,6 +5,11 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
+
+#include "orchestrator/config/experiment.h"
+#include "orchestrator/config/topology.h"
+#include "orchestrator/util/result.h"
 
 namespace testbed::cli {
 
@@ -22,6 +27,8 @@ enum ExitCode : int {
 
 struct CliContext {
   int exit_code = kExitOk;
+  /// The exit code of a command line CLI11 refuses (`lab exec` makes it 255).
+  int usage_error_exit = kExitBadInput;
   std::vector<std::string> argv;  ///< testbed's own command line (recorded in manifests)
 };
 
@@ -35,6 +42,16 @@ struct Command {
 /// Builds every image in `names` that the cache does not hold yet (as `testbed image
 /// build NAMES`, which prints a line per image); returns an exit code.
 int build_images(const std::vector<std::string>& names, const std::string& backend = "lxc");
+
+/// The image recipes `image build` and `run` use: ./images when it exists, else the
+/// images/ folder of the source tree the binary was built in.
+std::filesystem::path default_recipe_dir();
+
+/// What `run` checks before it creates anything, and `validate` for an experiment: the
+/// topology it names loads, every image its lab boots has a recipe in
+/// default_recipe_dir() (nearest name suggested), and its command passes the scope
+/// guard. The topology, or every problem as file:line:col lines.
+util::Result<config::Topology> check_experiment_inputs(const config::Experiment& exp);
 
 /// kExitOk when libvirt answers at `uri` (a local URI; remote ones are not probed here),
 /// else logs libvirt's message and returns kExitEnvironment.

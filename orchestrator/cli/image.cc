@@ -35,18 +35,6 @@ std::string human_size(uint64_t bytes) {
 
 // ./images when run from the repository, else the images/ beside the build directory
 // that holds this binary (build/testbed -> images/).
-fs::path default_recipe_dir() {
-  std::error_code ec;
-  if (fs::is_directory("images", ec)) return fs::absolute("images");
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
-      if (fs::is_regular_file(p / "images" / "router.yaml", ec)) return p / "images";
-    }
-  }
-  return "images";
-}
-
 struct BuildArgs {
   std::vector<std::string> names;
   bool all = false;
@@ -354,6 +342,18 @@ int build_images(const std::vector<std::string>& names, const std::string& backe
   a.backend = backend;
   a.table = false;
   return run_build(a);
+}
+
+fs::path default_recipe_dir() {
+  std::error_code ec;
+  if (fs::is_directory("images", ec)) return fs::absolute("images");
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+      if (fs::is_regular_file(p / "images" / "router.yaml", ec)) return p / "images";
+    }
+  }
+  return "images";
 }
 
 void add_image_command(CLI::App& app, CliContext& ctx) {

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitBadInput;
+    return rc == 0 ? kExitOk : ctx.usage_error_exit;
   }
   return ctx.exit_code;
 }
