@@ -1,5 +1,6 @@
 #include "orchestrator/cli/lab_node_io.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -11,12 +12,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/remote/ssh.h"
-#include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
@@ -57,8 +59,36 @@ class RawTerminal {
   bool active_ = false;
 };
 
-std::atomic<bool> g_winch{false};
-extern "C" void on_winch(int) { g_winch.store(true); }
+/// SIGINT, SIGTERM, SIGHUP and SIGWINCH taken by a thread of their own (sigwait) instead of
+/// a handler: a handler would interrupt libssh's poll(), which libssh takes for a broken
+/// connection, and the remote command could then not be ended over a second channel.
+class SignalWatch {
+ public:
+  SignalWatch() {
+    sigemptyset(&set_);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) sigaddset(&set_, s);
+    ::pthread_sigmask(SIG_BLOCK, &set_, nullptr);  // before any thread: all inherit it
+    std::thread([this] {
+      for (;;) {
+        int sig = 0;
+        if (::sigwait(&set_, &sig) != 0) continue;
+        if (sig == SIGWINCH) {
+          winch.store(true);
+        } else {
+          int none = 0;
+          signal.compare_exchange_strong(none, sig);
+          cancel.store(true);
+        }
+      }
+    }).detach();  // lives until the process exits; it only sets flags
+  }
+  std::atomic<bool> cancel{false};
+  std::atomic<int> signal{0};
+  std::atomic<bool> winch{false};
+
+ private:
+  sigset_t set_;
+};
 
 std::optional<std::pair<int, int>> terminal_size(int fd) {
   winsize ws{};
@@ -77,9 +107,9 @@ int exec_on_node(const virt::Lab& lab, const std::string& node,
                  const std::vector<std::string>& command, const ExecFlags& flags) {
   // From here on SIGINT/SIGTERM/SIGHUP only set a flag: the exec loop sees it, ends the
   // remote command (its process group; with a PTY the hang-up) and we exit 128+N.
-  util::catch_interrupts();
+  static SignalWatch signals;
   remote::ExecOptions eo;
-  eo.cancel = &util::interrupt_flag();
+  eo.cancel = &signals.cancel;
   eo.stdin_fd = flags.no_stdin ? -1 : STDIN_FILENO;
   bool out_ok = true;
   eo.on_out_data = [&](std::string_view d) { out_ok = write_all(STDOUT_FILENO, d) && out_ok; };
@@ -94,12 +124,8 @@ int exec_on_node(const virt::Lab& lab, const std::string& node,
     eo.pty_cols = size ? size->first : 80;
     eo.pty_rows = size ? size->second : 24;
     if (local_tty) {
-      struct sigaction sa {};
-      sa.sa_handler = on_winch;
-      sigemptyset(&sa.sa_mask);
-      ::sigaction(SIGWINCH, &sa, nullptr);
       eo.pty_resize = []() -> std::optional<std::pair<int, int>> {
-        if (!g_winch.exchange(false)) return std::nullopt;
+        if (!signals.winch.exchange(false)) return std::nullopt;
         return terminal_size(STDIN_FILENO);
       };
       raw.emplace(STDIN_FILENO);
@@ -107,9 +133,9 @@ int exec_on_node(const virt::Lab& lab, const std::string& node,
   }
   auto r = lab.exec(node, command, eo);
   raw.reset();  // the terminal back to normal before any message
-  if (util::interrupted()) {
-    const int sig = util::interrupt_signal();
-    util::log_error("{}: the command on node '{}' was ended", util::interrupt_signal_name(), node);
+  if (signals.cancel.load()) {
+    const int sig = signals.signal.load();
+    util::log_error("SIG{}: the command on node '{}' was ended", ::sigabbrev_np(sig), node);
     return 128 + sig;
   }
   if (!r) {

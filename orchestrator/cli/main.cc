@@ -30,6 +30,9 @@ constexpr const char* kFooter = R"(Exit codes:
      side only (run/report --baseline, diff; --allow-missing accepts that)
   4  host not ready (libvirtd not answering, a tool missing, not root)
 130  interrupted (the lab is taken down; `testbed run --resume` continues)
+  `lab exec` exits with the remote command's status; its own failures (bad
+  command line, unknown lab or node, SSH failed) are 255, as ssh's are, and a
+  signal N to it ends the remote command and exits 128+N.
 
 Start with:  testbed run experiments/nmap7.yaml
 Each command has its own --help, e.g. `testbed analyze --help`.)";

@@ -22,14 +22,7 @@ void catch_interrupts() {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
-  // A hang-up (terminal closed, ssh session to the host gone) stops cleanly too, unless
-  // the caller asked for it to be ignored (`nohup testbed run …`).
-  struct sigaction old {};
-  if (::sigaction(SIGHUP, nullptr, &old) == 0 && old.sa_handler != SIG_IGN)
-    ::sigaction(SIGHUP, &sa, nullptr);
 }
-
-int interrupt_signal() { return g_signal.load(); }
 
 const std::atomic<bool>& interrupt_flag() { return g_flag; }
 
@@ -39,8 +32,6 @@ const char* interrupt_signal_name() {
       return "SIGINT";
     case SIGTERM:
       return "SIGTERM";
-    case SIGHUP:
-      return "SIGHUP";
     default:
       return "";
   }

@@ -61,7 +61,8 @@ TEST_F(Validate, EmptyFile) {
     fs::path f = file("empty.yaml", text);
     auto r = testbed({"validate", f.string()});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_EQ(r.err.rfind(f.string() + ":1:1: error: the file is empty", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(f.string() + ": the file is empty"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("cannot tell"), std::string::npos) << r.err;
   }
 }
 
