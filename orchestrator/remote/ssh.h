@@ -1,7 +1,8 @@
 #pragma once
 // SSH to lab nodes through libssh: public-key login with pinned host keys, commands run
-// from an argument vector (quoted for the remote shell), output streamed line by line
-// (optionally on a PTY), and file transfer by SFTP.
+// from an argument vector (quoted for the remote shell), output streamed line by line or
+// raw (optionally on a PTY), standard input given or streamed from a descriptor, and file
+// transfer by SFTP.
 #include <atomic>
 #include <chrono>
 #include <filesystem>
