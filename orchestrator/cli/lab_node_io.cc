@@ -90,6 +90,12 @@ class SignalWatch {
   sigset_t set_;
 };
 
+/// The one SignalWatch of the process, started on first use.
+SignalWatch& signals() {
+  static SignalWatch w;
+  return w;
+}
+
 std::optional<std::pair<int, int>> terminal_size(int fd) {
   winsize ws{};
   if (::ioctl(fd, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) return std::nullopt;
@@ -107,9 +113,9 @@ int exec_on_node(const virt::Lab& lab, const std::string& node,
                  const std::vector<std::string>& command, const ExecFlags& flags) {
   // From here on SIGINT/SIGTERM/SIGHUP only set a flag: the exec loop sees it, ends the
   // remote command (its process group; with a PTY the hang-up) and we exit 128+N.
-  static SignalWatch signals;
+  SignalWatch& sig = signals();
   remote::ExecOptions eo;
-  eo.cancel = &signals.cancel;
+  eo.cancel = &sig.cancel;
   eo.stdin_fd = flags.no_stdin ? -1 : STDIN_FILENO;
   bool out_ok = true;
   eo.on_out_data = [&](std::string_view d) { out_ok = write_all(STDOUT_FILENO, d) && out_ok; };
@@ -125,7 +131,7 @@ int exec_on_node(const virt::Lab& lab, const std::string& node,
     eo.pty_rows = size ? size->second : 24;
     if (local_tty) {
       eo.pty_resize = []() -> std::optional<std::pair<int, int>> {
-        if (!signals.winch.exchange(false)) return std::nullopt;
+        if (!signals().winch.exchange(false)) return std::nullopt;
         return terminal_size(STDIN_FILENO);
       };
       raw.emplace(STDIN_FILENO);
@@ -133,10 +139,10 @@ int exec_on_node(const virt::Lab& lab, const std::string& node,
   }
   auto r = lab.exec(node, command, eo);
   raw.reset();  // the terminal back to normal before any message
-  if (signals.cancel.load()) {
-    const int sig = signals.signal.load();
-    util::log_error("SIG{}: the command on node '{}' was ended", ::sigabbrev_np(sig), node);
-    return 128 + sig;
+  if (sig.cancel.load()) {
+    const int n = sig.signal.load();
+    util::log_error("SIG{}: the command on node '{}' was ended", ::sigabbrev_np(n), node);
+    return 128 + n;
   }
   if (!r) {
     util::log_error("{}", r.error().message);
@@ -173,6 +179,12 @@ int copy_with_node(const virt::Lab& lab, const CopyEnd& src, const CopyEnd& dst)
     util::log_error("lab cp: {}: give a path after the ':'", remote_end.node + ":");
     return kExitBadInput;
   }
+  // SIGINT/SIGTERM/SIGHUP stop the copy between blocks; its .part file is removed.
+  const std::atomic<bool>* cancel = &signals().cancel;
+  auto interrupted = [&](const util::Error& e) {
+    util::log_error("lab cp: {}", e.message);
+    return cancel->load() ? kExitInterrupted : kExitFailure;
+  };
   auto t = lab.ssh_target(remote_end.node);
   t.connect_timeout = std::chrono::milliseconds(5000);
   auto s = remote::SshSession::connect(t);
@@ -190,10 +202,7 @@ int copy_with_node(const virt::Lab& lab, const CopyEnd& src, const CopyEnd& dst)
     std::error_code ec;
     if (fs::is_directory(to, ec) || (!dst.path.empty() && dst.path.back() == '/'))
       to /= fs::path(src.path).filename();
-    if (auto st = s->download(src.path, to); !st) {
-      util::log_error("lab cp: {}", st.error().message);
-      return kExitFailure;
-    }
+    if (auto st = s->download(src.path, to, cancel); !st) return interrupted(st.error());
     return kExitOk;
   }
   // upload
@@ -213,10 +222,8 @@ int copy_with_node(const virt::Lab& lab, const CopyEnd& src, const CopyEnd& dst)
     util::log_error("lab cp: {}:{}: no such directory on the node", dst.node, parent);
     return kExitBadInput;
   }
-  if (auto up = s->upload(src.path, to, static_cast<int>(st.st_mode & 07777)); !up) {
-    util::log_error("lab cp: {}", up.error().message);
-    return kExitFailure;
-  }
+  if (auto up = s->upload(src.path, to, static_cast<int>(st.st_mode & 07777), cancel); !up)
+    return interrupted(up.error());
   return kExitOk;
 }
 

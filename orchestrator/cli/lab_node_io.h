@@ -35,7 +35,8 @@ CopyEnd parse_copy_end(const std::string& arg, const std::vector<std::string>& n
 
 /// Copies one regular file between the local machine and a node (exactly one of src and
 /// dst is remote); a destination that is a directory (or ends in '/') receives the file
-/// under its source name. Returns 0, 2 (missing source, both/neither remote) or 1.
+/// under its source name. Returns 0, 2 (missing source, both/neither remote), 1, or 130
+/// when SIGINT/SIGTERM/SIGHUP stopped it (nothing half-written is left).
 int copy_with_node(const virt::Lab& lab, const CopyEnd& src, const CopyEnd& dst);
 
 }  // namespace testbed::cli

@@ -565,7 +565,8 @@ util::Result<SftpHandle> SshSession::open_sftp() {
 }
 
 util::Status SshSession::download(const std::string& remote_path,
-                                  const std::filesystem::path& local) {
+                                  const std::filesystem::path& local,
+                                  const std::atomic<bool>* cancel) {
   auto sftp = open_sftp();
   if (!sftp) return sftp.error();
   SftpFileHandle f(sftp_open(sftp->get(), remote_path.c_str(), O_RDONLY, 0));
@@ -587,6 +588,8 @@ util::Status SshSession::download(const std::string& remote_path,
   };
   std::vector<char> buf(64 * 1024);
   for (;;) {
+    if (cancel && cancel->load())
+      return abandon(fail("ssh {}: download of '{}' cancelled", where(), remote_path));
     ssize_t n = sftp_read(f.get(), buf.data(), buf.size());
     if (n < 0) {
       return abandon(fail("ssh {}: reading remote file '{}' failed: {}", where(), remote_path,
@@ -622,7 +625,7 @@ util::Status SshSession::download(const std::string& remote_path,
 }
 
 util::Status SshSession::upload(const std::filesystem::path& local, const std::string& remote_path,
-                                int mode) {
+                                int mode, const std::atomic<bool>* cancel) {
   int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return fail("cannot open '{}' for upload: {}", local.string(), std::strerror(errno));
@@ -642,6 +645,11 @@ util::Status SshSession::upload(const std::filesystem::path& local, const std::s
   }
   std::vector<char> buf(32 * 1024);  // SFTP servers accept writes of at least 32 KiB
   for (;;) {
+    if (cancel && cancel->load()) {
+      f.reset();
+      sftp_unlink(sftp->get(), part.c_str());
+      return fail("ssh {}: upload to '{}' cancelled", where(), remote_path);
+    }
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail("reading '{}' failed: {}", local.string(), std::strerror(errno));

@@ -141,13 +141,15 @@ class SshSession {
   util::Result<ExecResult> exec_shell(const std::string& script, const ExecOptions& opts = {});
 
   /// Copies remote_path to `local` by SFTP: written to local + ".part", fsynced, then
-  /// renamed, so `local` is either absent/old or complete.
-  util::Status download(const std::string& remote_path, const std::filesystem::path& local);
+  /// renamed, so `local` is either absent/old or complete. Once `cancel` is true the copy
+  /// stops, removes its .part and fails with "cancelled".
+  util::Status download(const std::string& remote_path, const std::filesystem::path& local,
+                        const std::atomic<bool>* cancel = nullptr);
 
   /// Copies `local` to remote_path by SFTP (via remote_path + ".part", then renamed),
-  /// and sets its mode.
+  /// and sets its mode. `cancel` as for download.
   util::Status upload(const std::filesystem::path& local, const std::string& remote_path,
-                      int mode = 0644);
+                      int mode = 0644, const std::atomic<bool>* cancel = nullptr);
 
   /// "user@host:port", for messages.
   std::string where() const;

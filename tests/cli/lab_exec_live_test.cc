@@ -6,6 +6,7 @@
 // its nodes and addresses, and an unknown node listing the lab's nodes. One lab for all.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -241,6 +242,32 @@ TEST_F(LabExec, CpBothWaysByteExact) {
   auto node = tb({"lab", "cp", kLab, up.string(), "scaner:/tmp/x"});
   EXPECT_EQ(node.exit_code, 2);
   EXPECT_NE(node.err.find("its nodes:"), std::string::npos) << node.err;
+}
+
+// SIGINT half-way through a long upload: exit 130, nothing of it left on the node.
+TEST_F(LabExec, InterruptedCpLeavesNothing) {
+  const fs::path big = dir_->path() / "big.bin";
+  ASSERT_EQ(sh("truncate -s 512M " + q(big)), 0);  // sparse: the transfer is the slow part
+  const std::string bin = testbed_binary();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl(bin.c_str(), bin.c_str(), "lab", "cp", kLab.c_str(), big.c_str(), "scanner:/tmp/big.bin",
+            static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Under way: the .part file exists on the node.
+  bool started = false;
+  for (int i = 0; i < 100 && !started; ++i) {
+    started = exec({"test", "-f", "/tmp/big.bin.part"}).exit_code == 0;
+    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(started) << "the upload was never seen under way";
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130) << status;
+  auto left = exec({"sh", "-c", "ls /tmp/big.bin* 2>/dev/null"});
+  EXPECT_EQ(left.out, "") << "left on the node";
 }
 
 }  // namespace
