@@ -5,6 +5,12 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
+
+#include "orchestrator/config/experiment.h"
+#include "orchestrator/config/topology.h"
+#include "orchestrator/images/build_many.h"
+#include "orchestrator/util/result.h"
 
 namespace testbed::cli {
 
@@ -22,6 +28,8 @@ enum ExitCode : int {
 
 struct CliContext {
   int exit_code = kExitOk;
+  /// The exit code of a command line CLI11 refuses (`lab exec` makes it 255).
+  int usage_error_exit = kExitBadInput;
   std::vector<std::string> argv;  ///< testbed's own command line (recorded in manifests)
 };
 
@@ -31,6 +39,15 @@ struct Command {
   const char* name;
   AddCommandFn add;
 };
+
+/// The image recipes `image build` and `run` use (images::default_recipe_dir).
+using images::default_recipe_dir;
+
+/// What `run` checks before it creates anything, and `validate` for an experiment: the
+/// topology it names loads, every image its lab boots has a recipe in
+/// default_recipe_dir() (nearest name suggested), and its command passes the scope
+/// guard. The topology, or every problem as file:line:col lines.
+util::Result<config::Topology> check_experiment_inputs(const config::Experiment& exp);
 
 /// kExitOk when libvirt answers at `uri` (a local URI; remote ones are not probed here),
 /// else logs libvirt's message and returns kExitEnvironment.

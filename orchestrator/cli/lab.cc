@@ -4,6 +4,7 @@
 #include "orchestrator/virt/lab.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <optional>
 
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/cli/lab_node_io.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/virt/naming.h"
@@ -33,6 +35,8 @@ struct LabArgs {
   bool ignore_missing = false;  ///< down: an unknown lab is not an error
   std::string node;
   std::vector<std::string> command;
+  ExecFlags exec;
+  std::string cp_src, cp_dst;  ///< cp: SOURCE and DEST (one of them NODE:PATH)
 };
 
 virt::LabOptions options_from(const LabArgs& a) {
@@ -55,20 +59,29 @@ bool lab_exists(const LabArgs& a) {
   return fs::exists(fs::path(a.state_root) / a.name, ec);
 }
 
-/// Logs why `a.name` cannot be used and returns 2 when it is not a valid lab name (bad
-/// input) or names no lab (not found), as every verb treats a name it cannot resolve;
-/// nullopt when the lab exists.
-std::optional<int> check_lab_exists(const LabArgs& a) {
+/// Logs why `a.name` cannot be used and returns `code` (2, `lab exec` 255) when it is not
+/// a valid lab name (bad input) or names no lab (not found), as every verb treats a name it
+/// cannot resolve; nullopt when the lab exists.
+std::optional<int> check_lab_exists(const LabArgs& a, int code = kExitBadInput) {
   if (auto s = virt::check_lab_name(a.name); !s) {
     util::log_error("{}", s.error().message);
-    return kExitBadInput;
+    return code;
   }
   if (!lab_exists(a)) {
     util::log_error("no lab '{}' (nothing in {}); `testbed lab status` lists the labs", a.name,
                     a.state_root);
-    return kExitBadInput;
+    return code;
   }
   return std::nullopt;
+}
+
+/// Logs the lab's nodes and returns `code` when `node` is not one of them.
+std::optional<int> check_node(const virt::Lab& lab, const std::string& node,
+                              int code = kExitBadInput) {
+  if (lab.topology().node(node)) return std::nullopt;
+  util::log_error("lab '{}' has no node '{}'; its nodes: {}", lab.name(), node,
+                  fmt::join(lab.node_names(), ", "));
+  return code;
 }
 
 void add_common(CLI::App* sub, LabArgs& a) {
@@ -110,6 +123,15 @@ int cmd_up(const LabArgs& a) {
   auto& l = **lab;
   fmt::print("lab {} is up ({} nodes); capture interface: {}\n", l.name(), l.node_names().size(),
              l.capture_interface());
+  fmt::print("  {:<12} {:<8} {:<14} {}\n", "NODE", "ROLE", "MGMT", "ADDRESSES");
+  for (const auto& n : l.node_names()) {
+    const virt::NodeInfo info = l.node(n);
+    std::string addrs;
+    for (const auto& [net, addr] : info.addresses)
+      addrs += (addrs.empty() ? "" : " ") + net + "=" + addr;
+    fmt::print("  {:<12} {:<8} {:<14} {}\n", n, config::to_string(info.role), info.mgmt_address,
+               addrs);
+  }
   fmt::print(
       "  run on a node:  testbed lab exec {} NODE -- CMD...\n  take it down:   testbed lab down "
       "{}\n",
@@ -179,29 +201,34 @@ int cmd_status(const LabArgs& a) {
   return rc;
 }
 
+// Every failure of testbed's own is 255 here (see lab_node_io.h), the rest is the command's.
 int cmd_exec(const LabArgs& a) {
+  if (auto rc = check_lab_exists(a, kExitExecFailed)) return *rc;
+  auto lab = virt::Lab::open(a.name, options_from(a));
+  if (!lab) {
+    util::log_error("{}", lab.error().message);
+    return kExitExecFailed;
+  }
+  if (auto rc = check_node(**lab, a.node, kExitExecFailed)) return *rc;
+  return exec_on_node(**lab, a.node, a.command, a.exec);
+}
+
+int cmd_cp(const LabArgs& a) {
   if (auto rc = check_lab_exists(a)) return *rc;
   auto lab = virt::Lab::open(a.name, options_from(a));
   if (!lab) {
     util::log_error("{}", lab.error().message);
     return kExitFailure;
   }
-  if (!(*lab)->topology().node(a.node)) {
-    util::log_error("lab '{}' has no node '{}'", a.name, a.node);
-    return kExitBadInput;
+  const auto nodes = (*lab)->node_names();
+  // NODE:PATH whose NODE is not a node: say so rather than copying to a local "x:path".
+  for (const auto* arg : {&a.cp_src, &a.cp_dst}) {
+    const size_t colon = arg->find(':');
+    const std::string head = arg->substr(0, colon);
+    if (colon != std::string::npos && colon > 0 && head.find('/') == std::string::npos)
+      if (auto rc = check_node(**lab, head)) return *rc;
   }
-  remote::ExecOptions eo;
-  eo.on_line = [](std::string_view line) {
-    fmt::print("{}\n", line);
-    std::fflush(stdout);
-  };
-  eo.on_err_line = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
-  auto r = (*lab)->exec(a.node, a.command, eo);
-  if (!r) {
-    util::log_error("{}", r.error().message);
-    return kExitFailure;
-  }
-  return r->exit_status < 0 ? kExitFailure : r->exit_status;
+  return copy_with_node(**lab, parse_copy_end(a.cp_src, nodes), parse_copy_end(a.cp_dst, nodes));
 }
 
 int cmd_reset(const LabArgs& a) {
@@ -211,10 +238,7 @@ int cmd_reset(const LabArgs& a) {
     util::log_error("{}", lab.error().message);
     return kExitFailure;
   }
-  if (!(*lab)->topology().node(a.node)) {
-    util::log_error("lab '{}' has no node '{}'", a.name, a.node);
-    return kExitBadInput;
-  }
+  if (auto rc = check_node(**lab, a.node)) return *rc;
   if (auto s = (*lab)->reset_node(a.node, a.image); !s) {
     util::log_error("{}", s.error().message);
     return kExitFailure;
@@ -263,8 +287,11 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
                  "vm: auto (KVM where /dev/kvm is usable, else TCG), kvm or tcg")
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}))
       ->capture_default_str();
-  up->add_option("--images", args->image_root,
-                 "Image cache root (default: $TESTBED_IMAGE_DIR or /var/lib/testbed/images)");
+  up->add_option("--cache", args->image_root,
+                 "Image cache root, as for `testbed image` (default: $TESTBED_IMAGE_DIR or "
+                 "/var/lib/testbed/images)");
+  // The option's old name, kept working but no longer listed.
+  up->add_option("--images", args->image_root, "deprecated: --cache")->group("");
   add_common(up, *args);
   up->callback([&ctx, args] { ctx.exit_code = cmd_up(*args); });
 
@@ -276,12 +303,32 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
   st->callback([&ctx, args] { ctx.exit_code = cmd_status(*args); });
 
   auto* ex = lab->add_subcommand(
-      "exec", "Run a command on a node over SSH; exits with the command's status");
+      "exec",
+      "Run a command on a node over SSH, as ssh does: standard input streamed to it, its "
+      "output byte for byte (stdout and stderr apart), its exit status passed through; "
+      "SIGINT/SIGTERM/SIGHUP end it and exit 128+N; testbed's own failures exit 255");
   ex->add_option("name", args->name, "Lab name")->required();
   ex->add_option("node", args->node, "Node name, e.g. scanner")->required();
   ex->add_option("command", args->command, "Command and arguments (after --)")->required();
+  ex->add_flag("-t,--tty", args->exec.tty,
+               "Run on a pseudo-terminal (stdout and stderr merged as on a terminal; a local "
+               "terminal is put in raw mode and its size follows)");
+  ex->add_flag("-n,--no-stdin", args->exec.no_stdin,
+               "Give the command an empty standard input instead of ours");
   add_common(ex, *args);
+  // A bad command line is testbed's failure too: 255, not a status the command could have.
+  ex->preparse_callback([&ctx](size_t) { ctx.usage_error_exit = kExitExecFailed; });
   ex->callback([&ctx, args] { ctx.exit_code = cmd_exec(*args); });
+
+  auto* cp = lab->add_subcommand(
+      "cp", "Copy a file to or from a node by SFTP, byte for byte: NODE:PATH on one side");
+  cp->add_option("name", args->name, "Lab name")->required();
+  cp->add_option("source", args->cp_src, "Local file or NODE:PATH")->required();
+  cp->add_option("dest", args->cp_dst,
+                 "Local path or NODE:PATH (a directory receives the file under its name)")
+      ->required();
+  add_common(cp, *args);
+  cp->callback([&ctx, args] { ctx.exit_code = cmd_cp(*args); });
 
   auto* rs = lab->add_subcommand(
       "reset", "Restart a node from a fresh overlay (discarding its changes); waits until ready");

@@ -32,6 +32,9 @@ constexpr const char* kFooter = R"(Exit codes:
      side only (run/report --baseline, diff; --allow-missing accepts that)
   4  host not ready (libvirtd not answering, a tool missing, not root)
 130  interrupted (the lab is taken down; `testbed run --resume` continues)
+  `lab exec` exits with the remote command's status; its own failures (bad
+  command line, unknown lab or node, SSH failed) are 255, as ssh's are, and a
+  signal N to it ends the remote command and exits 128+N.
 
 Start with:  testbed run experiments/nmap7.yaml
 Each command has its own --help, e.g. `testbed analyze --help`.)";
@@ -90,7 +93,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitBadInput;
+    return rc == 0 ? kExitOk : ctx.usage_error_exit;
   }
   return ctx.exit_code;
 }

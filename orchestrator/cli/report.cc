@@ -2,16 +2,24 @@
 // directories alone (orchestrator/report/report.h).
 #include "orchestrator/report/report.h"
 
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/nightly/junit.h"
 #include "orchestrator/nightly/pointers.h"
+#include "orchestrator/report/results.h"
 #include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
+namespace fs = std::filesystem;
 namespace {
 
 struct ReportArgs {
@@ -23,7 +31,44 @@ struct ReportArgs {
   std::string junit;
 };
 
+/// `dir` itself when it is a results directory; when it is an experiment's folder of them
+/// (results/<experiment>/<UTC time>/…), the newest whose every planned run is complete,
+/// said on stderr. Empty (the reason logged) when it holds none.
+std::optional<fs::path> pick_results_dir(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir / "plan.json", ec) || report::load_results(dir)) return dir;
+  std::vector<fs::path> candidates;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_directory() && fs::exists(e.path() / "plan.json", ec)) candidates.push_back(e.path());
+  if (candidates.empty()) return dir;  // not a folder of results: write_report says why
+  // Named by their UTC start time (20261126T214900Z): the name orders them.
+  std::sort(candidates.begin(), candidates.end(), std::greater<>());
+  std::vector<std::string> skipped;
+  for (const auto& c : candidates) {
+    auto r = report::load_results(c);
+    const bool complete =
+        r && !r->runs.empty() && std::all_of(r->runs.begin(), r->runs.end(), [](const auto& run) {
+          return run.complete();
+        });
+    if (complete) {
+      util::log_info("{} holds {} results directories: using the newest complete one, {}{}",
+                     dir.string(), candidates.size(), c.filename().string(),
+                     skipped.empty() ? ""
+                                     : fmt::format(" (newer, not complete: {})",
+                                                   fmt::join(skipped, ", ")));
+      return c;
+    }
+    skipped.push_back(c.filename().string());
+  }
+  util::log_error("{} holds {} results directories and none is complete (every planned run with "
+                  "a manifest.json): {}; name one to report what it has",
+                  dir.string(), candidates.size(), fmt::join(skipped, ", "));
+  return std::nullopt;
+}
+
 int run_report(const ReportArgs& a) {
+  auto dir = pick_results_dir(a.results_dir);
+  if (!dir) return kExitBadInput;
   report::ReportOptions opts;
   if (!a.baseline.empty()) {
     // latest / latest-good: the pointers beside the results directory.
@@ -39,7 +84,7 @@ int run_report(const ReportArgs& a) {
   opts.unique_limit = a.unique_limit;
   util::catch_interrupts();  // Ctrl-C stops the analysis; no file is half-written
   opts.cancel = &util::interrupt_flag();
-  auto out = report::write_report(a.results_dir, opts);
+  auto out = report::write_report(*dir, opts);
   if (!out && util::interrupted()) {
     util::log_warn("{}", out.error().message);
     return kExitInterrupted;
@@ -85,7 +130,8 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
       "Example: testbed report results/nmap7/20261126T214900Z --baseline "
       "results/nmap7/20261125T020000Z");
   sub->add_option("results_dir", args->results_dir,
-                  "Results directory: results/<experiment>/<UTC time>")
+                  "Results directory: results/<experiment>/<UTC time>; or results/<experiment> "
+                  "for its newest complete one (said on stderr)")
       ->required()
       ->check(CLI::ExistingDirectory);
   sub->add_option("--baseline", args->baseline,

@@ -49,17 +49,13 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
     util::log_error("{}", exp.error().message);
     return kExitBadInput;
   }
-  // The scope guard, exactly as `testbed validate` runs it, before anything exists: no
-  // image build, no lab, no results directory for a command that would leave the lab.
-  auto topo = config::load_topology(exp->topology.string());
+  // The topology, the images' recipes and the scope guard, exactly as `testbed validate`
+  // checks them, before anything exists: no image build, no lab, no results directory for
+  // an image without a recipe or a command that would leave the lab.
+  auto topo = check_experiment_inputs(*exp);
   if (!topo) {
     util::log_error("{}", topo.error().message);
-    return kExitBadInput;
-  }
-  if (auto st = scanners::check_experiment(*exp, *topo); !st) {
-    util::log_error("{}", st.error().message);
-    util::log_error("nothing was created; fix the command and run again (testbed validate {} "
-                    "checks it)",
+    util::log_error("nothing was created; fix it and run again (testbed validate {} checks it)",
                     a.experiment);
     return kExitBadInput;
   }

@@ -61,7 +61,8 @@ std::string check_uri_for_backend(const std::string& uri, BackendKind kind) {
 // Reads `node_images` (node or count-group name -> image) and expands it to node names
 // of `topo_path`'s topology; problems are located at the offending key or value.
 void read_node_images(MapReader& r, const fs::path& topo_path, Diagnostics* d,
-                      std::map<std::string, std::string>* out) {
+                      std::map<std::string, std::string>* out,
+                      std::map<std::string, std::string>* image_where) {
   YAML::Node m = r.child("node_images");
   if (!m || m.IsNull()) return;
   std::map<std::string, std::string> raw;
@@ -118,6 +119,7 @@ void read_node_images(MapReader& r, const fs::path& topo_path, Diagnostics* d,
       continue;
     }
     for (const auto* n : hit) (*out)[n->name] = image;
+    image_where->emplace(image, where(r.file(), kv.second.Mark()));
   }
 }
 
@@ -258,7 +260,7 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
   }
   std::error_code topo_ec;
   if (!e.topology.empty() && fs::exists(e.topology, topo_ec))
-    read_node_images(r, e.topology, &d, &e.node_images);
+    read_node_images(r, e.topology, &d, &e.node_images, &e.image_where);
   else
     r.child("node_images");  // known key; the missing topology is reported above
 
@@ -270,7 +272,8 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
     if (!s.valid()) return;
     ScannerSpec spec;
     s.get("label", &spec.label, true);
-    s.get("image", &spec.image, true);
+    if (s.get("image", &spec.image, true))
+      e.image_where.emplace(spec.image, where(path, n["image"].Mark()));
     s.finish();
     if (!spec.label.empty() && !valid_label(spec.label))
       s.error_at("label", fmt::format("label '{}' may use only letters, digits, '.', '-', '_'", spec.label));

@@ -56,6 +56,9 @@ struct Experiment {
   /// for LXC (kvm-router, ubuntu-target-… instead of router, target-…). The scanner node
   /// is refused here: its image comes from `scanners:`. Checked against the topology.
   std::map<std::string, std::string> node_images;
+  /// Each image named by `scanners:` or `node_images:` -> file:line:col of its first
+  /// mention, for messages about it (e.g. "no recipe", check_image_references).
+  std::map<std::string, std::string> image_where;
   std::vector<ScannerSpec> scanners;
   std::vector<std::string> command; ///< argv template with {xml} and {targets}
   /// file:line:col of each command argument, for the scope guard's messages. The guard

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <regex>
 
+#include "orchestrator/config/references.h"
 #include "orchestrator/config/yaml_reader.h"
 #include "orchestrator/util/files.h"
 
@@ -465,12 +466,7 @@ util::Result<Recipe> load_recipe_named(const fs::path& dir, const std::string& n
   if (!valid_name(name)) return util::fail("'{}' is not an image name", name);
   fs::path p = dir / (name + ".yaml");
   if (!fs::exists(p)) {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
-    }
-    std::string hint = nearest(name, names);
+    std::string hint = nearest(name, recipe_names(dir));
     return util::fail("no recipe '{}' in {}{}", name, dir.string(),
                       hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint));
   }

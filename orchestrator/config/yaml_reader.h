@@ -37,7 +37,8 @@ util::Result<YAML::Node> load_yaml_file(const std::string& path);
 /// Same for YAML text (name is used in messages).
 util::Result<YAML::Node> load_yaml_string(const std::string& text, const std::string& name);
 
-/// Levenshtein distance, for "did you mean" suggestions.
+/// Edit distance (Levenshtein plus a swap of two neighbours as one edit), for "did you
+/// mean" suggestions.
 size_t edit_distance(const std::string& a, const std::string& b);
 /// The candidate nearest to `word` if it is plausibly a typo of it, else "".
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates);

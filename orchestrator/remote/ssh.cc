@@ -4,6 +4,7 @@
 #include <libssh/callbacks.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,6 +107,63 @@ void on_exit_signal(ssh_session, ssh_channel, const char* signal, int, const cha
                     void* userdata) {
   static_cast<ExitSignal*>(userdata)->number = signal_number(signal);
 }
+
+/// Streams a local file descriptor to a channel's standard input: read when readable,
+/// written no faster than the remote window allows, EOF forwarded after the last byte.
+class StdinPump {
+ public:
+  explicit StdinPump(int fd) : fd_(fd) {}
+  /// Still something to read or send.
+  bool active() const { return fd_ >= 0 && !done_; }
+  /// Waiting for local input (nothing buffered).
+  bool reading() const { return active() && !eof_ && pending_.empty(); }
+
+  /// Moves what it can without blocking. True when bytes moved or EOF was sent; an error
+  /// when the channel refused a write.
+  util::Result<bool> pump(ssh_channel ch) {
+    bool moved = false;
+    if (pending_.empty() && !eof_ && readable(0)) {
+      std::array<char, 32 * 1024> buf;
+      ssize_t n = ::read(fd_, buf.data(), buf.size());
+      if (n > 0) {
+        pending_.assign(buf.data(), static_cast<size_t>(n));
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        eof_ = true;  // end of input, or it cannot be read any more (closed terminal)
+      }
+    }
+    while (!pending_.empty()) {
+      uint32_t window = ssh_channel_window_size(ch);
+      if (window == 0) break;  // the node has not consumed yet; output keeps flowing
+      uint32_t len = static_cast<uint32_t>(std::min<size_t>(pending_.size(), window));
+      int n = ssh_channel_write(ch, pending_.data(), len);
+      if (n == SSH_ERROR) return util::fail("write");
+      pending_.erase(0, static_cast<size_t>(n));
+      moved = moved || n > 0;
+    }
+    if (eof_ && pending_.empty()) {
+      ssh_channel_send_eof(ch);
+      done_ = true;
+      moved = true;
+    }
+    return moved;
+  }
+
+  /// Sleeps until `ssh_fd` or the input is readable, at most ms milliseconds.
+  void wait(int ssh_fd, int ms) const {
+    std::array<pollfd, 2> p{{{ssh_fd, POLLIN, 0}, {fd_, POLLIN, 0}}};
+    ::poll(p.data(), p.size(), ms);  // a negative fd is ignored
+  }
+
+ private:
+  bool readable(int ms) const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, ms) > 0;  // POLLHUP/POLLERR too: read() then tells which
+  }
+  int fd_;
+  bool eof_ = false;
+  bool done_ = false;
+  std::string pending_;
+};
 
 std::string describe(const std::string& shown) {
   constexpr size_t kMax = 200;
@@ -378,8 +436,9 @@ util::Result<ExecResult> SshSession::run(const std::string& command_in, const st
     ~CallbackGuard() { release(); }
   } guard{ch, &cb};
 
-  // Wide terminal so long lines are never wrapped by a program that asks.
-  if (opts.pty && ssh_channel_request_pty_size(ch.get(), "dumb", 512, 50) != SSH_OK) {
+  // Wide terminal by default so long lines are never wrapped by a program that asks.
+  if (opts.pty && ssh_channel_request_pty_size(ch.get(), opts.pty_term.c_str(), opts.pty_cols,
+                                               opts.pty_rows) != SSH_OK) {
     return dropped("requesting a PTY for");
   }
   if (ssh_channel_request_exec(ch.get(), command.c_str()) != SSH_OK) {
@@ -396,7 +455,8 @@ util::Result<ExecResult> SshSession::run(const std::string& command_in, const st
       off += static_cast<size_t>(n);
     }
   }
-  if (opts.stdin_data || !opts.pty) ssh_channel_send_eof(ch.get());
+  StdinPump pump(opts.stdin_fd);
+  if (!pump.active() && (opts.stdin_data || !opts.pty)) ssh_channel_send_eof(ch.get());
 
   ExecResult res;
   long pgid = -1;
@@ -423,7 +483,13 @@ util::Result<ExecResult> SshSession::run(const std::string& command_in, const st
             from = nl + 1;
           }
           need_marker = false;
-          err_lines.feed(err_head.data() + from, err_head.size() - from, res.err);
+          if (opts.on_err_data) {
+            if (err_head.size() > from) opts.on_err_data(std::string_view(err_head).substr(from));
+          } else {
+            err_lines.feed(err_head.data() + from, err_head.size() - from, res.err);
+          }
+        } else if (is_err && opts.on_err_data) {
+          opts.on_err_data(std::string_view(buf.data(), static_cast<size_t>(n)));
         } else if (is_err) {
           err_lines.feed(buf.data(), static_cast<size_t>(n), res.err);
         } else if (opts.on_out_data) {
@@ -437,6 +503,15 @@ util::Result<ExecResult> SshSession::run(const std::string& command_in, const st
     if (opts.stop && !stop_sent && pgid > 1 && opts.stop->load()) {
       kill_process_group(pgid);  // TERM now, KILL 2 s later if it is still there
       stop_sent = true;
+    }
+    if (pump.active()) {
+      auto moved = pump.pump(ch.get());
+      if (!moved) return dropped("sending standard input to");
+      got = got || *moved;
+    }
+    if (opts.pty && opts.pty_resize) {
+      if (auto size = opts.pty_resize())
+        ssh_channel_change_pty_size(ch.get(), size->first, size->second);
     }
     if (got) continue;
     if (ssh_channel_is_eof(ch.get()) || ssh_channel_is_closed(ch.get())) break;
@@ -461,6 +536,11 @@ util::Result<ExecResult> SshSession::run(const std::string& command_in, const st
     }
     // Waits for stdout data or EOF; stderr data arriving meanwhile is buffered by libssh
     // and read on the next round (at most one slice late).
+    if (pump.reading()) {
+      // Wake for either side: data from the node or from our standard input.
+      pump.wait(ssh_get_fd(s), slice_ms);
+      continue;
+    }
     int p = ssh_channel_poll_timeout(ch.get(), slice_ms, 0);
     if (p == SSH_ERROR) return dropped("running");
   }
@@ -485,7 +565,8 @@ util::Result<SftpHandle> SshSession::open_sftp() {
 }
 
 util::Status SshSession::download(const std::string& remote_path,
-                                  const std::filesystem::path& local) {
+                                  const std::filesystem::path& local,
+                                  const std::atomic<bool>* cancel) {
   auto sftp = open_sftp();
   if (!sftp) return sftp.error();
   SftpFileHandle f(sftp_open(sftp->get(), remote_path.c_str(), O_RDONLY, 0));
@@ -507,6 +588,8 @@ util::Status SshSession::download(const std::string& remote_path,
   };
   std::vector<char> buf(64 * 1024);
   for (;;) {
+    if (cancel && cancel->load())
+      return abandon(fail("ssh {}: download of '{}' cancelled", where(), remote_path));
     ssize_t n = sftp_read(f.get(), buf.data(), buf.size());
     if (n < 0) {
       return abandon(fail("ssh {}: reading remote file '{}' failed: {}", where(), remote_path,
@@ -542,7 +625,7 @@ util::Status SshSession::download(const std::string& remote_path,
 }
 
 util::Status SshSession::upload(const std::filesystem::path& local, const std::string& remote_path,
-                                int mode) {
+                                int mode, const std::atomic<bool>* cancel) {
   int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return fail("cannot open '{}' for upload: {}", local.string(), std::strerror(errno));
@@ -562,6 +645,11 @@ util::Status SshSession::upload(const std::filesystem::path& local, const std::s
   }
   std::vector<char> buf(32 * 1024);  // SFTP servers accept writes of at least 32 KiB
   for (;;) {
+    if (cancel && cancel->load()) {
+      f.reset();
+      sftp_unlink(sftp->get(), part.c_str());
+      return fail("ssh {}: upload to '{}' cancelled", where(), remote_path);
+    }
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail("reading '{}' failed: {}", local.string(), std::strerror(errno));

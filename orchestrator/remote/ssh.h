@@ -1,7 +1,8 @@
 #pragma once
 // SSH to lab nodes through libssh: public-key login with pinned host keys, commands run
-// from an argument vector (quoted for the remote shell), output streamed line by line
-// (optionally on a PTY), and file transfer by SFTP.
+// from an argument vector (quoted for the remote shell), output streamed line by line or
+// raw (optionally on a PTY), standard input given or streamed from a descriptor, and file
+// transfer by SFTP.
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -69,14 +70,32 @@ struct ExecOptions {
   /// When set and it becomes true (e.g. from a signal-watching thread), the command is
   /// ended as on a timeout and exec fails with "cancelled" within ~50 ms.
   const std::atomic<bool>* cancel = nullptr;
-  /// Without a PTY: standard output is handed over raw, as it arrives (binary data such
-  /// as a pcap stream), instead of being split into lines and kept in ExecResult::out.
+  /// Standard output (with a PTY: the terminal's output, '\r' kept) is handed over raw, as
+  /// it arrives (binary data such as a pcap stream), instead of being split into lines and
+  /// kept in ExecResult::out.
   std::function<void(std::string_view data)> on_out_data;
   /// Without a PTY: when it becomes true the command's process group gets SIGTERM and
   /// exec waits for it to end and returns its exit status and output as usual, for
   /// commands that finish cleanly on TERM (tcpdump writes its statistics). Unlike
   /// `cancel` this is not a failure; `timeout` still bounds the whole.
   const std::atomic<bool>* stop = nullptr;
+  /// Standard input streamed from this file descriptor (a pipe, file or terminal) as it
+  /// becomes readable, and its end forwarded as EOF: an interactive remote shell (`lab
+  /// exec`). Sent only as fast as the channel's window allows, so output keeps flowing
+  /// meanwhile (no deadlock with a command that echoes its input). -1: not used; then
+  /// stdin_data, or an immediate EOF without a PTY. The descriptor is only read, never
+  /// switched to non-blocking mode (a terminal's flags are shared with other processes).
+  int stdin_fd = -1;
+  /// Without a PTY: standard error handed over raw, as it arrives (the counterpart of
+  /// on_out_data), instead of being split into lines and kept in ExecResult::err.
+  std::function<void(std::string_view data)> on_err_data;
+  /// With a PTY: its terminal type and size in characters.
+  std::string pty_term = "dumb";
+  int pty_cols = 512;
+  int pty_rows = 50;
+  /// With a PTY: polled while the command runs; a size it returns is sent as the
+  /// terminal's new size (the local terminal was resized).
+  std::function<std::optional<std::pair<int, int>>()> pty_resize;
 };
 
 struct ExecResult {
@@ -122,13 +141,15 @@ class SshSession {
   util::Result<ExecResult> exec_shell(const std::string& script, const ExecOptions& opts = {});
 
   /// Copies remote_path to `local` by SFTP: written to local + ".part", fsynced, then
-  /// renamed, so `local` is either absent/old or complete.
-  util::Status download(const std::string& remote_path, const std::filesystem::path& local);
+  /// renamed, so `local` is either absent/old or complete. Once `cancel` is true the copy
+  /// stops, removes its .part and fails with "cancelled".
+  util::Status download(const std::string& remote_path, const std::filesystem::path& local,
+                        const std::atomic<bool>* cancel = nullptr);
 
   /// Copies `local` to remote_path by SFTP (via remote_path + ".part", then renamed),
-  /// and sets its mode.
+  /// and sets its mode. `cancel` as for download.
   util::Status upload(const std::filesystem::path& local, const std::string& remote_path,
-                      int mode = 0644);
+                      int mode = 0644, const std::atomic<bool>* cancel = nullptr);
 
   /// "user@host:port", for messages.
   std::string where() const;

@@ -83,10 +83,23 @@ expect "$fake lab down" nmap7 ci-smoke
 expect "$fake lab exec ci-smoke" router scanner target1
 expect_typed "$fake lab reset ci-smoke" ta target1
 
+# Every verb and subcommand the binary has is completed (from its own messages, so a new
+# verb or subcommand without completion fails here).
+verbs=$("$bin" 2>&1 | sed -n 's/.*name a command: \(.*\) (testbed --help).*/\1/p' | tr -d ',')
+[[ -n $verbs ]] || bad "no verb list in testbed's message"
+expect "testbed" $verbs
+all=""
+for v in $verbs; do
+  subs=$("$bin" "$v" --help 2>&1 | awk '/^Subcommands:/ {f = 1; next} /^$/ {f = 0} f {print $1}')
+  if [[ -z $subs ]]; then all+="$v|"; continue; fi
+  # shellcheck disable=SC2086
+  expect "testbed $v" $subs
+  for s in $subs; do all+="$v $s|"; done
+done
+
 # Every option of every verb's --help is offered.
-for v in run analyze report diff validate gc prune version "lab up" "lab status" "lab down" \
-         "lab exec" "lab reset" "lab graph" "image build" "image list" "image rm" \
-         "nightly install" "nightly remove" "nightly status"; do
+IFS='|' read -r -a every <<<"${all%|}"
+for v in "${every[@]}"; do
   # shellcheck disable=SC2086
   help=$("$bin" $v --help 2>&1 | awk '/^Options:/ {f = 1; next} /^$/ {f = 0} f')
   var="_testbed_opts_${v// /_}"

@@ -72,6 +72,13 @@ class CliExitCodes : public ::testing::Test {
     fs::create_directories(t0 / "images");
     fs::create_directories(t0 / "empty");
     std::ofstream(t0 / "broken.yaml") << "name: broken\nscanners: [\n";
+    std::ofstream(t0 / "empty.yaml") << "";
+    std::ofstream(t0 / "local.bin") << "x";
+    // ci-smoke with an image no recipe defines (7.59 for 7.95).
+    std::ofstream(t0 / "noimage.yaml")
+        << "name: noimage\ntopology: " << TESTBED_SOURCE_DIR
+        << "/topology/two-subnet-small.yaml\nscanners:\n  - {label: \"7.59\", image: "
+           "scanner-nmap-7.59}\ncommand: [nmap, -oX, \"{xml}\", \"{targets}\"]\n";
     std::ofstream(t0 / "not-a-pcap.pcap") << "hello\n";
     // A valid experiment whose libvirt URI names a socket nobody listens on.
     std::ofstream(t0 / "sockless.yaml")
@@ -101,6 +108,7 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
 
       {"run: experiment file missing", {"run", "nosuch.yaml"}, 2},
       {"run: YAML syntax error", {"run", "$TMP/broken.yaml"}, 2},
+      {"run: image without a recipe", {"run", "$TMP/noimage.yaml"}, 2},
       {"run: bad --repeat", {"run", "experiments/nmap7.yaml", "--repeat", "0"}, 2},
       {"run: libvirtd does not answer", {"run", "$TMP/sockless.yaml"}, 4},
       {"run: --baseline not a directory",
@@ -131,6 +139,9 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
       {"results: a run directory", {"results", "--json", "$TMP/results/7.80/1"}, 0},
 
       {"validate: YAML syntax error", {"validate", "--kind", "experiment", "$TMP/broken.yaml"}, 2},
+      {"validate: YAML syntax error, no --kind", {"validate", "$TMP/broken.yaml"}, 2},
+      {"validate: empty file", {"validate", "$TMP/empty.yaml"}, 2},
+      {"validate: image without a recipe", {"validate", "$TMP/noimage.yaml"}, 2},
       {"validate: file missing", {"validate", "nosuch.yaml"}, 2},
       {"validate: the committed experiment", {"validate", "experiments/nmap7.yaml"}, 0},
 
@@ -146,10 +157,19 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
       {"lab status: bad name", {"lab", "status", "UX_Lab", "--state-dir", "$TMP/labs"}, 2},
       {"lab status: unknown lab", {"lab", "status", "nolab", "--state-dir", "$TMP/labs"}, 2},
       {"lab status: no labs", {"lab", "status", "--state-dir", "$TMP/labs"}, 0},
-      {"lab exec: no command", {"lab", "exec", "--state-dir", "$TMP/labs", "nolab", "scanner"}, 2},
+      // lab exec: every failure of testbed's own is 255 (the rest is the command's status).
+      {"lab exec: no command", {"lab", "exec", "--state-dir", "$TMP/labs", "nolab", "scanner"},
+       255},
+      {"lab exec: unknown option",
+       {"lab", "exec", "--nosuch", "--state-dir", "$TMP/labs", "nolab", "scanner", "--", "true"},
+       255},
       {"lab exec: unknown lab",
        {"lab", "exec", "--state-dir", "$TMP/labs", "nolab", "scanner", "--", "true"},
+       255},
+      {"lab cp: unknown lab",
+       {"lab", "cp", "nolab", "$TMP/local.bin", "scanner:/tmp/x", "--state-dir", "$TMP/labs"},
        2},
+      {"lab cp: missing argument", {"lab", "cp", "nolab", "$TMP/local.bin"}, 2},
       {"lab reset: unknown lab",
        {"lab", "reset", "nolab", "target1", "--state-dir", "$TMP/labs"},
        2},

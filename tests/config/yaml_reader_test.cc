@@ -64,6 +64,10 @@ TEST(YamlReader, Nearest) {
   EXPECT_EQ(nearest("scaners", {"scanners", "targets"}), "scanners");
   EXPECT_EQ(nearest("zzzzzz", {"scanners", "targets"}), "");
   EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(edit_distance("7.59", "7.95"), 1u);  // a swap is one edit
+  EXPECT_EQ(edit_distance("7.59", "7.80"), 2u);
+  EXPECT_EQ(nearest("scanner-nmap-7.59", {"scanner-nmap-7.80", "scanner-nmap-7.95"}),
+            "scanner-nmap-7.95");
 }
 
 }  // namespace

@@ -58,6 +58,40 @@ TEST_F(SshServer, StdinIsDelivered) {
   EXPECT_EQ(r->out, *o.stdin_data);
 }
 
+// `lab exec`'s mode: standard input streamed from a descriptor while output flows back
+// raw. 4 MiB through `cat` is more than both SSH windows: writing it all before reading
+// (as stdin_data does) would deadlock; the pump sends only what the window takes.
+TEST_F(SshServer, StdinFdStreamsWhileRawOutputFlows) {
+  auto s = session();
+  std::mt19937 gen(3);
+  std::string data(4 << 20, '\0');
+  for (auto& c : data) c = static_cast<char>(gen() & 0xff);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::thread writer([&] {
+    for (size_t off = 0; off < data.size();) {
+      ssize_t n = ::write(fds[1], data.data() + off, data.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    ::close(fds[1]);  // EOF, forwarded: cat ends
+  });
+  ExecOptions o;
+  o.stdin_fd = fds[0];
+  o.timeout = 60s;
+  std::string out, err;
+  o.on_out_data = [&](std::string_view d) { out.append(d); };
+  o.on_err_data = [&](std::string_view d) { err.append(d); };
+  auto r = s.exec({"sh", "-c", "cat; printf 'no newline' >&2"}, o);
+  writer.join();
+  ::close(fds[0]);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->exit_status, 0);
+  EXPECT_EQ(out.size(), data.size());
+  EXPECT_TRUE(out == data) << "bytes changed on the way";
+  EXPECT_EQ(err, "no newline");  // raw: nothing added, the PID marker removed
+}
+
 TEST_F(SshServer, LinesStreamAsTheyArrive) {
   auto s = session();
   std::vector<std::pair<std::string, double>> lines;

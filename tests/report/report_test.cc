@@ -368,7 +368,10 @@ TEST_F(ReportTest, DiffAndReportCommandsExitCodes) {
   ASSERT_TRUE(rep.ok());
   EXPECT_EQ(rep->exit_code, 3) << rep->err;
   EXPECT_TRUE(fs::exists(changed / "report.html"));
-  auto bad = util::run_process({bin.string(), "report", (tmp_->path()).string()});
+  // Not a results directory. (tmp_ itself holds results directories: `report` would take
+  // the newest complete one of them, as for results/<experiment>.)
+  fs::create_directories(tmp_->path() / "empty");
+  auto bad = util::run_process({bin.string(), "report", (tmp_->path() / "empty").string()});
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->exit_code, 2) << bad->err;
 }

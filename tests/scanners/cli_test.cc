@@ -44,7 +44,7 @@ class GuardCli : public ::testing::Test {
         "name: guard-cli\n"
         "topology: topo.yaml\n"
         "scanners:\n"
-        "  - {label: \"7.80\", image: guard-cli-never-built}\n"
+        "  - {label: \"7.80\", image: scanner-nmap-7.80}\n"
         "command: " + command + "\n"
         "output: results\n";
     EXPECT_TRUE(util::write_file_atomic(p, text));

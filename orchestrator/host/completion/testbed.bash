@@ -6,7 +6,7 @@
 #   zsh:   autoload -U +X bashcompinit && bashcompinit && source …/testbed.bash
 # tests/cli/completion_test.sh checks it against every verb's --help.
 
-_testbed_verbs="run analyze report diff lab image validate gc prune nightly version"
+_testbed_verbs="run analyze report diff results lab image validate gc prune nightly version"
 _testbed_global="-h --help --version -v --verbose -q --quiet --timestamps"
 
 # The options of each verb (and of lab/image/nightly subverbs), as their --help lists them.
@@ -15,14 +15,16 @@ _testbed_opts_analyze="--label --phases --nmap-xml --nmap-log --scanner-ip --key
 _testbed_opts_report="--baseline --tolerance --allow-missing --unique-limit --junit"
 _testbed_opts_diff="--tolerance --fine --json --allow-missing --junit"
 _testbed_opts_validate="--kind"
+_testbed_opts_results="--json"
 _testbed_opts_gc="-n --dry-run --uri --state-dir"
 _testbed_opts_prune="--keep --dry-run --baseline"
 _testbed_opts_version=""
 _testbed_opts_lab="--uri"
-_testbed_opts_lab_up="--name --backend --accel --images --state-dir"
+_testbed_opts_lab_up="--name --backend --accel --cache --state-dir"
 _testbed_opts_lab_status="--json --state-dir"
 _testbed_opts_lab_down="--ignore-missing --state-dir"
-_testbed_opts_lab_exec="--state-dir"
+_testbed_opts_lab_exec="-t --tty -n --no-stdin --state-dir"
+_testbed_opts_lab_cp="--state-dir"
 _testbed_opts_lab_reset="--image --state-dir"
 _testbed_opts_lab_graph="--format -o --output"
 _testbed_opts_image_build="--all --backend --rebuild --recipes --cache -j --jobs"
@@ -107,7 +109,7 @@ _testbed() {
   if [[ $verb =~ ^(lab|image|nightly)$ && -z $sub ]]; then
     local subs
     case $verb in
-      lab) subs="up status exec reset down graph" ;;
+      lab) subs="up status exec cp reset down graph" ;;
       image) subs="build list rm" ;;
       nightly) subs="install remove status" ;;
     esac
@@ -135,11 +137,16 @@ _testbed() {
       if ((nargs == 0)); then COMPREPLY=($(compgen -W "$(_testbed_labs)" -- "$cur"))
       elif ((nargs == 1)); then COMPREPLY=($(compgen -W "$(_testbed_labs "$lab_name")" -- "$cur"))
       fi ;;
+    "lab cp")
+      # The lab, then files (a node's side is written NODE:PATH by hand).
+      if ((nargs == 0)); then COMPREPLY=($(compgen -W "$(_testbed_labs)" -- "$cur"))
+      else local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur"))
+      fi ;;
     "image build"|"image rm")
       local names="" f
       for f in images/*.yaml; do [[ -e $f ]] && names+=" $(basename "$f" .yaml)"; done
       COMPREPLY=($(compgen -W "$names" -- "$cur")) ;;
-    report|diff|prune) _testbed_dirs "$cur" ;;
+    report|diff|prune|results) _testbed_dirs "$cur" ;;
     analyze) local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")) ;;
   esac
 }
