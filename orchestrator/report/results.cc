@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "orchestrator/scanners/run_record.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/log.h"
 
@@ -217,12 +218,21 @@ AnalysedResults analyse_results(ResultsDir results, const analysis::AnalysisOpti
     analysis::CaptureInput in;
     in.label = rec.name();
     in.pcap = rec.dir / "capture.pcap";
+    auto kind = scanners::kind_of_run(rec.dir);
+    if (!kind) {
+      rec.status = "unreadable";
+      rec.error = kind.error().message;
+      util::log_warn("{}: left out of the report: {}", rec.name(), rec.error);
+      continue;
+    }
+    in.kind = &(*kind)->model();
+    const std::string result(in.kind->result_file), log(in.kind->console_log);
     std::error_code ec;
     if (fs::exists(rec.dir / "phases.json", ec))
       in.phases_json = rec.dir / "phases.json";
-    else if (fs::exists(rec.dir / "nmap.log", ec))
-      in.nmap_log = rec.dir / "nmap.log";
-    if (fs::exists(rec.dir / "nmap.xml", ec)) in.nmap_xml = rec.dir / "nmap.xml";
+    else if (fs::exists(rec.dir / log, ec))
+      in.console_log = rec.dir / log;
+    if (fs::exists(rec.dir / result, ec)) in.result_file = rec.dir / result;
     util::log_info("analysing {} ({})", rec.name(), in.pcap.string());
     auto c = analysis::analyze_capture(in, opts, *out.payloads);
     if (!c) {
