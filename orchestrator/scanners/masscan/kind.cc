@@ -44,10 +44,7 @@ util::Result<analysis::ScanResult> parse_list(std::string_view text, const std::
   double first = 0, last = 0;
   while (std::getline(in, line)) {
     ++n;
-    if (line.empty() || line[0] == '#') {
-      if (line.rfind("# end", 0) == 0) r.finished = true;
-      continue;
-    }
+    if (line.empty() || line[0] == '#') continue;  // "#masscan", "# end"
     // "open tcp 80 172.24.1.10 1700000000"
     std::istringstream f(line);
     std::string state, proto, port, addr;
@@ -61,8 +58,7 @@ util::Result<analysis::ScanResult> parse_list(std::string_view text, const std::
   }
   r.start = first;
   r.end = last;
-  // -oL records no duration: `finished` only says the list is complete ("# end").
-  r.elapsed = 0;
+  // -oL records no duration (`finished` stays false): the capture span is the duration.
   return r;
 }
 
