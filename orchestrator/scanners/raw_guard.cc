@@ -86,9 +86,7 @@ std::vector<Refusal> check_raw(const RawGuardRules& rules, const std::vector<std
     if (it.operand) {
       if (arg == "{targets}") {
         has_targets = true;
-        for (const auto& t : scope.expansion)
-          if (auto st = check_target(t, scope); !st)
-            out.push_back({it.index, "{targets} would give " + st.error().message});
+        for (auto& why : expansion_problems(scope)) out.push_back({it.index, std::move(why)});
       } else if (arg.find('{') != std::string::npos) {
         out.push_back({it.index, fmt::format("{} would take '{}' as a target; {{targets}} is the "
                                              "only placeholder that stands alone",

@@ -100,6 +100,13 @@ util::Status check_scan_interface(const std::string& name, const LabScope& scope
                     name, known);
 }
 
+std::vector<std::string> expansion_problems(const LabScope& scope) {
+  std::vector<std::string> out;
+  for (const auto& t : scope.expansion)
+    if (auto st = check_target(t, scope); !st) out.push_back("{targets} would give " + st.error().message);
+  return out;
+}
+
 std::vector<std::string> split_list(const std::string& s, const std::string& seps) {
   std::vector<std::string> out;
   std::string cur;

@@ -40,6 +40,9 @@ util::Status check_lab_address_or_range(const std::string& address, const LabSco
 /// An interface name the scanner may send from: a scan-side interface or {scan_interface}.
 util::Status check_scan_interface(const std::string& name, const LabScope& scope);
 
+/// Why {targets} would leave the lab: one message per expansion target outside it.
+std::vector<std::string> expansion_problems(const LabScope& scope);
+
 /// Splits a list on any of `seps`, dropping empty pieces.
 std::vector<std::string> split_list(const std::string& s, const std::string& seps);
 

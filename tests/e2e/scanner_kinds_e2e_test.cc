@@ -22,11 +22,11 @@ using test_support::tshark_counts;
 
 const std::string kTestbed = std::string(TESTBED_BINARY_DIR) + "/testbed";
 
-fs::path only_subdir(const fs::path& p) {
-  fs::path found;
+// The one results directory `testbed run --output` made below `p`.
+fs::path results_dir_in(const fs::path& p) {
   for (auto& e : fs::directory_iterator(p))
-    if (e.is_directory()) found = e.path();
-  return found;
+    if (e.is_directory()) return e.path();
+  return {};
 }
 
 TEST(EndToEnd, MasscanAndZmapKinds) {
@@ -41,7 +41,7 @@ TEST(EndToEnd, MasscanAndZmapKinds) {
   fprintf(stderr, "%s\n", r->err.c_str());
   ASSERT_EQ(r->exit_code, 0);
 
-  fs::path results = only_subdir(out->path() / "ci-scanner-kinds");
+  fs::path results = results_dir_in(out->path() / "ci-scanner-kinds");
   ASSERT_FALSE(results.empty());
   struct Want {
     const char* label;

@@ -218,9 +218,7 @@ std::vector<Refusal> check(const std::vector<std::string>& command, const LabSco
     if (it.operand) {
       if (arg == "{targets}") {
         has_targets = true;
-        for (const auto& t : scope.expansion)
-          if (auto st = check_target(t, scope); !st)
-            out.push_back({it.index, "{targets} would give " + st.error().message});
+        for (auto& why : expansion_problems(scope)) out.push_back({it.index, std::move(why)});
       } else if (arg.find('{') != std::string::npos) {
         out.push_back({it.index, fmt::format("Nmap would take '{}' as a target: {{xml}} goes "
                                              "after -oX, and the only placeholders are "
