@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/analysis/analyze.h"
+#include "orchestrator/scanners/nmap/model.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
 #include "tests/analysis/pcap_builder.h"
@@ -143,7 +144,7 @@ double bare_read(const std::string& file, uint64_t* count) {
 
 double time_analyze(const std::string& file, ta::AnalysisResult* out) {
   double t0 = now();
-  auto r = ta::analyze({ta::CaptureInput{"bench", file}}, ta::AnalysisOptions{});
+  auto r = ta::analyze({ta::CaptureInput{"bench", file, {}, {}, {}, &testbed::scanners::nmap::model()}}, ta::AnalysisOptions{});
   double t = now() - t0;
   if (!r) {
     fmt::print(stderr, "analyze failed: {}\n", r.error().message);
@@ -273,7 +274,7 @@ int main(int argc, char** argv) {
     double a0 = now();
     pid_t pid = fork();
     if (pid == 0) {
-      auto r = ta::analyze({ta::CaptureInput{"bench10m", f10}}, ta::AnalysisOptions{});
+      auto r = ta::analyze({ta::CaptureInput{"bench10m", f10, {}, {}, {}, &testbed::scanners::nmap::model()}}, ta::AnalysisOptions{});
       if (r) fmt::print("analysis.rss_distinct_sent_keys: {}\n",
                         r->captures[0].sent_keys[int(ta::Phase::kPortScan)].size());
       std::fflush(stdout);

@@ -148,7 +148,8 @@ class CapturePass {
  public:
   CapturePass(const CaptureInput& in, const AnalysisOptions& opts, const IpAddr& scanner, int lt,
               PayloadStore& payloads, CaptureAnalysis* out)
-      : opts_(opts), scanner_(scanner), payloads_(payloads), out_(out) {
+      : opts_(opts), scanner_(scanner), payloads_(payloads), out_(out),
+        classifier_(in.kind ? in.kind->classifier() : nullptr) {
     out->link_type = lt;
     out->link_type_name = link_type_name(lt);
     out->scanner = scanner;
@@ -188,7 +189,7 @@ class CapturePass {
       ++out->unrelated_ip;
       return;
     }
-    Phase cls = classifier_.classify(p, sent);
+    Phase cls = classifier_ ? classifier_->classify(p, sent) : Phase::kOther;
     Phase ph = cls;
     if (tl_) {
       ph = timeline_phase(ts);
@@ -258,7 +259,7 @@ class CapturePass {
   PayloadStore& payloads_;
   CaptureAnalysis* out_;
   const PhaseTimeline* tl_ = nullptr;
-  PhaseClassifier classifier_;
+  std::unique_ptr<ShapeClassifier> classifier_;  // the kind's; none: every shape is "other"
   KeyInserter inserter_;  // sent_keys are complete after finish()
   double cached_lo_ = 1, cached_hi_ = 0;
   Phase cached_phase_ = Phase::kOther;
@@ -568,17 +569,20 @@ util::Result<CaptureAnalysis> analyze_capture(const CaptureInput& in, const Anal
                                               PayloadStore& payloads) {
   CaptureAnalysis base;
   base.input = in;
-  if (in.nmap_xml) {
-    auto x = read_nmap_xml(*in.nmap_xml);
+  if ((in.result_file || in.console_log) && !in.kind)
+    return util::fail("capture {}: a result file or console log needs the scanner kind",
+                      in.pcap.string());
+  if (in.result_file) {
+    auto x = read_result_file(*in.kind, *in.result_file);
     if (!x) return x.error();
-    base.nmap = std::move(*x);
+    base.result = std::move(*x);
   }
   if (in.phases_json) {
     auto t = read_phase_timeline(*in.phases_json);
     if (!t) return t.error();
     base.timeline = std::move(*t);
-  } else if (in.nmap_log) {
-    auto t = timeline_from_nmap_log(*in.nmap_log);
+  } else if (in.console_log) {
+    auto t = read_console_log(*in.kind, *in.console_log);
     if (!t) return t.error();
     base.timeline = std::move(*t);
   }
@@ -611,9 +615,9 @@ util::Result<CaptureAnalysis> analyze_capture(const CaptureInput& in, const Anal
                         "(--scanner-ip)", in.pcap.string());
   }
   out.scanner_distinct_ports = spread.count(scanner);
-  if (out.nmap && out.nmap->finished) {
-    out.duration = out.nmap->elapsed;
-    out.duration_source = "nmap-xml";
+  if (out.result && out.result->finished) {
+    out.duration = out.result->elapsed;
+    out.duration_source = std::string(in.kind->result_source);
   } else {
     out.duration = out.last_ts > out.first_ts ? out.last_ts - out.first_ts : 0;
     out.duration_source = "capture";

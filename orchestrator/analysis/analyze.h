@@ -15,9 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/analysis/decode.h"
-#include "orchestrator/analysis/nmap_xml.h"
 #include "orchestrator/analysis/packet_key.h"
 #include "orchestrator/analysis/phases.h"
+#include "orchestrator/analysis/scanner_model.h"
 #include "orchestrator/analysis/unique.h"
 #include "orchestrator/util/result.h"
 
@@ -28,9 +28,13 @@ struct CaptureInput {
   std::string label;                                ///< column name, e.g. "7.80"
   std::filesystem::path pcap;                       ///< pcap or pcapng
   std::optional<std::filesystem::path> phases_json; ///< timeline (analysis/README.md)
-  std::optional<std::filesystem::path> nmap_xml;    ///< nmap -oX report
-  std::optional<std::filesystem::path> nmap_log;    ///< "<epoch> <line>" log; used for the
+  std::optional<std::filesystem::path> result_file; ///< the scanner's result file (nmap -oX, …)
+  std::optional<std::filesystem::path> console_log; ///< "<epoch> <line>" log; used for the
                                                     ///< timeline when phases_json is absent
+  /// The scanner kind (scanners::find_kind(...)->model): reads result_file and console_log
+  /// and attributes packets by shape. Null: no result file or log may be given, and
+  /// without a timeline every packet is phase "other".
+  const ScannerModel* kind = nullptr;
 };
 
 struct AnalysisOptions {
@@ -81,12 +85,12 @@ struct CaptureAnalysis {
   bool scanner_auto = true;
   uint32_t scanner_distinct_ports = 0;  ///< distinct destination ports the scanner sent to
   double first_ts = 0, last_ts = 0;     ///< capture span (epoch seconds)
-  double duration = 0;                  ///< Nmap's elapsed when its XML is given, else span
-  std::string duration_source;          ///< "nmap-xml" or "capture"
+  double duration = 0;                  ///< the scanner's elapsed from its result file, else span
+  std::string duration_source;          ///< the kind's result_source ("nmap-xml") or "capture"
   TrafficCounts sent, received;         ///< src == scanner / dst == scanner
   uint64_t unrelated_ip = 0;            ///< IP packets neither from nor to the scanner
   DecodeCounts decode;
-  std::optional<NmapRunInfo> nmap;
+  std::optional<ScanResult> result;    ///< from input.result_file
   std::optional<PhaseTimeline> timeline;
   std::string phase_source;             ///< "timeline" or "classifier"
   std::array<TrafficCounts, kPhaseCount> sent_by_phase, received_by_phase;

@@ -131,10 +131,13 @@ nlohmann::json to_json(const AnalysisResult& r, size_t limit) {
                                {"timeline_vs_classifier", conf}};
     }
     if (c.timeline) cj["timeline"] = nlohmann::json::parse(phase_timeline_json(*c.timeline));
-    if (c.nmap) {
-      cj["nmap"] = {{"version", c.nmap->version}, {"args", c.nmap->args}, {"elapsed_s", c.nmap->elapsed},
-                    {"finished", c.nmap->finished}, {"hosts_up", c.nmap->hosts_up},
-                    {"hosts_total", c.nmap->hosts_total}, {"open_ports", c.nmap->open_ports}};
+    if (c.result) {
+      // Keyed by the kind ("nmap", "masscan", "zmap"): a reader sees whose report it was.
+      const ScanResult& r = *c.result;
+      cj[std::string(c.input.kind->kind)] = {
+          {"version", r.version}, {"args", r.args}, {"elapsed_s", r.elapsed},
+          {"finished", r.finished}, {"hosts_up", r.hosts_up}, {"hosts_total", r.hosts_total},
+          {"open_ports", r.open_ports}};
     }
     nlohmann::json ports = nlohmann::json::array();
     for (const auto& [k, n] : c.port_usage)

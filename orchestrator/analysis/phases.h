@@ -1,7 +1,8 @@
 #pragma once
-// Scan phases: the fine phases of an Nmap -A run, the study's three-phase grouping,
-// phase timelines (phases.json) built from Nmap's -v output, and a packet-level
-// classifier that recognises Nmap's documented probe shapes.
+// Scan phases: the fine phases of a scan (named after an Nmap -A run; masscan and ZMap
+// use port-scan), the study's three-phase grouping and phase timelines (phases.json).
+// Each scanner kind builds timelines from its console output and attributes packets by
+// shape behind the interface in scanner_model.h (orchestrator/scanners/<kind>/).
 // Formats and the phase mapping are documented in orchestrator/analysis/README.md.
 #include <array>
 #include <cstdint>
@@ -86,63 +87,5 @@ util::Result<PhaseTimeline> parse_phase_timeline(std::string_view text, const st
 util::Status write_phase_timeline(const std::filesystem::path& path, const PhaseTimeline& tl);
 /// JSON text of a timeline (what write_phase_timeline writes).
 std::string phase_timeline_json(const PhaseTimeline& tl);
-
-/// Turns Nmap's -v console lines, each stamped with the host clock when it arrived, into a
-/// PhaseTimeline. Recognises "Initiating <task> at HH:MM", "Completed <task> at …",
-/// "Retrying OS detection", "NSE: Script scanning …". Feed lines in arrival order.
-class NmapLogPhaseTracker {
- public:
-  /// One console line (no trailing newline needed) seen at `epoch_ts`.
-  void on_line(double epoch_ts, std::string_view line);
-  /// The intervals so far; an interval still open ends at the last line's time.
-  /// start/end are the first/last line times (the runner may overwrite them).
-  PhaseTimeline timeline() const;
-  /// Name of the phase the latest lines announced ("" before the first, "other" between).
-  std::string current_phase() const;
-
-  /// The phase a task name from "Initiating <task>" belongs to, e.g. "SYN Stealth Scan" ->
-  /// port-scan, "Ping Scan" -> discovery; kOther when unknown.
-  static Phase phase_of_task(std::string_view task);
-
- private:
-  void open(double ts, Phase p, std::string label);
-  void close(double ts);
-  std::vector<PhaseInterval> done_;
-  std::optional<PhaseInterval> open_;
-  double first_ts_ = 0, last_ts_ = 0;
-  bool any_ = false;
-  bool announced_ = false;
-};
-
-/// Reads an nmap.log written as "<epoch seconds> <line>" per line (the runner's format)
-/// and replays it through NmapLogPhaseTracker.
-util::Result<PhaseTimeline> timeline_from_nmap_log(const std::filesystem::path& path);
-/// Same from the log's text; `name` stands for the file in messages.
-util::Result<PhaseTimeline> parse_nmap_log(std::string_view text, const std::string& name);
-
-/// Attributes packets to phases from their shape alone (no timeline), following Nmap's
-/// documented probes (nmap.org/book: host discovery, SYN scan, OS detection probe set,
-/// version detection, NSE, traceroute). Stateful: feed packets in capture order.
-/// The rules are listed in analysis/README.md.
-class PhaseClassifier {
- public:
-  /// `sent`: the packet comes from the scanner; otherwise it is addressed to it.
-  Phase classify(const PacketInfo& p, bool sent);
-
- private:
-  Phase classify_sent(const PacketInfo& p);
-  uint64_t host_key(const IpAddr& a);
-  // Keys are well-mixed 64-bit values (host_key's XXH3, mixed with ports): flat maps.
-  FlatU64Map<Phase> by_port_;       // (remote host, remote port) -> phase
-  FlatU64Map<Phase> by_conn_;       // (remote host, remote port, local port) -> phase
-  FlatU64Map<Phase> by_host_;       // remote host -> last phase
-  FlatU64Map<uint32_t> raw_syns_;   // remote host -> raw SYN probes so far
-  bool after_os_ = false;     // OS/traceroute probes seen: later connect traffic is NSE
-  IpAddr last_addr_;          // host_key() cache: consecutive packets share hosts
-  uint64_t last_key_ = 0;
-  uint64_t last_host_ = 0;    // by_host_ write cache
-  Phase last_host_phase_ = Phase::kOther;
-  bool last_host_valid_ = false;
-};
 
 }  // namespace testbed::analysis

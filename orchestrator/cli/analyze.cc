@@ -12,6 +12,7 @@
 #include "orchestrator/analysis/analyze.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/results/layout.h"
+#include "orchestrator/scanners/registry.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
@@ -24,6 +25,7 @@ struct AnalyzeArgs {
   std::vector<std::string> positional;
   std::vector<std::string> labels, phases, xmls, logs;
   std::string scanner_ip, key_fields;
+  std::string scanner_kind;  ///< --scanner-kind: every input's kind ("" = from the run directory)
   std::string tcp_rule, udp_rule, icmp_rule, other_rule;
   bool same_dst = false;
   bool json = false;
@@ -73,16 +75,24 @@ bool is_capture_file(const fs::path& p) {
   return e == ".pcap" || e == ".pcapng" || e == ".cap";
 }
 
-/// What a run directory holds beside its capture (results::RunDir::capture_input):
-/// phases.json (the timeline), nmap.xml (Nmap's elapsed time), and nmap.log when there is
-/// no phases.json. Returns the file names used, for the log line that says so.
+/// What a run directory holds beside its capture: phases.json (the timeline), the kind's
+/// result file (nmap.xml: Nmap's elapsed time), and its console log (nmap.log) when there
+/// is no phases.json. Returns the file names used, for the log line that says so.
 std::vector<std::string> attach_run_files(const fs::path& dir, CaptureInput& in) {
   std::vector<std::string> used;
-  CaptureInput found = results::RunDir{dir}.capture_input(in.label, &used);
+  CaptureInput found = results::RunDir{dir}.capture_input(in.label, *in.kind, &used);
   in.phases_json = found.phases_json;
-  in.nmap_xml = found.nmap_xml;
-  in.nmap_log = found.nmap_log;
+  in.result_file = found.result_file;
+  in.console_log = found.console_log;
   return used;
+}
+
+/// The scanner kind of the captures in `dir`: --scanner-kind when given, else what the run
+/// directory records (results::RunDir::kind; nmap for runs that record none).
+util::Result<const analysis::ScannerModel*> kind_for(const fs::path& dir, const std::string& forced) {
+  auto k = forced.empty() ? results::RunDir{dir}.kind() : scanners::kind_named(forced);
+  if (!k) return k.error();
+  return &(*k)->model();
 }
 
 /// A capture and the files found for it (said on stderr: they change the phase counts
@@ -99,7 +109,7 @@ struct Input {
 // directory's capture.pcap, or the only capture in its directory. A capture.pcap is labelled
 // by its directory (the run's "7.80/1" in a results directory), any other file by its name
 // without extension.
-util::Result<Input> input_from_path(const std::string& arg) {
+util::Result<Input> input_from_path(const std::string& arg, const std::string& forced_kind) {
   fs::path p(arg);
   std::error_code ec;
   Input in;
@@ -108,6 +118,9 @@ util::Result<Input> input_from_path(const std::string& arg) {
     if (!fs::exists(in.capture.pcap, ec))
       return util::fail("{} is a directory without {}; expected a run directory", arg,
                         results::files::kCapture);
+    auto kind = kind_for(p, forced_kind);
+    if (!kind) return kind.error();
+    in.capture.kind = *kind;
     in.capture.label = run_label(p);
     in.found = attach_run_files(p, in.capture);
     in.found_in = p;
@@ -125,6 +138,10 @@ util::Result<Input> input_from_path(const std::string& arg) {
   }
   // capture.pcap says nothing: the run ("7.80/1") or the directory names it.
   if (p.filename() == results::files::kCapture) in.capture.label = run_label(dir);
+  auto kind = own_dir ? kind_for(dir, forced_kind)
+                      : kind_for(dir, forced_kind.empty() ? "nmap" : forced_kind);
+  if (!kind) return kind.error();
+  in.capture.kind = *kind;
   if (own_dir) {
     in.found = attach_run_files(dir, in.capture);
     in.found_in = dir;
@@ -163,14 +180,14 @@ int run_analyze(const AnalyzeArgs& a) {
   for (const std::string& s : a.labels) {
     auto kv = split_assign(s, "--label");
     if (!kv) { util::log_error("{}", kv.error().message); return kExitBadInput; }
-    auto in = input_from_path(kv->second);
+    auto in = input_from_path(kv->second, a.scanner_kind);
     if (!in) { util::log_error("{}", in.error().message); return kExitBadInput; }
     in->capture.label = kv->first;
     in->auto_label = false;
     found.push_back(std::move(*in));
   }
   for (const std::string& s : a.positional) {
-    auto in = input_from_path(s);
+    auto in = input_from_path(s, a.scanner_kind);
     if (!in) { util::log_error("{}", in.error().message); return kExitBadInput; }
     found.push_back(std::move(*in));
   }
@@ -190,9 +207,10 @@ int run_analyze(const AnalyzeArgs& a) {
     const char* file;  ///< the companion file the option replaces
     std::optional<fs::path> CaptureInput::*field;
   };
-  for (const Attach& at : {Attach{&a.phases, "--phases", results::files::kPhases, &CaptureInput::phases_json},
-                           Attach{&a.xmls, "--nmap-xml", results::files::kScannerXml, &CaptureInput::nmap_xml},
-                           Attach{&a.logs, "--nmap-log", results::files::kConsoleLog, &CaptureInput::nmap_log}}) {
+  for (const Attach& at :
+       {Attach{&a.phases, "--phases", results::files::kPhases, &CaptureInput::phases_json},
+        Attach{&a.xmls, "--nmap-xml", "nmap.xml", &CaptureInput::result_file},
+        Attach{&a.logs, "--nmap-log", "nmap.log", &CaptureInput::console_log}}) {
     for (const std::string& s : *at.list) {
       auto kv = split_assign(s, at.opt);
       if (!kv) { util::log_error("{}", kv.error().message); return kExitBadInput; }
@@ -204,7 +222,7 @@ int run_analyze(const AnalyzeArgs& a) {
       (in->capture.*at.field) = fs::path(kv->second);
       std::erase(in->found, std::string(at.file));
       // A log given by hand is the timeline: a phases.json found beside would win over it.
-      if (at.field == &CaptureInput::nmap_log &&
+      if (at.field == &CaptureInput::console_log &&
           std::find(in->found.begin(), in->found.end(), results::files::kPhases) != in->found.end()) {
         in->capture.phases_json.reset();
         std::erase(in->found, std::string(results::files::kPhases));
@@ -269,6 +287,8 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
   sub->footer(
       "Inputs: capture files (labelled by file name), run directories holding capture.pcap and\n"
       "optionally phases.json, nmap.xml, nmap.log (labelled by directory name), or --label LABEL=PCAP.\n"
+      "A run directory names its scanner kind (manifest.json); masscan and ZMap runs hold\n"
+      "masscan.out/masscan.log and zmap.csv/zmap.log instead of nmap.xml/nmap.log.\n"
       "Example: testbed analyze --label 7.80=a.pcap --label 7.93=b.pcap --label 7.95=c.pcap\n"
       "Formats and defaults: orchestrator/analysis/README.md. Exit 2 on bad input.");
   sub->add_option("inputs", args->positional, "Capture files (pcap/pcapng) or run directories");
@@ -277,11 +297,17 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
   sub->add_option("--phases", args->phases, "LABEL=phases.json: phase timeline of that capture (repeatable)")
       ->allow_extra_args(false);
   sub->add_option("--nmap-xml", args->xmls,
-                  "LABEL=FILE: Nmap -oX report of that capture (its elapsed time becomes the duration)")
+                  "LABEL=FILE: the result file of that capture (Nmap -oX: its elapsed time becomes "
+                  "the duration; masscan -oX/-oL, ZMap CSV with --scanner-kind)")
       ->allow_extra_args(false);
   sub->add_option("--nmap-log", args->logs,
-                  "LABEL=FILE: \"<epoch> <line>\" Nmap -v log, turned into a timeline when no phases.json")
+                  "LABEL=FILE: \"<epoch> <line>\" console log (Nmap -v, masscan, ZMap), turned into a "
+                  "timeline when no phases.json")
       ->allow_extra_args(false);
+  sub->add_option("--scanner-kind", args->scanner_kind,
+                  "nmap, masscan or zmap: how every input's console log, result file and packet "
+                  "shapes are read (default: what each run directory records, else nmap)")
+      ->check(CLI::IsMember({"nmap", "masscan", "zmap"}));
   sub->add_option("--scanner-ip", args->scanner_ip,
                   "Scanner address (default: auto, the host sending to the most distinct destination ports)");
   sub->add_option("--key-fields", args->key_fields,

@@ -182,20 +182,41 @@ std::vector<std::string> lab_uris(const Experiment& exp) {
   return {exp.uri.value_or(default_uri(exp.backend))};
 }
 
-util::Result<std::vector<std::string>> expand_command(const std::vector<std::string>& templ,
-                                                      const std::string& xml_path,
-                                                      const std::vector<std::string>& targets) {
+std::vector<std::string> placeholders_in(const std::string& arg) {
+  std::vector<std::string> out;
+  for (size_t i = arg.find('{'); i != std::string::npos; i = arg.find('{', i + 1)) {
+    size_t j = arg.find('}', i);
+    out.push_back(arg.substr(i + 1, j == std::string::npos ? std::string::npos : j - i - 1));
+    if (j == std::string::npos) break;
+  }
+  return out;
+}
+
+util::Result<std::vector<std::string>> expand_command(
+    const std::vector<std::string>& templ, const std::map<std::string, std::string>& values,
+    const std::vector<std::string>& targets) {
   std::vector<std::string> out;
   for (const auto& a : templ) {
     if (a == "{targets}") {
       out.insert(out.end(), targets.begin(), targets.end());
-    } else if (a == "{xml}") {
-      out.push_back(xml_path);
-    } else if (a.find('{') != std::string::npos) {
-      return util::fail("unknown placeholder in command argument '{}' (known: {{xml}}, {{targets}})", a);
-    } else {
-      out.push_back(a);
+      continue;
     }
+    std::string arg;
+    size_t pos = 0;
+    for (size_t i = a.find('{'); i != std::string::npos; i = a.find('{', pos)) {
+      size_t j = a.find('}', i);
+      std::string name = a.substr(i + 1, j == std::string::npos ? std::string::npos : j - i - 1);
+      if (name == "xml") name = "output";
+      auto v = values.find(name);
+      if (j == std::string::npos || name == "targets" || v == values.end())
+        return util::fail(
+            "unknown placeholder in command argument '{}' (known: {{output}} or {{xml}}, "
+            "{{targets}} as a whole argument, {{router_mac}}, {{scan_interface}}, {{source_ip}})",
+            a);
+      arg += a.substr(pos, i - pos) + v->second;
+      pos = j + 1;
+    }
+    out.push_back(arg + a.substr(pos));
   }
   return out;
 }
@@ -274,6 +295,12 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
     s.get("label", &spec.label, true);
     if (s.get("image", &spec.image, true))
       e.image_where.emplace(spec.image, where(path, n["image"].Mark()));
+    if (s.get("command", &spec.command)) {
+      YAML::Node cn = n["command"];
+      for (size_t k = 0; k < spec.command.size(); ++k)
+        spec.command_where.push_back(where(path, cn[k].Mark()));
+      if (spec.command.empty()) s.error_at("command", "the command is empty");
+    }
     s.finish();
     if (!spec.label.empty() && !valid_label(spec.label))
       s.error_at("label", fmt::format("label '{}' may use only letters, digits, '.', '-', '_'", spec.label));
@@ -284,11 +311,19 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
   if (scanners && scanners.IsSequence() && scanners.size() == 0)
     r.error_at("scanners", "'scanners' is empty: list at least one {label, image}");
 
-  if (r.get("command", &e.command, true)) {
+  const bool every_own = !e.scanners.empty() &&
+                        std::all_of(e.scanners.begin(), e.scanners.end(),
+                                    [](const ScannerSpec& s) { return !s.command.empty(); });
+  if (r.get("command", &e.command, !every_own)) {
     YAML::Node cn = r.child("command");
     for (size_t i = 0; i < e.command.size(); ++i) e.command_where.push_back(where(path, cn[i].Mark()));
     if (e.command.empty()) r.error_at("command", "the command is empty (e.g. [nmap, -oX, \"{xml}\", \"{targets}\"])");
   }
+  for (auto& s : e.scanners)
+    if (s.command.empty()) {
+      s.command = e.command;
+      s.command_where = e.command_where;
+    }
   if (r.get("targets", &e.targets)) {
     for (const auto& t : e.targets) {
       if (!util::parse_cidr(t))

@@ -15,6 +15,10 @@ namespace testbed::config {
 struct ScannerSpec {
   std::string label;  ///< how the version is named in tables, e.g. "7.80"
   std::string image;  ///< image recipe name, e.g. "scanner-nmap-7.80"
+  /// This scanner's argv template: its own `command:` (an experiment across tools: nmap,
+  /// masscan, zmap), else the experiment's. Its first argument names the scanner kind.
+  std::vector<std::string> command;
+  std::vector<std::string> command_where;  ///< file:line:col of each argument
 };
 
 struct CaptureSettings {
@@ -60,7 +64,9 @@ struct Experiment {
   /// mention, for messages about it (e.g. "no recipe", check_image_references).
   std::map<std::string, std::string> image_where;
   std::vector<ScannerSpec> scanners;
-  std::vector<std::string> command; ///< argv template with {xml} and {targets}
+  /// argv template with {xml} / {output}, {targets} and the lab placeholders (expand_command);
+  /// may be absent when every scanner has its own `command:`.
+  std::vector<std::string> command;
   /// file:line:col of each command argument, for the scope guard's messages. The guard
   /// itself (scanners/registry.h) needs the topology, so `validate` and `run` call it.
   std::vector<std::string> command_where;
@@ -92,10 +98,29 @@ std::string default_uri(BackendKind backend);
 /// {default_uri(backend)}. Never empty.
 std::vector<std::string> lab_uris(const Experiment& exp);
 
-/// The scanner argv for one run: {xml} and {targets} substituted; {targets} expands to
-/// one argument per target. Fails on unknown placeholders.
-util::Result<std::vector<std::string>> expand_command(const std::vector<std::string>& templ,
-                                                      const std::string& xml_path,
-                                                      const std::vector<std::string>& targets);
+/// The argv template `s` runs: its own command, else the experiment's.
+inline const std::vector<std::string>& command_of(const Experiment& e, const ScannerSpec& s) {
+  return s.command.empty() ? e.command : s.command;
+}
+
+/// The placeholders a command template may use, each as a whole argument or inside one
+/// (`--router-mac={router_mac}`), except {targets}, which is a whole argument.
+///   {output} (alias {xml}): the result file on the scanner node
+///   {targets}: the targets, one argument each
+///   {router_mac}: the router's MAC on the scan network (raw-frame scanners: masscan, ZMap)
+///   {scan_interface}: the scanner node's scan-side interface
+///   {source_ip}: the scanner node's address on the scan network
+inline constexpr const char* kPlaceholders[] = {"output", "xml", "targets", "router_mac",
+                                                "scan_interface", "source_ip"};
+
+/// The placeholder names used in `arg` ("{a}{b}" -> a, b); unknown ones too.
+std::vector<std::string> placeholders_in(const std::string& arg);
+
+/// The scanner argv for one run: every placeholder substituted from `values` (name -> text;
+/// "xml" and "output" are the same) and {targets} expanded to one argument per target.
+/// Fails on an unknown placeholder or one without a value.
+util::Result<std::vector<std::string>> expand_command(
+    const std::vector<std::string>& templ, const std::map<std::string, std::string>& values,
+    const std::vector<std::string>& targets);
 
 }  // namespace testbed::config

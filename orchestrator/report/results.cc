@@ -35,7 +35,14 @@ AnalysedResults analyse_results(ResultsDir results, const analysis::AnalysisOpti
     if (cancel && cancel->load()) break;
     RunRecord& rec = results.runs[i];
     if (!rec.complete()) continue;
-    analysis::CaptureInput in = rec.run_dir().capture_input(rec.name());
+    auto kind = rec.run_dir().kind();
+    if (!kind) {
+      rec.status = "unreadable";
+      rec.error = kind.error().message;
+      util::log_warn("{}: left out of the report: {}", rec.name(), rec.error);
+      continue;
+    }
+    analysis::CaptureInput in = rec.run_dir().capture_input(rec.name(), (*kind)->model());
     util::log_info("analysing {} ({})", rec.name(), in.pcap.string());
     auto c = analysis::analyze_capture(in, opts, *out.payloads);
     if (!c) {

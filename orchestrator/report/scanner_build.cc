@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "orchestrator/scanners/registry.h"
+
 namespace testbed::report {
 using nlohmann::json;
 namespace {
@@ -26,21 +28,27 @@ json scanner_build(const json& m) {
       j["kind"] = "source";
       return j;
     }
-    json j = {{"kind", "package"}, {"package", "nmap"}};
-    if (im.contains("packages") && im["packages"].is_object() && im["packages"].contains("nmap"))
-      j["version"] = im["packages"]["nmap"];
+    // The kind's Debian package (nmap, masscan, zmap): what the run's manifest records.
+    const std::string kind_name = str(m, "scanner_kind");
+    const scanners::Kind* kind = kind_name.empty() ? nullptr : scanners::find_kind(kind_name);
+    const std::string package(kind ? kind->package : "nmap");
+    json j = {{"kind", "package"}, {"package", package}};
+    if (im.contains("packages") && im["packages"].is_object() && im["packages"].contains(package))
+      j["version"] = im["packages"][package];
     if (im.contains("base") && im["base"].is_object()) j["suite"] = str(im["base"], "suite");
     return j;
   }
   return nullptr;
 }
 
-json scanner_build(const results::Manifest& m) { return scanner_build(json{{"images", m.images}}); }
+json scanner_build(const results::Manifest& m) {
+  return scanner_build(json{{"images", m.images}, {"scanner_kind", m.scanner_kind}});
+}
 
 std::string scanner_build_summary(const json& b) {
   if (!b.is_object()) return "unknown";
   if (str(b, "kind") == "package")
-    return fmt::format("Debian package nmap {}{}", str(b, "version"),
+    return fmt::format("Debian package {} {}{}", str(b, "package"), str(b, "version"),
                        str(b, "suite").empty() ? "" : " (" + str(b, "suite") + ")");
   std::string s = "source ";
   const json& t = b.value("tarball", json::object());

@@ -32,11 +32,31 @@ RunState RunDir::state() const {
   return RunState::kIncomplete;
 }
 
-analysis::CaptureInput RunDir::capture_input(std::string label,
+util::Result<const scanners::Kind*> RunDir::kind() const {
+  std::string name;
+  std::error_code ec;
+  if (fs::exists(manifest(), ec)) {
+    if (auto m = read_manifest(manifest())) name = m->scanner_kind;
+  }
+  if (name.empty()) {
+    // <results>/<label>/<rep>: the plan lists every label's kind.
+    const std::string label = dir.parent_path().filename().string();
+    if (auto plan = read_plan(dir.parent_path().parent_path() / files::kPlan))
+      for (const auto& s : plan->scanners)
+        if (s.label == label) name = s.kind;
+  }
+  if (name.empty()) name = "nmap";
+  auto k = scanners::kind_named(name);
+  if (!k) return util::fail("{}: {}", dir.string(), k.error().message);
+  return *k;
+}
+
+analysis::CaptureInput RunDir::capture_input(std::string label, const analysis::ScannerModel& kind,
                                              std::vector<std::string>* used) const {
   analysis::CaptureInput in;
   in.label = std::move(label);
   in.pcap = capture();
+  in.kind = &kind;
   std::error_code ec;
   auto attach = [&](const fs::path& p, std::optional<fs::path>* field) {
     if (!fs::is_regular_file(p, ec)) return;
@@ -44,8 +64,8 @@ analysis::CaptureInput RunDir::capture_input(std::string label,
     if (used) used->push_back(p.filename().string());
   };
   attach(phases(), &in.phases_json);
-  attach(scanner_xml(), &in.nmap_xml);
-  if (!in.phases_json) attach(console_log(), &in.nmap_log);
+  attach(result_file(kind), &in.result_file);
+  if (!in.phases_json) attach(console_log(kind), &in.console_log);
   return in;
 }
 

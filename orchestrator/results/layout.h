@@ -11,6 +11,8 @@
 #include <string>
 
 #include "orchestrator/analysis/analyze.h"
+#include "orchestrator/scanners/registry.h"
+#include "orchestrator/util/result.h"
 
 namespace testbed::results {
 
@@ -22,9 +24,8 @@ inline constexpr const char* kManifest = "manifest.json";
 /// Written (atomically) instead of the manifest when a run fails or is interrupted.
 inline constexpr const char* kFailure = "failure.json";
 inline constexpr const char* kCapture = "capture.pcap";
-inline constexpr const char* kScannerXml = "nmap.xml";
-/// The scanner's console output, "<epoch seconds> <line>" per line.
-inline constexpr const char* kConsoleLog = "nmap.log";
+// The scanner's result file and its console output ("<epoch seconds> <line>" per line) are
+// named by its kind (analysis::ScannerModel::result_file / console_log: nmap.xml, nmap.log).
 inline constexpr const char* kPhases = "phases.json";
 inline constexpr const char* kReportHtml = "report.html";
 inline constexpr const char* kReportMarkdown = "report.md";
@@ -50,8 +51,13 @@ struct RunDir {
   std::filesystem::path manifest() const { return dir / files::kManifest; }
   std::filesystem::path failure() const { return dir / files::kFailure; }
   std::filesystem::path capture() const { return dir / files::kCapture; }
-  std::filesystem::path scanner_xml() const { return dir / files::kScannerXml; }
-  std::filesystem::path console_log() const { return dir / files::kConsoleLog; }
+  /// The kind's result file (nmap.xml) and console log (nmap.log).
+  std::filesystem::path result_file(const analysis::ScannerModel& kind) const {
+    return dir / kind.result_file;
+  }
+  std::filesystem::path console_log(const analysis::ScannerModel& kind) const {
+    return dir / kind.console_log;
+  }
   std::filesystem::path phases() const { return dir / files::kPhases; }
 
   /// True when the run is complete (its manifest exists).
@@ -59,9 +65,14 @@ struct RunDir {
   /// The state from the files present (failure.json's status decides failed/interrupted;
   /// an unreadable failure.json is "failed").
   RunState state() const;
-  /// What the analysis reads of this run: capture.pcap, the timeline (phases.json, else
-  /// nmap.log) and nmap.xml, each only when present. `used` (optional) gets the file names.
-  analysis::CaptureInput capture_input(std::string label,
+  /// The scanner kind that made the run: its manifest's `scanner_kind`, else (a run that
+  /// failed before its manifest) the plan.json entry of its label two levels up, else Nmap
+  /// (every run from before scanner kinds). Fails on a kind this build does not know.
+  util::Result<const scanners::Kind*> kind() const;
+  /// What the analysis reads of this run, made by `kind`: capture.pcap, the timeline
+  /// (phases.json, else the kind's console log) and the kind's result file, each only when
+  /// present. `used` (optional) gets the file names.
+  analysis::CaptureInput capture_input(std::string label, const analysis::ScannerModel& kind,
                                        std::vector<std::string>* used = nullptr) const;
 };
 

@@ -96,7 +96,8 @@ const char* const kKnown[] = {"schema_version", "status",          "run",
                               "experiment",     "testbed",         "host",
                               "command_line",   "lab",             "images",
                               "scanner_version", "scanner_command", "scan_line_latency_s",
-                              "scan",           "capture",         "wall_seconds"};
+                              "scan",           "capture",         "wall_seconds",
+                              "scanner_kind"};
 
 }  // namespace
 
@@ -145,6 +146,7 @@ json to_json(const Manifest& m) {
   if (!m.lab.host.empty()) lab["host"] = m.lab.host;
   j["lab"] = lab;
   j["images"] = m.images;
+  if (!m.scanner_kind.empty()) j["scanner_kind"] = m.scanner_kind;
   j["scanner_version"] = m.scanner_version;
   j["scanner_command"] = m.scanner_command;
   j["scan_line_latency_s"] = m.scan_line_latency_s ? json(*m.scan_line_latency_s) : json(nullptr);
@@ -196,6 +198,7 @@ util::Result<Manifest> manifest_from_json(const json& j, const std::string& name
     if (!im->is_object()) f.bad("images", "an object");
     else m.images = *im;
   }
+  f.str("scanner_kind", &m.scanner_kind);
   f.str("scanner_version", &m.scanner_version);
   if (const json* cmd = f.find("scanner_command")) {
     bool ok = cmd->is_array();
@@ -279,7 +282,11 @@ util::Status write_plan(const fs::path& results_dir, const Plan& p) {
   json plan = {{"experiment", p.experiment},
                {"repetitions", p.repetitions},
                {"scanners", json::array()}};
-  for (const auto& s : p.scanners) plan["scanners"].push_back({{"label", s.label}, {"image", s.image}});
+  for (const auto& s : p.scanners) {
+    json entry = {{"label", s.label}, {"image", s.image}};
+    if (!s.kind.empty()) entry["scanner_kind"] = s.kind;
+    plan["scanners"].push_back(std::move(entry));
+  }
   return write_json(results_dir / files::kPlan, plan);
 }
 
@@ -293,11 +300,12 @@ util::Result<Plan> read_plan(const fs::path& file) {
     p.repetitions = (*j)["repetitions"];
   if (j->contains("scanners") && (*j)["scanners"].is_array())
     for (const auto& s : (*j)["scanners"])
-      if (s.is_object() && s.contains("label") && s["label"].is_string())
-        p.scanners.push_back(
-            {s["label"].get<std::string>(), s.contains("image") && s["image"].is_string()
-                                                 ? s["image"].get<std::string>()
-                                                 : std::string()});
+      if (s.is_object() && s.contains("label") && s["label"].is_string()) {
+        auto str = [&](const char* k) {
+          return s.contains(k) && s[k].is_string() ? s[k].get<std::string>() : std::string();
+        };
+        p.scanners.push_back({s["label"].get<std::string>(), str("image"), str("scanner_kind")});
+      }
   return p;
 }
 

@@ -78,6 +78,9 @@ struct Manifest {
   LabInfo lab;
   /// Node name -> the manifest of the image it ran (images/README.md), or {"error": …}.
   nlohmann::json images = nlohmann::json::object();
+  /// The scanner kind that made the run ("nmap", "masscan", "zmap"; scanners/registry.h).
+  /// Empty in manifests from before scanner kinds: those runs are Nmap's.
+  std::string scanner_kind;
   std::string scanner_version;  ///< `<scanner> --version` output
   std::vector<std::string> scanner_command;
   std::optional<double> scan_line_latency_s;  ///< null: could not be measured
@@ -116,6 +119,7 @@ util::Result<Failure> read_failure(const std::filesystem::path& file);
 /// plan.json: what the results directory is meant to hold.
 struct PlannedScanner {
   std::string label, image;
+  std::string kind;  ///< "scanner_kind"; empty in plans from before scanner kinds (Nmap)
 };
 struct Plan {
   std::string experiment;

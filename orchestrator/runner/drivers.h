@@ -22,6 +22,8 @@ struct LabFacts {
   std::string name;             ///< libvirt-level lab name
   std::string scanner_node;     ///< node that runs the scanner
   std::string scanner_address;  ///< its address on the scan network
+  std::string scan_interface;   ///< its interface on the scan network (named after it)
+  std::string router_mac;       ///< the router's MAC on the scan network (masscan, ZMap)
   std::vector<std::string> target_nodes;
   std::vector<std::string> target_subnets;  ///< CIDRs of the targets network(s): the scan scope
   std::string capture_interface;            ///< host-side device of the router's scan interface

@@ -89,6 +89,10 @@ class VirtLabDriver : public LabDriver {
       auto info = lab_->node(facts_.scanner_node);
       auto it = info.addresses.find(scan->name);
       if (it != info.addresses.end()) facts_.scanner_address = it->second;
+      facts_.scan_interface = scan->name;
+      for (const auto& n : topo_.nodes)
+        if (n.role == config::NodeRole::kRouter)
+          facts_.router_mac = lab_->interface_mac(n.name, scan->name);
     }
     facts_.target_subnets = lab_->target_subnets();
     facts_.capture_interface = lab_->capture_interface();

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <optional>
 
 #include "orchestrator/results/layout.h"
@@ -49,14 +50,16 @@ Result<std::vector<std::string>> scan_targets(const config::Experiment& exp, con
   std::vector<std::string> targets = exp.targets.empty() ? lab.target_subnets : exp.targets;
   if (targets.empty()) return fail("the lab has no target subnet to scan");
   std::vector<std::string> all = targets;
-  for (const auto& t : scanners::literal_targets(exp.command)) all.push_back(t);
+  for (const auto& sc : exp.scanners)
+    for (const auto& t : scanners::literal_targets(config::command_of(exp, sc)))
+      for (const auto& one : scanners::split_list(t, ", ")) all.push_back(one);
   // The whole guard ran before the lab existed (scanners::check_experiment); this checks
   // the targets again against the lab as it came up.
   scanners::LabScope scope;
   for (const auto& s : lab.target_subnets)
     if (auto c = util::parse_cidr(s)) scope.targets.push_back(*c);
   for (const auto& t : all) {
-    if (auto st = scanners::check_target(t, scope); !st)
+    if (auto st = scanners::check_target_or_range(t, scope); !st)
       return fail("{}: {}", exp.file, st.error().message);
   }
   return targets;
@@ -122,6 +125,22 @@ std::optional<double> measure_line_latency(ScannerShell& shell, const Clock& clo
   return median;
 }
 
+/// The scanner entry of `slot` (its command and kind).
+const config::ScannerSpec& spec_of(const config::Experiment& exp, const RunSlot& slot) {
+  for (const auto& s : exp.scanners)
+    if (s.label == slot.label) return s;
+  return exp.scanners.front();  // plan_runs makes slots from exp.scanners only
+}
+
+/// What the command's placeholders become in this lab (config::expand_command).
+std::map<std::string, std::string> placeholder_values(const LabFacts& facts,
+                                                      const std::string& output) {
+  return {{"output", output},
+          {"router_mac", facts.router_mac},
+          {"scan_interface", facts.scan_interface},
+          {"source_ip", facts.scanner_address}};
+}
+
 /// Everything one run does, in order. Fills `manifest` as it goes; the caller writes it.
 Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver& lab,
                    CaptureDriver& capture, const Clock& clock, const RunOptions& opts,
@@ -129,7 +148,13 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
                    std::string& stage) {
   const LabFacts& facts = lab.facts();
   const results::RunDir run{slot.dir};
+  const config::ScannerSpec& spec = spec_of(exp, slot);
+  const std::vector<std::string>& command = config::command_of(exp, spec);
+  const scanners::Kind* kind = scanners::kind_of(command);
+  if (!kind) return fail("'{}' is not a scanner kind", command.empty() ? "" : command[0]);
+  const analysis::ScannerModel& model = kind->model();
   manifest.run = {slot.label, slot.image, slot.rep};
+  manifest.scanner_kind = std::string(kind->program);
 
   if (exp.reset_targets == "every-run" || slot.rep == 1) {
     stage = "reset-targets";
@@ -156,7 +181,7 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   manifest.images = images;
 
   stage = "scanner-version";
-  auto version = (*shell)->output_of({exp.command[0], "--version"});
+  auto version = (*shell)->output_of(kind->version_command);
   if (!version) return version.error();
   manifest.scanner_version = *version;
 
@@ -167,8 +192,9 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   auto latency = measure_line_latency(**shell, clock);
   manifest.scan_line_latency_s = latency;
 
-  const std::string remote_xml = fmt::format("/root/testbed-{}-{}.xml", slot.label, slot.rep);
-  auto argv = config::expand_command(exp.command, remote_xml, targets);
+  const std::string remote_out = fmt::format("/root/testbed-{}-{}.{}", slot.label, slot.rep,
+                                             fs::path(model.result_file).extension().string().substr(1));
+  auto argv = config::expand_command(command, placeholder_values(facts, remote_out), targets);
   if (!argv) return argv.error();
   manifest.scanner_command = *argv;
   if (is_interrupted(opts)) return fail("interrupted");
@@ -189,8 +215,8 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   // and the device emulation share a thread), by different amounts of up to ~0.3 s: near
   // a phase boundary the packet's shape decides within half a second, not 5 ms.
   const bool tcg = facts.provenance.is_object() && facts.provenance.value("accel", "") == "tcg";
-  ScanLog log(clock, latency.value_or(0.0), tcg ? 0.5 : -1);
-  util::Progress progress(fmt::format("[{}/{}] {}", slot.label, slot.rep, exp.command[0]), 15.0);
+  ScanLog log(clock, model.tracker(), latency.value_or(0.0), tcg ? 0.5 : -1);
+  util::Progress progress(fmt::format("[{}/{}] {}", slot.label, slot.rep, command[0]), 15.0);
   double started = clock.now();
   auto rc = (*shell)->run_streaming(
       *argv,
@@ -206,7 +232,7 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   // Stop the capture whatever happened, so the file is closed and counted.
   stage = "capture-stop";
   auto counters = (*cap)->stop();
-  if (auto st = log.write(run.console_log(), run.phases(), started, finished); !st)
+  if (auto st = log.write(run.console_log(model), run.phases(), started, finished); !st)
     return st;
   if (!rc) {
     stage = "scan";  // the scan failed (or was cancelled); stopping the capture did not
@@ -229,8 +255,8 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   manifest.capture = c;
   stage = "scan";
   if (*rc != 0)
-    return fail("{} exited with status {} (see {})", exp.command[0], *rc,
-                run.console_log().string());
+    return fail("{} exited with status {} (see {})", command[0], *rc,
+                run.console_log(model).string());
 
   stage = "check-targets";
   if (auto st = lab.check_targets(); !st)
@@ -238,8 +264,8 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
                 st.error().message);
 
   stage = "fetch-xml";
-  util::log_info("[{}/{}] fetching {}", slot.label, slot.rep, remote_xml);
-  if (auto st = (*shell)->fetch(remote_xml, run.scanner_xml().string()); !st) return st;
+  util::log_info("[{}/{}] fetching {}", slot.label, slot.rep, remote_out);
+  if (auto st = (*shell)->fetch(remote_out, run.result_file(model).string()); !st) return st;
   return {};
 }
 
@@ -286,7 +312,10 @@ Result<Prepared> prepare_results(const config::Experiment& exp, const Clock& clo
   }
 
   results::Plan plan{exp.name, reps, {}};
-  for (const auto& sc : exp.scanners) plan.scanners.push_back({sc.label, sc.image});
+  for (const auto& sc : exp.scanners) {
+    const scanners::Kind* k = scanners::kind_of(config::command_of(exp, sc));
+    plan.scanners.push_back({sc.label, sc.image, k ? std::string(k->program) : std::string()});
+  }
   if (auto st = results::write_plan(summary.results_dir, plan); !st) return st.error();
 
   for (const auto& s : plan_runs(exp, reps, summary.results_dir)) {

@@ -2,16 +2,17 @@
 
 #include <fmt/format.h>
 
-#include "orchestrator/analysis/phases.h"
+#include "orchestrator/analysis/scanner_model.h"
 #include "orchestrator/util/files.h"
 
 namespace testbed::runner {
 
-ScanLog::ScanLog(const Clock& clock, double latency, double boundary_slack)
+ScanLog::ScanLog(const Clock& clock, std::unique_ptr<analysis::ConsoleTracker> tracker,
+                 double latency, double boundary_slack)
     : clock_(clock),
       latency_(latency),
       boundary_slack_(boundary_slack),
-      tracker_(std::make_unique<analysis::NmapLogPhaseTracker>()) {}
+      tracker_(std::move(tracker)) {}
 
 ScanLog::~ScanLog() = default;
 
@@ -30,6 +31,7 @@ util::Status ScanLog::write(const std::filesystem::path& log_path,
   std::string text;
   for (const auto& [t, l] : lines_) text += fmt::format("{:.6f} {}\n", t, l);
   if (auto st = util::write_file_atomic(log_path, text); !st) return st;
+  tracker_->on_exit(finished);
   analysis::PhaseTimeline tl = tracker_->timeline();
   if (boundary_slack_ >= 0) tl.boundary_slack = boundary_slack_;
   tl.start = started;

@@ -1,7 +1,8 @@
 #pragma once
 // The scanner's console output during a run, each line stamped with the capture clock
-// as it arrives. Written as nmap.log ("<epoch seconds> <line>") and turned into the
-// phase timeline phases.json (format: orchestrator/analysis/README.md).
+// as it arrives. Written as the kind's console log (nmap.log, masscan.log, zmap.log:
+// "<epoch seconds> <line>") and turned by the kind's tracker into the phase timeline
+// phases.json (format: orchestrator/analysis/README.md).
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -13,7 +14,7 @@
 #include "orchestrator/util/result.h"
 
 namespace testbed::analysis {
-class NmapLogPhaseTracker;
+class ConsoleTracker;
 }
 
 namespace testbed::runner {
@@ -23,10 +24,12 @@ class ScanLog {
   /// `latency`: how long a line takes from the scanner to us (measured); subtracted from
   /// each arrival time so the timeline is in the scanner's (= the capture's) time.
   /// `boundary_slack`: written into the timeline (analysis::PhaseTimeline::boundary_slack).
-  explicit ScanLog(const Clock& clock, double latency = 0.0, double boundary_slack = -1);
+  /// `tracker`: the scanner kind's (analysis::ScannerModel::tracker()).
+  ScanLog(const Clock& clock, std::unique_ptr<analysis::ConsoleTracker> tracker,
+          double latency = 0.0, double boundary_slack = -1);
   ~ScanLog();
   /// Records one output line (trailing \r stripped) at the current clock time minus the
-  /// line latency. nmap.log keeps these corrected times.
+  /// line latency. The log keeps these corrected times.
   void add(std::string_view line);
   size_t size() const { return lines_.size(); }
   /// The scan phase the latest lines announced ("" before the first).
@@ -41,7 +44,7 @@ class ScanLog {
   double latency_;
   double boundary_slack_;  ///< < 0: the analysis default
   std::vector<std::pair<double, std::string>> lines_;
-  std::unique_ptr<analysis::NmapLogPhaseTracker> tracker_;
+  std::unique_ptr<analysis::ConsoleTracker> tracker_;
 };
 
 }  // namespace testbed::runner

@@ -2,14 +2,23 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "orchestrator/config/yaml_reader.h"
+#include "orchestrator/scanners/masscan/kind.h"
 #include "orchestrator/scanners/nmap/guard.h"
+#include "orchestrator/scanners/nmap/model.h"
+#include "orchestrator/scanners/zmap/kind.h"
 
 namespace testbed::scanners {
 
 const std::vector<Kind>& kinds() {
   static const std::vector<Kind> k = {
-      {"nmap", &nmap::check, &nmap::targets},
+      {"nmap", &nmap::check, &nmap::targets, &nmap::model, "nmap", {"nmap", "--version"}},
+      // masscan 1.3.2 prints its version and exits 1.
+      {"masscan", &masscan::check, &masscan::targets, &masscan::model, "masscan",
+       {"sh", "-c", "masscan --version; exit 0"}},
+      {"zmap", &zmap::check, &zmap::targets, &zmap::model, "zmap", {"zmap", "--version"}},
   };
   return k;
 }
@@ -46,16 +55,38 @@ std::vector<Refusal> check_command(const std::vector<std::string>& command,
 }
 
 util::Status check_experiment(const config::Experiment& exp, const config::Topology& topo) {
-  auto refusals = check_command(exp.command, scope_of(topo, exp.targets));
-  if (refusals.empty()) return {};
+  const LabScope scope = scope_of(topo, exp.targets);
   std::string msg;
-  for (const auto& r : refusals) {
-    std::string where = r.index < exp.command_where.size() ? exp.command_where[r.index] : exp.file;
-    std::string arg = r.index < exp.command.size() ? exp.command[r.index] : "";
-    if (!msg.empty()) msg += "\n";
-    msg += fmt::format("{}: command[{}] '{}': {}", where, r.index, arg, r.reason);
+  std::vector<const std::vector<std::string>*> seen;  // a shared command is checked once
+  std::vector<config::ScannerSpec> specs = exp.scanners;
+  if (specs.empty()) specs.emplace_back();  // the experiment's command alone
+  for (const auto& sc : specs) {
+    const auto& command = config::command_of(exp, sc);
+    const auto& wheres = sc.command.empty() ? exp.command_where : sc.command_where;
+    if (std::find_if(seen.begin(), seen.end(), [&](auto* c) { return *c == command; }) !=
+        seen.end())
+      continue;
+    seen.push_back(&command);
+    for (const auto& r : check_command(command, scope)) {
+      std::string where = r.index < wheres.size() ? wheres[r.index] : exp.file;
+      std::string arg = r.index < command.size() ? command[r.index] : "";
+      if (!msg.empty()) msg += "\n";
+      msg += fmt::format("{}: command[{}] '{}': {}", where, r.index, arg, r.reason);
+    }
   }
+  if (msg.empty()) return {};
   return util::fail("{}", msg);
+}
+
+util::Result<const Kind*> kind_named(std::string_view name) {
+  if (const Kind* k = find_kind(name)) return k;
+  std::string known;
+  for (const auto& k : kinds()) known += (known.empty() ? "" : ", ") + std::string(k.program);
+  return util::fail("unknown scanner kind '{}' (known: {})", name, known);
+}
+
+const Kind* kind_of(const std::vector<std::string>& command) {
+  return command.empty() ? nullptr : find_kind(command[0]);
 }
 
 std::vector<std::string> literal_targets(const std::vector<std::string>& command) {

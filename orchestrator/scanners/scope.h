@@ -31,6 +31,20 @@ LabScope scope_of(const config::Topology& topo, const std::vector<std::string>& 
 util::Status check_target(const std::string& target, const LabScope& scope);
 /// An address (no block) in the scope's lab networks.
 util::Status check_lab_address(const std::string& address, const LabScope& scope);
+/// A target specification that may also be a range "a.b.c.d-e.f.g.h" (masscan): both ends
+/// and everything between in one targets network. Lists (a,b) are split by the caller.
+util::Status check_target_or_range(const std::string& target, const LabScope& scope);
+/// The same for source addresses (masscan --adapter-ip 172.24.0.10-172.24.0.12): in the
+/// lab's scan and targets networks.
+util::Status check_lab_address_or_range(const std::string& address, const LabScope& scope);
+/// An interface name the scanner may send from: a scan-side interface or {scan_interface}.
+util::Status check_scan_interface(const std::string& name, const LabScope& scope);
+
+/// Why {targets} would leave the lab: one message per expansion target outside it.
+std::vector<std::string> expansion_problems(const LabScope& scope);
+
+/// Splits a list on any of `seps`, dropping empty pieces.
+std::vector<std::string> split_list(const std::string& s, const std::string& seps);
 
 /// "172.24.0.0/24, 172.24.1.0/24"
 std::string describe(const std::vector<util::Cidr>& nets);

@@ -109,6 +109,10 @@ std::vector<std::string> Lab::node_names() const {
   return out;
 }
 
+std::string Lab::interface_mac(const std::string& node, const std::string& network) const {
+  return make_mac(name_ + "/" + node + "/" + network);
+}
+
 NodeInfo Lab::node(const std::string& name) const {
   auto it = infos_.find(name);
   assert(it != infos_.end() && "Lab::node: unknown node");
@@ -402,7 +406,7 @@ util::Status Lab::create_node(const config::TopologyNode& n) {
     is.network = network_name(name_, itf.network);
     is.host_dev = info.host_devs.at(itf.network);
     is.guest_dev = itf.network;
-    is.mac = make_mac(name_ + "/" + n.name + "/" + itf.network);
+    is.mac = interface_mac(n.name, itf.network);
     spec.interfaces.push_back(is);
   }
   if (auto s = storage_->prepare(req, &spec); !s) return s;

@@ -115,6 +115,9 @@ class Lab {
   std::vector<std::string> node_names() const;
   /// Info for a node of this lab (asserts the name exists).
   NodeInfo node(const std::string& name) const;
+  /// The MAC address of `node`'s interface on `network` (deterministic; the raw-frame
+  /// scanners address the router by it: runner LabFacts::router_mac).
+  std::string interface_mac(const std::string& node, const std::string& network) const;
   /// The host-side veth of the router's scan interface: the capture point.
   std::string capture_interface() const;
   /// The lab host when it is another machine (capture and node SSH go through it).

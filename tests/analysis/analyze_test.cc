@@ -1,3 +1,4 @@
+#include "tests/analysis/nmap_input.h"
 #include "orchestrator/analysis/analyze.h"
 
 #include <gtest/gtest.h>
@@ -105,7 +106,7 @@ TEST_F(AnalyzeTest, Table1ExactCountsOnEveryLinkType) {
     std::string f = path("scan-" + std::to_string(dlt) + ".pcap");
     write_scan(f, dlt, 1700000000.0, &e, "tok1");
     PayloadStore ps;
-    auto c = analyze_capture(CaptureInput{"x", f}, AnalysisOptions{}, ps);
+    auto c = analyze_capture(with_nmap(CaptureInput{"x", f}), AnalysisOptions{}, ps);
     ASSERT_TRUE(c.ok()) << c.error().message;
     EXPECT_EQ(c->scanner.str(), kScanner) << dlt;
     EXPECT_TRUE(c->scanner_auto);
@@ -151,7 +152,7 @@ TEST_F(AnalyzeTest, PacketsAtAPhaseBoundaryTakeTheirShapesPhase) {
                   {Phase::kTraceroute, tr, tr + 0.01, "Traceroute"}};
   ASSERT_TRUE(write_phase_timeline(path("b.json"), tl).ok());
   PayloadStore ps;
-  auto c = analyze_capture(CaptureInput{"b", path("b.pcap"), path("b.json")}, AnalysisOptions{}, ps);
+  auto c = analyze_capture(with_nmap(CaptureInput{"b", path("b.pcap"), path("b.json")}), AnalysisOptions{}, ps);
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->sent_by_phase[int(Phase::kTraceroute)].packets, 3u);
   EXPECT_EQ(c->sent_by_phase[int(Phase::kOs)].packets, 1u);
@@ -191,9 +192,9 @@ TEST_F(AnalyzeTest, TcgTimelinesWidenTheBoundarySlack) {
       << "the default is not written: older readers see the same file";
   PayloadStore ps;
   auto narrow =
-      analyze_capture(CaptureInput{"n", path("t.pcap"), path("narrow.json")}, AnalysisOptions{}, ps);
+      analyze_capture(with_nmap(CaptureInput{"n", path("t.pcap"), path("narrow.json")}), AnalysisOptions{}, ps);
   auto wide =
-      analyze_capture(CaptureInput{"w", path("t.pcap"), path("wide.json")}, AnalysisOptions{}, ps);
+      analyze_capture(with_nmap(CaptureInput{"w", path("t.pcap"), path("wide.json")}), AnalysisOptions{}, ps);
   ASSERT_TRUE(narrow.ok() && wide.ok());
   EXPECT_LT(narrow->sent_by_phase[int(Phase::kPortScan)].packets, 40u);
   EXPECT_EQ(wide->sent_by_phase[int(Phase::kPortScan)].packets, 40u);
@@ -210,7 +211,7 @@ TEST_F(AnalyzeTest, TimelinePhasesAndAgreementWithClassifier) {
   write_scan(path("a.pcap"), DLT_EN10MB, t0, &e, "tok1");
   ASSERT_TRUE(write_phase_timeline(path("phases.json"), scan_timeline(t0)).ok());
   PayloadStore ps;
-  auto c = analyze_capture(CaptureInput{"a", path("a.pcap"), path("phases.json")}, AnalysisOptions{}, ps);
+  auto c = analyze_capture(with_nmap(CaptureInput{"a", path("a.pcap"), path("phases.json")}), AnalysisOptions{}, ps);
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->phase_source, "timeline");
   auto sent = [&](Phase p) { return c->sent_by_phase[int(p)].packets; };
@@ -240,7 +241,7 @@ TEST_F(AnalyzeTest, ThreeVersionsTable2) {
     write_scan(f, DLT_EN10MB, t0, &e, "nmaplowercheck" + std::to_string(1000 + v * 37), v == 1);
     std::string ph = path("p" + std::to_string(v) + ".json");
     ASSERT_TRUE(write_phase_timeline(ph, scan_timeline(t0)).ok());
-    in.push_back(CaptureInput{"7." + std::to_string(80 + v), f, ph});
+    in.push_back(with_nmap(CaptureInput{"7." + std::to_string(80 + v), f, ph}));
   }
   auto r = analyze(in, AnalysisOptions{});
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -291,7 +292,7 @@ TEST_F(AnalyzeTest, Ipv6ScanAndScannerOverride) {
   w.add(back);
   w.close();
   PayloadStore ps;
-  auto c = analyze_capture(CaptureInput{"v6", path("v6.pcap")}, AnalysisOptions{}, ps);
+  auto c = analyze_capture(with_nmap(CaptureInput{"v6", path("v6.pcap")}), AnalysisOptions{}, ps);
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->scanner.str(), "fd00::10");
   EXPECT_EQ(c->sent.packets, 10u);
@@ -299,7 +300,7 @@ TEST_F(AnalyzeTest, Ipv6ScanAndScannerOverride) {
   EXPECT_EQ(c->scanner_distinct_ports, 10u);
   AnalysisOptions o;
   o.scanner = IpAddr::parse("fd00:1::10");
-  auto c2 = analyze_capture(CaptureInput{"v6", path("v6.pcap")}, o, ps);
+  auto c2 = analyze_capture(with_nmap(CaptureInput{"v6", path("v6.pcap")}), o, ps);
   ASSERT_TRUE(c2.ok());
   EXPECT_FALSE(c2->scanner_auto);
   EXPECT_EQ(c2->sent.packets, 1u);
@@ -310,7 +311,7 @@ TEST_F(AnalyzeTest, SnaplenCutFramesAreCountedAndReported) {
   Expected e;
   write_scan(path("cut.pcap"), DLT_EN10MB, 1700000000.0, &e, "tok", false, /*snaplen=*/40);
   PayloadStore ps;
-  auto c = analyze_capture(CaptureInput{"cut", path("cut.pcap")}, AnalysisOptions{}, ps);
+  auto c = analyze_capture(with_nmap(CaptureInput{"cut", path("cut.pcap")}), AnalysisOptions{}, ps);
   ASSERT_TRUE(c.ok()) << c.error().message;
   // 40 bytes = Ethernet + 20-byte IP + 6 bytes of transport: every TCP/UDP/ICMP header is cut,
   // but the IP header (addresses, protocol) survives, so Table 1 is still exact.
@@ -324,16 +325,16 @@ TEST_F(AnalyzeTest, SnaplenCutFramesAreCountedAndReported) {
 
 TEST_F(AnalyzeTest, BadInputsAreErrorsNotCrashes) {
   PayloadStore ps;
-  auto missing = analyze_capture(CaptureInput{"m", path("nope.pcap")}, AnalysisOptions{}, ps);
+  auto missing = analyze_capture(with_nmap(CaptureInput{"m", path("nope.pcap")}), AnalysisOptions{}, ps);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message.find("nope.pcap"), std::string::npos);
   ASSERT_TRUE(util::write_file_atomic(path("junk.pcap"), "this is not a capture").ok());
-  EXPECT_FALSE(analyze_capture(CaptureInput{"j", path("junk.pcap")}, AnalysisOptions{}, ps).ok());
+  EXPECT_FALSE(analyze_capture(with_nmap(CaptureInput{"j", path("junk.pcap")}), AnalysisOptions{}, ps).ok());
   {
     PcapWriter w(path("usb.pcap"), 189);  // USB: unsupported
     w.add_raw({1, 2, 3}, 1.0);
   }
-  auto usb = analyze_capture(CaptureInput{"u", path("usb.pcap")}, AnalysisOptions{}, ps);
+  auto usb = analyze_capture(with_nmap(CaptureInput{"u", path("usb.pcap")}), AnalysisOptions{}, ps);
   ASSERT_FALSE(usb.ok());
   EXPECT_NE(usb.error().message.find("not supported"), std::string::npos);
   // A capture cut in the middle of a record.
@@ -342,15 +343,15 @@ TEST_F(AnalyzeTest, BadInputsAreErrorsNotCrashes) {
   auto whole = util::read_file(path("whole.pcap"));
   ASSERT_TRUE(whole.ok());
   ASSERT_TRUE(util::write_file_atomic(path("short.pcap"), whole->substr(0, whole->size() - 7)).ok());
-  auto shortr = analyze_capture(CaptureInput{"s", path("short.pcap")}, AnalysisOptions{}, ps);
+  auto shortr = analyze_capture(with_nmap(CaptureInput{"s", path("short.pcap")}), AnalysisOptions{}, ps);
   EXPECT_FALSE(shortr.ok());
   // Duplicate labels.
-  auto dup = analyze({CaptureInput{"a", path("whole.pcap")}, CaptureInput{"a", path("whole.pcap")}}, AnalysisOptions{});
+  auto dup = analyze({with_nmap(CaptureInput{"a", path("whole.pcap")}), with_nmap(CaptureInput{"a", path("whole.pcap")})}, AnalysisOptions{});
   ASSERT_FALSE(dup.ok());
   EXPECT_NE(dup.error().message.find("twice"), std::string::npos);
   // A bad phases.json is reported with its name.
   ASSERT_TRUE(util::write_file_atomic(path("bad.json"), "{}").ok());
-  auto badtl = analyze_capture(CaptureInput{"b", path("whole.pcap"), path("bad.json")}, AnalysisOptions{}, ps);
+  auto badtl = analyze_capture(with_nmap(CaptureInput{"b", path("whole.pcap"), path("bad.json")}), AnalysisOptions{}, ps);
   ASSERT_FALSE(badtl.ok());
   EXPECT_NE(badtl.error().message.find("bad.json"), std::string::npos);
 }
@@ -363,12 +364,12 @@ TEST_F(AnalyzeTest, ExtraKeyFieldsSplitKeys) {
   }
   w.close();
   PayloadStore ps;
-  auto a = analyze_capture(CaptureInput{"t", path("ttl.pcap")}, AnalysisOptions{}, ps);
+  auto a = analyze_capture(with_nmap(CaptureInput{"t", path("ttl.pcap")}), AnalysisOptions{}, ps);
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->sent_keys[int(Phase::kPortScan)].size(), 2u);
   AnalysisOptions o;
   o.key_fields = kKeyTtl;
-  auto b = analyze_capture(CaptureInput{"t", path("ttl.pcap")}, o, ps);
+  auto b = analyze_capture(with_nmap(CaptureInput{"t", path("ttl.pcap")}), o, ps);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->sent_keys[int(Phase::kPortScan)].size(), 6u);
 }

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "tests/analysis/nmap_input.h"
 #include "orchestrator/analysis/analyze.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
@@ -49,7 +50,7 @@ class BadCaptureTest : public ::testing::Test {
   }
   util::Result<CaptureAnalysis> analyze_file(const std::string& file) {
     PayloadStore ps;
-    return analyze_capture(CaptureInput{"x", file}, AnalysisOptions{}, ps);
+    return analyze_capture(with_nmap(CaptureInput{"x", file}), AnalysisOptions{}, ps);
   }
   // The global header's 32-bit field at `off` (pcap is written in host byte order here).
   std::string with_u32(std::string s, size_t off, uint32_t v) const {

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/analysis/decode.h"
-#include "orchestrator/analysis/nmap_xml.h"
+#include "tests/analysis/nmap_input.h"
 #include "orchestrator/analysis/phases.h"
 
 namespace testbed::analysis {

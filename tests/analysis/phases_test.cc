@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "orchestrator/analysis/nmap_xml.h"
+#include "tests/analysis/nmap_input.h"
 #include "orchestrator/util/files.h"
 #include "tests/analysis/pcap_builder.h"
 

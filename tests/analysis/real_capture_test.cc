@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "tests/analysis/nmap_input.h"
 #include "orchestrator/analysis/analyze.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
@@ -18,8 +19,9 @@ CaptureInput real_input() {
   CaptureInput in;
   in.label = "7.93";
   in.pcap = kData + "capture.pcap";
-  in.nmap_xml = kData + "nmap.xml";
-  in.nmap_log = kData + "nmap.log";
+  in.result_file = kData + "nmap.xml";
+  in.console_log = kData + "nmap.log";
+  in.kind = &scanners::nmap::model();
   return in;
 }
 
@@ -88,7 +90,7 @@ std::optional<TsharkCounts> tshark_counts(const std::string& file, const std::st
 
 void expect_matches_tshark(const std::string& file) {
   PayloadStore ps;
-  auto c = analyze_capture(CaptureInput{"x", file}, AnalysisOptions{}, ps);
+  auto c = analyze_capture(with_nmap(CaptureInput{"x", file}), AnalysisOptions{}, ps);
   ASSERT_TRUE(c.ok()) << c.error().message;
   auto t = tshark_counts(file, c->scanner.str());
   ASSERT_TRUE(t.has_value());

@@ -113,10 +113,26 @@ command: [nmap, -S10.9.9.9,
 }
 
 TEST(Command, ExpandsPlaceholders) {
-  auto r = expand_command({"nmap", "-oX", "{xml}", "{targets}"}, "/tmp/r.xml", {"172.24.1.0/24", "10.0.0.1"});
+  auto r = expand_command({"nmap", "-oX", "{xml}", "{targets}"}, {{"output", "/tmp/r.xml"}},
+                          {"172.24.1.0/24", "10.0.0.1"});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, (std::vector<std::string>{"nmap", "-oX", "/tmp/r.xml", "172.24.1.0/24", "10.0.0.1"}));
-  EXPECT_FALSE(expand_command({"nmap", "{oops}"}, "x", {}).ok());
+  EXPECT_FALSE(expand_command({"nmap", "{oops}"}, {{"output", "x"}}, {}).ok());
+  // Lab placeholders, whole or inside an argument; {targets} only whole; a value missing.
+  auto m = expand_command({"masscan", "--router-mac={router_mac}", "-e", "{scan_interface}",
+                           "-oL", "{output}", "--adapter-ip", "{source_ip}", "{targets}"},
+                          {{"output", "/root/o.txt"},
+                           {"router_mac", "02:00:00:00:00:01"},
+                           {"scan_interface", "scan"},
+                           {"source_ip", "172.24.0.10"}},
+                          {"172.24.1.10"});
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(*m, (std::vector<std::string>{"masscan", "--router-mac=02:00:00:00:00:01", "-e",
+                                          "scan", "-oL", "/root/o.txt", "--adapter-ip",
+                                          "172.24.0.10", "172.24.1.10"}));
+  EXPECT_FALSE(expand_command({"zmap", "-G", "{router_mac}"}, {{"output", "x"}}, {}).ok());
+  EXPECT_FALSE(expand_command({"zmap", "x{targets}"}, {{"output", "x"}}, {"1.2.3.4"}).ok());
+  EXPECT_FALSE(expand_command({"zmap", "{output"}, {{"output", "x"}}, {}).ok());
 }
 
 // node_images / hosts / uri: which image each lab node boots on KVM, and the lab hosts.

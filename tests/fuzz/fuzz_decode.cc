@@ -10,6 +10,7 @@
 #include "orchestrator/analysis/decode.h"
 #include "orchestrator/analysis/packet_key.h"
 #include "orchestrator/analysis/phases.h"
+#include "orchestrator/scanners/nmap/shapes.h"
 
 namespace {
 using namespace testbed::analysis;
@@ -44,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)decode_status_name(p.status);
 
   // What analyze_capture does with a decoded frame.
-  PhaseClassifier classifier;
+  testbed::scanners::nmap::ShapeClassifier classifier;
   (void)classifier.classify(p, true);
   (void)classifier.classify(p, false);
   const uint64_t hash = p.payload_caplen ? payload_hash(p.payload, p.payload_caplen) : 0;

@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       text, std::string(TESTBED_SOURCE_DIR) + "/experiments/fuzz.yaml");
   if (e) {
     std::vector<std::string> targets = {"172.24.1.0/24"};
-    auto argv = testbed::config::expand_command(e->command, "/tmp/x.xml", targets);
+    auto argv = testbed::config::expand_command(e->command, {{"output", "/tmp/x.xml"}}, targets);
     testbed::scanners::LabScope scope;
     scope.targets = {*testbed::util::parse_cidr("172.24.1.0/24")};
     scope.lab = {*testbed::util::parse_cidr("172.24.0.0/24"), scope.targets[0]};

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "orchestrator/analysis/analyze.h"
+#include "orchestrator/scanners/nmap/model.h"
 
 namespace {
 
@@ -34,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CaptureInput in;
   in.label = "fuzz";
   in.pcap = capture_path();
+  in.kind = &testbed::scanners::nmap::model();  // its packet-shape classifier too
   PayloadStore payloads(256, 1u << 20);
   auto c = analyze_capture(in, AnalysisOptions{}, payloads);
   // Removed every time: libFuzzer ends with _Exit(), which runs no destructors.

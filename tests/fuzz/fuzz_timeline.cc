@@ -6,6 +6,8 @@
 #include <string_view>
 
 #include "orchestrator/analysis/phases.h"
+#include "orchestrator/analysis/scanner_model.h"
+#include "orchestrator/scanners/nmap/model.h"
 
 namespace {
 using namespace testbed::analysis;
@@ -22,6 +24,6 @@ void use(const PhaseTimeline& tl) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   if (auto tl = parse_phase_timeline(text, "phases.json")) use(*tl);
-  if (auto tl = parse_nmap_log(text, "nmap.log")) use(*tl);
+  if (auto tl = parse_console_log(testbed::scanners::nmap::model(), text, "nmap.log")) use(*tl);
   return 0;
 }

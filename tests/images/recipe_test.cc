@@ -215,11 +215,16 @@ TEST(Recipe, ShippedRecipesAllLoad) {
   for (const char* want :
        {"router", "scanner-nmap-7.80", "scanner-nmap-7.93", "scanner-nmap-7.95",
         "scanner-nmap-7.991", "target-lamp-ftp", "ubuntu-scanner-nmap-7.01",
-        "ubuntu-scanner-nmap-7.60", "ubuntu-scanner-nmap-7.80", "ubuntu-target-lamp-ftp"}) {
+        "ubuntu-scanner-nmap-7.60", "ubuntu-scanner-nmap-7.80", "ubuntu-target-lamp-ftp",
+        "scanner-masscan", "scanner-zmap"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
   }
   for (const auto& r : *all) {
-    if (r.role == "scanner") {
+    if (r.role == "scanner" && r.name.find("nmap") == std::string::npos) {
+      // Other scanner kinds (scanner-masscan, scanner-zmap) pin their Debian package.
+      const std::string tool = r.name.substr(r.name.rfind('-') + 1);
+      EXPECT_TRUE(r.expect.packages.count(tool)) << r.name << " must pin its " << tool << " package";
+    } else if (r.role == "scanner") {
       EXPECT_FALSE(r.expect.nmap_version.empty()) << r.name << " must pin its Nmap version";
       if (r.source.empty())
         EXPECT_EQ(r.name.substr(r.name.rfind('-') + 1), r.expect.nmap_version) << r.name;

@@ -32,6 +32,7 @@ Manifest full_manifest() {
   m.lab.host = "qemu+ssh://lab2/system";
   m.lab.details = {{"libvirt_version", "9.0.0"}, {"image.router", "router@420e"}};
   m.images = {{"scanner", {{"name", "scanner-nmap-7.80"}, {"key", "6cf9"}, {"role", "scanner"}}}};
+  m.scanner_kind = "nmap";
   m.scanner_version = "Nmap version 7.80 ( https://nmap.org )\n";
   m.scanner_command = {"nmap", "-T4", "-A", "-v", "-oX", "/root/x.xml", "172.24.1.0/24"};
   m.scan_line_latency_s = 0.0002;
@@ -71,6 +72,7 @@ void expect_same(const Manifest& a, const Manifest& b) {
   EXPECT_EQ(a.lab.host, b.lab.host);
   EXPECT_EQ(a.lab.details, b.lab.details);
   EXPECT_EQ(a.images, b.images);
+  EXPECT_EQ(a.scanner_kind, b.scanner_kind);
   EXPECT_EQ(a.scanner_version, b.scanner_version);
   EXPECT_EQ(a.scanner_command, b.scanner_command);
   EXPECT_EQ(a.scan_line_latency_s, b.scan_line_latency_s);
@@ -189,7 +191,7 @@ TEST(Manifest, WrongTypesAreNamedByPath) {
 TEST(Records, PlanAndFailureRoundTrip) {
   auto t = util::TempDir::create("manifest-test");
   ASSERT_TRUE(t.ok());
-  Plan p{"nmap7", 3, {{"7.80", "scanner-nmap-7.80"}, {"7.93", "scanner-nmap-7.93"}}};
+  Plan p{"nmap7", 3, {{"7.80", "scanner-nmap-7.80", ""}, {"7.93", "scanner-nmap-7.93", "nmap"}}};
   ASSERT_TRUE(write_plan(t->path(), p).ok());
   auto back = read_plan(ResultsPaths{t->path()}.plan());
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -198,6 +200,8 @@ TEST(Records, PlanAndFailureRoundTrip) {
   ASSERT_EQ(back->scanners.size(), 2u);
   EXPECT_EQ(back->scanners[1].label, "7.93");
   EXPECT_EQ(back->scanners[1].image, "scanner-nmap-7.93");
+  EXPECT_EQ(back->scanners[0].kind, "");  // a plan from before scanner kinds
+  EXPECT_EQ(back->scanners[1].kind, "nmap");
 
   RunDir run = ResultsPaths{t->path()}.run("7.80", 1);
   EXPECT_EQ(run.state(), RunState::kMissing);
@@ -220,22 +224,57 @@ TEST(Records, CaptureInputTakesWhatIsPresent) {
   auto t = util::TempDir::create("manifest-test");
   ASSERT_TRUE(t.ok());
   RunDir run{t->path()};
-  util::write_file_atomic(run.console_log(), "1 x\n").ok();
+  const analysis::ScannerModel& nmap = scanners::find_kind("nmap")->model();
+  util::write_file_atomic(run.console_log(nmap), "1 x\n").ok();
   std::vector<std::string> used;
-  auto in = run.capture_input("7.80/1", &used);
+  auto in = run.capture_input("7.80/1", nmap, &used);
   EXPECT_EQ(in.label, "7.80/1");
   EXPECT_EQ(in.pcap, run.capture());
+  EXPECT_EQ(in.kind, &nmap);
   EXPECT_FALSE(in.phases_json);
-  ASSERT_TRUE(in.nmap_log);
-  EXPECT_EQ(used, std::vector<std::string>{files::kConsoleLog});
+  ASSERT_TRUE(in.console_log);
+  EXPECT_EQ(used, std::vector<std::string>{"nmap.log"});
   util::write_file_atomic(run.phases(), "{}").ok();
-  util::write_file_atomic(run.scanner_xml(), "<x/>").ok();
+  util::write_file_atomic(run.result_file(nmap), "<x/>").ok();
   used.clear();
-  in = run.capture_input("a", &used);
+  in = run.capture_input("a", nmap, &used);
   EXPECT_TRUE(in.phases_json);
-  EXPECT_TRUE(in.nmap_xml);
-  EXPECT_FALSE(in.nmap_log);  // phases.json is the timeline
-  EXPECT_EQ(used, (std::vector<std::string>{files::kPhases, files::kScannerXml}));
+  EXPECT_TRUE(in.result_file);
+  EXPECT_FALSE(in.console_log);  // phases.json is the timeline
+  EXPECT_EQ(used, (std::vector<std::string>{files::kPhases, "nmap.xml"}));
+  // Another kind reads its own files only: nmap.xml is not masscan's.
+  const analysis::ScannerModel& masscan = scanners::find_kind("masscan")->model();
+  used.clear();
+  in = run.capture_input("m", masscan, &used);
+  EXPECT_FALSE(in.result_file);
+  EXPECT_EQ(used, std::vector<std::string>{files::kPhases});
+}
+
+TEST(Records, KindOfARunFromItsManifestElseThePlanElseNmap) {
+  auto t = util::TempDir::create("manifest-test");
+  ASSERT_TRUE(t.ok());
+  ResultsPaths results{t->path()};
+  RunDir done = results.run("scan", 1), failed = results.run("zm", 1), old = results.run("7.80", 1);
+  for (const RunDir* r : {&done, &failed, &old}) fs::create_directories(r->dir);
+  Manifest m = full_manifest();
+  m.scanner_kind = "masscan";
+  ASSERT_TRUE(write_manifest(done.dir, m).ok());
+  ASSERT_TRUE(write_plan(t->path(), {"x", 1, {{"scan", "i", "nmap"}, {"zm", "j", "zmap"}}}).ok());
+  auto k = done.kind();
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  EXPECT_EQ((*k)->program, "masscan");  // the manifest wins over the plan's "nmap"
+  k = failed.kind();  // no manifest: the plan's entry for its label
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ((*k)->program, "zmap");
+  k = old.kind();  // recorded nowhere: a run from before scanner kinds
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ((*k)->program, "nmap");
+  m.scanner_kind = "nosuchscanner";
+  ASSERT_TRUE(write_manifest(done.dir, m).ok());
+  k = done.kind();
+  ASSERT_FALSE(k.ok());
+  EXPECT_NE(k.error().message.find("unknown scanner kind 'nosuchscanner'"), std::string::npos)
+      << k.error().message;
 }
 
 }  // namespace

@@ -26,6 +26,24 @@ const std::vector<BadCommand> kBad = {
     {R"([nmap, --script, broadcast-dhcp-discover, --script-args, newtargets, -oX, "{xml}", "{targets}"])",
      "command[2] 'broadcast-dhcp-discover'"},
     {R"([bash, -c, "nmap 8.8.8.8", "{xml}", "{targets}"])", "command[0] 'bash'"},
+    // masscan (issue 16): ranges, range options, target files, exclusions, spoofed sources,
+    // adapter and router MAC, each in a spelling masscan accepts.
+    {R"([masscan, --adapter, "{scan_interface}", --router-mac, "{router_mac}", -oL, "{output}", "{targets}", 172.24.1.1-172.24.9.9])", "command[8] '172.24.1.1-172.24.9.9': a target: range"},
+    {R"([masscan, --adapter, "{scan_interface}", --router-mac, "{router_mac}", -oL, "{output}", "{targets}", --range=8.8.8.8])", "command[8] '--range=8.8.8.8': read by masscan as --range"},
+    {R"([masscan, --adapter, "{scan_interface}", --router-mac, "{router_mac}", -oL, "{output}", "{targets}", -iL, /tmp/targets])", "command[8] '-iL': read by masscan as -iL /tmp/targets"},
+    {R"([masscan, --adapter, "{scan_interface}", --router-mac, "{router_mac}", -oL, "{output}", "{targets}", --excludefile, /tmp/x])", "command[8] '--excludefile'"},
+    {R"([masscan, --adapter, "{scan_interface}", --router-mac, "{router_mac}", -oL, "{output}", "{targets}", --exclude, 8.8.8.8])", "command[9] '8.8.8.8': read by masscan as --exclude"},
+    {R"([masscan, --adapter, "{scan_interface}", --router-mac, "{router_mac}", -oL, "{output}", "{targets}", --adapter-ip, 10.9.9.9])", "command[9] '10.9.9.9'"},
+    {R"([masscan, --adapter, "{scan_interface}", --router-mac, "{router_mac}", -oL, "{output}", "{targets}", --router-mac=00:11:22:33:44:55])", "command[8] '--router-mac=00:11:22:33:44:55'"},
+    {R"([masscan, --adapter, "{scan_interface}", --router-mac, "{router_mac}", -oL, "{output}", "{targets}", -emgmt])", "command[8] '-emgmt'"},
+    // ZMap: target files (whitelists), blocklists, spoofed sources, gateway MAC.
+    {R"([zmap, -i, "{scan_interface}", -G, "{router_mac}", -o, "{output}", "{targets}", 8.8.8.0/24])", "command[8] '8.8.8.0/24': a target"},
+    {R"([zmap, -i, "{scan_interface}", -G, "{router_mac}", -o, "{output}", "{targets}", -w, /tmp/ips])", "command[8] '-w': read by ZMap as -w /tmp/ips"},
+    {R"([zmap, -i, "{scan_interface}", -G, "{router_mac}", -o, "{output}", "{targets}", --whitelist-file=/tmp/a])", "command[8] '--whitelist-file=/tmp/a'"},
+    {R"([zmap, -i, "{scan_interface}", -G, "{router_mac}", -o, "{output}", "{targets}", -b, /etc/zmap/blacklist.conf])", "command[9] '/etc/zmap/blacklist.conf'"},
+    {R"([zmap, -i, "{scan_interface}", -G, "{router_mac}", -o, "{output}", "{targets}", -S10.9.9.9])", "command[8] '-S10.9.9.9': read by ZMap as -S 10.9.9.9"},
+    {R"([zmap, -i, "{scan_interface}", -G, "{router_mac}", -o, "{output}", "{targets}", --gateway-mac, "00:11:22:33:44:55"])", "command[9] '00:11:22:33:44:55'"},
+    {R"([zmap, -i, "{scan_interface}", -G, "{router_mac}", -o, "{output}", "{targets}", -C, /etc/zmap/zmap.conf])", "command[8] '-C'"},
 };
 
 class GuardCli : public ::testing::Test {
@@ -83,6 +101,11 @@ TEST_F(GuardCli, ValidateAndRunRefuseTheSameWayAndRunCreatesNothing) {
   fs::path good = experiment(R"([nmap, -T4, -S172.24.0.10, -e, scan, --dns-servers, 172.24.0.1, -oX, "{xml}", "{targets}"])");
   auto v = testbed({"validate", good.string()});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  // And the shipped raw-frame commands (per-scanner `command:`) pass too.
+  for (const char* f : {"ci-scanner-kinds.yaml", "scanners.yaml"}) {
+    auto ok = testbed({"validate", std::string(TESTBED_SOURCE_DIR) + "/experiments/" + f});
+    EXPECT_EQ(ok.exit_code, 0) << f << "\n" << ok.out << ok.err;
+  }
 }
 
 }  // namespace

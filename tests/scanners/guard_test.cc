@@ -208,11 +208,12 @@ TEST_F(Guard, EverySpellingRefusedAndEveryLabCounterpartAllowed) {
 }
 
 TEST_F(Guard, TheProgramMustBeAKnownScannerKind) {
-  for (const char* prog : {"bash", "/usr/bin/nmap", "nmap;id", "zmap", ""}) {
+  for (const char* prog : {"bash", "/usr/bin/nmap", "nmap;id", "/usr/sbin/zmap", "masscan ", ""}) {
     auto r = check_command({prog, "-oX", "{xml}", "{targets}"}, scope());
     ASSERT_FALSE(r.empty()) << prog;
     EXPECT_EQ(r[0].index, 0u);
-    EXPECT_NE(r[0].reason.find("known scanner kind (nmap)"), std::string::npos) << r[0].reason;
+    EXPECT_NE(r[0].reason.find("known scanner kind (nmap, masscan, zmap)"), std::string::npos)
+        << r[0].reason;
   }
   auto r = check_command({"nmpa", "-oX", "{xml}", "{targets}"}, scope());
   ASSERT_FALSE(r.empty());

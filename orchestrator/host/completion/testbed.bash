@@ -11,7 +11,7 @@ _testbed_global="-h --help --version -v --verbose -q --quiet --timestamps"
 
 # The options of each verb (and of lab/image/nightly subverbs), as their --help lists them.
 _testbed_opts_run="-o --output -r --repeat --resume --keep --keep-results --junit --stop-on-failure --baseline --allow-missing --lab-name"
-_testbed_opts_analyze="--label --phases --nmap-xml --nmap-log --scanner-ip --key-fields --tcp-similarity --udp-similarity --icmp-similarity --other-similarity --similar-same-dst --json --csv --unique-limit"
+_testbed_opts_analyze="--scanner-kind --label --phases --nmap-xml --nmap-log --scanner-ip --key-fields --tcp-similarity --udp-similarity --icmp-similarity --other-similarity --similar-same-dst --json --csv --unique-limit"
 _testbed_opts_report="--baseline --tolerance --allow-missing --unique-limit --junit"
 _testbed_opts_diff="--tolerance --fine --json --allow-missing --junit"
 _testbed_opts_validate="--kind"
@@ -75,7 +75,7 @@ _testbed() {
       --unique-limit|--label|--phases|--csv|--kind|--keep|--uri|--name|--backend|--accel|\
       --format|--at|--via|--testbed|--unit-dir|--cron-dir|--recipes|--state-dir|--cache|\
       --images|--image|--nmap-xml|--nmap-log|--scanner-ip|--key-fields|--tcp-similarity|\
-      --udp-similarity|--icmp-similarity|--other-similarity|-j|--jobs)
+      --udp-similarity|--icmp-similarity|--other-similarity|-j|--jobs|--scanner-kind)
         continue ;;
     esac
     if [[ -z $verb ]]; then verb=$w
@@ -101,6 +101,7 @@ _testbed() {
     --image|--scanner-ip|--key-fields|--tcp-similarity|--udp-similarity|--icmp-similarity|\
     --other-similarity|-j|--jobs)
       return ;;
+    --scanner-kind) COMPREPLY=($(compgen -W "nmap masscan zmap" -- "$cur")); return ;;
   esac
 
   if [[ -z $verb ]]; then

@@ -12,18 +12,7 @@ namespace testbed::scanners::nmap {
 namespace {
 
 std::vector<std::string> split(const std::string& s, const std::string& seps) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (seps.find(c) != std::string::npos) {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
+  return split_list(s, seps);
 }
 
 std::string lower(std::string s) {
@@ -129,6 +118,9 @@ std::string check_value(const Item& it, const LabScope& scope) {
   switch (o.role) {
     case Role::kPlain:
     case Role::kOutput:
+    case Role::kTargets:     // masscan's and ZMap's roles: not in Nmap's table
+    case Role::kRouterMac:
+    case Role::kBlocklist:
       return "";
     case Role::kRefused:
       return std::string(o.why);
@@ -226,9 +218,7 @@ std::vector<Refusal> check(const std::vector<std::string>& command, const LabSco
     if (it.operand) {
       if (arg == "{targets}") {
         has_targets = true;
-        for (const auto& t : scope.expansion)
-          if (auto st = check_target(t, scope); !st)
-            out.push_back({it.index, "{targets} would give " + st.error().message});
+        for (auto& why : expansion_problems(scope)) out.push_back({it.index, std::move(why)});
       } else if (arg.find('{') != std::string::npos) {
         out.push_back({it.index, fmt::format("Nmap would take '{}' as a target: {{xml}} goes "
                                              "after -oX, and the only placeholders are "
@@ -241,7 +231,7 @@ std::vector<Refusal> check(const std::vector<std::string>& command, const LabSco
     }
     const std::string v = it.value.value_or("");
     if (v.find('{') != std::string::npos) {
-      if (v == "{xml}" && it.option->name == "oX") {
+      if ((v == "{xml}" || v == "{output}") && it.option->name == "oX") {
         has_xml = true;
         continue;
       }

@@ -1,5 +1,7 @@
 #include "orchestrator/scanners/nmap/options.h"
 
+#include "orchestrator/scanners/nmap/parse.h"
+
 #include <array>
 
 namespace testbed::scanners::nmap {
@@ -172,6 +174,11 @@ const Option* short_option(char c) {
   for (const auto& o : kShortOptions)
     if (o.name.size() == 1 && o.name[0] == c) return &o;
   return nullptr;
+}
+
+const Grammar& grammar() {
+  static const Grammar g{"Nmap", kLong, kShort, &short_option, /*long_only=*/true};
+  return g;
 }
 
 }  // namespace testbed::scanners::nmap

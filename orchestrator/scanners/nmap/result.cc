@@ -1,10 +1,10 @@
-#include "orchestrator/analysis/nmap_xml.h"
+#include "orchestrator/scanners/nmap/result.h"
 
 #include <pugixml.hpp>
 
-#include "orchestrator/util/files.h"
 
-namespace testbed::analysis {
+namespace testbed::scanners::nmap {
+using analysis::ScanResult;
 namespace {
 
 // Attribute text as valid UTF-8 (RFC 3629); each invalid byte becomes U+FFFD. Nmap copies
@@ -37,13 +37,7 @@ std::string utf8(const char* s) {
 
 }  // namespace
 
-util::Result<NmapRunInfo> read_nmap_xml(const std::filesystem::path& path) {
-  auto text = util::read_file(path);
-  if (!text) return util::fail("cannot read Nmap XML: {}", text.error().message);
-  return parse_nmap_xml(*text, path.string());
-}
-
-util::Result<NmapRunInfo> parse_nmap_xml(std::string_view text, const std::string& name) {
+util::Result<ScanResult> parse_xml(std::string_view text, const std::string& name) {
   pugi::xml_document doc;
   pugi::xml_parse_result r = doc.load_buffer(text.data(), text.size());
   if (!r)
@@ -51,7 +45,7 @@ util::Result<NmapRunInfo> parse_nmap_xml(std::string_view text, const std::strin
                       r.description(), r.offset);
   pugi::xml_node run = doc.child("nmaprun");
   if (!run) return util::fail("{}: no <nmaprun> element; not an Nmap XML report", name);
-  NmapRunInfo info;
+  ScanResult info;
   info.version = utf8(run.attribute("version").as_string());
   info.args = utf8(run.attribute("args").as_string());
   info.start = run.attribute("start").as_double();
@@ -91,4 +85,4 @@ util::Result<NmapRunInfo> parse_nmap_xml(std::string_view text, const std::strin
   return info;
 }
 
-}  // namespace testbed::analysis
+}  // namespace testbed::scanners::nmap

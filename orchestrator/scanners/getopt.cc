@@ -1,22 +1,22 @@
-#include "orchestrator/scanners/nmap/parse.h"
+#include "orchestrator/scanners/getopt.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "orchestrator/config/yaml_reader.h"
 
-namespace testbed::scanners::nmap {
+namespace testbed::scanners {
 namespace {
 
-bool in_short_string(char c) {
-  return c != ':' && short_option_string().find(c) != std::string_view::npos;
+bool in_short_string(const Grammar& g, char c) {
+  return c != ':' && g.short_string.find(c) != std::string_view::npos;
 }
 
-// "did you mean" over every spelling Nmap accepts: --long names and -x short letters.
-std::string suggestion(const std::string& written) {
+// "did you mean" over every spelling the scanner accepts: --long names and -x short letters.
+std::string suggestion(const Grammar& g, const std::string& written) {
   std::vector<std::string> names;
-  for (const auto& o : long_options()) names.push_back("--" + std::string(o.name));
-  for (char c : short_option_string())
+  for (const auto& o : g.long_options) names.push_back("--" + std::string(o.name));
+  for (char c : g.short_string)
     if (c != ':') names.push_back(std::string("-") + c);
   std::string w = written;
   if (w.rfind("--", 0) != 0 && w.size() > 2) w = "-" + w;  // -dnsservers -> --dnsservers
@@ -25,13 +25,18 @@ std::string suggestion(const std::string& written) {
   return n.empty() ? "" : fmt::format("; did you mean '{}'?", n);
 }
 
+// "an Nmap", "a ZMap", "a masscan"
+std::string article(std::string_view tool) {
+  return fmt::format("{} {}", tool == "Nmap" ? "an" : "a", tool);
+}
+
 }  // namespace
 
 std::string display(const Option& o, bool is_long) {
   return fmt::format("{}{}", is_long ? "--" : "-", o.name);
 }
 
-Parsed parse(const std::vector<std::string>& argv) {
+Parsed parse(const Grammar& g, const std::vector<std::string>& argv) {
   Parsed out;
   const size_t n = argv.size();
   auto operand = [&](size_t i) {
@@ -55,14 +60,14 @@ Parsed parse(const std::vector<std::string>& argv) {
     }
     const bool dashdash = a[1] == '-';
     // getopt_long_only tries a long option first unless the argument is one letter
-    // that is a short option.
-    if (dashdash || a.size() > 2 || !in_short_string(a[1])) {
+    // that is a short option; getopt_long only after "--".
+    if (dashdash || (g.long_only && (a.size() > 2 || !in_short_string(g, a[1])))) {
       std::string body = a.substr(dashdash ? 2 : 1);
       size_t eq = body.find('=');
       std::string name = body.substr(0, eq);
       const Option* exact = nullptr;
       std::vector<const Option*> prefixed;
-      for (const auto& o : long_options()) {
+      for (const auto& o : g.long_options) {
         if (o.name == name) {
           exact = &o;
           break;
@@ -72,9 +77,9 @@ Parsed parse(const std::vector<std::string>& argv) {
       if (!exact && prefixed.size() > 1) {
         std::vector<std::string> c;
         for (const auto* o : prefixed) c.push_back("--" + std::string(o->name));
-        error(i, fmt::format("'{}' is ambiguous to Nmap: it abbreviates {}; write the option "
+        error(i, fmt::format("'{}' is ambiguous to {}: it abbreviates {}; write the option "
                              "out in full",
-                             a, fmt::join(c, ", ")));
+                             a, g.tool, fmt::join(c, ", ")));
         continue;
       }
       const Option* found = exact ? exact : prefixed.empty() ? nullptr : prefixed[0];
@@ -101,17 +106,17 @@ Parsed parse(const std::vector<std::string>& argv) {
         out.items.push_back(std::move(it));
         continue;
       }
-      if (dashdash || !in_short_string(a[1])) {
-        error(i, fmt::format("'{}' is not an Nmap option{}", a, suggestion(a)));
+      if (dashdash || !in_short_string(g, a[1])) {
+        error(i, fmt::format("'{}' is not {} option{}", a, article(g.tool), suggestion(g, a)));
         continue;
       }
       // Not a long option but it starts with a short one: read as short options.
     }
     for (size_t j = 1; j < a.size(); ++j) {
-      const Option* o = in_short_string(a[j]) ? short_option(a[j]) : nullptr;
+      const Option* o = in_short_string(g, a[j]) ? g.short_option(a[j]) : nullptr;
       if (!o) {
-        error(i, fmt::format("'{}': '-{}' is not an Nmap option{}", a, a[j],
-                             suggestion(std::string("-") + a[j])));
+        error(i, fmt::format("'{}': '-{}' is not {} option{}", a, a[j], article(g.tool),
+                             suggestion(g, std::string("-") + a[j])));
         break;
       }
       Item it;
@@ -139,4 +144,4 @@ Parsed parse(const std::vector<std::string>& argv) {
   return out;
 }
 
-}  // namespace testbed::scanners::nmap
+}  // namespace testbed::scanners
