@@ -16,6 +16,7 @@ namespace {
 constexpr Command kCommands[] = {
     {"run", add_run_command},         {"analyze", add_analyze_command},
     {"report", add_report_command},   {"diff", add_diff_command},
+    {"signatures", add_signatures_command},
     {"lab", add_lab_command},         {"image", add_image_command},
     {"validate", add_validate_command}, {"gc", add_gc_command},
     {"version", add_version_command},

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/ids/section.h"
 #include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 
@@ -18,6 +19,7 @@ struct ReportArgs {
   size_t tolerance = 0;
   size_t unique_limit = analysis::kDefaultUniqueLimit;
   bool allow_missing = false;
+  bool ids = false;
 };
 
 int run_report(const ReportArgs& a) {
@@ -26,6 +28,7 @@ int run_report(const ReportArgs& a) {
   opts.drift_tolerance = a.tolerance;
   opts.allow_missing = a.allow_missing;
   opts.unique_limit = a.unique_limit;
+  if (a.ids || ids::enabled_in(a.results_dir)) opts.sections.push_back(ids::section_provider());
   util::catch_interrupts();  // Ctrl-C stops the analysis; no file is half-written
   opts.cancel = &util::interrupt_flag();
   auto out = report::write_report(a.results_dir, opts);
@@ -82,6 +85,10 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
                   fmt::format("Unique packets listed per phase and version in HTML/Markdown "
                               "(default {}, as in analyze; the CSV has all)",
                               analysis::kDefaultUniqueLimit));
+  sub->add_flag("--ids", args->ids,
+                "Add \"Can an IDS tell them apart?\": rules from the unique packets replayed by "
+                "the sensor image's Suricata (default: when the experiment has ids: {enabled: "
+                "true})");
   sub->callback([args, &ctx] { ctx.exit_code = run_report(*args); });
 }
 

@@ -7,6 +7,8 @@
 #include <csignal>
 
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/ids/live.h"
+#include "orchestrator/ids/section.h"
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/report/report.h"
@@ -20,6 +22,28 @@
 
 namespace testbed::cli {
 namespace {
+
+/// ids::LiveSensor as the runner's RunSensor.
+class Sensor : public runner::RunSensor {
+ public:
+  explicit Sensor(std::unique_ptr<ids::LiveSensor> s) : s_(std::move(s)) {}
+  util::Result<nlohmann::json> stop() override { return s_->stop(); }
+
+ private:
+  std::unique_ptr<ids::LiveSensor> s_;
+};
+
+/// The runner's sensor hook: Suricata live on the capture device, output in <run>/ids/.
+auto sensor_factory(ids::Suricata s, std::optional<std::filesystem::path> rules) {
+  return [s = std::move(s), rules](const std::string& device, const std::filesystem::path& dir)
+             -> util::Result<std::unique_ptr<runner::RunSensor>> {
+    std::vector<std::filesystem::path> files;
+    if (rules) files.push_back(*rules);
+    auto ls = ids::LiveSensor::start(s, device, dir / "ids", files);
+    if (!ls) return ls.error();
+    return std::unique_ptr<runner::RunSensor>(new Sensor(std::move(*ls)));
+  };
+}
 
 struct RunArgs {
   std::string experiment;
@@ -73,7 +97,9 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   util::catch_interrupts();
   const std::atomic<bool>& g_interrupted = util::interrupt_flag();
   // Images are built once and cached; a run on a fresh machine builds them first.
-  if (int rc = build_images(runner::images_needed(*exp, *topo), exp->backend); rc != kExitOk) {
+  auto needed = runner::images_needed(*exp, *topo);
+  if (exp->ids.enabled) needed.push_back(ids::kSensorImage);  // the report's Suricata
+  if (int rc = build_images(needed, exp->backend); rc != kExitOk) {
     if (rc == kExitInterrupted) {
       util::log_warn(
           "interrupted while building the experiment's images: nothing was run and no "
@@ -105,10 +131,19 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   o.stop_on_failure = a.stop_on_failure;
   o.interrupted = &g_interrupted;
   for (const auto& s : argv) o.command_line += (o.command_line.empty() ? "" : " ") + s;
+  if (exp->ids.enabled) {
+    auto suricata = ids::find_suricata();
+    if (!suricata) {
+      util::log_error("ids: {}", suricata.error().message);
+      return kExitEnvironment;
+    }
+    o.sensor = sensor_factory(*suricata, exp->ids.rules);
+  }
   report::ReportOptions ro;
   if (!a.baseline.empty()) ro.baseline = a.baseline;
   ro.allow_missing = a.allow_missing;
   ro.cancel = &g_interrupted;
+  if (exp->ids.enabled) ro.sections.push_back(ids::section_provider());
   report::ReportOutcome outcome;
   o.after_runs = [&](const std::filesystem::path& dir) -> util::Status {
     auto r = report::write_report(dir, ro);
