@@ -100,15 +100,18 @@ std::string rule_text(const RuleSpec& r) {
   if (r.proto == 6) o += "flags:" + suricata_flags(r.tcp_flags) + "; ";
   if (r.icmp_type) o += fmt::format("itype:{}; ", *r.icmp_type);
   if (r.icmp_code) o += fmt::format("icode:{}; ", *r.icmp_code);
-  if (proto != "ip") o += fmt::format("dsize:{}; ", r.dsize);
+  if (proto != "ip" && r.dsize_max > r.dsize)
+    o += fmt::format("dsize:{}<>{}; ", r.dsize > 0 ? r.dsize - 1 : 0, r.dsize_max + 1);
+  else if (proto != "ip")
+    o += fmt::format("dsize:{}; ", r.dsize);
   if (r.family == 4 && r.ip_len)
     o += fmt::format("ipv4.hdr; content:\"|{:02X} {:02X}|\"; offset:2; depth:2; ", r.ip_len >> 8,
                      r.ip_len & 0xff);
   if (!r.content.empty()) {
     // A sticky buffer above (ipv4.hdr) stays in force: pkt_data returns to the payload.
     if (r.family == 4 && r.ip_len) o += "pkt_data; ";
-    o += fmt::format("content:\"{}\"; offset:{}; depth:{}; ", content_escape(r.content), r.offset,
-                     r.content.size());
+    o += fmt::format("content:\"{}\"; ", content_escape(r.content));
+    if (r.anchored) o += fmt::format("offset:{}; depth:{}; ", r.offset, r.content.size());
   }
   o += fmt::format("metadata: testbed_version {}, testbed_phase {}, testbed_run {}, "
                    "testbed_frame {}, testbed_key {}; ",

@@ -22,10 +22,12 @@ struct RuleSpec {
   uint16_t dport = 0;       ///< TCP/UDP destination port
   uint8_t tcp_flags = 0;    ///< TCP flags (exact match)
   uint32_t ip_len = 0;      ///< IPv4 total length (ipv4.hdr bytes 2-3); 0 = not matched
-  uint32_t dsize = 0;       ///< transport payload size
+  uint32_t dsize = 0;       ///< transport payload size (the smallest when dsize_max is set)
+  uint32_t dsize_max = 0;   ///< > dsize: a range (the version's runs vary in length)
   std::optional<uint8_t> icmp_type, icmp_code;
   std::string content;      ///< distinguishing payload bytes (raw), "" = none
   uint32_t offset = 0;      ///< where `content` starts in the payload
+  bool anchored = true;     ///< content at offset/depth; else anywhere in the payload
 };
 
 /// The body of a Suricata `content:"…"` for raw bytes: printable ASCII as is, except `"`,

@@ -68,6 +68,19 @@ std::string conclusion(const IdsEvaluation& ev) {
   if (!ev.leave_one_out)
     s += " (in-sample: the rules were made from these runs, so this says what the rules "
          "match, not how they predict a new run)";
+  size_t own_only = 0, fired = 0;
+  for (const auto& r : ev.rules) {
+    fired += r.total() > 0;
+    own_only += r.total() > 0 && r.precision() == 1.0;
+  }
+  s += fmt::format(". Rules made from every run: {} of {} fired, {} of them only on their own "
+                   "version",
+                   fired, ev.rules.size(), own_only);
+  if (ev.leave_one_out &&
+      *std::min_element(ev.runs_per_version.begin(), ev.runs_per_version.end()) == 2)
+    s += ". With two runs per version, leaving one out trains that version on a single run, "
+         "whose per-run random elements (TLS randoms, NSE tokens, random ports) cannot be told "
+         "from version traits; repetitions >= 3 give every rule two runs to agree on";
   if (right == n && cross == 0)
     s += ". On this evidence an IDS can tell these versions apart with signatures, unlike the "
          "study's conclusion that the minor versions of Nmap 7 need no separate classes.";

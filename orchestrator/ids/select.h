@@ -20,6 +20,9 @@ struct UniquePacket {
   /// Payload hashes of other versions' packets with the same protocol, port and flags (at
   /// most kMaxRivals): what the rule's content must not match.
   std::vector<uint64_t> rivals;
+  /// Payload hashes of the version's other training runs' packets with the same protocol,
+  /// port and flags (at most kMaxRivals): its own variants are among them.
+  std::vector<uint64_t> kin;
 };
 
 inline constexpr size_t kMaxRivals = 64;
@@ -31,7 +34,22 @@ inline constexpr size_t kMaxContent = 64;  ///< bytes of payload a rule's conten
 std::pair<size_t, size_t> distinguishing_window(const std::string& payload,
                                                 const std::vector<const std::string*>& rivals);
 
-/// The unique packets of every version among `training` (fine-phase rows, phase_rows(false)),
+/// The bytes of a payload a rule matches: distinguishing_window() when the version's other
+/// runs (`kin`) sent those bytes at that offset too (anchored: offset/depth); else, when a
+/// run-to-run variable element (a random token) falls into it, the longest stretch (8 to
+/// kMaxContent bytes) the payload shares with every kin payload and no rival has, matched
+/// anywhere (unanchored); else the distinguishing window all the same.
+struct ContentWindow {
+  size_t offset = 0, length = 0;
+  bool anchored = true;
+};
+ContentWindow content_window(const std::string& payload,
+                             const std::vector<const std::string*>& rivals,
+                             const std::vector<const std::string*>& kin);
+
+/// The unique packets of every version among `training` (fine-phase rows, phase_rows(false)):
+/// sent by the version's first training run and, exactly or as a variant, by each of its
+/// others;
 /// version order = first seen, then phase order, then key order (analysis::key order of
 /// compute_unique_sets). A key is listed once per version (its first phase).
 std::vector<UniquePacket> select_unique(const std::vector<const analysis::RunPhaseSets*>& training,

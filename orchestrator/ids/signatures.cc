@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 #include <unordered_map>
 
@@ -98,9 +99,29 @@ util::Result<std::vector<RuleSpec>> generate_rules(const report::AnalysedResults
       std::vector<const std::string*> rivals;
       for (uint64_t h : u.rivals)
         if (const std::string* p = data.payloads->find(h)) rivals.push_back(p);
-      auto [off, len] = distinguishing_window(l.payload, rivals);
-      r.content = l.payload.substr(off, len);
-      r.offset = static_cast<uint32_t>(off);
+      std::vector<const std::string*> kin;
+      for (uint64_t h : u.kin)
+        if (const std::string* p = data.payloads->find(h)) kin.push_back(p);
+      const ContentWindow w = content_window(l.payload, rivals, kin);
+      r.content = l.payload.substr(w.offset, w.length);
+      r.offset = static_cast<uint32_t>(w.offset);
+      r.anchored = w.anchored;
+      // The variants may differ in length (a token of random length): a dsize range, no
+      // IP length.
+      for (const std::string* k : kin) {
+        const uint32_t n = static_cast<uint32_t>(k->size()) + (l.payload_len - l.payload.size());
+        if (n != r.dsize) {
+          r.dsize_max = std::max({r.dsize_max, r.dsize, n});
+          r.ip_len = 0;
+        }
+      }
+      if (r.dsize_max) {
+        uint32_t lo = r.dsize;
+        for (const std::string* k : kin)
+          lo = std::min(lo, static_cast<uint32_t>(k->size()) +
+                                static_cast<uint32_t>(l.payload_len - l.payload.size()));
+        r.dsize = lo;
+      }
     }
     if (!bodies.insert(rule_body(r)).second) continue;
     r.sid = kSidBase + static_cast<uint32_t>(out.size());

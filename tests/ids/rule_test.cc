@@ -78,3 +78,23 @@ TEST(DistinguishingWindow, StartsWhereTheNearestRivalDiffers) {
 
 }  // namespace
 }  // namespace testbed::ids
+
+namespace testbed::ids {
+namespace {
+
+TEST(ContentWindow, ARunToRunTokenMovesTheContentToTheBytesEveryRunSent) {
+  // Two runs of one version: a random token right where the rival (another version) differs.
+  const std::string mine = "GET /a8f3k2 HTTP/1.1\r\nUser-Agent: Nmap NSE\r\nX-Probe: v7\r\n\r\n";
+  const std::string kin = "GET /zz91q0 HTTP/1.1\r\nUser-Agent: Nmap NSE\r\nX-Probe: v7\r\n\r\n";
+  const std::string rival = "GET / HTTP/1.0\r\n\r\n";
+  auto w = content_window(mine, {&rival}, {&kin});
+  EXPECT_FALSE(w.anchored);
+  EXPECT_EQ(mine.substr(w.offset, w.length), " HTTP/1.1\r\nUser-Agent: Nmap NSE\r\nX-Probe: v7\r\n\r\n");
+  // The same bytes in every run: the distinguishing window, anchored.
+  auto same = content_window(mine, {&rival}, {&mine});
+  EXPECT_TRUE(same.anchored);
+  EXPECT_EQ(same.offset, 5u);
+}
+
+}  // namespace
+}  // namespace testbed::ids
