@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "orchestrator/util/files.h"
@@ -176,6 +177,16 @@ util::Result<nlohmann::json> LiveSensor::stop() {
   auto st = sensor_stats(dir_ / "eve.json");
   if (!st) return util::fail("IDS sensor on {}: {}:{}", device_, st.error().message,
                              log_tail(dir_ / "suricata.log"));
+  // Suricata's own final count at shutdown (the last EVE stats record is up to a second old):
+  // "device: DEV: packets: N, drops: D (x%), invalid chksum: C".
+  if (auto log = util::read_file(dir_ / "suricata.log")) {
+    static const std::regex kFinal(R"(device: \S+: packets: ([0-9]+), drops: ([0-9]+))");
+    std::smatch m;
+    if (std::regex_search(*log, m, kFinal)) {
+      st->packets = std::stoull(m[1]);
+      st->kernel_drops = std::max<uint64_t>(st->kernel_drops, std::stoull(m[2]));
+    }
+  }
   return sensor_manifest(suricata_, device_, dir_, rule_files_, *st);
 }
 

@@ -25,7 +25,7 @@ std::vector<std::filesystem::path> suricata_event_rules(const Suricata& s);
 
 /// What the sensor saw, from its last EVE stats record.
 struct SensorStats {
-  uint64_t packets = 0;       ///< capture.kernel_packets
+  uint64_t packets = 0;       ///< Suricata's final device count (else capture.kernel_packets)
   uint64_t kernel_drops = 0;  ///< capture.kernel_drops (0 or reported)
   uint64_t ifdrops = 0;       ///< capture.kernel_ifdrops
   uint64_t alerts = 0;        ///< alert records in eve.json

@@ -81,15 +81,32 @@ std::string conclusion(const IdsEvaluation& ev) {
     s += ". With two runs per version, leaving one out trains that version on a single run, "
          "whose per-run random elements (TLS randoms, NSE tokens, random ports) cannot be told "
          "from version traits; repetitions >= 3 give every rule two runs to agree on";
-  if (right == n && cross == 0)
-    s += ". On this evidence an IDS can tell these versions apart with signatures, unlike the "
+  // Per version: told apart when its rules fired on every run of it and on no other run.
+  std::vector<std::string> apart, not_apart;
+  for (size_t x = 0; x < ev.versions.size(); ++x) {
+    size_t other = 0;
+    for (size_t y = 0; y < ev.versions.size(); ++y) other += y == x ? 0 : ev.fired_runs[x][y];
+    (ev.fired_runs[x][x] == ev.runs_per_version[x] && other == 0 ? apart : not_apart)
+        .push_back(ev.versions[x]);
+  }
+  auto list = [](const std::vector<std::string>& v) {
+    std::string o;
+    for (const auto& x : v) o += (o.empty() ? "" : ", ") + x;
+    return o;
+  };
+  if (not_apart.empty())
+    s += ". On this evidence an IDS can tell every one of these versions apart with "
+         "signatures, unlike the study's conclusion that the minor versions of Nmap 7 need no "
+         "separate classes.";
+  else if (apart.empty())
+    s += ". On this evidence signatures do not tell these versions apart, in line with the "
          "study's conclusion that the minor versions of Nmap 7 need no separate classes.";
-  else if (right == n)
-    s += ". An IDS can tell these versions apart by which rule set alerts most, but single "
-         "rules do cross versions.";
   else
-    s += ". On this evidence signatures do not reliably tell these versions apart, in line with "
-         "the study's conclusion that the minor versions of Nmap 7 need no separate classes.";
+    s += ". On this evidence signatures tell " + list(apart) +
+         " apart (their rules fired on every run of them and on no other run), but not " +
+         list(not_apart) +
+         ": the study's conclusion that the minor versions need no separate classes holds for "
+         "those only.";
   return s;
 }
 

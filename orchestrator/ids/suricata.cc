@@ -55,6 +55,7 @@ std::string suricata_config(const Suricata& s, const fs::path& log_dir,
 default-log-dir: {}
 classification-file: {}
 reference-config-file: {}
+threshold-file: {}
 outputs:
   - eve-log:
       enabled: yes
@@ -80,7 +81,8 @@ stream:
   checksum-validation: no
 )",
                      log_dir.string(), (s.root / "etc/suricata/classification.config").string(),
-                     (s.root / "etc/suricata/reference.config").string()) +
+                     (s.root / "etc/suricata/reference.config").string(),
+                     (s.root / "etc/suricata/threshold.config").string()) +
          rules;
 }
 
