@@ -63,6 +63,7 @@ void add_analyze_command(CLI::App& app, CliContext& ctx);
 void add_report_command(CLI::App& app, CliContext& ctx);
 void add_diff_command(CLI::App& app, CliContext& ctx);
 void add_results_command(CLI::App& app, CliContext& ctx);
+void add_signatures_command(CLI::App& app, CliContext& ctx);
 void add_lab_command(CLI::App& app, CliContext& ctx);
 void add_image_command(CLI::App& app, CliContext& ctx);
 void add_validate_command(CLI::App& app, CliContext& ctx);

@@ -15,6 +15,7 @@
 #include "orchestrator/nightly/junit.h"
 #include "orchestrator/nightly/pointers.h"
 #include "orchestrator/report/results.h"
+#include "orchestrator/ids/section.h"
 #include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
 
@@ -29,6 +30,7 @@ struct ReportArgs {
   size_t unique_limit = analysis::kDefaultUniqueLimit;
   bool allow_missing = false;
   std::string junit;
+  bool ids = false;
 };
 
 /// `dir` itself when it is a results directory; when it is an experiment's folder of them
@@ -82,6 +84,7 @@ int run_report(const ReportArgs& a) {
   opts.drift_tolerance = a.tolerance;
   opts.allow_missing = a.allow_missing;
   opts.unique_limit = a.unique_limit;
+  if (a.ids || ids::enabled_in(*dir)) opts.sections.push_back(ids::section_provider());
   util::catch_interrupts();  // Ctrl-C stops the analysis; no file is half-written
   opts.cancel = &util::interrupt_flag();
   auto out = report::write_report(*dir, opts);
@@ -150,6 +153,10 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
                   fmt::format("Unique packets listed per phase and version in HTML/Markdown "
                               "(default {}, as in analyze; the CSV has all)",
                               analysis::kDefaultUniqueLimit));
+  sub->add_flag("--ids", args->ids,
+                "Add \"Can an IDS tell them apart?\": rules from the unique packets replayed by "
+                "the sensor image's Suricata (default: when the experiment has ids: {enabled: "
+                "true})");
   sub->callback([args, &ctx] { ctx.exit_code = run_report(*args); });
 }
 

@@ -9,6 +9,8 @@
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/config/backend.h"
 #include "orchestrator/images/build_many.h"
+#include "orchestrator/ids/live.h"
+#include "orchestrator/ids/section.h"
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/nightly/after_run.h"
@@ -28,6 +30,27 @@ namespace {
 struct RunArgs;
 int run_outcome(const RunArgs& a, const runner::RunSummary& summary,
                 const report::ReportOutcome& outcome, const std::string& baseline);
+/// ids::LiveSensor as the runner's RunSensor.
+class Sensor : public runner::RunSensor {
+ public:
+  explicit Sensor(std::unique_ptr<ids::LiveSensor> s) : s_(std::move(s)) {}
+  util::Result<nlohmann::json> stop() override { return s_->stop(); }
+
+ private:
+  std::unique_ptr<ids::LiveSensor> s_;
+};
+
+/// The runner's sensor hook: Suricata live on the capture device, output in <run>/ids/.
+auto sensor_factory(ids::Suricata s, std::optional<std::filesystem::path> rules) {
+  return [s = std::move(s), rules](const std::string& device, const std::filesystem::path& dir)
+             -> util::Result<std::unique_ptr<runner::RunSensor>> {
+    std::vector<std::filesystem::path> files;
+    if (rules) files.push_back(*rules);
+    auto ls = ids::LiveSensor::start(s, device, dir / "ids", files);
+    if (!ls) return ls.error();
+    return std::unique_ptr<runner::RunSensor>(new Sensor(std::move(*ls)));
+  };
+}
 
 struct RunArgs {
   std::string experiment;
@@ -84,6 +107,14 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
     bo.names = runner::images_needed(*exp, *topo);
     bo.backend = exp->backend;
     auto built = images::build_many(bo);
+    if (built.status == images::BuildManyResult::kOk && exp->ids.enabled) {
+      // The sensor's Suricata runs on this host from its LXC image, whatever the lab's
+      // backend (orchestrator/ids/README.md).
+      images::BuildManyOptions so;
+      so.names = {ids::kSensorImage};
+      so.backend = config::BackendKind::kLxc;
+      built = images::build_many(so);
+    }
     if (built.status == images::BuildManyResult::kInterrupted) {
       util::log_warn(
           "interrupted while building the experiment's images: nothing was run and no "
@@ -136,10 +167,19 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   o.stop_on_failure = a.stop_on_failure;
   o.interrupted = &g_interrupted;
   for (const auto& s : argv) o.command_line += (o.command_line.empty() ? "" : " ") + s;
+  if (exp->ids.enabled) {
+    auto suricata = ids::find_suricata();
+    if (!suricata) {
+      util::log_error("ids: {}", suricata.error().message);
+      return kExitEnvironment;
+    }
+    o.sensor = sensor_factory(*suricata, exp->ids.rules);
+  }
   report::ReportOptions ro;
   ro.baseline = baseline;
   ro.allow_missing = a.allow_missing;
   ro.cancel = &g_interrupted;
+  if (exp->ids.enabled) ro.sections.push_back(ids::section_provider());
   report::ReportOutcome outcome;
   o.after_runs = [&](const std::filesystem::path& dir) -> util::Status {
     auto r = report::write_report(dir, ro);

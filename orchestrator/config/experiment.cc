@@ -347,6 +347,19 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
       cr.error_at("grace_seconds", "grace_seconds must be 0..120");
     cr.finish();
   }
+  if (YAML::Node c = r.child("ids")) {
+    MapReader ir(c, path, "ids", &d);
+    ir.get("enabled", &e.ids.enabled);
+    std::string rules;
+    if (ir.get("rules", &rules)) {
+      e.ids.rules = (dir / rules).lexically_normal();
+      if (!fs::is_regular_file(*e.ids.rules))
+        ir.error_at("rules", fmt::format("rules file '{}' does not exist (resolved to {}); make "
+                                         "one with `testbed signatures RESULTS_DIR --out FILE`",
+                                         rules, e.ids.rules->string()));
+    }
+    ir.finish();
+  }
   if (YAML::Node a = r.child("analysis")) read_analysis(a, path, &d, &e.analysis);
   std::string out = "../results";
   r.get("output", &out);

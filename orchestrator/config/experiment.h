@@ -39,6 +39,17 @@ struct AnalysisSettings {
   std::optional<std::string> scanner_ip;                   ///< default: the lab's scanner address
 };
 
+/// `ids:` — an IDS sensor per run (Suricata live on the router's scan-side device, EVE JSON in
+/// the run's ids/) and the report's "Can an IDS tell them apart?" section (orchestrator/ids/):
+/// rules from the version-unique packets replayed by the sensor image's Suricata. Off by
+/// default.
+struct IdsSettings {
+  bool enabled = false;
+  /// Rules the live sensor loads beside Suricata's event rules (relative to the experiment
+  /// file), e.g. `testbed signatures` of an earlier results directory.
+  std::optional<std::filesystem::path> rules;
+};
+
 struct Experiment {
   std::string file;                 ///< path as given
   std::string sha256;               ///< hash of the file's bytes (provenance)
@@ -76,6 +87,7 @@ struct Experiment {
   int scan_timeout_minutes = 30;
   CaptureSettings capture;
   AnalysisSettings analysis;
+  IdsSettings ids;
   std::filesystem::path output;     ///< results root, resolved relative to the file
 };
 

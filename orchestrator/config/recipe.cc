@@ -423,7 +423,7 @@ util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path)
                                        r.name, r.name, r.name));
   }
   top.get("description", &r.description);
-  top.get_enum("role", &r.role, {"scanner", "target", "router"}, true);
+  top.get_enum("role", &r.role, {"scanner", "target", "router", "sensor"}, true);
   if (top.get("backends", &r.backends, true)) {
     for (const auto& b : r.backends) {
       if (!parse_backend_kind(b)) {

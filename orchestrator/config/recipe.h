@@ -117,7 +117,7 @@ struct Recipe {
   std::string text;            ///< the file's bytes (hashed into the cache key)
   std::string name;            ///< equals the file's stem
   std::string description;
-  std::string role;                   ///< scanner | target | router
+  std::string role;                   ///< scanner | target | router | sensor
   std::vector<std::string> backends;  ///< lxc and/or vm (`kvm` in a file is read as vm)
   RecipeBase base;
   std::vector<std::string> packages;

@@ -130,6 +130,7 @@ struct Model {
   std::optional<DriftReport> drift;
   std::string baseline_name;
   std::string generated;
+  std::vector<ExtraSection> extra;  ///< ReportOptions::sections, rendered
 };
 
 std::vector<const analysis::RunPhaseSets*> ptrs(const std::vector<analysis::RunPhaseSets>& v) {
@@ -180,6 +181,7 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
   m.similarity = compared.matrix();
   for (const auto& s : m.fine_sets) m.run_names.push_back(s.run);
 
+  for (const auto& make : opts.sections) m.extra.push_back(make(m.data));
   if (opts.baseline) {
     auto base = load_results(*opts.baseline);
     if (!base) return util::fail("--baseline: {}", base.error().message);
@@ -286,6 +288,7 @@ json report_json(const Model& m) {
     j["baseline"]["dir"] = m.baseline_name;
   }
   j["drift"] = m.drift ? m.drift->drift : false;
+  for (const auto& x : m.extra) j["sections"][x.id] = x.json;
   return j;
 }
 
@@ -388,6 +391,7 @@ std::string report_markdown(const Model& m, size_t limit) {
        "services 10 / 19 / 10.\n\n";
   o += analysis::to_markdown(m.study, limit);
   o += "\n" + noise_markdown(m) + classifier_markdown(m);
+  for (const auto& x : m.extra) o += "## " + x.title + "\n\n" + x.markdown + "\n";
   if (m.drift)
     o += "## Compared with the baseline\n\n" +
          m.drift->to_markdown(m.baseline_name, m.data.results.dir.string());
@@ -927,6 +931,8 @@ std::string report_html(const Model& m, size_t limit) {
   h += "<h2 id=\"timeline\">Phase timeline per version</h2>" + html_timeline(m);
   h += "<h2 id=\"noise\">Noise floor</h2>" + html_noise(m);
   h += "<h2 id=\"classifier\">Which version produced a capture?</h2>" + html_classifier(m);
+  for (const auto& x : m.extra)
+    h += "<h2 id=\"" + escape(x.id) + "\">" + escape(x.title) + "</h2>" + x.html;
   if (m.drift) h += "<h2 id=\"baseline\">Compared with the baseline</h2>" + html_drift(m);
   h += "<h2 id=\"capture\">Capture and decoding</h2>" + html_capture(m);
   h += "<h2 id=\"provenance\">Provenance</h2>" + html_provenance(m);

@@ -6,15 +6,30 @@
 #include <atomic>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "orchestrator/analysis/analyze.h"
+#include "orchestrator/report/results.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::report {
 
+/// A section a module above report adds (ids/: "Can an IDS tell them apart?"): rendered after
+/// the classifier section in HTML and Markdown, and under "sections"/<id> in report.json.
+struct ExtraSection {
+  std::string id, title;  ///< HTML anchor and heading
+  std::string html;       ///< body, escaped by its maker
+  std::string markdown;   ///< body
+  nlohmann::json json;
+};
+using SectionProvider = std::function<ExtraSection(const AnalysedResults&)>;
+
 struct ReportOptions {
+  /// Extra sections, in order (none by default: the report is then as before).
+  std::vector<SectionProvider> sections;
   /// An older results directory to compare with (drift beyond the noise floor).
   std::optional<std::filesystem::path> baseline;
   /// Unique packets a drift cell may exceed the noise floor by before it counts as drift.

@@ -97,7 +97,7 @@ const char* const kKnown[] = {"schema_version", "status",          "run",
                               "command_line",   "lab",             "images",
                               "scanner_version", "scanner_command", "scan_line_latency_s",
                               "scan",           "capture",         "wall_seconds",
-                              "scanner_kind"};
+                              "scanner_kind",   "ids"};
 
 }  // namespace
 
@@ -157,6 +157,7 @@ json to_json(const Manifest& m) {
                  {"output_lines", m.scan->output_lines}};
   if (m.capture) j["capture"] = to_json(*m.capture);
   if (m.wall_seconds) j["wall_seconds"] = *m.wall_seconds;
+  if (!m.ids.is_null()) j["ids"] = m.ids;
   return j;
 }
 
@@ -199,6 +200,10 @@ util::Result<Manifest> manifest_from_json(const json& j, const std::string& name
     else m.images = *im;
   }
   f.str("scanner_kind", &m.scanner_kind);
+  if (const json* ids = f.find("ids")) {
+    if (!ids->is_object()) f.bad("ids", "an object");
+    else m.ids = *ids;
+  }
   f.str("scanner_version", &m.scanner_version);
   if (const json* cmd = f.find("scanner_command")) {
     bool ok = cmd->is_array();

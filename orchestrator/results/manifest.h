@@ -87,6 +87,10 @@ struct Manifest {
   std::optional<ScanRecord> scan;
   std::optional<CaptureRecord> capture;
   std::optional<double> wall_seconds;
+  /// The live IDS sensor's record when the experiment ran one (`ids: {enabled: true}`):
+  /// Suricata version, image, rule files and their SHA-256, packets, drops, alerts
+  /// (ids::sensor_manifest). Null when no sensor ran.
+  nlohmann::json ids;
   /// Top-level keys this testbed does not know (written by another tool or a newer minor
   /// addition): kept and written back unchanged.
   nlohmann::json extra = nlohmann::json::object();

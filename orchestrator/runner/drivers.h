@@ -100,6 +100,14 @@ class CaptureDriver {
   virtual util::Result<std::unique_ptr<ActiveCapture>> start(const CaptureSettings& s) = 0;
 };
 
+/// An IDS sensor listening beside the capture for one run (cli wires ids/live.h in).
+class RunSensor {
+ public:
+  virtual ~RunSensor() = default;  ///< stops the sensor if stop() was not called
+  /// Stops it; returns the run manifest's "ids" object.
+  virtual util::Result<nlohmann::json> stop() = 0;
+};
+
 /// Wall clock in seconds since the Unix epoch — the clock pcap timestamps use.
 class Clock {
  public:

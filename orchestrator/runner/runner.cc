@@ -209,6 +209,18 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   cs.grace_seconds = exp.capture.grace_seconds;
   auto cap = capture.start(cs);
   if (!cap) return cap.error();
+  std::unique_ptr<RunSensor> sensor;
+  if (opts.sensor) {
+    stage = "ids-sensor";
+    auto s = cs.host ? util::Result<std::unique_ptr<RunSensor>>(
+                           fail("the IDS sensor needs the lab on this host, not {}", cs.host->host))
+                     : opts.sensor(cs.interface, slot.dir);
+    if (!s) {
+      (void)(*cap)->stop();
+      return s.error();
+    }
+    sensor = std::move(*s);
+  }
 
   stage = "scan";
   // Under TCG a guest's console lines and its packets both reach the host late (the vCPU
@@ -232,6 +244,7 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   // Stop the capture whatever happened, so the file is closed and counted.
   stage = "capture-stop";
   auto counters = (*cap)->stop();
+  auto ids = sensor ? sensor->stop() : util::Result<nlohmann::json>(nlohmann::json());
   if (auto st = log.write(run.console_log(model), run.phases(), started, finished); !st)
     return st;
   if (!rc) {
@@ -253,6 +266,11 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   c.kernel_dropped = counters->kernel_dropped;
   c.interface_dropped = counters->interface_dropped;
   manifest.capture = c;
+  if (sensor) {
+    stage = "ids-sensor";
+    if (!ids) return ids.error();
+    manifest.ids = *ids;
+  }
   stage = "scan";
   if (*rc != 0)
     return fail("{} exited with status {} (see {})", command[0], *rc,

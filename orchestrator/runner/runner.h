@@ -39,6 +39,11 @@ struct RunOptions {
   const std::atomic<bool>* interrupted = nullptr;  ///< set by a signal handler
   /// Called with the results directory after the runs (the report); optional.
   std::function<util::Status(const std::filesystem::path&)> after_runs;
+  /// Optional IDS sensor per run: started on the capture device once the capture runs,
+  /// stopped after it; its result is the manifest's "ids" object. Local lab hosts only.
+  std::function<util::Result<std::unique_ptr<RunSensor>>(const std::string& device,
+                                                         const std::filesystem::path& run_dir)>
+      sensor;
 };
 
 struct RunSummary {

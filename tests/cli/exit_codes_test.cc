@@ -128,6 +128,9 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
       {"report: directory missing", {"report", "$TMP/nosuch"}, 2},
       {"report: results directory", {"report", "$TMP/results"}, 0},
 
+      {"signatures: directory missing", {"signatures", "$TMP/nosuch"}, 2},
+      {"signatures: not a results directory", {"signatures", "$TMP/empty"}, 2},
+
       {"diff: one argument", {"diff", "$TMP/results"}, 2},
       {"diff: directory missing", {"diff", "$TMP/results", "$TMP/nosuch"}, 2},
       {"diff: not a results directory", {"diff", "$TMP/results", "$TMP/empty"}, 2},

@@ -86,6 +86,26 @@ analysis: {key_fields: [ttll]}
   EXPECT_NE(m.find("did you mean 'ttl'"), std::string::npos) << m;
 }
 
+TEST_F(ExperimentTest, IdsIsOffByDefaultAndItsRulesFileMustExist) {
+  auto plain = load(kGood);
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_FALSE(plain->ids.enabled);
+  EXPECT_FALSE(plain->ids.rules);
+  ASSERT_TRUE(util::write_file_atomic(dir_->path() / "x.rules", "# none\n").ok());
+  auto on = load(std::string(kGood) + "ids: {enabled: true, rules: x.rules}\n");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE(on->ids.enabled);
+  EXPECT_EQ(on->ids.rules->filename(), "x.rules");
+  auto missing = load(std::string(kGood) + "ids:\n  enabled: true\n  rules: nosuch.rules\n");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("exp.yaml:14:"), std::string::npos)
+      << missing.error().message;
+  EXPECT_NE(missing.error().message.find("testbed signatures"), std::string::npos);
+  auto typo = load(std::string(kGood) + "ids: {enable: true}\n");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message.find("enabled"), std::string::npos) << typo.error().message;
+}
+
 TEST_F(ExperimentTest, DuplicateLabelsRefused) {
   auto e = load(R"(name: s
 topology: topo.yaml

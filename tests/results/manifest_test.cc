@@ -48,7 +48,8 @@ Manifest full_manifest() {
   c.interface_dropped = 4;
   m.capture = c;
   m.wall_seconds = 42.5;
-  m.extra = {{"ids", {{"alerts", 2}}}};
+  m.ids = {{"suricata_version", "7.0.10"}, {"alerts", 3}, {"kernel_drops", 0}};
+  m.extra = {{"future_tool", {{"alerts", 2}}}};
   return m;
 }
 
@@ -86,6 +87,7 @@ void expect_same(const Manifest& a, const Manifest& b) {
   ASSERT_EQ(a.capture.has_value(), b.capture.has_value());
   if (a.capture) EXPECT_EQ(to_json(*a.capture), to_json(*b.capture));
   EXPECT_EQ(a.wall_seconds, b.wall_seconds);
+  EXPECT_EQ(a.ids, b.ids);
   EXPECT_EQ(a.extra, b.extra);
 }
 
@@ -105,7 +107,8 @@ TEST(Manifest, EveryFieldRoundTripsThroughTheFile) {
   EXPECT_EQ(j["capture"]["kernel_dropped"], 3);
   EXPECT_EQ(j["lab"]["libvirt_version"], "9.0.0");
   EXPECT_EQ(j["lab"]["accel"], "tcg");
-  EXPECT_EQ(j["ids"]["alerts"], 2);  // unknown keys are kept
+  EXPECT_EQ(j["future_tool"]["alerts"], 2);  // unknown keys are kept
+  EXPECT_EQ(j["ids"]["alerts"], 3);
   EXPECT_EQ(j["run"]["repetition"], 2);
 }
 

@@ -89,6 +89,49 @@ TEST_F(RunnerTest, CompleteRunsHaveEveryFileAndManifestLast) {
   EXPECT_EQ(log->find('\r'), std::string::npos);
 }
 
+/// Records what the runner asks of the IDS sensor hook.
+class FakeSensor : public RunSensor {
+ public:
+  explicit FakeSensor(std::vector<std::string>* log) : log_(log) {}
+  util::Result<nlohmann::json> stop() override {
+    log_->push_back("stop");
+    return nlohmann::json{{"suricata_version", "7.0.10"}, {"kernel_drops", 0}};
+  }
+
+ private:
+  std::vector<std::string>* log_;
+};
+
+TEST_F(RunnerTest, TheIdsSensorListensOnTheCaptureDeviceAndLandsInTheManifest) {
+  auto e = make_experiment(tmp_->path());
+  e.repetitions = 1;
+  FakeLab lab;
+  RunOptions o;
+  std::vector<std::string> log;
+  o.sensor = [&](const std::string& device, const fs::path& dir)
+      -> util::Result<std::unique_ptr<RunSensor>> {
+    log.push_back("start " + device + " " + dir.filename().string());
+    return std::unique_ptr<RunSensor>(new FakeSensor(&log));
+  };
+  auto s = run_experiment(e, lab, capture_, clock_, o);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->complete, 2);
+  EXPECT_EQ(log, (std::vector<std::string>{"start tbfake-r0 1", "stop", "start tbfake-r0 1", "stop"}));
+  auto m = nlohmann::json::parse(*util::read_file(s->results_dir / "7.95/1/manifest.json"));
+  EXPECT_EQ(m["ids"]["suricata_version"], "7.0.10");
+
+  // A sensor that does not start fails the run (never a run without its sensor).
+  FakeLab lab2;
+  o.sensor = [](const std::string&, const fs::path&) -> util::Result<std::unique_ptr<RunSensor>> {
+    return util::fail("no suricata");
+  };
+  e.output = tmp_->path() / "second";
+  auto f = run_experiment(e, lab2, capture_, clock_, o);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->failed, 2);
+  EXPECT_FALSE(fs::exists(f->results_dir / "7.80/1/manifest.json"));
+}
+
 TEST_F(RunnerTest, PhaseTimesAreCorrectedByTheMeasuredLineLatency) {
   auto e = make_experiment(tmp_->path());
   e.scanners.resize(1);

@@ -1,0 +1,42 @@
+#include "orchestrator/ids/locate.h"
+
+#include <pcap/pcap.h>
+
+#include <memory>
+
+namespace testbed::ids {
+
+util::Result<std::unordered_map<analysis::PacketKey, LocatedPacket, analysis::PacketKeyHash>>
+locate_packets(const std::filesystem::path& pcap, const analysis::IpAddr& scanner,
+               uint32_t key_fields, const std::vector<analysis::PacketKey>& wanted) {
+  analysis::PacketKeySet want;
+  want.insert(wanted.begin(), wanted.end());
+  std::unordered_map<analysis::PacketKey, LocatedPacket, analysis::PacketKeyHash> out;
+  char err[PCAP_ERRBUF_SIZE] = "";
+  std::unique_ptr<pcap_t, void (*)(pcap_t*)> h(pcap_open_offline(pcap.c_str(), err), pcap_close);
+  if (!h) return util::fail("cannot read capture {}: {}", pcap.string(), err);
+  const int link = pcap_datalink(h.get());
+  pcap_pkthdr* hdr = nullptr;
+  const u_char* data = nullptr;
+  uint64_t frame = 0;
+  int rc;
+  while (out.size() < want.size() && (rc = pcap_next_ex(h.get(), &hdr, &data)) == 1) {
+    ++frame;
+    analysis::PacketInfo p;
+    analysis::decode_frame(link, data, hdr->caplen, hdr->len, &p);
+    if (p.ip_version == 0 || !(p.src == scanner)) continue;
+    uint64_t hsh = p.payload_caplen ? analysis::payload_hash(p.payload, p.payload_caplen) : 0;
+    analysis::PacketKey k = analysis::make_packet_key(p, hsh, key_fields);
+    if (!want.contains(k) || out.count(k)) continue;
+    LocatedPacket& l = out[k];
+    l.frame = frame;
+    l.icmp_type = p.icmp_type;
+    l.icmp_code = p.icmp_code;
+    l.payload_len = p.payload_len;
+    if (p.payload_caplen)
+      l.payload.assign(reinterpret_cast<const char*>(p.payload), p.payload_caplen);
+  }
+  return out;
+}
+
+}  // namespace testbed::ids

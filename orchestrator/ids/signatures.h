@@ -1,0 +1,45 @@
+#pragma once
+// `testbed signatures`: Suricata rules for the packets unique to each version of a results
+// directory (select.h), one rule per packet (rule.h), every rule checked by Suricata itself
+// (suricata.h); rules Suricata rejects are reported, not written.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "orchestrator/ids/rule.h"
+#include "orchestrator/ids/suricata.h"
+#include "orchestrator/report/results.h"
+#include "orchestrator/util/result.h"
+
+namespace testbed::ids {
+
+/// First sid of a generated set (Suricata's range for local rules starts at 1,000,000).
+inline constexpr uint32_t kSidBase = 1000000;
+
+/// Rules for the unique packets of the runs `training` (indexes into data.runs; empty = all).
+/// Each packet's rule points at its first frame in the first training run of its version.
+/// Identical rule bodies are written once. Fails when the training runs hold fewer than two
+/// versions or a capture cannot be read again.
+util::Result<std::vector<RuleSpec>> generate_rules(const report::AnalysedResults& data,
+                                                   const std::vector<size_t>& training = {});
+
+struct CheckedRules {
+  std::vector<RuleSpec> accepted;
+  std::vector<RuleError> rejected;
+  std::string suricata_version;
+};
+
+/// Splits `rules` into those `suricata -T` accepts and those it rejects (with its message),
+/// checking in `workdir`.
+util::Result<CheckedRules> check_generated(const Suricata& s, std::vector<RuleSpec> rules,
+                                           const std::filesystem::path& workdir);
+
+/// The rules file: a header (results directory, Suricata version, counts), then one line
+/// per accepted rule.
+std::string rules_file(const CheckedRules& c, const std::string& source);
+
+/// The packet key as text for a rule's metadata: proto/src/dst/port/flags/length/hash.
+std::string key_text(const analysis::PacketKey& k);
+
+}  // namespace testbed::ids
