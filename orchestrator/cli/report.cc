@@ -47,12 +47,7 @@ std::optional<fs::path> pick_results_dir(const fs::path& dir) {
   std::sort(candidates.begin(), candidates.end(), std::greater<>());
   std::vector<std::string> skipped;
   for (const auto& c : candidates) {
-    auto r = report::load_results(c);
-    const bool complete =
-        r && !r->runs.empty() && std::all_of(r->runs.begin(), r->runs.end(), [](const auto& run) {
-          return run.complete();
-        });
-    if (complete) {
+    if (nightly::completeness(c).complete) {  // the rule latest/latest-good follow too
       util::log_info("{} holds {} results directories: using the newest complete one, {}{}",
                      dir.string(), candidates.size(), c.filename().string(),
                      skipped.empty() ? ""
