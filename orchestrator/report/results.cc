@@ -35,7 +35,7 @@ AnalysedResults analyse_results(ResultsDir results, const analysis::AnalysisOpti
     if (cancel && cancel->load()) break;
     RunRecord& rec = results.runs[i];
     if (!rec.complete()) continue;
-    auto kind = rec.run_dir().kind();
+    auto kind = rec.kind();  // from the manifest already read
     if (!kind) {
       rec.status = "unreadable";
       rec.error = kind.error().message;

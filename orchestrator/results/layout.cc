@@ -45,10 +45,13 @@ util::Result<const scanners::Kind*> RunDir::kind() const {
       for (const auto& s : plan->scanners)
         if (s.label == label) name = s.kind;
   }
-  if (name.empty()) name = "nmap";
-  auto k = scanners::kind_named(name);
+  auto k = recorded_kind(name);
   if (!k) return util::fail("{}: {}", dir.string(), k.error().message);
   return *k;
+}
+
+util::Result<const scanners::Kind*> recorded_kind(const std::string& name) {
+  return scanners::kind_named(name.empty() ? "nmap" : name);
 }
 
 analysis::CaptureInput RunDir::capture_input(std::string label, const analysis::ScannerModel& kind,

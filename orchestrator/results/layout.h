@@ -44,6 +44,10 @@ enum class RunState {
 /// "complete", "failed", "interrupted", "incomplete", "missing".
 const char* state_name(RunState s);
 
+/// The kind a run records (`scanner_kind` of its manifest or plan entry); "" (recorded
+/// nowhere: a run from before scanner kinds) is Nmap. Fails on a kind this build lacks.
+util::Result<const scanners::Kind*> recorded_kind(const std::string& name);
+
 /// One <label>/<rep>/ run directory.
 struct RunDir {
   std::filesystem::path dir;

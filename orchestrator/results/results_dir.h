@@ -27,6 +27,14 @@ struct RunRecord {
   std::string name() const { return version + "/" + std::to_string(rep); }
   bool complete() const { return status == "complete"; }
   RunDir run_dir() const { return {dir}; }
+  /// The scanner kind that made the run: a complete run's manifest says (already read),
+  /// any other run's directory or plan (RunDir::kind).
+  util::Result<const scanners::Kind*> kind() const {
+    if (!complete()) return run_dir().kind();
+    auto k = recorded_kind(manifest.scanner_kind);
+    if (!k) return util::fail("{}: {}", dir.string(), k.error().message);
+    return *k;
+  }
 };
 
 /// What a results directory holds, before any capture is read.
