@@ -44,6 +44,11 @@ class ConsoleTracker {
   /// The scanner process ended at `epoch_ts` (the runner knows; a replayed log does not).
   /// A kind whose last phase lasts until it exits (masscan, ZMap) closes it there.
   virtual void on_exit(double epoch_ts) { (void)epoch_ts; }
+  /// The scanner's own output says its work is over and only its exit is missing, past
+  /// any wait it announced (masscan 1.3.2's countdown below zero: its receive thread
+  /// sleeps until a packet arrives, which a quiet lab may never send). The runner then
+  /// wakes it (runner::LabDriver::wake_scanner).
+  virtual bool lingering() const { return false; }
 };
 
 /// Attributes packets to phases from their shape alone. Stateful: packets in capture order.

@@ -51,11 +51,21 @@ class LineSplitter {
  public:
   LineSplitter(const std::function<void(std::string_view)>* sink, bool strip_cr)
       : sink_(sink), strip_cr_(strip_cr) {}
-  /// Appends data to `all` (\r removed in PTY mode) and delivers complete lines.
+  /// Appends data to `all` (\r removed in PTY mode) and delivers complete lines. On a PTY
+  /// a '\r' not followed by '\n' also ends a line, as on a terminal: a status line that a
+  /// program rewrites in place (masscan's countdown) arrives update by update.
   void feed(const char* data, size_t n, std::string& all) {
     for (size_t i = 0; i < n; ++i) {
       char c = data[i];
-      if (strip_cr_ && c == '\r') continue;
+      if (strip_cr_ && c == '\r') {
+        cr_pending_ = true;
+        continue;
+      }
+      if (cr_pending_ && c != '\n' && sink_ && *sink_ && !partial_.empty()) {
+        (*sink_)(partial_);
+        partial_.clear();
+      }
+      cr_pending_ = false;
       all += c;
       if (!sink_ || !*sink_) continue;
       if (c == '\n') {
@@ -75,6 +85,7 @@ class LineSplitter {
  private:
   const std::function<void(std::string_view)>* sink_;
   bool strip_cr_;
+  bool cr_pending_ = false;  ///< PTY mode: the last byte was a '\r'
   std::string partial_;
 };
 

@@ -56,7 +56,8 @@ struct ExecOptions {
   /// hangs the remote process up. Programs that buffer when not on a TTY print live.
   bool pty = false;
   /// Called with each output line (without '\n' / '\r') as soon as it arrives; a last line
-  /// without '\n' is delivered at the end. Without a PTY: standard output lines only.
+  /// without '\n' is delivered at the end. Without a PTY: standard output lines only. With
+  /// a PTY a lone '\r' ends a line too (a status line rewritten in place, as masscan's).
   std::function<void(std::string_view line)> on_line;
   /// Without a PTY, called with each standard error line as it arrives.
   std::function<void(std::string_view line)> on_err_line;

@@ -49,6 +49,14 @@ class Fields {
     double v;
     if (get(key, &v, "a number", is_num)) *out = v;
   }
+  void nums(const char* key, std::vector<double>* out) {
+    const json* j = find(key);
+    if (!j) return;
+    bool ok = j->is_array();
+    for (const auto& v : ok ? *j : json::array()) ok = ok && v.is_number();
+    if (ok) *out = j->get<std::vector<double>>();
+    else bad(key, "an array of numbers");
+  }
   /// The sub-object at `key` (an empty object when absent), checked to be an object.
   Fields object(const char* key) {
     const json* j = find(key);
@@ -155,6 +163,7 @@ json to_json(const Manifest& m) {
                  {"finished", m.scan->finished},
                  {"exit_status", m.scan->exit_status},
                  {"output_lines", m.scan->output_lines}};
+  if (m.scan && !m.scan->wake_frames.empty()) j["scan"]["wake_frames"] = m.scan->wake_frames;
   if (m.capture) j["capture"] = to_json(*m.capture);
   if (m.wall_seconds) j["wall_seconds"] = *m.wall_seconds;
   if (!m.ids.is_null()) j["ids"] = m.ids;
@@ -219,6 +228,7 @@ util::Result<Manifest> manifest_from_json(const json& j, const std::string& name
     s.num("finished", &r.finished);
     s.integer("exit_status", &r.exit_status);
     s.u64("output_lines", &r.output_lines);
+    s.nums("wake_frames", &r.wake_frames);
     f.merge_error(s);
     m.scan = r;
   }

@@ -53,6 +53,9 @@ struct ScanRecord {
   double started = 0, finished = 0;  ///< epoch seconds (this host's clock)
   int exit_status = 0;
   uint64_t output_lines = 0;
+  /// When testbed woke a lingering scanner with a frame only it sees (epoch seconds; empty
+  /// for a scanner that exited by itself). JSON `scan.wake_frames`, absent when empty.
+  std::vector<double> wake_frames;
   double seconds() const { return finished > started ? finished - started : 0; }
 };
 

@@ -66,6 +66,9 @@ class LabDriver {
   /// The manifest of the image a node currently runs (provenance).
   virtual util::Result<nlohmann::json> image_manifest(const std::string& node) = 0;
   virtual util::Result<std::unique_ptr<ScannerShell>> scanner_shell() = 0;
+  /// Hands the scanner node one frame that only it sees (capture/wake_frame.h): for a
+  /// scanner whose tracker says it is lingering (analysis::ConsoleTracker::lingering).
+  virtual util::Status wake_scanner() { return util::fail("this lab cannot wake its scanner"); }
   /// Takes the lab down; idempotent.
   virtual util::Status down() = 0;
 };

@@ -7,6 +7,7 @@
 
 #include "orchestrator/capture/live_capture.h"
 #include "orchestrator/capture/remote_capture.h"
+#include "orchestrator/capture/wake_frame.h"
 #include "orchestrator/config/backend.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/images/cache.h"
@@ -107,6 +108,19 @@ class VirtLabDriver : public LabDriver {
   Status prepare_scanner(const std::string& image) override {
     if (!lab_) return fail("the lab is not up");
     return lab_->reset_node(facts_.scanner_node, image);
+  }
+
+  Status wake_scanner() override {
+    if (!lab_) return fail("the lab is not up");
+    if (lab_->lab_host()) return fail("waking the scanner needs the lab on this host");
+    const auto* scan = topo_.network_by_role(config::NetworkRole::kScan);
+    if (!scan) return fail("{}: the topology has no scan network", topo_.file);
+    auto info = lab_->node(facts_.scanner_node);
+    auto dev = info.host_devs.find(scan->name);
+    if (dev == info.host_devs.end())
+      return fail("the scanner node has no interface on {}", scan->name);
+    return capture::send_wake_frame(dev->second,
+                                    lab_->interface_mac(facts_.scanner_node, scan->name));
   }
 
   Status reset_targets() override {

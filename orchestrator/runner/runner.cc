@@ -142,6 +142,122 @@ std::map<std::string, std::string> placeholder_values(const LabFacts& facts,
 }
 
 /// Everything one run does, in order. Fills `manifest` as it goes; the caller writes it.
+/// Wakes a lingering scanner (analysis::ConsoleTracker::lingering) with a frame only it
+/// sees (LabDriver::wake_scanner): at most once every 2 s and 5 times a run. If the lab
+/// cannot, it says so once and the scan runs on into its timeout.
+class Waker {
+ public:
+  Waker(LabDriver& lab, const RunSlot& slot) : lab_(lab), slot_(slot) {}
+  void wake(double now, std::vector<double>* sent) {
+    if (failed_ || sent->size() >= 5 || (!sent->empty() && now - sent->back() < 2.0)) return;
+    if (auto st = lab_.wake_scanner(); !st) {
+      failed_ = true;
+      util::log_warn("[{}/{}] the scanner lingers after its work and cannot be woken: {}",
+                     slot_.label, slot_.rep, st.error().message);
+      return;
+    }
+    if (sent->empty())
+      util::log_info("[{}/{}] the scanner says it is done but has not exited: waking it with "
+                     "a frame on its own interface", slot_.label, slot_.rep);
+    sent->push_back(now);
+  }
+
+ private:
+  LabDriver& lab_;
+  const RunSlot& slot_;
+  bool failed_ = false;
+};
+
+/// The scan itself: starts the capture (and the IDS sensor), runs the scanner with its
+/// console streamed into the log and live progress (waking it if it lingers), stops the
+/// capture whatever happened and records scan, capture and sensor in the manifest.
+/// Returns the scanner's exit status.
+Result<int> scan_with_capture(const config::Experiment& exp, const RunSlot& slot, LabDriver& lab,
+                              ScannerShell& shell, CaptureDriver& capture, const Clock& clock,
+                              const RunOptions& opts, const analysis::ScannerModel& model,
+                              const std::vector<std::string>& argv,
+                              std::optional<double> latency, results::Manifest& manifest,
+                              std::string& stage) {
+  const LabFacts& facts = lab.facts();
+  const results::RunDir run{slot.dir};
+  stage = "capture";
+  CaptureSettings cs;
+  cs.interface = facts.capture_interface;
+  cs.host = facts.capture_host;
+  cs.output_path = run.capture().string();
+  cs.snaplen = exp.capture.snaplen;
+  cs.buffer_bytes = exp.capture.buffer_mib << 20;
+  cs.grace_seconds = exp.capture.grace_seconds;
+  auto cap = capture.start(cs);
+  if (!cap) return cap.error();
+  std::unique_ptr<RunSensor> sensor;
+  if (opts.sensor) {
+    stage = "ids-sensor";
+    auto s = cs.host ? util::Result<std::unique_ptr<RunSensor>>(
+                           fail("the IDS sensor needs the lab on this host, not {}", cs.host->host))
+                     : opts.sensor(cs.interface, slot.dir);
+    if (!s) {
+      (void)(*cap)->stop();
+      return s.error();
+    }
+    sensor = std::move(*s);
+  }
+
+  stage = "scan";
+  // Under TCG a guest's console lines and its packets both reach the host late (the vCPU
+  // and the device emulation share a thread), by different amounts of up to ~0.3 s: near
+  // a phase boundary the packet's shape decides within half a second, not 5 ms.
+  const bool tcg = facts.provenance.is_object() && facts.provenance.value("accel", "") == "tcg";
+  ScanLog log(clock, model.tracker(), latency.value_or(0.0), tcg ? 0.5 : -1);
+  util::Progress progress(fmt::format("[{}/{}] {}", slot.label, slot.rep, model.kind), 15.0);
+  double started = clock.now();
+  Waker waker(lab, slot);
+  std::vector<double> woken;
+  auto rc = shell.run_streaming(
+      argv,
+      [&](std::string_view line) {
+        log.add(line);
+        if (log.lingering()) waker.wake(clock.now(), &woken);
+        std::string phase = log.current_phase();
+        progress.update(fmt::format("phase {}, {} packets captured, {:.0f} s",
+                                    phase.empty() ? "starting" : phase, (*cap)->packets_so_far(),
+                                    clock.now() - started));
+      },
+      std::chrono::minutes(exp.scan_timeout_minutes));
+  double finished = clock.now();
+  // Stop the capture whatever happened, so the file is closed and counted.
+  stage = "capture-stop";
+  auto counters = (*cap)->stop();
+  auto ids = sensor ? sensor->stop() : util::Result<nlohmann::json>(nlohmann::json());
+  if (auto st = log.write(run.console_log(model), run.phases(), started, finished); !st)
+    return st.error();
+  if (!rc) {
+    stage = "scan";  // the scan failed (or was cancelled); stopping the capture did not
+    return rc.error();
+  }
+  if (!counters) return counters.error();
+  progress.finish(fmt::format("exit {}, {} packets, {} dropped, {:.1f} s", *rc, counters->packets,
+                              counters->kernel_dropped + counters->interface_dropped,
+                              finished - started));
+  manifest.scan = results::ScanRecord{started, finished, *rc, log.size(), woken};
+  results::CaptureRecord c;
+  c.interface = cs.interface;
+  c.on_host = cs.host ? cs.host->host : "local";
+  c.snaplen = cs.snaplen;
+  c.buffer_bytes = cs.buffer_bytes;
+  c.packets = counters->packets;
+  c.bytes = counters->bytes;
+  c.kernel_dropped = counters->kernel_dropped;
+  c.interface_dropped = counters->interface_dropped;
+  manifest.capture = c;
+  if (sensor) {
+    stage = "ids-sensor";
+    if (!ids) return ids.error();
+    manifest.ids = *ids;
+  }
+  return *rc;
+}
+
 Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver& lab,
                    CaptureDriver& capture, const Clock& clock, const RunOptions& opts,
                    const std::vector<std::string>& targets, results::Manifest& manifest,
@@ -199,78 +315,9 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   manifest.scanner_command = *argv;
   if (is_interrupted(opts)) return fail("interrupted");
 
-  stage = "capture";
-  CaptureSettings cs;
-  cs.interface = facts.capture_interface;
-  cs.host = facts.capture_host;
-  cs.output_path = run.capture().string();
-  cs.snaplen = exp.capture.snaplen;
-  cs.buffer_bytes = exp.capture.buffer_mib << 20;
-  cs.grace_seconds = exp.capture.grace_seconds;
-  auto cap = capture.start(cs);
-  if (!cap) return cap.error();
-  std::unique_ptr<RunSensor> sensor;
-  if (opts.sensor) {
-    stage = "ids-sensor";
-    auto s = cs.host ? util::Result<std::unique_ptr<RunSensor>>(
-                           fail("the IDS sensor needs the lab on this host, not {}", cs.host->host))
-                     : opts.sensor(cs.interface, slot.dir);
-    if (!s) {
-      (void)(*cap)->stop();
-      return s.error();
-    }
-    sensor = std::move(*s);
-  }
-
-  stage = "scan";
-  // Under TCG a guest's console lines and its packets both reach the host late (the vCPU
-  // and the device emulation share a thread), by different amounts of up to ~0.3 s: near
-  // a phase boundary the packet's shape decides within half a second, not 5 ms.
-  const bool tcg = facts.provenance.is_object() && facts.provenance.value("accel", "") == "tcg";
-  ScanLog log(clock, model.tracker(), latency.value_or(0.0), tcg ? 0.5 : -1);
-  util::Progress progress(fmt::format("[{}/{}] {}", slot.label, slot.rep, command[0]), 15.0);
-  double started = clock.now();
-  auto rc = (*shell)->run_streaming(
-      *argv,
-      [&](std::string_view line) {
-        log.add(line);
-        std::string phase = log.current_phase();
-        progress.update(fmt::format("phase {}, {} packets captured, {:.0f} s",
-                                    phase.empty() ? "starting" : phase, (*cap)->packets_so_far(),
-                                    clock.now() - started));
-      },
-      std::chrono::minutes(exp.scan_timeout_minutes));
-  double finished = clock.now();
-  // Stop the capture whatever happened, so the file is closed and counted.
-  stage = "capture-stop";
-  auto counters = (*cap)->stop();
-  auto ids = sensor ? sensor->stop() : util::Result<nlohmann::json>(nlohmann::json());
-  if (auto st = log.write(run.console_log(model), run.phases(), started, finished); !st)
-    return st;
-  if (!rc) {
-    stage = "scan";  // the scan failed (or was cancelled); stopping the capture did not
-    return rc.error();
-  }
-  if (!counters) return counters.error();
-  progress.finish(fmt::format("exit {}, {} packets, {} dropped, {:.1f} s", *rc, counters->packets,
-                              counters->kernel_dropped + counters->interface_dropped,
-                              finished - started));
-  manifest.scan = results::ScanRecord{started, finished, *rc, log.size()};
-  results::CaptureRecord c;
-  c.interface = cs.interface;
-  c.on_host = cs.host ? cs.host->host : "local";
-  c.snaplen = cs.snaplen;
-  c.buffer_bytes = cs.buffer_bytes;
-  c.packets = counters->packets;
-  c.bytes = counters->bytes;
-  c.kernel_dropped = counters->kernel_dropped;
-  c.interface_dropped = counters->interface_dropped;
-  manifest.capture = c;
-  if (sensor) {
-    stage = "ids-sensor";
-    if (!ids) return ids.error();
-    manifest.ids = *ids;
-  }
+  auto rc = scan_with_capture(exp, slot, lab, **shell, capture, clock, opts, model, *argv,
+                              latency, manifest, stage);
+  if (!rc) return rc.error();
   stage = "scan";
   if (*rc != 0)
     return fail("{} exited with status {} (see {})", command[0], *rc,

@@ -24,6 +24,7 @@ void ScanLog::add(std::string_view line) {
 }
 
 std::string ScanLog::current_phase() const { return tracker_->current_phase(); }
+bool ScanLog::lingering() const { return tracker_->lingering(); }
 
 util::Status ScanLog::write(const std::filesystem::path& log_path,
                             const std::filesystem::path& phases_path, double started,

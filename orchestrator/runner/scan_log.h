@@ -34,6 +34,8 @@ class ScanLog {
   size_t size() const { return lines_.size(); }
   /// The scan phase the latest lines announced ("" before the first).
   std::string current_phase() const;
+  /// The scanner's output says it is done but it has not exited (ConsoleTracker::lingering).
+  bool lingering() const;
   /// Writes the log and the phase timeline of a scan that ran from `started` to `finished`.
   util::Status write(const std::filesystem::path& log_path,
                      const std::filesystem::path& phases_path, double started,

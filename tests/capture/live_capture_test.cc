@@ -2,6 +2,7 @@
 // created by the test (IPv6 off, static neighbour entries, so the only packets on the wire
 // are the UDP datagrams the test sends). Counts are cross-checked with capinfos/tshark.
 #include "orchestrator/capture/live_capture.h"
+#include "orchestrator/capture/wake_frame.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -175,6 +176,35 @@ TEST_F(VethPair, CountsEqualWhatWasSentAndWhatTsharkReads) {
   ASSERT_GE(head->size(), 4u);
   EXPECT_EQ(static_cast<unsigned char>((*head)[0]), 0x4d);
   EXPECT_EQ(static_cast<unsigned char>((*head)[3]), 0xa1);
+}
+
+// The wake frame (runner: a lingering masscan) leaves the host side of a veth and arrives
+// at its node: exactly one 60-byte frame, EtherType 0x88B5, addressed to the node's MAC.
+TEST_F(VethPair, AWakeFrameReachesThePeerAndNothingElse) {
+  const fs::path out = dir_->path() / "wake.pcap";
+  CaptureOptions o;
+  o.output = out;
+  o.stop_grace = 300ms;
+  auto cap = start(o);
+  ASSERT_TRUE(cap.ok()) << cap.error().message;
+  {
+    InNetns in(ns_a_);
+    ASSERT_TRUE(in.ok());
+    auto sent = send_wake_frame("tbcap0", "02:00:00:00:00:02");
+    ASSERT_TRUE(sent.ok()) << sent.error().message;
+    auto missing = send_wake_frame("tbnosuch0", "02:00:00:00:00:02");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.error().message.find("tbnosuch0"), std::string::npos);
+    auto bad = send_wake_frame("tbcap0", "02:00:00:00:00");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message.find("'02:00:00:00:00'"), std::string::npos);
+  }
+  for (int i = 0; i < 50 && (*cap)->packets_so_far() < 1; ++i) std::this_thread::sleep_for(20ms);
+  auto st = (*cap)->stop();
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->packets_written, 1u);
+  EXPECT_EQ(st->bytes_written, 60u);
+  EXPECT_EQ(tshark_packets(out, "eth.type == 0x88b5 && eth.dst == 02:00:00:00:00:02"), 1u);
 }
 
 TEST_F(VethPair, FilterKeepsOnlyMatchingPackets) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
@@ -71,7 +72,27 @@ TEST(EndToEnd, MasscanAndZmapKinds) {
     auto tl = nlohmann::json::parse(*util::read_file(run / "phases.json"));
     ASSERT_EQ(tl["intervals"].size(), 1u) << tl.dump();
     EXPECT_EQ(tl["intervals"][0]["phase"], "port-scan");
+    // No wake frame (EtherType 0x88B5, masscan's only) ever reaches the capture point.
+    auto wake = util::run_checked({"tshark", "-n", "-r", (run / "capture.pcap").string(), "-Y",
+                                   "eth.type == 0x88b5", "-T", "fields", "-e", "frame.number"});
+    ASSERT_TRUE(wake.ok()) << wake.error().message;
+    EXPECT_EQ(wake->out, "");
   }
+  // masscan 1.3.2 may linger after its countdown; woken, it exits 0 and closes its output
+  // ("# end"), and its countdown arrives line by line (the PTY's lone '\r' ends a line).
+  auto mm = nlohmann::json::parse(*util::read_file(results / "masscan/1/manifest.json"));
+  EXPECT_EQ(mm["scan"]["exit_status"], 0);
+  EXPECT_LE(mm["scan"].value("wake_frames", nlohmann::json::array()).size(), 5u);
+  auto out_file = util::read_file(results / "masscan/1/masscan.out");
+  ASSERT_TRUE(out_file.ok());
+  EXPECT_TRUE(out_file->ends_with("# end\n")) << *out_file;
+  auto mlog = util::read_file(results / "masscan/1/masscan.log");
+  ASSERT_TRUE(mlog.ok());
+  size_t countdown_lines = 0;
+  std::istringstream lines(*mlog);
+  for (std::string l; std::getline(lines, l);) countdown_lines += l.find("waiting ") != std::string::npos &&
+                                                                  l.find("waiting ") == l.rfind("waiting ");
+  EXPECT_GE(countdown_lines, 2u) << *mlog;
 
   auto rep = nlohmann::json::parse(*util::read_file(results / "report.json"));
   ASSERT_EQ(rep["analysis"]["captures"].size(), 2u);

@@ -153,6 +153,20 @@ TEST_F(SshServer, PtyMergesStreamsStripsCrAndIsATerminal) {
   EXPECT_TRUE(r->err.empty());
 }
 
+// A status line rewritten in place with '\r' (masscan's countdown) arrives update by
+// update on a PTY; "\r\n" is one line end, and `out` keeps the text without any '\r'.
+TEST_F(SshServer, PtyLoneCarriageReturnEndsALine) {
+  auto s = session();
+  std::vector<std::string> lines;
+  ExecOptions o;
+  o.pty = true;
+  o.on_line = [&](std::string_view l) { lines.emplace_back(l); };
+  auto r = s.exec({"printf", "start\\nwait 2\\rwait 1\\rwait 0\\r\\r\\ndone\\n"}, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(lines, (std::vector<std::string>{"start", "wait 2", "wait 1", "wait 0", "done"}));
+  EXPECT_EQ(r->out, "start\nwait 2wait 1wait 0\ndone\n");
+}
+
 TEST_F(SshServer, HostileArgumentsArriveVerbatim) {
   auto s = session();
   const fs::path pwned = dir() / "pwned";

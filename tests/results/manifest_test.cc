@@ -36,7 +36,7 @@ Manifest full_manifest() {
   m.scanner_version = "Nmap version 7.80 ( https://nmap.org )\n";
   m.scanner_command = {"nmap", "-T4", "-A", "-v", "-oX", "/root/x.xml", "172.24.1.0/24"};
   m.scan_line_latency_s = 0.0002;
-  m.scan = ScanRecord{1700000000.5, 1700000035.25, 0, 440};
+  m.scan = ScanRecord{1700000000.5, 1700000035.25, 0, 440, {1700000030.5, 1700000032.75}};
   CaptureRecord c;
   c.interface = "tbd3a6-router1";
   c.on_host = "local";
@@ -83,6 +83,7 @@ void expect_same(const Manifest& a, const Manifest& b) {
     EXPECT_EQ(a.scan->finished, b.scan->finished);
     EXPECT_EQ(a.scan->exit_status, b.scan->exit_status);
     EXPECT_EQ(a.scan->output_lines, b.scan->output_lines);
+    EXPECT_EQ(a.scan->wake_frames, b.scan->wake_frames);
   }
   ASSERT_EQ(a.capture.has_value(), b.capture.has_value());
   if (a.capture) EXPECT_EQ(to_json(*a.capture), to_json(*b.capture));

@@ -110,6 +110,10 @@ class FakeLab : public LabDriver {
   util::Result<std::unique_ptr<ScannerShell>> scanner_shell() override {
     return std::unique_ptr<ScannerShell>(new FakeShell(s_, &calls));
   }
+  util::Status wake_scanner() override {
+    calls.push_back("wake");
+    return {};
+  }
   util::Status down() override {
     calls.push_back("down");
     return {};
@@ -140,6 +144,7 @@ class BorrowedLab : public LabDriver {
   util::Result<std::unique_ptr<ScannerShell>> scanner_shell() override {
     return lab_.scanner_shell();
   }
+  util::Status wake_scanner() override { return lab_.wake_scanner(); }
   util::Status down() override { return lab_.down(); }
 
  private:

@@ -1,5 +1,6 @@
 // Each scanner kind's parsers on real outputs made in the lab (fixtures/<kind>/README.md
 // says how each was made): the console log as a phase timeline, the result file.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "orchestrator/analysis/scanner_model.h"
@@ -77,6 +78,26 @@ TEST(Kinds, MasscanConsoleLogIsOnePortScanPhase) {
   ASSERT_TRUE(tl);
   EXPECT_DOUBLE_EQ(tl->intervals[0].start, 1795984337.966529);
   EXPECT_DOUBLE_EQ(tl->intervals[0].end, 1795984343.620783);  // the last status line
+}
+
+// masscan 1.3.2 may count its --wait down below zero and not exit: two seconds below
+// zero its tracker says it lingers (the runner then wakes it). Nmap and ZMap never linger.
+TEST(Kinds, MasscanLingersTwoSecondsPastItsCountdown) {
+  auto t = model_of("masscan").tracker();
+  EXPECT_FALSE(t->lingering());
+  double ts = 1795984340;
+  for (int left : {2, 1, 0, -1})
+    t->on_line(ts++, fmt::format("rate:  0.00-kpps, 100.00% done, waiting {}-secs, found=3", left));
+  EXPECT_FALSE(t->lingering());
+  t->on_line(ts++, "rate:  0.00-kpps, 100.00% done, waiting -2-secs, found=3");
+  EXPECT_TRUE(t->lingering());
+  t->on_line(ts++, "waiting several seconds to exit...");  // no countdown: unchanged
+  EXPECT_TRUE(t->lingering());
+  for (const char* kind : {"nmap", "zmap"}) {
+    auto other = model_of(kind).tracker();
+    other->on_line(ts, "rate:  0.00-kpps, 100.00% done, waiting -9-secs, found=3");
+    EXPECT_FALSE(other->lingering()) << kind;
+  }
 }
 
 TEST(Kinds, ZmapConsoleLogIsOnePortScanPhase) { expect_replay_matches_runner("zmap"); }

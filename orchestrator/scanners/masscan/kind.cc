@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 #include "orchestrator/scanners/masscan/options.h"
@@ -23,10 +24,38 @@ const RawGuardRules kRules{"masscan", /*ranges=*/true, "-oL {output} (or -oX {ou
 //   rate:  0.00-kpps, 100.00% done, waiting 9-secs, found=3
 // All of it is one phase: SYN probes, and from "waiting" on only the replies and the
 // kernel's RSTs to them (masscan itself sends nothing more without --banners).
+//
+// After its probes masscan counts down its --wait ("waiting 2-secs", ... "waiting 0-secs")
+// and should then exit. 1.3.2 exits only once its receive thread returns from libpcap,
+// which on Linux blocks until a packet arrives: in a quiet lab the countdown runs on below
+// zero ("waiting -23-secs") for good. Two seconds below zero the tracker says the scan
+// is lingering, and the runner wakes masscan with one frame nobody else sees.
 class Tracker : public analysis::SinglePhaseTracker {
  public:
   Tracker()
       : SinglePhaseTracker(analysis::Phase::kPortScan, "SYN scan", "masscan console") {}
+
+  void on_line(double epoch_ts, std::string_view line) override {
+    SinglePhaseTracker::on_line(epoch_ts, line);
+    if (auto left = countdown(line)) countdown_ = *left;
+  }
+  bool lingering() const override { return countdown_ <= -kGraceSeconds; }
+
+  /// The seconds left in the last "waiting N-secs" of `line`, if it has one.
+  static std::optional<long> countdown(std::string_view line) {
+    static constexpr std::string_view kWaiting = "waiting ";
+    size_t at = line.rfind(kWaiting);
+    if (at == std::string_view::npos) return std::nullopt;
+    std::string rest(line.substr(at + kWaiting.size()));
+    char* end = nullptr;
+    long v = std::strtol(rest.c_str(), &end, 10);
+    if (end == rest.c_str() || std::string_view(end).substr(0, 5) != "-secs") return std::nullopt;
+    return v;
+  }
+
+ private:
+  static constexpr long kGraceSeconds = 2;
+  long countdown_ = kGraceSeconds;  ///< nothing lingers before the first countdown
 
  protected:
   bool counts(std::string_view line) const override {
