@@ -93,40 +93,42 @@ TEST_F(RunnerTest, CompleteRunsHaveEveryFileAndManifestLast) {
   EXPECT_FALSE(m["scan"].contains("wake_frames"));
 }
 
-config::Experiment masscan_experiment(const fs::path& out) {
+/// One masscan run against a fake lab whose scanner counts its --wait down from `from` to
+/// `to` seconds and then ends. Returns the lab's calls and the run's manifest.
+std::pair<std::vector<std::string>, nlohmann::json> run_masscan(const fs::path& out,
+                                                                const FakeClock& clock,
+                                                                FakeCapture& capture, int from,
+                                                                int to) {
   config::Experiment e = make_experiment(out);
   e.scanners = {{"masscan", "scanner-masscan"}};
   e.command = {"masscan", "--adapter", "{scan_interface}", "--router-mac", "{router_mac}",
                "-p",      "80",        "--wait",           "2",            "-oL",
                "{output}", "{targets}"};
   e.repetitions = 1;
-  return e;
-}
-
-std::vector<std::string> masscan_countdown(int from, int to) {
-  std::vector<std::string> lines = {"Starting masscan 1.3.2 (http://bit.ly/14GZzcT) at x GMT",
-                                    "Initiating SYN Stealth Scan", "Scanning 1 hosts [1 port/host]"};
+  FakeLabScript script;
+  script.scan_lines = {"Starting masscan 1.3.2 (http://bit.ly/14GZzcT) at x GMT",
+                       "Initiating SYN Stealth Scan", "Scanning 1 hosts [1 port/host]"};
   for (int left = from; left >= to; --left)
-    lines.push_back(fmt::format("rate:  0.00-kpps, 100.00% done, waiting {}-secs, found=1", left));
-  return lines;
+    script.scan_lines.push_back(
+        fmt::format("rate:  0.00-kpps, 100.00% done, waiting {}-secs, found=1", left));
+  FakeLab lab(script);
+  lab.facts_.router_mac = "02:7b:00:00:00:01";
+  lab.facts_.scan_interface = "scan";
+  auto s = run_experiment(e, lab, capture, clock, {});
+  EXPECT_TRUE(s.ok()) << s.error().message;
+  if (!s.ok()) return {lab.calls, nullptr};
+  EXPECT_EQ(s->complete, 1);
+  auto m = util::read_file(s->results_dir / "masscan/1/manifest.json");
+  return {lab.calls, m.ok() ? nlohmann::json::parse(*m) : nlohmann::json()};
 }
 
 // masscan 1.3.2 may count its --wait down below zero and never exit (its receive thread
 // waits for a packet). Two seconds below zero the runner wakes it, at most every 2 s and
 // 5 times, and the manifest records when.
 TEST_F(RunnerTest, ALingeringMasscanIsWokenAndTheManifestSaysWhen) {
-  auto e = masscan_experiment(tmp_->path());
-  FakeLabScript script;
-  script.scan_lines = masscan_countdown(2, -20);
-  FakeLab lab(script);
-  lab.facts_.router_mac = "02:7b:00:00:00:01";
-  lab.facts_.scan_interface = "scan";
-  auto s = run_experiment(e, lab, capture_, clock_, {});
-  ASSERT_TRUE(s.ok()) << s.error().message;
-  ASSERT_EQ(s->complete, 1);
-  auto wakes = std::count(lab.calls.begin(), lab.calls.end(), "wake");
-  EXPECT_EQ(wakes, 5);
-  auto m = nlohmann::json::parse(*util::read_file(s->results_dir / "masscan/1/manifest.json"));
+  auto [calls, m] = run_masscan(tmp_->path(), clock_, capture_, 2, -20);
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "wake"), 5);
+  ASSERT_TRUE(m.is_object());
   auto times = m["scan"]["wake_frames"].get<std::vector<double>>();
   ASSERT_EQ(times.size(), 5u);
   for (size_t i = 1; i < times.size(); ++i) EXPECT_GE(times[i] - times[i - 1], 2.0);
@@ -135,16 +137,10 @@ TEST_F(RunnerTest, ALingeringMasscanIsWokenAndTheManifestSaysWhen) {
 }
 
 TEST_F(RunnerTest, AMasscanWithinItsCountdownIsNotWoken) {
-  auto e = masscan_experiment(tmp_->path());
-  FakeLabScript script;
-  script.scan_lines = masscan_countdown(2, -1);
-  FakeLab lab(script);
-  lab.facts_.router_mac = "02:7b:00:00:00:01";
-  lab.facts_.scan_interface = "scan";
-  auto s = run_experiment(e, lab, capture_, clock_, {});
-  ASSERT_TRUE(s.ok()) << s.error().message;
-  EXPECT_EQ(s->complete, 1);
-  EXPECT_EQ(std::count(lab.calls.begin(), lab.calls.end(), "wake"), 0);
+  auto [calls, m] = run_masscan(tmp_->path(), clock_, capture_, 2, -1);
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), "wake"), 0);
+  ASSERT_TRUE(m.is_object());
+  EXPECT_FALSE(m["scan"].contains("wake_frames"));
 }
 
 /// Records what the runner asks of the IDS sensor hook.
