@@ -101,6 +101,7 @@ const std::vector<Case> kMasscan = {
     // --- Other refusals and unknowns.
     {{"--banners"}, true, "banner grabbing", 1},
     {{"--arpscan"}, true, "ARP-scans", 1},
+    {{"--nostatus"}, true, "hides the status line", 1},
     {{"--pcap", "x.pcap"}, true, "second capture", 1},
     {{"--nosuch", "1"}, true, "not a masscan option the guard knows", 1},
     {{"-T4"}, true, "not a masscan option the guard knows", 1},

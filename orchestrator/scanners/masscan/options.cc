@@ -124,7 +124,9 @@ constexpr std::array kLong = {
     Option{"interactive", A::kNone},
     Option{"nointeractive", A::kNone},
     Option{"status", A::kNone},
-    Option{"nostatus", A::kNone},
+    Option{"nostatus", A::kNone, R::kRefused,
+           "hides the status line testbed reads to see masscan finish and wake it if it "
+           "lingers (with it masscan 1.3.2 waits for its receive thread and may never exit)"},
     Option{"packet-trace", A::kNone},
     Option{"trace-packet", A::kNone},
     Option{"reason", A::kNone},
