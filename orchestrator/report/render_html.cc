@@ -56,13 +56,9 @@ details>summary{cursor:pointer;font-weight:600;padding:2px 0}
 footer{color:var(--muted);font-size:12px;margin-top:40px;border-top:1px solid var(--line);padding-top:10px}
 )CSS";
 
-}  // namespace
-
-std::string report_html(const Model& m, size_t limit) {
+/// From <!DOCTYPE> to the opening <main>: title, style sheet, page header.
+std::string html_head(const Model& m) {
   const auto& res = m.data.results;
-  size_t complete = m.data.runs.size(), not_ok = res.runs.size() - complete;
-  uint64_t drops = 0;
-  for (const RunRecord& r : res.runs) drops += r.manifest.dropped();
   std::string h =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
@@ -74,7 +70,16 @@ std::string report_html(const Model& m, size_t limit) {
   h += "<header><h1>Nmap traffic by version — " + escape(res.experiment) +
        "</h1><div class=\"sub\">" + escape(res.dir.string()) + " · generated " +
        escape(m.generated) + "</div></header><main>";
-  h += "<div class=\"cards\">";
+  return h;
+}
+
+/// The summary cards and, when the runs say where their nodes ran, that note.
+std::string html_cards(const Model& m) {
+  const auto& res = m.data.results;
+  size_t complete = m.data.runs.size(), not_ok = res.runs.size() - complete;
+  uint64_t drops = 0;
+  for (const RunRecord& r : res.runs) drops += r.manifest.dropped();
+  std::string h = "<div class=\"cards\">";
   auto card = [&](const std::string& k, const std::string& v, const char* cls = "") {
     h += fmt::format(
         "<div class=\"card {}\"><div class=\"k\">{}</div><div class=\"v\">{}</div></div>", cls, k,
@@ -91,16 +96,23 @@ std::string report_html(const Model& m, size_t limit) {
   h += "</div>";
   if (auto note = lab_backend_note(res.runs); !note.empty())
     h += "<p class=\"note\">" + escape(note) + "</p>";
-  h += "<nav><a href=\"#runs\">Runs</a><a href=\"#t1\">Table 1</a><a href=\"#t2\">Table 2</a><a "
-       "href=\"#unique\">Unique "
-       "packets</a><a href=\"#ports\">Port usage</a><a href=\"#timeline\">Timeline</a><a "
-       "href=\"#noise\">Noise floor</a>"
-       "<a href=\"#classifier\">Classifier</a>" +
-       std::string(m.drift ? "<a href=\"#baseline\">Baseline</a>" : "") +
-       "<a href=\"#capture\">Capture</a><a href=\"#provenance\">Provenance</a></nav>";
-  for (const auto& w : res.warnings) h += "<p class=\"note\">⚠ " + escape(w) + "</p>";
+  return h;
+}
 
-  h += "<h2 id=\"runs\">Runs</h2>" + html_runs(m);
+/// The navigation bar: a link to each section the page has.
+std::string html_nav(const Model& m) {
+  return "<nav><a href=\"#runs\">Runs</a><a href=\"#t1\">Table 1</a><a href=\"#t2\">Table 2</a>"
+         "<a href=\"#unique\">Unique packets</a><a href=\"#ports\">Port usage</a>"
+         "<a href=\"#timeline\">Timeline</a><a href=\"#noise\">Noise floor</a>"
+         "<a href=\"#classifier\">Classifier</a>" +
+         std::string(m.drift ? "<a href=\"#baseline\">Baseline</a>" : "") +
+         "<a href=\"#capture\">Capture</a><a href=\"#provenance\">Provenance</a></nav>";
+}
+
+/// The sections from "Runs" to "Provenance", in page order.
+std::string html_sections(const Model& m, size_t limit) {
+  size_t not_ok = m.data.results.runs.size() - m.data.runs.size();
+  std::string h = "<h2 id=\"runs\">Runs</h2>" + html_runs(m);
   if (not_ok)
     h += fmt::format(
         "<p class=\"note\">{} run(s) not complete or unreadable: listed above, not analysed.</p>",
@@ -108,10 +120,9 @@ std::string report_html(const Model& m, size_t limit) {
   h += "<h2 id=\"t1\">Table 1 — network usage per version</h2>" + html_table1(m);
   h += "<h2 id=\"t2\">Table 2 — unique packets per phase</h2>"
        "<p class=\"note\">U<sub>n</sub> = P<sub>n</sub> \\ (P<sub>1</sub> ∩ … ∩ P<sub>k</sub>) "
-       "over the scanner's sent "
-       "packet keys, after the similarity exclusion (docs/method.md). Small print: the noise floor "
-       "where measured, and "
-       "|P<sub>n</sub>| with the packets removed as mere variants.</p>";
+       "over the scanner's sent packet keys, after the similarity exclusion (docs/method.md). "
+       "Small print: the noise floor where measured, and |P<sub>n</sub>| with the packets "
+       "removed as mere variants.</p>";
   h += html_table2(m, m.study.three_phase, m.noise_grouped, true);
   h += "<h3>By fine phase</h3>" + html_table2(m, m.study.fine, m.noise_fine, false);
   h += "<h2 id=\"unique\">Unique packets per phase and version</h2>" + html_unique(m, limit);
@@ -125,13 +136,20 @@ std::string report_html(const Model& m, size_t limit) {
   if (m.drift) h += "<h2 id=\"baseline\">Compared with the baseline</h2>" + html_drift(m);
   h += "<h2 id=\"capture\">Capture and decoding</h2>" + html_capture(m);
   h += "<h2 id=\"provenance\">Provenance</h2>" + html_provenance(m);
-  h += lab_graph_html(res.dir);  // "The lab": the topology drawn by Graphviz
+  return h;
+}
+
+}  // namespace
+
+std::string report_html(const Model& m, size_t limit) {
+  std::string h = html_head(m) + html_cards(m) + html_nav(m);
+  for (const auto& w : m.data.results.warnings) h += "<p class=\"note\">⚠ " + escape(w) + "</p>";
+  h += html_sections(m, limit);
+  h += lab_graph_html(m.data.results.dir);  // "The lab": the topology drawn by Graphviz
   h += "<footer>Method: Malinich, Mesyura, Arseniuk, “Analysis of traffic usage by scanning "
-       "computer networks with "
-       "different versions of Nmap”, VNTU 2021 (docs/method.md). Study figures are for Nmap "
-       "7.01/7.60/7.80 in the "
-       "authors' lab and are shown for reference only. Machine-readable: report.json, "
-       "csv/.</footer>";
+       "computer networks with different versions of Nmap”, VNTU 2021 (docs/method.md). Study "
+       "figures are for Nmap 7.01/7.60/7.80 in the authors' lab and are shown for reference "
+       "only. Machine-readable: report.json, csv/.</footer>";
   return h + "</main></body></html>\n";
 }
 

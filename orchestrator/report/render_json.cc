@@ -130,6 +130,65 @@ json classifier_json(const Model& m) {
   return j;
 }
 
+/// One capture of capture_json: counts, decoding, phases, agreement, timeline, result file.
+nlohmann::json one_capture_json(const CaptureAnalysis& c) {
+  nlohmann::json cj;
+  cj["label"] = c.input.label;
+  cj["pcap"] = c.input.pcap.string();
+  cj["link_type"] = c.link_type_name;
+  cj["scanner"] = c.scanner.str();
+  cj["scanner_auto"] = c.scanner_auto;
+  cj["scanner_distinct_ports"] = c.scanner_distinct_ports;
+  cj["first_ts"] = c.first_ts;
+  cj["last_ts"] = c.last_ts;
+  cj["duration_s"] = c.duration;
+  cj["duration_source"] = c.duration_source;
+  cj["sent"] = counts_json(c.sent);
+  cj["received"] = counts_json(c.received);
+  cj["unrelated_ip_packets"] = c.unrelated_ip;
+  const DecodeCounts& d = c.decode;
+  cj["decode"] = {{"frames", d.frames},           {"ok", d.ok},
+                  {"not_ip", d.not_ip},           {"truncated", d.truncated},
+                  {"malformed", d.malformed},     {"unsupported_link", d.unsupported_link},
+                  {"snaplen_cut", d.snaplen_cut}, {"bad_options", d.bad_options}};
+  cj["phase_source"] = c.phase_source;
+  nlohmann::json phases = nlohmann::json::object();
+  for (Phase p : kAllPhases) {
+    int i = static_cast<int>(p);
+    phases[phase_name(p)] = {{"sent", counts_json(c.sent_by_phase[i])},
+                             {"received", counts_json(c.received_by_phase[i])},
+                             {"distinct_sent_keys", c.sent_keys[i].size()}};
+  }
+  cj["phases"] = phases;
+  if (c.agreement.available) {
+    nlohmann::json conf = nlohmann::json::object();
+    for (Phase a : kAllPhases) {
+      nlohmann::json row = nlohmann::json::object();
+      for (Phase b : kAllPhases)
+        if (uint64_t n = c.agreement.confusion[int(a)][int(b)]) row[phase_name(b)] = n;
+      if (!row.empty()) conf[phase_name(a)] = row;
+    }
+    cj["phase_agreement"] = {{"compared", c.agreement.compared},
+                             {"agreed", c.agreement.agreed},
+                             {"boundary_by_shape", c.agreement.boundary_by_shape},
+                             {"timeline_vs_classifier", conf}};
+  }
+  if (c.timeline) cj["timeline"] = nlohmann::json::parse(phase_timeline_json(*c.timeline));
+  if (c.result) {
+    // Keyed by the kind ("nmap", "masscan", "zmap"): a reader sees whose report it was.
+    const ScanResult& r = *c.result;
+    cj[std::string(c.input.kind->kind)] = {
+        {"version", r.version},      {"args", r.args},         {"elapsed_s", r.elapsed},
+        {"finished", r.finished},    {"hosts_up", r.hosts_up}, {"hosts_total", r.hosts_total},
+        {"open_ports", r.open_ports}};
+  }
+  nlohmann::json ports = nlohmann::json::array();
+  for (const auto& [k, n] : c.port_usage)
+    ports.push_back({{"proto", k.first == 6 ? "tcp" : "udp"}, {"port", k.second}, {"packets", n}});
+  cj["port_usage"] = ports;
+  return cj;
+}
+
 }  // namespace
 
 nlohmann::json capture_json(const AnalysisResult& r, size_t limit) {
@@ -145,64 +204,7 @@ nlohmann::json capture_json(const AnalysisResult& r, size_t limit) {
                     {"same_dst", so.same_dst},
                     {"max_candidates", so.max_candidates}}}};
   j["captures"] = nlohmann::json::array();
-  for (const CaptureAnalysis& c : r.captures) {
-    nlohmann::json cj;
-    cj["label"] = c.input.label;
-    cj["pcap"] = c.input.pcap.string();
-    cj["link_type"] = c.link_type_name;
-    cj["scanner"] = c.scanner.str();
-    cj["scanner_auto"] = c.scanner_auto;
-    cj["scanner_distinct_ports"] = c.scanner_distinct_ports;
-    cj["first_ts"] = c.first_ts;
-    cj["last_ts"] = c.last_ts;
-    cj["duration_s"] = c.duration;
-    cj["duration_source"] = c.duration_source;
-    cj["sent"] = counts_json(c.sent);
-    cj["received"] = counts_json(c.received);
-    cj["unrelated_ip_packets"] = c.unrelated_ip;
-    const DecodeCounts& d = c.decode;
-    cj["decode"] = {{"frames", d.frames},           {"ok", d.ok},
-                    {"not_ip", d.not_ip},           {"truncated", d.truncated},
-                    {"malformed", d.malformed},     {"unsupported_link", d.unsupported_link},
-                    {"snaplen_cut", d.snaplen_cut}, {"bad_options", d.bad_options}};
-    cj["phase_source"] = c.phase_source;
-    nlohmann::json phases = nlohmann::json::object();
-    for (Phase p : kAllPhases) {
-      int i = static_cast<int>(p);
-      phases[phase_name(p)] = {{"sent", counts_json(c.sent_by_phase[i])},
-                               {"received", counts_json(c.received_by_phase[i])},
-                               {"distinct_sent_keys", c.sent_keys[i].size()}};
-    }
-    cj["phases"] = phases;
-    if (c.agreement.available) {
-      nlohmann::json conf = nlohmann::json::object();
-      for (Phase a : kAllPhases) {
-        nlohmann::json row = nlohmann::json::object();
-        for (Phase b : kAllPhases)
-          if (uint64_t n = c.agreement.confusion[int(a)][int(b)]) row[phase_name(b)] = n;
-        if (!row.empty()) conf[phase_name(a)] = row;
-      }
-      cj["phase_agreement"] = {{"compared", c.agreement.compared},
-                               {"agreed", c.agreement.agreed},
-                               {"boundary_by_shape", c.agreement.boundary_by_shape},
-                               {"timeline_vs_classifier", conf}};
-    }
-    if (c.timeline) cj["timeline"] = nlohmann::json::parse(phase_timeline_json(*c.timeline));
-    if (c.result) {
-      // Keyed by the kind ("nmap", "masscan", "zmap"): a reader sees whose report it was.
-      const ScanResult& r = *c.result;
-      cj[std::string(c.input.kind->kind)] = {
-          {"version", r.version},      {"args", r.args},         {"elapsed_s", r.elapsed},
-          {"finished", r.finished},    {"hosts_up", r.hosts_up}, {"hosts_total", r.hosts_total},
-          {"open_ports", r.open_ports}};
-    }
-    nlohmann::json ports = nlohmann::json::array();
-    for (const auto& [k, n] : c.port_usage)
-      ports.push_back(
-          {{"proto", k.first == 6 ? "tcp" : "udp"}, {"port", k.second}, {"packets", n}});
-    cj["port_usage"] = ports;
-    j["captures"].push_back(cj);
-  }
+  for (const CaptureAnalysis& c : r.captures) j["captures"].push_back(one_capture_json(c));
   j["table2"] = table_json(r.three_phase, r, limit);
   j["table2_fine"] = table_json(r.fine, r, limit);
   return j;

@@ -90,125 +90,143 @@ std::string classifier_markdown(const Model& m) {
   return o + "\n";
 }
 
-}  // namespace
+// The Markdown of one AnalysisResult, section by section into one stream.
+class CaptureMarkdown {
+ public:
+  explicit CaptureMarkdown(const AnalysisResult& r) : r_(r), caps_(r.captures) {}
 
-std::string capture_markdown(const AnalysisResult& r, size_t limit) {
-  std::ostringstream o;
-  const auto& caps = r.captures;
-  auto header = [&](const std::string& first) {
-    o << "| " << first << " |";
-    for (const auto& c : caps) o << ' ' << md_escape(c.input.label) << " |";
-    o << "\n|---|";
-    for (size_t i = 0; i < caps.size(); ++i) o << "---:|";
-    o << '\n';
-  };
-  auto row = [&](const std::string& name, auto fn) {
-    o << "| " << name << " |";
-    for (const auto& c : caps) o << ' ' << fn(c) << " |";
-    o << '\n';
-  };
-  o << "## Table 1 — network usage\n\n";
-  header("");
-  row("duration, s", [](const CaptureAnalysis& c) { return fmt_duration(c.duration); });
-  row("bytes sent", [](const CaptureAnalysis& c) { return std::to_string(c.sent.bytes); });
-  row("bytes received", [](const CaptureAnalysis& c) { return std::to_string(c.received.bytes); });
-  row("packets sent", [](const CaptureAnalysis& c) { return std::to_string(c.sent.packets); });
-  row("packets received",
-      [](const CaptureAnalysis& c) { return std::to_string(c.received.packets); });
-  const char* names[4] = {"ICMP", "TCP", "UDP", "other"};
-  for (int dir = 0; dir < 2; ++dir)
-    for (int p = 0; p < 4; ++p)
-      row(fmt::format("{} {}", names[p], dir == 0 ? "sent" : "received"),
-          [&](const CaptureAnalysis& c) {
-            return std::to_string((dir == 0 ? c.sent : c.received).by_proto[p]);
-          });
-  o << "\nScanner: ";
-  for (size_t i = 0; i < caps.size(); ++i)
-    o << (i ? ", " : "") << md_escape(caps[i].input.label) << " = " << caps[i].scanner.str()
-      << (caps[i].scanner_auto ? " (auto)" : " (given)");
-  o << ". Bytes are on-the-wire frame lengths (pcap header `len`). Duration from ";
-  for (size_t i = 0; i < caps.size(); ++i) o << (i ? ", " : "") << caps[i].duration_source;
-  o << ".\n";
+  std::string render(size_t limit) {
+    table1();
+    // Table 2, the similarity exclusion and the unique packets compare captures: with one
+    // capture they would be empty sections (every packet is common to "all"), so they are
+    // left out and the reader is told why.
+    const bool compared = caps_.size() >= 2;
+    if (compared) {
+      table2(r_.three_phase, "Table 2 — unique packets per phase (study's three phases)");
+      o_ << "\nGrouping: discovery → horizontal; port-scan → strobe; service, os, script, "
+            "traceroute → services; unattributed → other.\n";
+      table2(r_.fine, "Table 2 by fine phase");
+    } else {
+      o_ << "\nOne capture: Table 2, the similarity exclusion and the unique packets compare "
+            "captures, so they need two or more.\n";
+    }
+    phases();
+    if (compared) similarity();
+    decoding();
+    if (compared) unique(limit);
+    return o_.str();
+  }
 
-  auto table2 = [&](const UniqueTable& t, const std::string& title) {
-    o << "\n## " << title << "\n\n";
+ private:
+  void header(const std::string& first) {
+    o_ << "| " << first << " |";
+    for (const auto& c : caps_) o_ << ' ' << md_escape(c.input.label) << " |";
+    o_ << "\n|---|";
+    for (size_t i = 0; i < caps_.size(); ++i) o_ << "---:|";
+    o_ << '\n';
+  }
+  template <typename Fn>
+  void row(const std::string& name, Fn fn) {
+    o_ << "| " << name << " |";
+    for (const auto& c : caps_) o_ << ' ' << fn(c) << " |";
+    o_ << '\n';
+  }
+  /// ", "-separated "label = value" of every capture.
+  template <typename Fn>
+  void per_capture(Fn value) {
+    for (size_t i = 0; i < caps_.size(); ++i)
+      o_ << (i ? ", " : "") << caps_[i].input.label << " = " << value(caps_[i]);
+  }
+
+  void table1() {
+    o_ << "## Table 1 — network usage\n\n";
+    header("");
+    row("duration, s", [](const CaptureAnalysis& c) { return fmt_duration(c.duration); });
+    row("bytes sent", [](const CaptureAnalysis& c) { return std::to_string(c.sent.bytes); });
+    row("bytes received",
+        [](const CaptureAnalysis& c) { return std::to_string(c.received.bytes); });
+    row("packets sent", [](const CaptureAnalysis& c) { return std::to_string(c.sent.packets); });
+    row("packets received",
+        [](const CaptureAnalysis& c) { return std::to_string(c.received.packets); });
+    const char* names[4] = {"ICMP", "TCP", "UDP", "other"};
+    for (int dir = 0; dir < 2; ++dir)
+      for (int p = 0; p < 4; ++p)
+        row(fmt::format("{} {}", names[p], dir == 0 ? "sent" : "received"),
+            [&](const CaptureAnalysis& c) {
+              return std::to_string((dir == 0 ? c.sent : c.received).by_proto[p]);
+            });
+    o_ << "\nScanner: ";
+    for (size_t i = 0; i < caps_.size(); ++i)
+      o_ << (i ? ", " : "") << md_escape(caps_[i].input.label) << " = " << caps_[i].scanner.str()
+         << (caps_[i].scanner_auto ? " (auto)" : " (given)");
+    o_ << ". Bytes are on-the-wire frame lengths (pcap header `len`). Duration from ";
+    for (size_t i = 0; i < caps_.size(); ++i) o_ << (i ? ", " : "") << caps_[i].duration_source;
+    o_ << ".\n";
+  }
+
+  void table2(const UniqueTable& t, const std::string& title) {
+    o_ << "\n## " << title << "\n\n";
     header("phase");
     for (size_t i = 0; i < t.rows.size(); ++i) {
-      o << "| " << t.rows[i] << " |";
-      for (const auto& cell : t.cells[i]) o << ' ' << cell.unique.size() << " |";
-      o << '\n';
+      o_ << "| " << t.rows[i] << " |";
+      for (const auto& cell : t.cells[i]) o_ << ' ' << cell.unique.size() << " |";
+      o_ << '\n';
     }
-  };
-  // Table 2, the similarity exclusion and the unique packets compare captures: with one
-  // capture they would be empty sections (every packet is common to "all"), so they are left
-  // out and the reader is told why.
-  const bool compared = caps.size() >= 2;
-  if (compared) {
-    table2(r.three_phase, "Table 2 — unique packets per phase (study's three phases)");
-    o << "\nGrouping: discovery → horizontal; port-scan → strobe; service, os, script, traceroute "
-         "→ "
-         "services; unattributed → other.\n";
-    table2(r.fine, "Table 2 by fine phase");
-  } else {
-    o << "\nOne capture: Table 2, the similarity exclusion and the unique packets compare "
-         "captures, so they need two or more.\n";
   }
 
-  o << "\n## Sent packets per fine phase (distinct keys in parentheses)\n\n";
-  header("phase");
-  for (Phase p : kAllPhases)
-    row(phase_name(p), [&](const CaptureAnalysis& c) {
-      return fmt::format("{} ({})", c.sent_by_phase[int(p)].packets, c.sent_keys[int(p)].size());
+  void phases() {
+    o_ << "\n## Sent packets per fine phase (distinct keys in parentheses)\n\n";
+    header("phase");
+    for (Phase p : kAllPhases)
+      row(phase_name(p), [&](const CaptureAnalysis& c) {
+        return fmt::format("{} ({})", c.sent_by_phase[int(p)].packets, c.sent_keys[int(p)].size());
+      });
+    o_ << "\nPhase source: ";
+    per_capture([](const CaptureAnalysis& c) { return c.phase_source; });
+    o_ << ".\n";
+    bool any_agreement = false;
+    for (const auto& c : caps_) any_agreement |= c.agreement.available;
+    if (!any_agreement) return;
+    o_ << "\nTimeline vs packet-shape classifier (sent packets): ";
+    per_capture([](const CaptureAnalysis& c) {
+      const auto& a = c.agreement;
+      return a.available ? fmt::format("{}/{} ({:.1f}%)", a.agreed, a.compared,
+                                       a.compared ? 100.0 * a.agreed / a.compared : 100.0)
+                         : std::string("n/a");
     });
-  o << "\nPhase source: ";
-  for (size_t i = 0; i < caps.size(); ++i)
-    o << (i ? ", " : "") << caps[i].input.label << " = " << caps[i].phase_source;
-  o << ".\n";
-  bool any_agreement = false;
-  for (const auto& c : caps) any_agreement |= c.agreement.available;
-  if (any_agreement) {
-    o << "\nTimeline vs packet-shape classifier (sent packets): ";
-    for (size_t i = 0; i < caps.size(); ++i) {
-      const auto& a = caps[i].agreement;
-      o << (i ? ", " : "") << caps[i].input.label << " = ";
-      if (!a.available)
-        o << "n/a";
-      else
-        o << fmt::format("{}/{} ({:.1f}%)", a.agreed, a.compared,
-                         a.compared ? 100.0 * a.agreed / a.compared : 100.0);
-    }
-    o << ". Sent packets within 5 ms of a phase boundary that took their shape's phase: ";
-    for (size_t i = 0; i < caps.size(); ++i)
-      o << (i ? ", " : "") << caps[i].input.label << " = " << caps[i].agreement.boundary_by_shape;
-    o << ".\n";
+    o_ << ". Sent packets within 5 ms of a phase boundary that took their shape's phase: ";
+    per_capture([](const CaptureAnalysis& c) { return c.agreement.boundary_by_shape; });
+    o_ << ".\n";
   }
 
-  if (compared) {
-    o << "\n## Similarity exclusion (packets removed as differing only by a variable element)\n\n";
+  void similarity() {
+    o_ << "\n## Similarity exclusion (packets removed as differing only by a variable "
+          "element)\n\n";
     header("phase: removed ICMP/TCP/UDP/other of not-common");
-    for (size_t i = 0; i < r.three_phase.rows.size(); ++i) {
-      o << "| " << r.three_phase.rows[i] << " |";
-      for (const auto& cell : r.three_phase.cells[i])
-        o << fmt::format(" {}/{}/{}/{} of {} |", cell.removed[0], cell.removed[1], cell.removed[2],
-                         cell.removed[3], cell.not_common);
-      o << '\n';
+    for (size_t i = 0; i < r_.three_phase.rows.size(); ++i) {
+      o_ << "| " << r_.three_phase.rows[i] << " |";
+      for (const auto& cell : r_.three_phase.cells[i])
+        o_ << fmt::format(" {}/{}/{}/{} of {} |", cell.removed[0], cell.removed[1], cell.removed[2],
+                          cell.removed[3], cell.not_common);
+      o_ << '\n';
     }
-    const SimilarityOptions& so = r.options.similarity;
+    const SimilarityOptions& so = r_.options.similarity;
     auto rule = [](const SimilarityRule& x) {
       return x.enabled ? fmt::format("len ±{}, block ≥{}", x.max_length_diff, x.min_common_block)
                        : std::string("off");
     };
-    o << fmt::format("\nRules: TCP {}; UDP {}; ICMP {}; other {}{}.\n", rule(so.tcp), rule(so.udp),
-                     rule(so.icmp), rule(so.other),
-                     so.same_dst ? "; same destination required" : "");
+    o_ << fmt::format("\nRules: TCP {}; UDP {}; ICMP {}; other {}{}.\n", rule(so.tcp), rule(so.udp),
+                      rule(so.icmp), rule(so.other),
+                      so.same_dst ? "; same destination required" : "");
   }
 
-  bool problems = false;
-  for (const auto& c : caps)
-    problems |= c.decode.truncated || c.decode.malformed || c.decode.not_ip ||
-                c.decode.snaplen_cut || c.decode.bad_options;
-  if (problems) {
-    o << "\n## Decoding\n\n";
+  void decoding() {
+    bool problems = false;
+    for (const auto& c : caps_)
+      problems |= c.decode.truncated || c.decode.malformed || c.decode.not_ip ||
+                  c.decode.snaplen_cut || c.decode.bad_options;
+    if (!problems) return;
+    o_ << "\n## Decoding\n\n";
     header("");
     row("frames", [](const CaptureAnalysis& c) { return std::to_string(c.decode.frames); });
     row("not IP", [](const CaptureAnalysis& c) { return std::to_string(c.decode.not_ip); });
@@ -221,31 +239,41 @@ std::string capture_markdown(const AnalysisResult& r, size_t limit) {
         [](const CaptureAnalysis& c) { return std::to_string(c.decode.bad_options); });
   }
 
-  if (!compared) return o.str();
-  o << "\n## Unique packets\n";
-  bool any_unique = false;
-  for (const auto& row : r.three_phase.cells)
-    for (const auto& cell : row) any_unique |= !cell.unique.empty();
-  if (!any_unique)
-    o << "\nNone: every packet a capture sent is in all captures, or every capture that lacks "
-         "it has a similar one (similarity exclusion above).\n";
-  for (size_t i = 0; i < r.three_phase.rows.size(); ++i)
-    for (size_t c = 0; c < caps.size(); ++c) {
-      const auto& u = r.three_phase.cells[i][c].unique;
-      if (u.empty()) continue;
-      o << fmt::format("\n### {} — {} ({} unique)\n\n", r.three_phase.rows[i],
-                       md_escape(caps[c].input.label), u.size());
-      o << "| proto | dst | port | flags | length | payload |\n|---|---|---:|---|---:|---|\n";
-      for (size_t k = 0; k < u.size() && k < limit; ++k) {
-        const PacketKey& key = u[k];
-        o << fmt::format("| {} | {} | {} | {} | {} | `{}` |\n", key.proto_name(),
-                         key.dst_addr().str(), port_str(key), tcp_flags_str(key.tcp_flags),
-                         key.length, md_escape(r.payloads->preview(key.payload_hash)));
+  void unique(size_t limit) {
+    o_ << "\n## Unique packets\n";
+    bool any_unique = false;
+    for (const auto& row : r_.three_phase.cells)
+      for (const auto& cell : row) any_unique |= !cell.unique.empty();
+    if (!any_unique)
+      o_ << "\nNone: every packet a capture sent is in all captures, or every capture that lacks "
+            "it has a similar one (similarity exclusion above).\n";
+    for (size_t i = 0; i < r_.three_phase.rows.size(); ++i)
+      for (size_t c = 0; c < caps_.size(); ++c) {
+        const auto& u = r_.three_phase.cells[i][c].unique;
+        if (u.empty()) continue;
+        o_ << fmt::format("\n### {} — {} ({} unique)\n\n", r_.three_phase.rows[i],
+                          md_escape(caps_[c].input.label), u.size());
+        o_ << "| proto | dst | port | flags | length | payload |\n|---|---|---:|---|---:|---|\n";
+        for (size_t k = 0; k < u.size() && k < limit; ++k) {
+          const PacketKey& key = u[k];
+          o_ << fmt::format("| {} | {} | {} | {} | {} | `{}` |\n", key.proto_name(),
+                            key.dst_addr().str(), port_str(key), tcp_flags_str(key.tcp_flags),
+                            key.length, md_escape(r_.payloads->preview(key.payload_hash)));
+        }
+        if (u.size() > limit)
+          o_ << fmt::format("\n… {} more (raise --unique-limit)\n", u.size() - limit);
       }
-      if (u.size() > limit)
-        o << fmt::format("\n… {} more (raise --unique-limit)\n", u.size() - limit);
-    }
-  return o.str();
+  }
+
+  const AnalysisResult& r_;
+  const std::vector<CaptureAnalysis>& caps_;
+  std::ostringstream o_;
+};
+
+}  // namespace
+
+std::string capture_markdown(const AnalysisResult& r, size_t limit) {
+  return CaptureMarkdown(r).render(limit);
 }
 
 std::string report_markdown(const Model& m, size_t limit) {
