@@ -99,14 +99,15 @@ std::string html_cards(const Model& m) {
   return h;
 }
 
-/// The navigation bar: a link to each section the page has.
-std::string html_nav(const Model& m) {
+/// The navigation bar: a link to each section the page has ("The lab" when it was drawn).
+std::string html_nav(const Model& m, bool lab) {
   return "<nav><a href=\"#runs\">Runs</a><a href=\"#t1\">Table 1</a><a href=\"#t2\">Table 2</a>"
          "<a href=\"#unique\">Unique packets</a><a href=\"#ports\">Port usage</a>"
          "<a href=\"#timeline\">Timeline</a><a href=\"#noise\">Noise floor</a>"
          "<a href=\"#classifier\">Classifier</a>" +
          std::string(m.drift ? "<a href=\"#baseline\">Baseline</a>" : "") +
-         "<a href=\"#capture\">Capture</a><a href=\"#provenance\">Provenance</a></nav>";
+         "<a href=\"#capture\">Capture</a><a href=\"#provenance\">Provenance</a>" +
+         std::string(lab ? "<a href=\"#lab\">The lab</a>" : "") + "</nav>";
 }
 
 /// The sections from "Runs" to "Provenance", in page order.
@@ -142,10 +143,12 @@ std::string html_sections(const Model& m, size_t limit) {
 }  // namespace
 
 std::string report_html(const Model& m, size_t limit) {
-  std::string h = html_head(m) + html_cards(m) + html_nav(m);
+  // "The lab": the topology drawn by Graphviz ("" without a topology copy).
+  const std::string lab = lab_graph_html(m.data.results.dir);
+  std::string h = html_head(m) + html_cards(m) + html_nav(m, !lab.empty());
   for (const auto& w : m.data.results.warnings) h += "<p class=\"note\">⚠ " + escape(w) + "</p>";
   h += html_sections(m, limit);
-  h += lab_graph_html(m.data.results.dir);  // "The lab": the topology drawn by Graphviz
+  h += lab;
   h += "<footer>Method: Malinich, Mesyura, Arseniuk, “Analysis of traffic usage by scanning "
        "computer networks with different versions of Nmap”, VNTU 2021 (docs/method.md). Study "
        "figures are for Nmap 7.01/7.60/7.80 in the authors' lab and are shown for reference "
