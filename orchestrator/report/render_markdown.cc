@@ -26,6 +26,16 @@ std::string md_escape(std::string s) {
 
 std::string fmt_duration(double d) { return fmt::format("{:.2f}", d); }
 
+/// A table's header row and alignment row: `first` over the row names, then one
+/// right-aligned column per name in `columns` (as given: the caller's own names).
+std::string md_header(const std::string& first, const std::vector<std::string>& columns) {
+  std::string o = first.empty() ? "| |" : "| " + first + " |";
+  for (const auto& c : columns) o += " " + c + " |";
+  o += "\n|---|";
+  for (size_t i = 0; i < columns.size(); ++i) o += "---:|";
+  return o + "\n";
+}
+
 std::string noise_markdown(const Model& m) {
   std::string o = "## Noise floor (unique packets between runs of the same version)\n\n";
   if (!m.noise_grouped.available()) {
@@ -34,11 +44,7 @@ std::string noise_markdown(const Model& m) {
   }
   o += "Cell: Table 2 figure (between versions) / noise floor max (mean) over pairs of runs of "
        "that version.\n\n";
-  o += "| phase |";
-  for (const auto& v : m.versions) o += " " + v + " |";
-  o += "\n|---|";
-  for (size_t i = 0; i < m.versions.size(); ++i) o += "---:|";
-  o += "\n";
+  o += md_header("phase", m.versions);
   for (size_t r = 0; r < m.study.three_phase.rows.size(); ++r) {
     const std::string& row = m.study.three_phase.rows[r];
     o += "| " + row + " |";
@@ -59,11 +65,7 @@ std::string classifier_markdown(const Model& m) {
     o += fmt::format(
         "Leave-one-out over {} runs: {} correct ({:.0f} %). Rows: actual, columns: predicted.\n\n",
         m.loo.total, m.loo.correct, 100 * m.loo.accuracy());
-    o += "| actual \\ predicted |";
-    for (const auto& v : m.loo.versions) o += " " + v + " |";
-    o += "\n|---|";
-    for (size_t i = 0; i < m.loo.versions.size(); ++i) o += "---:|";
-    o += "\n";
+    o += md_header("actual \\ predicted", m.loo.versions);
     for (size_t a = 0; a < m.loo.versions.size(); ++a) {
       o += "| " + m.loo.versions[a] + " |";
       for (size_t p = 0; p < m.loo.versions.size(); ++p)
@@ -75,11 +77,7 @@ std::string classifier_markdown(const Model& m) {
          ". Pairwise similarity of the runs, phases kept apart: of their sent keys that recur "
          "in other runs but not in all, the share with an equal or similar packet (the "
          "study's similarity rule) in the other run:\n\n";
-    o += "| |";
-    for (const auto& n : m.run_names) o += " " + n + " |";
-    o += "\n|---|";
-    for (size_t i = 0; i < m.run_names.size(); ++i) o += "---:|";
-    o += "\n";
+    o += md_header("", m.run_names);
     for (size_t i = 0; i < m.run_names.size(); ++i) {
       o += "| " + m.run_names[i] + " |";
       for (size_t k = 0; k < m.run_names.size(); ++k)
