@@ -134,17 +134,9 @@ UniqueTable unique_table(const std::vector<const CaptureAnalysis*>& captures, bo
 util::Result<AnalysisResult> analyze(const std::vector<CaptureInput>& inputs, const AnalysisOptions& opts);
 
 /// How many unique packets per phase and capture the Markdown/HTML outputs list by default,
-/// in `testbed analyze` and `testbed report` alike (CSV and report.json list all).
+/// in `testbed analyze` and `testbed report` alike (CSV and report.json list all). The
+/// outputs themselves are rendered by the report module (orchestrator/report/render.h).
 inline constexpr size_t kDefaultUniqueLimit = 100;
-
-/// Everything as JSON (unique packets listed up to `unique_limit` per cell).
-nlohmann::json to_json(const AnalysisResult& r, size_t unique_limit = SIZE_MAX);
-/// Markdown: Table 1, Table 2 (three-phase and fine), similarity removals, phase agreement,
-/// decode problems, and the unique packets (at most `unique_limit` per phase and input).
-std::string to_markdown(const AnalysisResult& r, size_t unique_limit = kDefaultUniqueLimit);
-/// Writes table1.csv, table2.csv (both groupings), port_usage.csv, unique_packets.csv,
-/// phases.csv into `dir` (created if missing).
-util::Status write_csv(const AnalysisResult& r, const std::filesystem::path& dir);
 
 /// DLT name for messages ("EN10MB", "LINUX_SLL2", …).
 std::string link_type_name(int dlt);

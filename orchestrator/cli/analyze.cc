@@ -11,6 +11,7 @@
 
 #include "orchestrator/analysis/analyze.h"
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/report/render.h"
 #include "orchestrator/results/layout.h"
 #include "orchestrator/scanners/registry.h"
 #include "orchestrator/util/log.h"
@@ -263,16 +264,16 @@ int run_analyze(const AnalyzeArgs& a) {
     return kExitBadInput;
   }
   if (!a.csv_dir.empty()) {
-    if (auto st = analysis::write_csv(*r, a.csv_dir); !st) {
+    if (auto st = report::write_capture_csv(*r, a.csv_dir); !st) {
       util::log_error("{}", st.error().message);
       return kExitFailure;
     }
   }
   // replace: labels are file names, which need not be UTF-8 (nlohmann would throw).
   if (a.json)
-    std::cout << analysis::to_json(*r, a.unique_limit).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+    std::cout << report::capture_json(*r, a.unique_limit).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << '\n';
-  else std::cout << analysis::to_markdown(*r, a.unique_limit);
+  else std::cout << report::capture_markdown(*r, a.unique_limit);
   return kExitOk;
 }
 

@@ -43,9 +43,9 @@ virt::LabOptions options_from(const LabArgs& a) {
   virt::LabOptions o;
   o.name = a.name;
   o.uri = a.uri;
-  o.backend = config::normalise_backend(a.backend);
+  o.backend = config::parse_backend_kind(a.backend);  // --backend is checked: "" or a name
   // `--backend vm` without --uri: the local QEMU driver.
-  if (o.backend == "vm" && a.uri == "lxc:///system") o.uri = "qemu:///system";
+  if (o.backend == config::BackendKind::kVm && a.uri == "lxc:///system") o.uri = "qemu:///system";
   o.accel = a.accel;
   o.state_root = a.state_root;
   if (!a.image_root.empty()) o.image_root = a.image_root;

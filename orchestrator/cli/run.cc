@@ -91,7 +91,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   // Remote lab hosts need the VM backend: say so before building anything.
   const auto uris = config::lab_uris(*exp);
   for (const auto& uri : uris) {
-    if (auto st = virt::check_remote_lab_host(uri, config::backend_name(exp->backend)); !st) {
+    if (auto st = virt::check_remote_lab_host(uri, exp->backend); !st) {
       util::log_error("{}: {}", a.experiment, st.error().message);
       return kExitEnvironment;
     }

@@ -10,6 +10,8 @@ std::optional<BackendKind> parse_backend_kind(std::string_view name) {
 
 const char* backend_name(BackendKind k) { return k == BackendKind::kVm ? "vm" : "lxc"; }
 
+const char* backend_name(std::optional<BackendKind> k) { return k ? backend_name(*k) : ""; }
+
 std::string normalise_backend(std::string_view name) {
   auto k = parse_backend_kind(name);
   return k ? backend_name(*k) : std::string(name);

@@ -13,6 +13,8 @@ enum class BackendKind { kLxc, kVm };
 std::optional<BackendKind> parse_backend_kind(std::string_view name);
 /// "lxc" or "vm".
 const char* backend_name(BackendKind k);
+/// backend_name, or "" for a kind not given (lab.json and the image cache keep names).
+const char* backend_name(std::optional<BackendKind> k);
 /// The canonical name of a backend name ("kvm" -> "vm"); other text unchanged (so that a
 /// message can still quote it), "" stays "".
 std::string normalise_backend(std::string_view name);

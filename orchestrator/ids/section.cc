@@ -261,7 +261,7 @@ bool enabled_in(const std::filesystem::path& results_dir) {
     YAML::Node n = YAML::LoadFile((results_dir / "experiment.yaml").string());
     return n["ids"] && n["ids"]["enabled"] && n["ids"]["enabled"].as<bool>();
   } catch (const YAML::Exception&) {
-    return false;  // no or bad copy: report.cc's own reading says so
+    return false;  // no or bad copy: the report's own reading says so
   }
 }
 

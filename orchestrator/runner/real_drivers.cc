@@ -143,10 +143,10 @@ class VirtLabDriver : public LabDriver {
 
   Result<nlohmann::json> image_manifest(const std::string& node) override {
     if (!lab_) return fail("the lab is not up");
-    auto ref = images::find_image(lab_->node(node).image, opts_.image_root.empty()
-                                                              ? images::default_cache_root()
-                                                              : opts_.image_root,
-                                  opts_.backend);
+    auto ref = images::find_image(
+        lab_->node(node).image,
+        opts_.image_root.empty() ? images::default_cache_root() : opts_.image_root,
+        config::backend_name(opts_.backend));
     if (!ref) return ref.error();
     return images::read_manifest(*ref);
   }
@@ -252,7 +252,7 @@ Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp
   virt::LabOptions lo;
   lo.name = opts.lab_name.empty() ? default_lab_name(exp) : opts.lab_name;
   lo.uri = !opts.uri.empty() ? opts.uri : config::lab_uris(exp).front();
-  lo.backend = config::backend_name(exp.backend);
+  lo.backend = exp.backend;
   lo.accel = exp.accel;
   lo.images = exp.node_images;  // e.g. kvm-router for router on KVM
   if (!exp.scanners.empty()) {

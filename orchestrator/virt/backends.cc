@@ -21,10 +21,10 @@ bool has_scheme(const std::string& uri, const std::string& driver) {
 
 }  // namespace
 
-std::string backend_kind_for_uri(const std::string& uri) {
-  if (has_scheme(uri, "qemu")) return "vm";
-  if (has_scheme(uri, "lxc") || has_scheme(uri, "test")) return "lxc";
-  return "";
+std::optional<config::BackendKind> backend_kind_for_uri(const std::string& uri) {
+  if (has_scheme(uri, "qemu")) return config::BackendKind::kVm;
+  if (has_scheme(uri, "lxc") || has_scheme(uri, "test")) return config::BackendKind::kLxc;
+  return std::nullopt;
 }
 
 bool is_remote_uri(const std::string& uri) {
@@ -37,10 +37,10 @@ bool is_remote_uri(const std::string& uri) {
   return !host.empty() && host != "localhost";
 }
 
-util::Status check_remote_lab_host(const std::string& uri, const std::string& kind) {
+util::Status check_remote_lab_host(const std::string& uri,
+                                   std::optional<config::BackendKind> kind) {
   if (!is_remote_uri(uri)) return {};
-  const std::string k = kind.empty() ? backend_kind_for_uri(uri) : kind;
-  if (config::parse_backend_kind(k) == config::BackendKind::kVm) return {};
+  if ((kind ? kind : backend_kind_for_uri(uri)) == config::BackendKind::kVm) return {};
   return util::fail(
       "a lab on the remote libvirt host {} needs the VM backend (qemu+ssh://HOST/system): "
       "LXC node roots are overlay mounts made on the machine running testbed. Run testbed "
@@ -110,24 +110,25 @@ util::Result<remote::SshJump> lab_host_ssh(const std::string& uri) {
   return j;
 }
 
-util::Result<BackendParts> make_backend(const std::string& uri, const std::string& kind_in,
+util::Result<BackendParts> make_backend(const std::string& uri,
+                                        std::optional<config::BackendKind> kind_in,
                                         const std::string& accel) {
-  std::string implied = backend_kind_for_uri(uri);
-  if (implied.empty())
+  using config::BackendKind;
+  const std::optional<BackendKind> implied = backend_kind_for_uri(uri);
+  if (!implied)
     return util::fail(
         "no node backend for libvirt URI '{}' (supported: lxc:///system and lxc+ssh://HOST/ "
         "for containers, qemu:///system and qemu+ssh://HOST/system for VMs, test:///default "
         "in tests)",
         uri);
-  std::string kind = kind_in.empty() ? implied : config::normalise_backend(kind_in);
+  const BackendKind kind = kind_in.value_or(*implied);
   bool test = has_scheme(uri, "test");
-  if (kind != "lxc" && kind != "vm")
-    return util::fail("unknown backend '{}' (known: lxc, vm)", kind);
-  if (!test && kind != implied)
-    return util::fail("backend '{}' cannot run on libvirt URI '{}' (a {} URI): use {}", kind, uri,
-                      implied,
-                      kind == "vm" ? "qemu:///system or qemu+ssh://HOST/system" : "lxc:///system");
-  if (kind == "vm") {
+  if (!test && kind != *implied)
+    return util::fail(
+        "backend '{}' cannot run on libvirt URI '{}' (a {} URI): use {}",
+        config::backend_name(kind), uri, config::backend_name(*implied),
+        kind == BackendKind::kVm ? "qemu:///system or qemu+ssh://HOST/system" : "lxc:///system");
+  if (kind == BackendKind::kVm) {
     if (test) return make_vm_backend(uri, kvm_xml_options_for_test_driver());
     auto a = resolve_accel(uri, accel);
     if (!a) return a.error();

@@ -2,8 +2,10 @@
 // The one place that maps a libvirt URI (and the experiment's `backend:`) to a backend:
 // the Backend (libvirt objects, with its XmlGenerator) and the NodeStorage (node roots).
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "orchestrator/config/backend.h"
 #include "orchestrator/remote/ssh.h"
 #include "orchestrator/util/result.h"
 #include "orchestrator/virt/backend.h"
@@ -16,10 +18,10 @@ struct BackendParts {
   std::unique_ptr<NodeStorage> storage;
 };
 
-/// The node backend a URI implies: "vm" for qemu:///… and qemu+ssh://…/system,
-/// "lxc" for lxc:///… and lxc+ssh://…, "lxc" for test:///… (libvirt's mock driver, which
-/// takes either: pass the kind explicitly), "" for anything else.
-std::string backend_kind_for_uri(const std::string& uri);
+/// The node backend a URI implies: kVm for qemu:///… and qemu+ssh://…/system, kLxc for
+/// lxc:///… and lxc+ssh://…, kLxc for test:///… (libvirt's mock driver, which takes
+/// either: pass the kind explicitly), nullopt for anything else.
+std::optional<config::BackendKind> backend_kind_for_uri(const std::string& uri);
 
 /// True when `uri` names another machine (qemu+ssh://lab1/system); false for the local
 /// daemon (qemu:///system, lxc:///, test:///default, …://localhost/…).
@@ -29,8 +31,9 @@ bool is_remote_uri(const std::string& uri);
 /// (node disks are storage volumes there, the capture and the SSH to the nodes go through
 /// the host); LXC roots are overlay mounts made on the machine running testbed, so a
 /// remote LXC host is refused, saying what to do instead. Success for local URIs.
-/// `kind` as for make_backend ("" = implied by the URI).
-util::Status check_remote_lab_host(const std::string& uri, const std::string& kind = "");
+/// `kind` as for make_backend (nullopt = implied by the URI).
+util::Status check_remote_lab_host(const std::string& uri,
+                                   std::optional<config::BackendKind> kind = std::nullopt);
 
 /// How testbed reaches a remote lab host over SSH (the capture, the jump to the nodes,
 /// the host's addresses): the URI's user (default: this user), host and port, its
@@ -39,15 +42,16 @@ util::Status check_remote_lab_host(const std::string& uri, const std::string& ki
 /// trust libvirt's own ssh transport uses. Fails naming what is missing.
 util::Result<remote::SshJump> lab_host_ssh(const std::string& uri);
 
-/// `kind` "lxc": LibvirtBackend + LxcXml + OverlayStorage (lxc:… or test:…).
-/// `kind` "vm" (or its older spelling "kvm"): LibvirtBackend + KvmXml + KvmStorage on
-/// qemu:… with the domain type `accel` resolves to (resolve_accel: <domain type='kvm'> or
-/// 'qemu' for TCG), or on test:… with the XML options the mock driver accepts, so the VM
-/// path is unit-tested up to the hypervisor.
-/// `kind` "": backend_kind_for_uri(uri). A kind that does not fit the URI (lxc on
+/// `kind` kLxc: LibvirtBackend + LxcXml + OverlayStorage (lxc:… or test:…).
+/// `kind` kVm: LibvirtBackend + KvmXml + KvmStorage on qemu:… with the domain type `accel`
+/// resolves to (resolve_accel: <domain type='kvm'> or 'qemu' for TCG), or on test:… with
+/// the XML options the mock driver accepts, so the VM path is unit-tested up to the
+/// hypervisor.
+/// `kind` nullopt: backend_kind_for_uri(uri). A kind that does not fit the URI (lxc on
 /// qemu:///system) and unknown schemes fail, naming what is supported. Does not connect
-/// before those checks pass.
-util::Result<BackendParts> make_backend(const std::string& uri, const std::string& kind = "",
+/// before those checks pass. (Names are read by config::parse_backend_kind.)
+util::Result<BackendParts> make_backend(const std::string& uri,
+                                        std::optional<config::BackendKind> kind = std::nullopt,
                                         const std::string& accel = "auto");
 
 }  // namespace testbed::virt

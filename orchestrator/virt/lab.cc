@@ -37,6 +37,7 @@
 
 namespace testbed::virt {
 namespace fs = std::filesystem;
+using config::BackendKind;
 using nlohmann::json;
 
 namespace {
@@ -44,12 +45,23 @@ namespace {
 LabOptions with_defaults(LabOptions o) {
   if (o.image_root.empty()) o.image_root = images::default_cache_root();
   if (o.owner_pid == 0) o.owner_pid = ::getpid();
-  o.backend = config::normalise_backend(o.backend);
-  if (o.uri.empty()) o.uri = o.backend == "vm" ? "qemu:///system" : "lxc:///system";
-  if (o.backend.empty()) o.backend = backend_kind_for_uri(o.uri);
+  if (o.uri.empty()) o.uri = o.backend == BackendKind::kVm ? "qemu:///system" : "lxc:///system";
+  if (!o.backend) o.backend = backend_kind_for_uri(o.uri);
   if (o.ready_timeout.count() == 0)
-    o.ready_timeout = std::chrono::milliseconds(o.backend == "vm" ? 300000 : 90000);
+    o.ready_timeout = std::chrono::milliseconds(o.backend == BackendKind::kVm ? 300000 : 90000);
   return o;
+}
+
+/// The backend lab.json names ("kvm" read as vm), `fallback` when it names none; an
+/// unknown name fails.
+util::Result<std::optional<BackendKind>> backend_in_state(const json& j,
+                                                          std::optional<BackendKind> fallback) {
+  if (!j.contains("backend")) return fallback;
+  const std::string name = j["backend"].get<std::string>();
+  if (name.empty()) return std::optional<BackendKind>();
+  auto kind = config::parse_backend_kind(name);
+  if (!kind) return util::fail("unknown backend '{}' (known: lxc, vm)", name);
+  return kind;
 }
 
 util::Status keygen(const fs::path& path, const std::string& comment) {
@@ -172,8 +184,8 @@ util::Status Lab::write_state(bool kept) const {
   json j;
   j["name"] = name_;
   j["uri"] = opts_.uri;
-  j["backend"] = opts_.backend;
-  if (opts_.backend == "vm") j["accel"] = accel_;
+  j["backend"] = config::backend_name(opts_.backend);
+  if (opts_.backend == BackendKind::kVm) j["accel"] = accel_;
   j["owner_pid"] = opts_.owner_pid;
   j["owner_start_ticks"] = process_start_ticks(opts_.owner_pid);
   j["created"] = created_;
@@ -205,7 +217,7 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
     std::string image = opts.images.count(n.name) ? opts.images.at(n.name) : n.image;
     lab->images_[n.name] = image;
     if (refs.count(image)) continue;
-    auto ref = images::find_image(image, opts.image_root, opts.backend);
+    auto ref = images::find_image(image, opts.image_root, config::backend_name(opts.backend));
     if (!ref) {
       missing += fmt::format("\n  {}: node '{}': {}", n.where, n.name, ref.error().message);
       continue;
@@ -217,7 +229,7 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
   for (const auto& n : topo.nodes) {
     const std::string& image = lab->images_[n.name];
     std::string built_for = image_backend(refs.at(image));
-    if (!built_for.empty() && !opts.backend.empty() && built_for != opts.backend)
+    if (!built_for.empty() && opts.backend && built_for != config::backend_name(opts.backend))
       wrong += fmt::format("\n  {}: node '{}': image '{}' is a {} image", n.where, n.name, image,
                            built_for);
   }
@@ -226,7 +238,8 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
         "lab '{}' runs on the {} backend ({}), but some nodes would boot images built for "
         "another backend:{}\nname a {} image for each (experiment key `node_images`, or "
         "the topology's `image:`)",
-        lab->name_, opts.backend, opts.uri, wrong, opts.backend);
+        lab->name_, config::backend_name(opts.backend), opts.uri, wrong,
+        config::backend_name(opts.backend));
   if (is_remote_uri(opts.uri) && !lab->opts_.lab_host) {
     auto j = lab_host_ssh(opts.uri);
     if (!j) return j.error();
@@ -238,7 +251,7 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
     if (!host) return host.error();
     if (auto s = config::check_against_host(topo, *host); !s) return s.error();
   }
-  if (opts.backend == "vm") {
+  if (opts.backend == BackendKind::kVm) {
     if (opts.uri.rfind("test:", 0) == 0) {
       lab->accel_ = "test";
     } else {
@@ -367,7 +380,7 @@ util::Status Lab::create_networks() {
 
 util::Status Lab::create_node(const config::TopologyNode& n) {
   const NodeInfo& info = infos_.at(n.name);
-  auto ref = images::find_image(info.image, opts_.image_root, opts_.backend);
+  auto ref = images::find_image(info.image, opts_.image_root, config::backend_name(opts_.backend));
   if (!ref) return ref.error();
   fs::path nd = state_dir_ / "nodes" / n.name;
   BootConfig boot = make_boot_config(topo_, name_, n);
@@ -400,7 +413,7 @@ util::Status Lab::create_node(const config::TopologyNode& n) {
   spec.init = lxc_init_argv();
   // A VM has no host page cache to lean on: 1 GiB holds the LAMP target's MariaDB,
   // Apache and PHP with room for Nmap's OS database on the scanner.
-  if (opts_.backend == "vm") spec.memory_mib = 1024;
+  if (opts_.backend == BackendKind::kVm) spec.memory_mib = 1024;
   for (const auto& itf : n.interfaces) {
     InterfaceSpec is;
     is.network = network_name(name_, itf.network);
@@ -481,7 +494,8 @@ util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds 
 }
 
 util::Status Lab::check_expect(const std::string& node, remote::SshSession& session) {
-  auto ref = images::find_image(infos_.at(node).image, opts_.image_root, opts_.backend);
+  auto ref = images::find_image(infos_.at(node).image, opts_.image_root,
+                                config::backend_name(opts_.backend));
   if (!ref) return {};  // a fake image in tests; up() already refused missing ones
   auto m = images::read_manifest(*ref);
   if (!m || !m->contains("expect") || !(*m)["expect"].is_object()) return {};
@@ -530,12 +544,12 @@ util::Status Lab::reset_node(const std::string& node, const std::string& image) 
   const config::TopologyNode* n = topo_.node(node);
   if (!n) return util::fail("lab '{}' has no node '{}'", name_, node);
   if (!image.empty() && image != images_[node]) {
-    auto ref = images::find_image(image, opts_.image_root, opts_.backend);
+    auto ref = images::find_image(image, opts_.image_root, config::backend_name(opts_.backend));
     if (!ref) return ref.error();
     std::string built_for = image_backend(*ref);
-    if (!built_for.empty() && !opts_.backend.empty() && built_for != opts_.backend)
+    if (!built_for.empty() && opts_.backend && built_for != config::backend_name(opts_.backend))
       return util::fail("image '{}' is a {} image; lab '{}' runs on the {} backend ({})", image,
-                        built_for, name_, opts_.backend, opts_.uri);
+                        built_for, name_, config::backend_name(opts_.backend), opts_.uri);
     images_[node] = image;
     infos_[node].image = image;
     if (auto s = write_state(kept_); !s) return s;
@@ -578,7 +592,9 @@ util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabO
   if (!topo) return topo.error();
   opts.name = name;
   opts.uri = j.value("uri", opts.uri);
-  opts.backend = j.value("backend", backend_kind_for_uri(opts.uri));
+  auto backend = backend_in_state(j, backend_kind_for_uri(opts.uri));
+  if (!backend) return backend.error();
+  opts.backend = *backend;
   opts.owner_pid = j.value("owner_pid", int64_t{0});
   opts.image_root = j.value("image_root", opts.image_root.string());
   std::unique_ptr<Lab> lab(new Lab());
@@ -648,8 +664,8 @@ std::map<std::string, std::string> Lab::provenance() const {
   std::map<std::string, std::string> p;
   p["lab"] = name_;
   p["uri"] = opts_.uri;
-  p["backend"] = opts_.backend;
-  if (opts_.backend == "vm" && !accel_.empty()) {
+  p["backend"] = config::backend_name(opts_.backend);
+  if (opts_.backend == BackendKind::kVm && !accel_.empty()) {
     p["accel"] = accel_;
     auto* lv = dynamic_cast<LibvirtBackend*>(backend_.get());
     unsigned long hv = 0;
@@ -663,7 +679,7 @@ std::map<std::string, std::string> Lab::provenance() const {
   if (::uname(&u) == 0) p["kernel"] = std::string(u.release) + " " + u.version;
   if (auto h = util::sha256_file(state_dir_ / "topology.yaml")) p["topology_sha256"] = *h;
   for (const auto& [node, image] : images_) {
-    auto ref = images::find_image(image, opts_.image_root, opts_.backend);
+    auto ref = images::find_image(image, opts_.image_root, config::backend_name(opts_.backend));
     p["image." + node] = ref ? image + "@" + ref->key : image + "@?";
   }
   return p;
@@ -680,12 +696,14 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
   if (auto s = check_lab_name(name); !s) return s;
   fs::path dir = opts.state_root / name;
   std::string uri = opts.uri;
-  std::string kind = in.backend;
+  std::optional<BackendKind> kind = in.backend;
   if (auto text = util::read_file(dir / "lab.json")) {
     try {
       auto j = json::parse(*text);
       uri = j.value("uri", uri);
-      kind = j.value("backend", kind);
+      auto k = backend_in_state(j, kind);
+      if (!k) return k.error();
+      kind = *k;
     } catch (const std::exception&) {
     }
   }

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "orchestrator/config/backend.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/remote/ssh.h"
 #include "orchestrator/util/result.h"
@@ -30,11 +31,11 @@ namespace testbed::virt {
 
 struct LabOptions {
   std::string name;  ///< default: the topology's name
-  /// Default: lxc:///system, or qemu:///system when `backend` is "vm".
+  /// Default: lxc:///system, or qemu:///system when `backend` is kVm.
   std::string uri;
-  /// "lxc" | "vm" (the experiment's `backend:`; "kvm" is read as "vm"); empty = implied
-  /// by the URI (backends.h). Needed only for test:///default, which takes either.
-  std::string backend;
+  /// The experiment's `backend:` (names read by config::parse_backend_kind); nullopt =
+  /// implied by the URI (backends.h). Needed only for test:///default, which takes either.
+  std::optional<config::BackendKind> backend;
   /// VM labs: "auto" | "kvm" | "tcg" (the experiment's `accel:`, resolve_accel); the
   /// acceleration that ran is in lab.json and provenance()["accel"].
   std::string accel = "auto";

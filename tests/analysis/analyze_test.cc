@@ -1,5 +1,6 @@
 #include "tests/analysis/nmap_input.h"
 #include "orchestrator/analysis/analyze.h"
+#include "orchestrator/report/render.h"
 
 #include <gtest/gtest.h>
 
@@ -258,13 +259,13 @@ TEST_F(AnalyzeTest, ThreeVersionsTable2) {
     EXPECT_EQ(t.cells[2][v].unique.size(), 0u) << v;
     EXPECT_EQ(t.cells[2][v].removed[int(ProtoClass::kTcp)], 1u) << v;
   }
-  std::string md = to_markdown(*r);
+  std::string md = report::capture_markdown(*r);
   EXPECT_NE(md.find("| packets sent |"), std::string::npos);
   EXPECT_NE(md.find("| strobe | 0 | 20 | 0 |"), std::string::npos) << md;
   EXPECT_NE(md.find("172.24.1.1"), std::string::npos);
-  auto j = to_json(*r);
+  auto j = report::capture_json(*r);
   EXPECT_EQ(j["table2"]["rows"][1]["inputs"]["7.81"]["unique"], 20);
-  ASSERT_TRUE(write_csv(*r, path("csv")).ok());
+  ASSERT_TRUE(report::write_capture_csv(*r, path("csv")).ok());
   for (const char* f : {"table1.csv", "table2.csv", "port_usage.csv", "unique_packets.csv", "phases.csv"})
     EXPECT_TRUE(std::filesystem::exists(path("csv/") + f)) << f;
   auto t1 = util::read_file(path("csv/table1.csv"));

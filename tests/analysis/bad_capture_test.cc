@@ -7,6 +7,7 @@
 
 #include "tests/analysis/nmap_input.h"
 #include "orchestrator/analysis/analyze.h"
+#include "orchestrator/report/render.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
 #include "tests/analysis/pcap_builder.h"
@@ -170,8 +171,8 @@ TEST_F(BadCaptureTest, MalformedPacketsAreCountedNotFatal) {
   AnalysisResult all;
   all.captures.push_back(*r);
   all.payloads = std::make_shared<PayloadStore>();
-  EXPECT_EQ(to_json(all)["captures"][0]["decode"]["bad_options"], 3);
-  std::string md = to_markdown(all);
+  EXPECT_EQ(report::capture_json(all)["captures"][0]["decode"]["bad_options"], 3);
+  std::string md = report::capture_markdown(all);
   EXPECT_NE(md.find("malformed IP/TCP options"), std::string::npos) << md;
 }
 

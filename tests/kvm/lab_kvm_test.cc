@@ -30,39 +30,39 @@ namespace fs = std::filesystem;
 const fs::path kSource = TESTBED_SOURCE_DIR;
 
 TEST(KvmBackends, UriPicksTheBackendBeforeConnecting) {
-  EXPECT_EQ(backend_kind_for_uri("qemu:///system"), "vm");
-  EXPECT_EQ(backend_kind_for_uri("qemu+ssh://lab1/system"), "vm");
-  EXPECT_EQ(backend_kind_for_uri("lxc:///system"), "lxc");
-  EXPECT_EQ(backend_kind_for_uri("lxc+ssh://lab1/"), "lxc");
-  EXPECT_EQ(backend_kind_for_uri("test:///default"), "lxc");
-  EXPECT_EQ(backend_kind_for_uri("qemuish:///x"), "");
-  EXPECT_EQ(backend_kind_for_uri("vbox:///session"), "");
+  using config::BackendKind;
+  EXPECT_EQ(backend_kind_for_uri("qemu:///system"), BackendKind::kVm);
+  EXPECT_EQ(backend_kind_for_uri("qemu+ssh://lab1/system"), BackendKind::kVm);
+  EXPECT_EQ(backend_kind_for_uri("lxc:///system"), BackendKind::kLxc);
+  EXPECT_EQ(backend_kind_for_uri("lxc+ssh://lab1/"), BackendKind::kLxc);
+  EXPECT_EQ(backend_kind_for_uri("test:///default"), BackendKind::kLxc);
+  EXPECT_EQ(backend_kind_for_uri("qemuish:///x"), std::nullopt);
+  EXPECT_EQ(backend_kind_for_uri("vbox:///session"), std::nullopt);
 
   // The local QEMU URI takes the KVM path: here (no /dev/kvm) it stops at the KVM check,
   // before any connection; on a KVM host it connects and gets KVM storage.
   // The local QEMU URI takes the VM path, KVM or TCG (resolve_accel); asking for KVM
   // where no guest can run stops before any connection, saying what to do.
-  auto q = make_backend("qemu:///system", "", "tcg");
+  auto q = make_backend("qemu:///system", std::nullopt, "tcg");
   if (q) EXPECT_NE(dynamic_cast<KvmStorage*>(q->storage.get()), nullptr);
   if (!kvm_usable()) {
-    auto k = make_backend("qemu:///system", "vm", "kvm");
+    auto k = make_backend("qemu:///system", BackendKind::kVm, "kvm");
     ASSERT_FALSE(k);
     EXPECT_NE(k.error().message.find("accel: tcg"), std::string::npos) << k.error().message;
   }
   // A kind that does not fit the URI, and unknown schemes, fail without connecting.
-  auto mismatch = make_backend("lxc:///system", "kvm");
+  auto mismatch = make_backend("lxc:///system", BackendKind::kVm);
   ASSERT_FALSE(mismatch);
   EXPECT_NE(mismatch.error().message.find("qemu:///system"), std::string::npos);
-  auto mismatch2 = make_backend("qemu+ssh://lab1/system", "lxc");
+  auto mismatch2 = make_backend("qemu+ssh://lab1/system", BackendKind::kLxc);
   ASSERT_FALSE(mismatch2);
   EXPECT_NE(mismatch2.error().message.find("cannot run on"), std::string::npos);
   auto unknown = make_backend("vbox:///session");
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message.find("qemu+ssh://HOST/system"), std::string::npos);
-  EXPECT_FALSE(make_backend("test:///default", "xen"));
 
   // The mock driver takes either kind (the KVM parts: make_kvm_backend, kvm_xml_test).
-  auto kvm = make_backend("test:///default", "kvm");
+  auto kvm = make_backend("test:///default", BackendKind::kVm);
   ASSERT_TRUE(kvm) << kvm.error().message;
   EXPECT_NE(dynamic_cast<KvmStorage*>(kvm->storage.get()), nullptr);
   auto lxc = make_backend("test:///default");
@@ -121,7 +121,7 @@ TEST(KvmLab, StudyLabUpResetDownOnTheTestDriver) {
   LabOptions o;
   o.name = "kvmstudy";
   o.uri = "test:///default";
-  o.backend = config::backend_name(exp->backend);
+  o.backend = exp->backend;
   o.state_root = state->path();
   o.image_root = cache->path();
   o.check_host = false;        // nothing is created on the host's network stack here
@@ -197,10 +197,32 @@ TEST(KvmLab, StudyLabUpResetDownOnTheTestDriver) {
 
   // open() finds the backend in lab.json (test:///default would otherwise mean LXC).
   LabOptions oo = o;
-  oo.backend.clear();
+  oo.backend.reset();
   auto again = Lab::open("kvmstudy", oo);
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_EQ(again->get()->node("scanner").image, "ubuntu-scanner-nmap-7.60");
+  // lab.json keeps the backend's name; the older spelling "kvm" is read as vm, an unknown
+  // name is refused (config::parse_backend_kind, the one reader of those names).
+  const fs::path lab_json = state->path() / "kvmstudy/lab.json";
+  auto state_text = util::read_file(lab_json);
+  ASSERT_TRUE(state_text);
+  auto state_j = nlohmann::json::parse(*state_text);
+  EXPECT_EQ(state_j["backend"], "vm");
+  for (const char* name : {"kvm", "xen"}) {
+    auto renamed = state_j;
+    renamed["backend"] = name;
+    ASSERT_TRUE(util::write_file_atomic(lab_json, renamed.dump(2)));
+    auto reopened = Lab::open("kvmstudy", oo);
+    if (std::string(name) == "kvm") {
+      ASSERT_TRUE(reopened) << reopened.error().message;
+      EXPECT_EQ(reopened->get()->provenance()["backend"], "vm");
+    } else {
+      ASSERT_FALSE(reopened);
+      EXPECT_NE(reopened.error().message.find("unknown backend 'xen'"), std::string::npos)
+          << reopened.error().message;
+    }
+  }
+  ASSERT_TRUE(util::write_file_atomic(lab_json, *state_text));
 
   // A remote host's lab needs the lab host's SSH login first; without it nothing is
   // created or connected. A remote LXC host is refused outright.
@@ -216,7 +238,7 @@ TEST(KvmLab, StudyLabUpResetDownOnTheTestDriver) {
       << far.error().message;
   EXPECT_FALSE(fs::exists(state->path() / "kvmremote"));
   remote.uri = "lxc+ssh://lab1/";
-  remote.backend = "lxc";
+  remote.backend = config::BackendKind::kLxc;
   auto lxc_far = Lab::up(*topo, remote);
   ASSERT_FALSE(lxc_far);
   EXPECT_NE(lxc_far.error().message.find("needs the VM backend"), std::string::npos)

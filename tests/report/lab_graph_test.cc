@@ -92,12 +92,19 @@ TEST(LabGraph, ReportEmbedsTheDrawing) {
   ASSERT_TRUE(without.ok()) << without.error().message;
   EXPECT_EQ(read_all(without->html).find("id=\"lab\""), std::string::npos)
       << "no topology copy, no section";
+  EXPECT_EQ(read_all(without->html).find("href=\"#lab\""), std::string::npos)
+      << "no section, no link to it";
   fs::copy_file(kTopology, r / "topology.yaml");
   auto with = write_report(r, ReportOptions{});
   ASSERT_TRUE(with.ok());
   std::string html = read_all(with->html);
   size_t at = html.find("<h2 id=\"lab\">The lab</h2><div style=\"overflow-x:auto\"><svg");
   ASSERT_NE(at, std::string::npos);
+  size_t nav = html.find("<nav>"), nav_end = html.find("</nav>", nav);
+  ASSERT_NE(nav_end, std::string::npos);
+  EXPECT_NE(html.substr(nav, nav_end - nav).find("<a href=\"#lab\">The lab</a>"),
+            std::string::npos)
+      << "the navigation bar links to the section";
   EXPECT_NE(html.find("capture (every packet)", at), std::string::npos);
   EXPECT_EQ(html.find("<?xml"), std::string::npos) << "the SVG is inline, without its prolog";
 }

@@ -167,6 +167,11 @@ TEST_F(ReportTest, OneRepetitionShowsPairwiseSimilarityInstead) {
   std::string html = read_all(out->html);
   EXPECT_NE(html.find("repetitions ≥ 2"), std::string::npos);
   EXPECT_NE(html.find("pairwise similarity"), std::string::npos);
+  // The Markdown's pairwise table: an empty corner cell, one right-aligned column a run.
+  std::string md = read_all(out->markdown);
+  size_t table = md.find("in the other run:\n\n| | ");
+  ASSERT_NE(table, std::string::npos) << md;
+  EXPECT_EQ(md.find(" |\n|---|---:|---:|\n| ", table), md.find(" |\n", table)) << md;
 }
 
 TEST_F(ReportTest, BaselineIdenticalCopyIsNoDriftRealChangeIsDrift) {

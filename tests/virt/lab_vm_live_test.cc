@@ -55,7 +55,7 @@ TEST(VmLab, TcgUpSafetyResetGcDown) {
   ASSERT_TRUE(state.ok());
   LabOptions o;
   o.name = "tbvmtest";
-  o.backend = "vm";
+  o.backend = config::BackendKind::kVm;
   o.accel = "tcg";
   o.state_root = state->path();
   o.owner_pid = dead_pid();  // so `gc` below considers it abandoned

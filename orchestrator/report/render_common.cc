@@ -1,0 +1,43 @@
+#include "orchestrator/report/render_common.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <set>
+
+namespace testbed::report {
+
+std::string lab_backend_note(const std::vector<RunRecord>& runs) {
+  std::set<std::string> kinds;
+  bool tcg = false;
+  for (const RunRecord& r : runs) {
+    const std::string& backend = r.manifest.lab.backend;
+    const std::string& accel = r.manifest.lab.accel;
+    if (backend == "vm") {
+      kinds.insert(accel == "tcg" ? "QEMU virtual machines under TCG (software emulation)"
+                                  : "QEMU/KVM virtual machines");
+      tcg = tcg || accel == "tcg";
+    } else if (backend == "lxc") {
+      kinds.insert("LXC containers");
+    }
+  }
+  if (kinds.empty()) return "";
+  std::string s = fmt::format("Lab nodes: {}.", fmt::join(kinds, "; "));
+  if (tcg)
+    s += " Durations and rates under TCG are not comparable with KVM or LXC runs (every guest "
+         "instruction is emulated); packet contents, counts and phases are.";
+  return s;
+}
+
+std::string first_line(const std::string& s) {
+  size_t a = s.find_first_not_of(" \r\n\t");
+  if (a == std::string::npos) return "";
+  size_t e = s.find_first_of("\r\n", a);
+  return s.substr(a, e == std::string::npos ? std::string::npos : e - a);
+}
+
+std::string port_str(const analysis::PacketKey& k) {
+  return (k.proto == 6 || k.proto == 17) ? std::to_string(k.dport) : "";
+}
+
+}  // namespace testbed::report

@@ -1,0 +1,21 @@
+#pragma once
+// Small text helpers shared by the renderers (render_*.cc); not part of report's interface.
+#include <string>
+#include <vector>
+
+#include "orchestrator/analysis/packet_key.h"
+#include "orchestrator/report/results.h"
+
+namespace testbed::report {
+
+/// The first non-blank line of `s` (a scanner's --version output), "" if none.
+std::string first_line(const std::string& s);
+
+/// The destination port of a TCP/UDP key, "" for other protocols.
+std::string port_str(const analysis::PacketKey& k);
+
+/// Where the nodes ran, from the runs' lab provenance, and what that means for the tables:
+/// "" when every run says nothing (older manifests).
+std::string lab_backend_note(const std::vector<RunRecord>& runs);
+
+}  // namespace testbed::report

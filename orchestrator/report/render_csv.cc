@@ -1,0 +1,127 @@
+// CSV: a capture analysis (`testbed analyze --csv`) and the report's csv/.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "orchestrator/report/model.h"
+#include "orchestrator/report/render.h"
+#include "orchestrator/report/render_common.h"
+#include "orchestrator/util/files.h"
+
+namespace testbed::report {
+namespace fs = std::filesystem;
+using namespace analysis;
+
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return o + "\"";
+}
+
+}  // namespace
+
+util::Status write_capture_csv(const AnalysisResult& r, const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return util::fail("cannot create CSV directory {}: {}", dir.string(), ec.message());
+  std::ostringstream t1;
+  t1 << "label,scanner,duration_s,duration_source,bytes_sent,bytes_received,packets_sent,packets_"
+        "received,"
+        "icmp_sent,tcp_sent,udp_sent,other_sent,icmp_received,tcp_received,udp_received,other_"
+        "received\n";
+  for (const auto& c : r.captures)
+    t1 << fmt::format("{},{},{:.3f},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                      csv_field(c.input.label), c.scanner.str(), c.duration, c.duration_source,
+                      c.sent.bytes, c.received.bytes, c.sent.packets, c.received.packets,
+                      c.sent.by_proto[0], c.sent.by_proto[1], c.sent.by_proto[2],
+                      c.sent.by_proto[3], c.received.by_proto[0], c.received.by_proto[1],
+                      c.received.by_proto[2], c.received.by_proto[3]);
+  std::ostringstream t2, up, uq, ph;
+  t2 << "grouping,phase,label,set_size,common,not_common,removed_icmp,removed_tcp,removed_udp,"
+        "removed_other,unique\n";
+  uq << "grouping,phase,label,proto,src,dst,dport,tcp_flags,length,payload_hash,payload_preview\n";
+  for (const UniqueTable* t : {&r.three_phase, &r.fine})
+    for (size_t i = 0; i < t->rows.size(); ++i)
+      for (size_t c = 0; c < r.captures.size(); ++c) {
+        const auto& cell = t->cells[i][c];
+        const std::string& label = r.captures[c].input.label;
+        t2 << fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", t->grouping, t->rows[i],
+                          csv_field(label), cell.set_size, t->common[i], cell.not_common,
+                          cell.removed[0], cell.removed[1], cell.removed[2], cell.removed[3],
+                          cell.unique.size());
+        for (const PacketKey& k : cell.unique)
+          uq << fmt::format("{},{},{},{},{},{},{},{},{},{:016x},{}\n", t->grouping, t->rows[i],
+                            csv_field(label), k.proto_name(), k.src_addr().str(),
+                            k.dst_addr().str(), port_str(k), tcp_flags_str(k.tcp_flags), k.length,
+                            k.payload_hash, csv_field(r.payloads->preview(k.payload_hash)));
+      }
+  up << "label,proto,port,packets\n";
+  ph << "label,phase,group,packets_sent,bytes_sent,packets_received,bytes_received,distinct_sent_"
+        "keys\n";
+  for (const auto& c : r.captures) {
+    for (const auto& [k, n] : c.port_usage)
+      up << fmt::format("{},{},{},{}\n", csv_field(c.input.label), k.first == 6 ? "tcp" : "udp",
+                        k.second, n);
+    for (Phase p : kAllPhases) {
+      int i = int(p);
+      ph << fmt::format("{},{},{},{},{},{},{},{}\n", csv_field(c.input.label), phase_name(p),
+                        phase_group_name(phase_group(p)), c.sent_by_phase[i].packets,
+                        c.sent_by_phase[i].bytes, c.received_by_phase[i].packets,
+                        c.received_by_phase[i].bytes, c.sent_keys[i].size());
+    }
+  }
+  for (auto [name, text] :
+       {std::pair{"table1.csv", t1.str()}, std::pair{"table2.csv", t2.str()},
+        std::pair{"port_usage.csv", up.str()}, std::pair{"unique_packets.csv", uq.str()},
+        std::pair{"phases.csv", ph.str()}})
+    if (auto st = util::write_file_atomic(dir / name, text); !st) return st;
+  return {};
+}
+
+util::Status write_report_csv(const Model& m, const fs::path& dir) {
+  if (auto st = write_capture_csv(m.study, dir); !st) return st;
+  std::string runs = "run,version,rep,status,packets,kernel_dropped,interface_dropped,error\n";
+  for (const RunRecord& r : m.data.results.runs) {
+    std::string err = r.error;
+    std::replace(err.begin(), err.end(), '"', '\'');
+    std::replace(err.begin(), err.end(), '\n', ' ');
+    runs += fmt::format("{},{},{},{},{},{},{},\"{}\"\n", r.name(), r.version, r.rep, r.status,
+                        r.manifest.packets(), r.manifest.kernel_dropped(),
+                        r.manifest.interface_dropped(), err);
+  }
+  std::string noise = "grouping,phase,version,pairs,max,mean\n";
+  for (const auto* nf : {&m.noise_grouped, &m.noise_fine})
+    for (size_t r = 0; r < nf->rows.size(); ++r)
+      for (size_t v = 0; v < nf->versions.size(); ++v)
+        noise += fmt::format("{},{},{},{},{},{:.3f}\n", nf->grouped ? "three-phase" : "fine",
+                             nf->rows[r], nf->versions[v], nf->cells[r][v].pairs,
+                             nf->cells[r][v].max, nf->cells[r][v].mean);
+  std::string cls = "run,actual,predicted,tie\n";
+  for (const auto& p : m.loo.predictions)
+    cls += fmt::format("{},{},{},{}\n", p.run, p.actual, p.predicted, p.tie);
+  std::string sim = "run";
+  for (const auto& n : m.run_names) sim += "," + n;
+  sim += "\n";
+  for (size_t i = 0; i < m.run_names.size(); ++i) {
+    sim += m.run_names[i];
+    for (double v : m.similarity[i]) sim += fmt::format(",{:.4f}", v);
+    sim += "\n";
+  }
+  for (auto [name, text] : {std::pair{"runs.csv", &runs}, std::pair{"noise_floor.csv", &noise},
+                            std::pair{"classifier.csv", &cls}, std::pair{"similarity.csv", &sim}})
+    if (auto st = util::write_file_atomic(dir / name, *text); !st) return st;
+  if (m.drift) {
+    std::string d = "version,phase,a_only,b_only,between,noise_floor,threshold,drift\n";
+    for (const auto& c : m.drift->cells)
+      d += fmt::format("{},{},{},{},{},{},{},{}\n", c.version, c.phase, c.a_only, c.b_only,
+                       c.between, c.noise ? std::to_string(*c.noise) : "", c.threshold, c.drift);
+    if (auto st = util::write_file_atomic(dir / "drift.csv", d); !st) return st;
+  }
+  return {};
+}
+
+}  // namespace testbed::report
