@@ -1,5 +1,7 @@
 #include "orchestrator/report/render_common.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -38,6 +40,35 @@ std::string first_line(const std::string& s) {
 
 std::string port_str(const analysis::PacketKey& k) {
   return (k.proto == 6 || k.proto == 17) ? std::to_string(k.dport) : "";
+}
+
+namespace {
+/// The kinds of the runs that say, in first-seen order.
+std::vector<std::string> kinds_of(const std::vector<RunRecord>& runs) {
+  std::vector<std::string> kinds;
+  for (const RunRecord& r : runs) {
+    auto k = r.kind();
+    if (!k) continue;
+    std::string name(k.value()->program);
+    if (std::find(kinds.begin(), kinds.end(), name) == kinds.end()) kinds.push_back(name);
+  }
+  return kinds;
+}
+}  // namespace
+
+bool across_tools(const std::vector<RunRecord>& runs) { return kinds_of(runs).size() > 1; }
+
+std::string report_title(const std::vector<RunRecord>& runs) {
+  auto kinds = kinds_of(runs);
+  if (kinds.size() <= 1 && (kinds.empty() || kinds[0] == "nmap")) return "Nmap traffic by version";
+  std::string list;
+  for (const auto& k : kinds) list += (list.empty() ? "" : ", ") + k;
+  return (kinds.size() > 1 ? "Scanner traffic: " : "Scanner traffic by version: ") + list;
+}
+
+std::string classifier_question(const std::vector<RunRecord>& runs) {
+  return across_tools(runs) ? "Which scanner produced a capture?"
+                            : "Which version produced a capture?";
 }
 
 }  // namespace testbed::report

@@ -18,4 +18,12 @@ std::string port_str(const analysis::PacketKey& k);
 /// "" when every run says nothing (older manifests).
 std::string lab_backend_note(const std::vector<RunRecord>& runs);
 
+/// Whether the runs come from more than one scanner kind (experiments/scanners.yaml): the
+/// report then speaks of scanners, not of Nmap versions.
+bool across_tools(const std::vector<RunRecord>& runs);
+/// The report's title ("Nmap traffic by version", or "Scanner traffic: nmap, masscan, zmap"
+/// across tools) and its classifier question ("Which version…" / "Which scanner…").
+std::string report_title(const std::vector<RunRecord>& runs);
+std::string classifier_question(const std::vector<RunRecord>& runs);
+
 }  // namespace testbed::report

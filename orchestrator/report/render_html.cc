@@ -67,7 +67,7 @@ std::string html_head(const Model& m) {
       "'unsafe-inline'; img-src data:\">";
   h += "<title>testbed report: " + escape(res.experiment) + "</title><style>" + kCss +
        "</style></head><body>";
-  h += "<header><h1>Nmap traffic by version — " + escape(res.experiment) +
+  h += "<header><h1>" + escape(report_title(res.runs)) + " — " + escape(res.experiment) +
        "</h1><div class=\"sub\">" + escape(res.dir.string()) + " · generated " +
        escape(m.generated) + "</div></header><main>";
   return h;
@@ -99,12 +99,16 @@ std::string html_cards(const Model& m) {
   return h;
 }
 
-/// The navigation bar: a link to each section the page has ("The lab" when it was drawn).
+/// The navigation bar: a link to each section the page has (the extra sections and "The
+/// lab" when they are there).
 std::string html_nav(const Model& m, bool lab) {
+  std::string extra;  // sections other modules add (the IDS section), in page order
+  for (const auto& x : m.extra)
+    extra += "<a href=\"#" + escape(x.id) + "\">" + escape(x.title) + "</a>";
   return "<nav><a href=\"#runs\">Runs</a><a href=\"#t1\">Table 1</a><a href=\"#t2\">Table 2</a>"
          "<a href=\"#unique\">Unique packets</a><a href=\"#ports\">Port usage</a>"
          "<a href=\"#timeline\">Timeline</a><a href=\"#noise\">Noise floor</a>"
-         "<a href=\"#classifier\">Classifier</a>" +
+         "<a href=\"#classifier\">Classifier</a>" + extra +
          std::string(m.drift ? "<a href=\"#baseline\">Baseline</a>" : "") +
          "<a href=\"#capture\">Capture</a><a href=\"#provenance\">Provenance</a>" +
          std::string(lab ? "<a href=\"#lab\">The lab</a>" : "") + "</nav>";
@@ -131,7 +135,8 @@ std::string html_sections(const Model& m, size_t limit) {
        html_port_usage(m);
   h += "<h2 id=\"timeline\">Phase timeline per version</h2>" + html_timeline(m);
   h += "<h2 id=\"noise\">Noise floor</h2>" + html_noise(m);
-  h += "<h2 id=\"classifier\">Which version produced a capture?</h2>" + html_classifier(m);
+  h += "<h2 id=\"classifier\">" + escape(classifier_question(m.data.results.runs)) + "</h2>" +
+       html_classifier(m);
   for (const auto& x : m.extra)
     h += "<h2 id=\"" + escape(x.id) + "\">" + escape(x.title) + "</h2>" + x.html;
   if (m.drift) h += "<h2 id=\"baseline\">Compared with the baseline</h2>" + html_drift(m);

@@ -60,7 +60,7 @@ std::string noise_markdown(const Model& m) {
 }
 
 std::string classifier_markdown(const Model& m) {
-  std::string o = "## Which version produced a capture?\n\n";
+  std::string o = "## " + classifier_question(m.data.results.runs) + "\n\n";
   if (m.loo.available) {
     o += fmt::format(
         "Leave-one-out over {} runs: {} correct ({:.0f} %). Rows: actual, columns: predicted.\n\n",

@@ -174,6 +174,47 @@ TEST_F(ReportTest, OneRepetitionShowsPairwiseSimilarityInstead) {
   EXPECT_EQ(md.find(" |\n|---|---:|---:|\n| ", table), md.find(" |\n", table)) << md;
 }
 
+// An experiment across tools (experiments/scanners.yaml) is titled and asked about as
+// scanners; one of Nmap versions keeps the study's words (the goldens hold those).
+TEST_F(ReportTest, AcrossToolsTheReportSpeaksOfScanners) {
+  fs::path r = tmp_->path() / "tools";
+  write_plan(r, {"nmap-7.93", "masscan"}, 1);
+  write_run(r, {"nmap-7.93", 1, {}, "", false, "nmap"});
+  write_run(r, {"masscan", 1, {4444}, "", false, "masscan"});
+  write_text(r / "masscan" / "1" / "masscan.out", "#masscan\n# end\n");
+  auto out = write_report(r, ReportOptions{});
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  std::string html = read_all(out->html), md = read_all(out->markdown);
+  EXPECT_NE(html.find("<h1>Scanner traffic: nmap, masscan — "), std::string::npos);
+  EXPECT_EQ(html.find("Nmap traffic by version"), std::string::npos);
+  EXPECT_NE(html.find(">Which scanner produced a capture?</h2>"), std::string::npos);
+  EXPECT_NE(md.find("## Which scanner produced a capture?"), std::string::npos);
+  auto nmap_only = write_report(dir_, ReportOptions{});
+  ASSERT_TRUE(nmap_only.ok()) << nmap_only.error().message;
+  EXPECT_NE(read_all(nmap_only->html).find("<h1>Nmap traffic by version — "), std::string::npos);
+  EXPECT_NE(read_all(nmap_only->markdown).find("## Which version produced a capture?"),
+            std::string::npos);
+}
+
+// A section another module adds (the IDS section) gets its link in the navigation bar.
+TEST_F(ReportTest, ExtraSectionsAreInTheNavigation) {
+  ReportOptions o;
+  o.sections.push_back([](const AnalysedResults&) {
+    ExtraSection x;
+    x.id = "ids";
+    x.title = "Can an IDS tell them apart?";
+    x.html = "<p>body</p>";
+    return x;
+  });
+  auto out = write_report(dir_, o);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  std::string html = read_all(out->html);
+  size_t nav = html.find("<nav>"), nav_end = html.find("</nav>");
+  ASSERT_NE(nav, std::string::npos);
+  EXPECT_LT(html.find("<a href=\"#ids\">Can an IDS tell them apart?</a>", nav), nav_end);
+  EXPECT_NE(html.find("<h2 id=\"ids\">"), std::string::npos);
+}
+
 TEST_F(ReportTest, BaselineIdenticalCopyIsNoDriftRealChangeIsDrift) {
   fs::path copy = tmp_->path() / "copy";
   fs::copy(dir_, copy, fs::copy_options::recursive);

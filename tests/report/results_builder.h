@@ -111,6 +111,7 @@ struct ScanSpec {
   std::vector<uint16_t> extra_ports;  ///< port-scan phase: more SYNs to 172.24.1.10
   std::string extra_payload;          ///< service phase: one more request with this payload
   bool extra_discovery = false;       ///< discovery: one more ICMP echo (to .99)
+  std::string kind;                   ///< manifest scanner_kind ("" = none recorded: Nmap)
 };
 
 constexpr double kT0 = 1700000000.0;
@@ -242,6 +243,7 @@ inline void write_run(const fs::path& results, const ScanSpec& s) {
       {"testbed", {{"version", "0.1.0"}, {"git_revision", "cafef00d"}}},
       {"host", {{"kernel", "6.1.0-test"}}},
       {"experiment", {{"name", "unit"}, {"sha256", "abc123"}}}};
+  if (!s.kind.empty()) m["scanner_kind"] = s.kind;
   write_text(d / "manifest.json", m.dump(2));
 }
 
