@@ -38,6 +38,7 @@ thead th{background:var(--soft);font-weight:600;border-bottom:2px solid var(--li
 tbody th{font-weight:500;white-space:nowrap}
 table.num td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.num thead th:not(:first-child){text-align:right}
+table.runs td:nth-child(n+6),table.runs thead th:nth-child(n+6){text-align:left;white-space:normal}
 th.ref,td.ref{color:#8c959f;background:#fafbfc;font-style:italic}
 td.pl,td.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
 td.pl{max-width:520px;text-align:left!important;white-space:normal!important}

@@ -31,7 +31,7 @@ std::string heat(double v) {
 
 std::string html_runs(const Model& m) {
   HtmlTable t;
-  t.css_class = "num";
+  t.css_class = "num runs";  // scanner and note: text, left-aligned and wrapped
   t.header = {
       "run",     "status", "packets captured", "dropped (kernel + interface)", "scan time, s",
       "scanner", "note"};
