@@ -17,4 +17,10 @@ std::string normalise_backend(std::string_view name) {
   return k ? backend_name(*k) : std::string(name);
 }
 
+std::string backend_names(const std::vector<BackendKind>& kinds) {
+  std::string out;
+  for (BackendKind k : kinds) out += (out.empty() ? "" : ", ") + std::string(backend_name(k));
+  return out;
+}
+
 }  // namespace testbed::config

@@ -72,7 +72,7 @@ void read_base(MapReader& top, Recipe* r) {
   // Two kinds of base: a Debian suite (mmdebstrap: LXC roots, and VM disks built here
   // from the same root plus a kernel) or a downloaded cloud image (VM only).
   const bool cloud = m.has("cloud_image");
-  if (r->supports("lxc") && cloud)
+  if (r->supports(BackendKind::kLxc) && cloud)
     m.error_at("cloud_image",
                "an lxc recipe's base is a Debian 'suite'; cloud_image is only for vm-only recipes");
   if (!cloud && r->base.suite.empty() && m.valid() && !m.has("suite"))
@@ -397,8 +397,7 @@ fs::path find_source_file(const std::string& file_name) {
   return {};
 }
 
-bool Recipe::supports(const std::string& backend_in) const {
-  const std::string backend = normalise_backend(backend_in);
+bool Recipe::supports(BackendKind backend) const {
   return std::find(backends.begin(), backends.end(), backend) != backends.end();
 }
 
@@ -424,18 +423,20 @@ util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path)
   }
   top.get("description", &r.description);
   top.get_enum("role", &r.role, {"scanner", "target", "router", "sensor"}, true);
-  if (top.get("backends", &r.backends, true)) {
-    for (const auto& b : r.backends) {
-      if (!parse_backend_kind(b)) {
-        std::string hint = nearest(b, {"lxc", "vm", "kvm"});
-        top.error_at("backends",
-                     fmt::format("backend '{}' must be lxc or vm{}", b,
-                                 hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+  std::vector<std::string> backends;
+  if (top.get("backends", &backends, true)) {
+    for (const auto& b : backends) {
+      // `kvm` is the older spelling of `vm` (QEMU with KVM or TCG): one kind inside.
+      if (auto kind = parse_backend_kind(b)) {
+        if (!r.supports(*kind)) r.backends.push_back(*kind);
+        continue;
       }
+      std::string hint = nearest(b, {"lxc", "vm", "kvm"});
+      top.error_at("backends",
+                   fmt::format("backend '{}' must be lxc or vm{}", b,
+                               hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
     }
-    // `kvm` is the older spelling of `vm` (QEMU with KVM or TCG): one name inside.
-    for (auto& b : r.backends) b = normalise_backend(b);
-    if (r.backends.empty()) top.error_at("backends", "backends must name lxc and/or vm");
+    if (backends.empty()) top.error_at("backends", "backends must name lxc and/or vm");
   }
   read_base(top, &r);
   if (top.get("packages", &r.packages)) {

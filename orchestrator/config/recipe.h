@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "orchestrator/config/backend.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::config {
@@ -118,7 +119,7 @@ struct Recipe {
   std::string name;            ///< equals the file's stem
   std::string description;
   std::string role;                   ///< scanner | target | router | sensor
-  std::vector<std::string> backends;  ///< lxc and/or vm (`kvm` in a file is read as vm)
+  std::vector<BackendKind> backends;  ///< lxc and/or vm (`kvm` in a file is read as vm)
   RecipeBase base;
   std::vector<std::string> packages;
   std::vector<RecipeFile> files;
@@ -129,7 +130,7 @@ struct Recipe {
   RecipeSource source;  ///< empty unless the image is built from upstream source
 
   /// "lxc" or "vm" ("kvm" is taken as "vm").
-  bool supports(const std::string& backend) const;
+  bool supports(BackendKind backend) const;
   /// A VM image made from a downloaded cloud image (cloud-init at first boot) rather than
   /// a Debian root built here.
   bool cloud() const { return !base.cloud_image.empty(); }

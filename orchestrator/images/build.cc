@@ -128,7 +128,7 @@ void fsync_dir(const fs::path& dir) {
 // Points <name_dir>/<current_link(backend)> at `key` atomically (a new symlink renamed
 // over the old).
 util::Status flip_current(const fs::path& name_dir, const std::string& key,
-                          const std::string& backend) {
+                          config::BackendKind backend) {
   const std::string link = current_link(backend);
   fs::path tmp = name_dir / ("." + link + ".tmp");
   std::error_code ec;
@@ -297,7 +297,7 @@ nlohmann::json make_manifest(const config::Recipe& r, const Builder& b, const st
     files[f.source_rel] = h ? *h : std::string("unreadable");
   }
   json base = json::object();
-  if (b.backend() == "lxc") {
+  if (b.backend() == config::BackendKind::kLxc) {
     base["suite"] = r.base.suite;
     base["apt_options"] = r.base.apt_options;
     base["mirror"] = "mmdebstrap default";
@@ -312,7 +312,7 @@ nlohmann::json make_manifest(const config::Recipe& r, const Builder& b, const st
       {"name", r.name},
       {"description", r.description},
       {"role", r.role},
-      {"backend", b.backend()},
+      {"backend", config::backend_name(b.backend())},
       {"key", key},
       {"recipe",
        {{"path", r.path.string()}, {"sha256", util::sha256_hex(r.text)}, {"files", files}}},
@@ -355,7 +355,8 @@ util::Result<BuildReport> build_image(const config::Recipe& r, Builder& b, const
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   if (!r.supports(b.backend()))
-    return util::fail("recipe '{}' does not support the {} backend", r.name, b.backend());
+    return util::fail("recipe '{}' does not support the {} backend", r.name,
+                      config::backend_name(b.backend()));
   auto key = cache_key(r, b);
   if (!key) return key.error();
 

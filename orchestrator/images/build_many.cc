@@ -63,7 +63,7 @@ BuildManyResult build_many(const BuildManyOptions& a) {
     }
     BackendKind kind = a.backend.value_or(BackendKind::kLxc);
     for (auto& r : *all) {
-      if (r.supports(config::backend_name(kind))) {
+      if (r.supports(kind)) {
         recipes.push_back(std::move(r));
         kinds.push_back(kind);
       } else if (kind == BackendKind::kLxc) {
@@ -78,14 +78,14 @@ BuildManyResult build_many(const BuildManyOptions& a) {
         errors += (errors.empty() ? "" : "\n") + r.error().message;
         continue;
       }
-      BackendKind kind = a.backend   ? *a.backend
-                         : r->supports("lxc") ? BackendKind::kLxc
-                                              : BackendKind::kVm;
-      if (!r->supports(config::backend_name(kind))) {
+      BackendKind kind = a.backend                        ? *a.backend
+                         : r->supports(BackendKind::kLxc) ? BackendKind::kLxc
+                                                          : BackendKind::kVm;
+      if (!r->supports(kind)) {
         errors += (errors.empty() ? "" : "\n") +
                   fmt::format("{}: recipe {} has no {} image (its backends: {})", n,
                               r->path.string(), config::backend_name(kind),
-                              fmt::join(r->backends, ", "));
+                              config::backend_names(r->backends));
         continue;
       }
       recipes.push_back(std::move(*r));
@@ -111,7 +111,7 @@ BuildManyResult build_many(const BuildManyOptions& a) {
     VmBuilder vm_probe(downloads);
     std::vector<std::string> lxc_to_build, kvm_to_build;
     for (size_t i = 0; i < recipes.size(); ++i) {
-      auto source_probe = make_source_builder(recipes[i], config::backend_name(kinds[i]), root);
+      auto source_probe = make_source_builder(recipes[i], kinds[i], root);
       const Builder& probe = source_probe                  ? *source_probe
                              : kinds[i] == BackendKind::kVm ? static_cast<const Builder&>(vm_probe)
                                                             : lxc_probe;
@@ -161,7 +161,7 @@ BuildManyResult build_many(const BuildManyOptions& a) {
     for (size_t i; !util::interrupted() && (i = next++) < recipes.size();) {
       const auto& r = recipes[i];
       // Recipes with `source:` compile their program first (source_build.h).
-      auto source_builder = make_source_builder(r, config::backend_name(kinds[i]), root);
+      auto source_builder = make_source_builder(r, kinds[i], root);
       Builder& builder = source_builder                  ? *source_builder
                          : kinds[i] == BackendKind::kVm ? static_cast<Builder&>(vm_builder)
                                                         : lxc_builder;

@@ -48,7 +48,7 @@ class Builder {
  public:
   virtual ~Builder() = default;
   /// "lxc" or "kvm": which recipes this builder can make.
-  virtual std::string backend() const = 0;
+  virtual config::BackendKind backend() const = 0;
   /// Changes whenever the builder makes different images from the same recipe; part of
   /// the cache key, so bumping it rebuilds everything.
   virtual std::string version() const = 0;

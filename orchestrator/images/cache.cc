@@ -15,23 +15,24 @@ fs::path default_cache_root() {
   return "/var/lib/testbed/images";
 }
 
-std::string current_link(const std::string& backend) {
-  return config::parse_backend_kind(backend) == config::BackendKind::kVm ? "current-vm"
-                                                                         : "current";
+std::string current_link(config::BackendKind backend) {
+  return backend == config::BackendKind::kVm ? "current-vm" : "current";
 }
 
 util::Result<ImageRef> find_image(const std::string& name, const fs::path& root,
-                                  const std::string& backend) {
+                                  config::BackendKind backend) {
   if (name.empty() || name[0] == '.' || name.find('/') != std::string::npos)
     return util::fail("'{}' is not an image name", name);
   const fs::path name_dir = root / name;
   const std::string link = current_link(backend);
-  const bool vm = link != "current";
+  const bool vm = backend == config::BackendKind::kVm;
   std::error_code ec;
   fs::path target = fs::read_symlink(name_dir / link, ec);
   if (ec) {
     std::error_code other;
-    if (fs::is_symlink(name_dir / current_link(vm ? "lxc" : "vm"), other))
+    if (fs::is_symlink(
+            name_dir / current_link(vm ? config::BackendKind::kLxc : config::BackendKind::kVm),
+            other))
       return util::fail(
           "image '{}' is built for {} only (run `testbed image build --backend {} {}` if its "
           "recipe has that backend, or name another image for this node: the experiment's "

@@ -43,6 +43,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "orchestrator/config/backend.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::images {
@@ -60,14 +61,14 @@ struct ImageRef {
 std::filesystem::path default_cache_root();
 
 /// The name of the symlink to the current build of an image for `backend`: "current"
-/// for lxc (and ""), "current-vm" for vm (and its older spelling kvm).
-std::string current_link(const std::string& backend);
+/// for lxc, "current-vm" for vm.
+std::string current_link(config::BackendKind backend);
 
 /// The current complete build of `name` for `backend`, or an error saying how to build
 /// it ("run `testbed image build NAME`").
 util::Result<ImageRef> find_image(const std::string& name,
                                   const std::filesystem::path& root = default_cache_root(),
-                                  const std::string& backend = "lxc");
+                                  config::BackendKind backend = config::BackendKind::kLxc);
 
 /// The image's manifest.json (fields: images/README.md); an error names the file.
 util::Result<nlohmann::json> read_manifest(const ImageRef& ref);

@@ -31,7 +31,7 @@ class KvmBuilder : public Builder {
   /// finished ones reused when another recipe names the same image).
   explicit KvmBuilder(std::filesystem::path downloads_dir, DownloadOptions opts = {})
       : downloads_(std::move(downloads_dir)), opts_(std::move(opts)) {}
-  std::string backend() const override { return "vm"; }
+  config::BackendKind backend() const override { return config::BackendKind::kVm; }
   std::string version() const override { return "kvm-1"; }
   /// The derived cloud-config (so a change in how it is derived rebuilds).
   std::string key_material(const config::Recipe& recipe) const override;

@@ -107,7 +107,8 @@ std::string LxcBuilder::key_material(const config::Recipe& r) const {
 
 util::Result<BuildOutput> LxcBuilder::build(const config::Recipe& r, const fs::path& work_dir,
                                             const ProgressFn& progress) {
-  if (!r.supports("lxc")) return util::fail("recipe '{}' has no lxc backend", r.name);
+  if (!r.supports(config::BackendKind::kLxc))
+    return util::fail("recipe '{}' has no lxc backend", r.name);
   return build_debian_root(r, work_dir, progress, {}, {});
 }
 

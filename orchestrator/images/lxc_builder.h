@@ -33,7 +33,7 @@ util::Result<BuildOutput> build_debian_root(const config::Recipe& recipe,
 
 class LxcBuilder : public Builder {
  public:
-  std::string backend() const override { return "lxc"; }
+  config::BackendKind backend() const override { return config::BackendKind::kLxc; }
   std::string version() const override;
   std::string key_material(const config::Recipe& recipe) const override;
   /// Runs `mmdebstrap --variant=apt --include=... [--aptopt=...] SUITE work_dir/rootfs`

@@ -446,7 +446,8 @@ util::Result<BuildOutput> SourceBuilder::build(const config::Recipe& r, const fs
   if (progress) progress("building the runtime image");
   // build_debian_root (lxc_builder.h) is the LXC builder's own pipeline; the staged tree
   // goes in by one more sync-in hook, before the recipe's files and build commands.
-  if (!r.supports("lxc")) return util::fail("recipe '{}' has no lxc backend", r.name);
+  if (!r.supports(config::BackendKind::kLxc))
+    return util::fail("recipe '{}' has no lxc backend", r.name);
   auto built = build_debian_root(r, work_dir, progress, {},
                                  {fmt::format("--customize-hook=sync-in {} /", destdir.string())});
   if (!built) return built.error();
@@ -495,9 +496,9 @@ util::Result<BuildOutput> SourceBuilder::build(const config::Recipe& r, const fs
   return built;
 }
 
-std::unique_ptr<Builder> make_source_builder(const config::Recipe& r, const std::string& backend,
+std::unique_ptr<Builder> make_source_builder(const config::Recipe& r, config::BackendKind backend,
                                              const fs::path& cache_root) {
-  if (backend != "lxc" || r.source.empty()) return nullptr;
+  if (backend != config::BackendKind::kLxc || r.source.empty()) return nullptr;
   return std::make_unique<SourceBuilder>(cache_root);
 }
 

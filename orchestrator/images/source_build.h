@@ -71,7 +71,7 @@ util::Result<SourceStepsResult> read_source_steps(const std::filesystem::path& w
 class SourceBuilder : public Builder {
  public:
   explicit SourceBuilder(std::filesystem::path cache_root) : cache_root_(std::move(cache_root)) {}
-  std::string backend() const override { return "lxc"; }
+  config::BackendKind backend() const override { return config::BackendKind::kLxc; }
   std::string version() const override;
   /// The LXC builder's material plus the tarball that will be used (file or url, its
   /// sha256) and the bytes of every patch: a changed patch or source rebuilds.
@@ -84,10 +84,10 @@ class SourceBuilder : public Builder {
   std::filesystem::path cache_root_;
 };
 
-/// The builder for `recipe` on `backend` ("lxc" or "kvm"): a SourceBuilder for lxc
-/// recipes with `source:`, else nullptr (the caller's plain builder applies).
+/// The builder for `recipe` on `backend`: a SourceBuilder for lxc recipes with `source:`,
+/// else nullptr (the caller's plain builder applies).
 std::unique_ptr<Builder> make_source_builder(const config::Recipe& recipe,
-                                             const std::string& backend,
+                                             config::BackendKind backend,
                                              const std::filesystem::path& cache_root);
 
 }  // namespace testbed::images

@@ -139,7 +139,8 @@ util::Status run_step(const std::string& what, const std::vector<std::string>& a
 
 util::Result<BuildOutput> VmBuilder::build(const config::Recipe& r, const fs::path& work_dir,
                                            const ProgressFn& progress) {
-  if (!r.supports("vm")) return util::fail("recipe '{}' has no vm backend", r.name);
+  if (!r.supports(config::BackendKind::kVm))
+    return util::fail("recipe '{}' has no vm backend", r.name);
   if (r.cloud()) {
     auto out = cloud_.build(r, work_dir, progress);
     if (out) out->vm_boot = "cloud-init";

@@ -43,7 +43,7 @@ class VmBuilder : public Builder {
   /// `downloads_dir`: for cloud-image recipes (KvmBuilder).
   explicit VmBuilder(std::filesystem::path downloads_dir, DownloadOptions opts = {})
       : cloud_(std::move(downloads_dir), std::move(opts)) {}
-  std::string backend() const override { return "vm"; }
+  config::BackendKind backend() const override { return config::BackendKind::kVm; }
   std::string version() const override { return "vm-builder/1"; }
   std::string key_material(const config::Recipe& recipe) const override;
   /// Debian base: build_debian_root with kVmPackages, /testbed/vm-init written, the

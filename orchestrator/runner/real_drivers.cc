@@ -146,7 +146,7 @@ class VirtLabDriver : public LabDriver {
     auto ref = images::find_image(
         lab_->node(node).image,
         opts_.image_root.empty() ? images::default_cache_root() : opts_.image_root,
-        config::backend_name(opts_.backend));
+        opts_.backend.value_or(config::BackendKind::kLxc));
     if (!ref) return ref.error();
     return images::read_manifest(*ref);
   }

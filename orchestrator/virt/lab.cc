@@ -217,7 +217,8 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
     std::string image = opts.images.count(n.name) ? opts.images.at(n.name) : n.image;
     lab->images_[n.name] = image;
     if (refs.count(image)) continue;
-    auto ref = images::find_image(image, opts.image_root, config::backend_name(opts.backend));
+    auto ref = images::find_image(image, opts.image_root,
+                                  opts.backend.value_or(config::BackendKind::kLxc));
     if (!ref) {
       missing += fmt::format("\n  {}: node '{}': {}", n.where, n.name, ref.error().message);
       continue;
@@ -380,7 +381,8 @@ util::Status Lab::create_networks() {
 
 util::Status Lab::create_node(const config::TopologyNode& n) {
   const NodeInfo& info = infos_.at(n.name);
-  auto ref = images::find_image(info.image, opts_.image_root, config::backend_name(opts_.backend));
+  auto ref = images::find_image(info.image, opts_.image_root,
+                                opts_.backend.value_or(config::BackendKind::kLxc));
   if (!ref) return ref.error();
   fs::path nd = state_dir_ / "nodes" / n.name;
   BootConfig boot = make_boot_config(topo_, name_, n);
@@ -495,7 +497,7 @@ util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds 
 
 util::Status Lab::check_expect(const std::string& node, remote::SshSession& session) {
   auto ref = images::find_image(infos_.at(node).image, opts_.image_root,
-                                config::backend_name(opts_.backend));
+                                opts_.backend.value_or(config::BackendKind::kLxc));
   if (!ref) return {};  // a fake image in tests; up() already refused missing ones
   auto m = images::read_manifest(*ref);
   if (!m || !m->contains("expect") || !(*m)["expect"].is_object()) return {};
@@ -544,7 +546,8 @@ util::Status Lab::reset_node(const std::string& node, const std::string& image) 
   const config::TopologyNode* n = topo_.node(node);
   if (!n) return util::fail("lab '{}' has no node '{}'", name_, node);
   if (!image.empty() && image != images_[node]) {
-    auto ref = images::find_image(image, opts_.image_root, config::backend_name(opts_.backend));
+    auto ref = images::find_image(image, opts_.image_root,
+                                  opts_.backend.value_or(config::BackendKind::kLxc));
     if (!ref) return ref.error();
     std::string built_for = image_backend(*ref);
     if (!built_for.empty() && opts_.backend && built_for != config::backend_name(opts_.backend))
@@ -679,7 +682,8 @@ std::map<std::string, std::string> Lab::provenance() const {
   if (::uname(&u) == 0) p["kernel"] = std::string(u.release) + " " + u.version;
   if (auto h = util::sha256_file(state_dir_ / "topology.yaml")) p["topology_sha256"] = *h;
   for (const auto& [node, image] : images_) {
-    auto ref = images::find_image(image, opts_.image_root, config::backend_name(opts_.backend));
+    auto ref = images::find_image(image, opts_.image_root,
+                                  opts_.backend.value_or(config::BackendKind::kLxc));
     p["image." + node] = ref ? image + "@" + ref->key : image + "@?";
   }
   return p;

@@ -10,6 +10,6 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   auto r = testbed::config::parse_recipe(text, "/nonexistent/testbed-fuzz/fuzz.yaml");
-  if (r) (void)r->supports("lxc");
+  if (r) (void)r->supports(testbed::config::BackendKind::kLxc);
   return 0;
 }

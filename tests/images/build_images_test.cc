@@ -34,7 +34,7 @@ std::vector<config::Recipe> lxc_recipes() {
   for (auto& r : *all) {
     // Source builds compile for minutes and need their tarball (TESTBED_SOURCES): the
     // e2e test `e2e_source_build` builds the cheapest of them and scans with it.
-    if (r.supports("lxc") && r.source.empty()) out.push_back(std::move(r));
+    if (r.supports(config::BackendKind::kLxc) && r.source.empty()) out.push_back(std::move(r));
   }
   return out;
 }
@@ -157,7 +157,7 @@ TEST_F(RealImages, BuildTheCiVmImagesThenCacheHitsAreInstant) {
       }
       std::printf("vm image %-20s %s %6.1f s %5llu MiB\n", name, res->built ? "built " : "cached",
                   res->seconds, static_cast<unsigned long long>(res->size_bytes >> 20));
-      auto ref = find_image(name, default_cache_root(), "vm");
+      auto ref = find_image(name, default_cache_root(), config::BackendKind::kVm);
       ASSERT_TRUE(ref.ok()) << ref.error().message;
       // The LXC build of the same recipe is a different cache entry.
       auto lxc = find_image(name);
@@ -176,7 +176,7 @@ TEST_F(RealImages, BuildTheCiVmImagesThenCacheHitsAreInstant) {
       EXPECT_EQ(*info, "") << "the base disk stands alone";
     }
   }
-  auto scanner = find_image("scanner-nmap-7.80", default_cache_root(), "vm");
+  auto scanner = find_image("scanner-nmap-7.80", default_cache_root(), config::BackendKind::kVm);
   ASSERT_TRUE(scanner.ok());
   auto m = nlohmann::json::parse(*util::read_file(scanner->manifest));
   EXPECT_EQ(m["nmap"]["version"], "7.80");
@@ -320,7 +320,7 @@ chroot "$w/s/merged" nmap -T4 -A -p 21,80,3306 127.0.0.1
 // .tmp dir; the next build of that name must detach them, not delete through them.
 class NoopBuilder : public Builder {
  public:
-  std::string backend() const override { return "lxc"; }
+  config::BackendKind backend() const override { return config::BackendKind::kLxc; }
   std::string version() const override { return "noop/1"; }
   util::Result<BuildOutput> build(const config::Recipe&, const fs::path& work_dir,
                                   const ProgressFn&) override {

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 /// half-way (after writing files) to check that nothing of the build survives.
 class FakeBuilder : public Builder {
  public:
-  std::string backend() const override { return "lxc"; }
+  config::BackendKind backend() const override { return config::BackendKind::kLxc; }
   std::string version() const override { return version_; }
   util::Result<BuildOutput> build(const config::Recipe& r, const fs::path& work_dir,
                                   const ProgressFn& progress) override {

@@ -38,8 +38,8 @@ TEST(Recipe, MinimalLxcRecipe) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->name, "scan");
   EXPECT_EQ(r->role, "scanner");
-  EXPECT_TRUE(r->supports("lxc"));
-  EXPECT_FALSE(r->supports("kvm"));
+  EXPECT_TRUE(r->supports(config::BackendKind::kLxc));
+  EXPECT_FALSE(r->supports(config::BackendKind::kVm));
   EXPECT_EQ(r->base.suite, "bookworm");
   EXPECT_EQ(r->packages, std::vector<std::string>{"nmap"});
   EXPECT_EQ(r->expect.nmap_version, "7.93");
@@ -121,8 +121,11 @@ base:
   EXPECT_NE(e.find("sha256 is only for a cloud_image base"), std::string::npos) << e;
   auto both = parse("name: scan\nrole: scanner\nbackends: [lxc, kvm]\nbase:\n  suite: bookworm\n");
   ASSERT_TRUE(both.ok()) << both.error().message;
-  EXPECT_EQ(both->backends, (std::vector<std::string>{"lxc", "vm"})) << "kvm is read as vm";
-  EXPECT_TRUE(both->supports("vm") && both->supports("kvm") && !both->cloud());
+  EXPECT_EQ(both->backends,
+            (std::vector<config::BackendKind>{config::BackendKind::kLxc, config::BackendKind::kVm}))
+      << "kvm is read as vm";
+  EXPECT_TRUE(both->supports(config::BackendKind::kVm) &&
+              both->supports(config::BackendKind::kLxc) && !both->cloud());
 }
 
 TEST(Recipe, KvmBaseNeedsUrlAndExactlyOneDigest) {
@@ -235,7 +238,7 @@ TEST(Recipe, ShippedRecipesAllLoad) {
     if (r.cloud()) {
       EXPECT_TRUE(r.base.cloud_image.rfind("https://cloud-images.ubuntu.com/releases/", 0) == 0)
           << r.name;
-      EXPECT_FALSE(r.supports("lxc")) << r.name;
+      EXPECT_FALSE(r.supports(config::BackendKind::kLxc)) << r.name;
     }
     if (r.base.suite == "sid") {
       ASSERT_EQ(r.base.apt_options.size(), 1u) << r.name;

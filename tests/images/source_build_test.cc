@@ -369,9 +369,9 @@ TEST_F(SourceBuildTest, KeyTracksPatchAndTarball) {
   write(recipes_ / "patches" / "say-patched.patch", std::string(kPatch) + "\n");
   EXPECT_NE(*cache_key(*r, b), *k1) << "a changed patch rebuilds";
   EXPECT_NE(*cache_key(*r, b), *cache_key(*r, LxcBuilder()));
-  auto plain = make_source_builder(*r, "kvm", tmp_ / "cache");
+  auto plain = make_source_builder(*r, config::BackendKind::kVm, tmp_ / "cache");
   EXPECT_EQ(plain, nullptr);
-  EXPECT_NE(make_source_builder(*r, "lxc", tmp_ / "cache"), nullptr);
+  EXPECT_NE(make_source_builder(*r, config::BackendKind::kLxc, tmp_ / "cache"), nullptr);
 }
 
 // A tarball whose digest differs from the recipe's: refused before anything is built,

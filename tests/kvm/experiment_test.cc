@@ -24,13 +24,13 @@ TEST(KvmExperiment, StudyFileLoadsWithTheStudysVersionsAndCommand) {
   for (const auto& s : e->scanners) {
     auto r = load_recipe_named(images, s.image);
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_TRUE(r->supports("kvm")) << s.image;
+    EXPECT_TRUE(r->supports(config::BackendKind::kVm)) << s.image;
     EXPECT_EQ(r->expect.nmap_version, s.label);
   }
   for (const char* n : {"ubuntu-target-lamp-ftp", "kvm-router"}) {
     auto r = load_recipe_named(images, n);
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_TRUE(r->supports("kvm")) << n;
+    EXPECT_TRUE(r->supports(config::BackendKind::kVm)) << n;
   }
   // Every node boots a KVM image: node_images for all but the scanner (its image comes
   // from `scanners:`), so none of the topology's LXC images end up on KVM.
@@ -44,7 +44,7 @@ TEST(KvmExperiment, StudyFileLoadsWithTheStudysVersionsAndCommand) {
     ASSERT_TRUE(e->node_images.count(n.name)) << n.name << " has no KVM image in node_images";
     auto r = load_recipe_named(images, e->node_images.at(n.name));
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_TRUE(r->supports("kvm")) << n.name;
+    EXPECT_TRUE(r->supports(config::BackendKind::kVm)) << n.name;
     EXPECT_EQ(r->role, to_string(n.role)) << n.name;
   }
   EXPECT_EQ(lab_uris(*e), (std::vector<std::string>{"qemu:///system"}));

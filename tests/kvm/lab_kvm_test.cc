@@ -78,7 +78,8 @@ void fake_image(const fs::path& root, const std::string& name, const std::string
   nlohmann::json m = {{"schema", 1}, {"complete", true}, {"name", name}, {"backend", backend}};
   ASSERT_TRUE(util::write_file_atomic(dir / "manifest.json", m.dump()));
   std::error_code ec;
-  fs::create_directory_symlink("k1", root / name / images::current_link(backend), ec);
+  fs::create_directory_symlink(
+      "k1", root / name / images::current_link(*config::parse_backend_kind(backend)), ec);
   if (backend != "kvm" && backend != "vm") {
     fs::create_directories(dir / "rootfs");
     return;

@@ -46,7 +46,8 @@ std::string qemu_processes_of(const std::string& lab) {
 TEST(VmLab, TcgUpSafetyResetGcDown) {
   ASSERT_EQ(::geteuid(), 0u) << "the VM lab needs root (libvirt QEMU, taps)";
   for (const char* img : {"router", "scanner-nmap-7.80", "target-lamp-ftp"})
-    ASSERT_TRUE(images::find_image(img, images::default_cache_root(), "vm").ok())
+    ASSERT_TRUE(
+        images::find_image(img, images::default_cache_root(), config::BackendKind::kVm).ok())
         << "VM image '" << img << "' is not built (the images fixture builds it)";
   auto topo =
       config::load_topology(std::string(TESTBED_SOURCE_DIR) + "/topology/two-subnet-small.yaml");
