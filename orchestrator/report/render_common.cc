@@ -7,19 +7,21 @@
 
 #include <set>
 
+#include "orchestrator/config/backend.h"
+
 namespace testbed::report {
 
 std::string lab_backend_note(const std::vector<RunRecord>& runs) {
   std::set<std::string> kinds;
   bool tcg = false;
   for (const RunRecord& r : runs) {
-    const std::string& backend = r.manifest.lab.backend;
+    const auto backend = config::parse_backend_kind(r.manifest.lab.backend);
     const std::string& accel = r.manifest.lab.accel;
-    if (backend == "vm") {
+    if (backend == config::BackendKind::kVm) {
       kinds.insert(accel == "tcg" ? "QEMU virtual machines under TCG (software emulation)"
                                   : "QEMU/KVM virtual machines");
       tcg = tcg || accel == "tcg";
-    } else if (backend == "lxc") {
+    } else if (backend == config::BackendKind::kLxc) {
       kinds.insert("LXC containers");
     }
   }
