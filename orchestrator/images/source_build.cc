@@ -9,6 +9,7 @@
 #include <deque>
 #include <sstream>
 
+#include "orchestrator/images/build.h"
 #include "orchestrator/images/kvm_download.h"
 #include "orchestrator/util/clock.h"
 #include "orchestrator/util/files.h"
@@ -327,16 +328,31 @@ std::string SourceBuilder::version() const {
   return std::string(kSourceBuilderVersion) + "+" + LxcBuilder().version();
 }
 
+std::string SourceBuilder::tarball_key(const config::Recipe& r) const {
+  auto line = [](const std::string& how, const std::string& what, const std::string& sha) {
+    return fmt::format("{} {} {}", how, what, sha);
+  };
+  if (key_entry_) return line("file", key_entry_->file, key_entry_->sha256);
+  auto t = resolve_tarball(r, cache_root_ / ".downloads");
+  if (t && !t->downloaded) return line("file", t->entry.file, t->entry.sha256);
+  // The host has none of the `file` tarballs: one whose image is built still serves.
+  for (const auto& e : r.source.tarballs) {
+    if (e.file.empty()) continue;
+    key_entry_ = &e;
+    auto key = cache_key(r, *this);
+    key_entry_ = nullptr;
+    std::error_code ec;
+    if (key && fs::is_regular_file(cache_root_ / r.name / *key / "manifest.json", ec))
+      return line("file", e.file, e.sha256);
+  }
+  if (!t) return "none";  // build() fails and says why
+  return line("url", t->entry.url, t->entry.sha256);
+}
+
 std::string SourceBuilder::key_material(const config::Recipe& r) const {
   std::string m = LxcBuilder().key_material(r);
   m += "\nsource-build-script\n" + source_build_script();
-  auto t = resolve_tarball(r, cache_root_ / ".downloads");
-  if (t) {
-    m += fmt::format("\ntarball {} {}\n", t->downloaded ? "url " + t->entry.url : "file " + t->entry.file,
-                     t->entry.sha256);
-  } else {
-    m += "\ntarball none\n";  // build() fails and says why
-  }
+  m += "\ntarball " + tarball_key(r) + "\n";
   for (size_t i = 0; i < r.source.patches.size(); ++i) {
     auto h = util::sha256_file(r.source.patches[i]);
     m += fmt::format("patch {} {}\n", r.source.patches_rel[i], h ? *h : "unreadable");

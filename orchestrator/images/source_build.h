@@ -74,7 +74,9 @@ class SourceBuilder : public Builder {
   config::BackendKind backend() const override { return config::BackendKind::kLxc; }
   std::string version() const override;
   /// The LXC builder's material plus the tarball that will be used (file or url, its
-  /// sha256) and the bytes of every patch: a changed patch or source rebuilds.
+  /// sha256) and the bytes of every patch: a changed patch or source rebuilds. A `file`
+  /// entry this host no longer has still keys the image when the cache holds the image
+  /// built from it (a build needs the tarball; using the built image does not).
   std::string key_material(const config::Recipe& recipe) const override;
   util::Result<BuildOutput> build(const config::Recipe& recipe,
                                   const std::filesystem::path& work_dir,
@@ -82,6 +84,10 @@ class SourceBuilder : public Builder {
 
  private:
   std::filesystem::path cache_root_;
+  /// While set, key_material keys with this `file` entry (to ask whether its image is cached).
+  mutable const config::SourceTarball* key_entry_ = nullptr;
+  /// The tarball line of the key: "file NAME SHA256", "url URL SHA256" or "none".
+  std::string tarball_key(const config::Recipe& recipe) const;
 };
 
 /// The builder for `recipe` on `backend`: a SourceBuilder for lxc recipes with `source:`,

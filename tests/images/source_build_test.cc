@@ -374,6 +374,30 @@ TEST_F(SourceBuildTest, KeyTracksPatchAndTarball) {
   EXPECT_NE(make_source_builder(*r, config::BackendKind::kLxc, tmp_ / "cache"), nullptr);
 }
 
+// A source image built from a `file` tarball stays the current build when the host no
+// longer has the file (nothing needs building); without that build the key falls to the
+// url entry, which a build would download.
+TEST_F(SourceBuildTest, ABuiltImageOutlivesItsTarballFile) {
+  std::string text = edit(recipe_text(sha_), "  patches:",
+                          "    - url: https://example.invalid/proj-1.0.tar.gz\n"
+                          "      sha256: " + std::string(64, 'b') + "\n  patches:");
+  auto r = parse(text);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  SourceBuilder b(tmp_ / "cache");
+  auto with_file = cache_key(*r, b);
+  ASSERT_TRUE(with_file.ok());
+  fs::remove(sources_ / "proj-1.0.tar.gz");
+  auto without = cache_key(*r, b);
+  ASSERT_TRUE(without.ok());
+  EXPECT_NE(*without, *with_file) << "nothing built: the url entry keys the build";
+  EXPECT_NE(b.key_material(*r).find("tarball url https://example.invalid/proj-1.0.tar.gz"),
+            std::string::npos);
+  // The image built from the file is in the cache: it keys the image again.
+  write(tmp_ / "cache" / "proj" / *with_file / "manifest.json", "{}");
+  EXPECT_EQ(*cache_key(*r, b), *with_file);
+  EXPECT_TRUE(is_cached(*r, b, tmp_ / "cache"));
+}
+
 // A tarball whose digest differs from the recipe's: refused before anything is built,
 // and the cache holds nothing of the image afterwards.
 TEST_F(SourceBuildTest, Sha256MismatchPublishesNothing) {
