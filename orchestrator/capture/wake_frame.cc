@@ -1,8 +1,6 @@
 #include "orchestrator/capture/wake_frame.h"
 
-#include <arpa/inet.h>
 #include <linux/if_packet.h>
-#include <net/ethernet.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <unistd.h>

@@ -22,13 +22,6 @@ using test_support::tshark_counts;
 
 const std::string kTestbed = std::string(TESTBED_BINARY_DIR) + "/testbed";
 
-fs::path only_subdir(const fs::path& p) {
-  fs::path found;
-  for (auto& e : fs::directory_iterator(p))
-    if (e.is_directory() && !e.is_symlink()) found = e.path();  // not latest/latest-good
-  return found;
-}
-
 void expect_counts(const nlohmann::json& j, const test_support::Counts& c, const std::string& what) {
   SCOPED_TRACE(what);
   EXPECT_EQ(j["packets"].get<uint64_t>(), c.packets);
@@ -52,7 +45,7 @@ TEST(EndToEnd, CiSmokeExperiment) {
   fprintf(stderr, "%s\n", r->err.c_str());
   ASSERT_EQ(r->exit_code, 0);
 
-  fs::path results = only_subdir(out->path() / "ci-smoke");
+  fs::path results = test_support::run_results_dir(out->path() / "ci-smoke");
   ASSERT_FALSE(results.empty());
   for (const char* label : {"7.80", "7.95"}) {
     fs::path run = results / label / "1";

@@ -27,14 +27,6 @@ using test_support::tshark_counts;
 const std::string kTestbed = std::string(TESTBED_BINARY_DIR) + "/testbed";
 const std::string kExperiment = std::string(TESTBED_SOURCE_DIR) + "/experiments/ci-vm.yaml";
 
-fs::path only_subdir(const fs::path& p) {
-  fs::path found;
-  std::error_code ec;
-  for (auto& e : fs::directory_iterator(p, ec))
-    if (e.is_directory() && !e.is_symlink()) found = e.path();  // not latest/latest-good
-  return found;
-}
-
 // Everything of a VM lab named `lab` still on this host.
 std::vector<std::string> vm_leftovers(const std::string& lab, const fs::path& state_root) {
   std::vector<std::string> out = test_support::libvirt_objects_of("qemu:///system", lab);
@@ -53,7 +45,7 @@ TEST(VmEndToEnd, CiVmExperimentUnderTcg) {
                   nullptr);
   ASSERT_EQ(l.exit_code, 0) << l.log;
 
-  fs::path results = only_subdir(out->path() / "ci-vm");
+  fs::path results = test_support::run_results_dir(out->path() / "ci-vm");
   ASSERT_FALSE(results.empty());
   fs::path run = results / "7.80" / "1";
   for (const char* f : {"capture.pcap", "nmap.xml", "nmap.log", "phases.json", "manifest.json"})
@@ -108,7 +100,7 @@ TEST(VmEndToEnd, SigintMidScanThenGcLeavesNothing) {
                   });
   ASSERT_TRUE(sent) << "the scan never started:\n" << l.log;
   EXPECT_EQ(l.exit_code, 130) << l.log;
-  fs::path results = only_subdir(out->path() / "ci-vm");
+  fs::path results = test_support::run_results_dir(out->path() / "ci-vm");
   ASSERT_FALSE(results.empty());
   EXPECT_FALSE(fs::exists(results / "7.80" / "1" / "manifest.json")) << "never complete";
   auto f = nlohmann::json::parse(*util::read_file(results / "7.80" / "1" / "failure.json"));

@@ -11,6 +11,7 @@
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
+#include "tests/support/testbed_cli.h"
 
 namespace testbed {
 namespace {
@@ -29,8 +30,7 @@ TEST(EndToEnd, CiIdsExperiment) {
   ASSERT_TRUE(r.ok());
   fprintf(stderr, "%s\n", r->err.c_str());
   ASSERT_EQ(r->exit_code, 0);
-  fs::path results;
-  for (auto& e : fs::directory_iterator(out->path() / "ci-ids")) results = e.path();
+  fs::path results = test_support::run_results_dir(out->path() / "ci-ids");
   ASSERT_FALSE(results.empty());
 
   uint64_t live_testbed_alerts = 0;

@@ -23,13 +23,6 @@ using test_support::tshark_counts;
 
 const std::string kTestbed = std::string(TESTBED_BINARY_DIR) + "/testbed";
 
-// The one results directory `testbed run --output` made below `p`.
-fs::path results_dir_in(const fs::path& p) {
-  for (auto& e : fs::directory_iterator(p))
-    if (e.is_directory()) return e.path();
-  return {};
-}
-
 TEST(EndToEnd, MasscanAndZmapKinds) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (libvirt LXC, capture)";
   auto out = util::TempDir::create("testbed-e2e-kinds", "/var/tmp");
@@ -42,7 +35,7 @@ TEST(EndToEnd, MasscanAndZmapKinds) {
   fprintf(stderr, "%s\n", r->err.c_str());
   ASSERT_EQ(r->exit_code, 0);
 
-  fs::path results = results_dir_in(out->path() / "ci-scanner-kinds");
+  fs::path results = test_support::run_results_dir(out->path() / "ci-scanner-kinds");
   ASSERT_FALSE(results.empty());
   struct Want {
     const char* label;

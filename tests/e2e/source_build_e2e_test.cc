@@ -14,6 +14,7 @@
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/subprocess.h"
+#include "tests/support/testbed_cli.h"
 
 namespace testbed {
 namespace {
@@ -41,9 +42,7 @@ TEST(EndToEnd, SourceBuiltScannerScansWithProvenance) {
   fprintf(stderr, "%s\n", r->err.c_str());
   ASSERT_EQ(r->exit_code, 0);
 
-  fs::path results;
-  for (auto& e : fs::directory_iterator(out->path() / "ci-source"))
-    if (e.is_directory() && !e.is_symlink()) results = e.path();  // not latest/latest-good
+  fs::path results = test_support::run_results_dir(out->path() / "ci-source");
   ASSERT_FALSE(results.empty());
   fs::path run = results / "7.01" / "1";
   auto m = nlohmann::json::parse(*util::read_file(run / "manifest.json"));

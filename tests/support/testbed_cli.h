@@ -20,6 +20,16 @@
 
 namespace testbed::test_support {
 
+/// The results directory `testbed run --output OUT` made in OUT/<experiment>/ (its
+/// timestamped directory, not the latest/latest-good links); empty if there is none.
+inline std::filesystem::path run_results_dir(const std::filesystem::path& experiment_dir) {
+  std::filesystem::path found;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(experiment_dir, ec))
+    if (e.is_directory() && !e.is_symlink()) found = e.path();
+  return found;
+}
+
 inline const std::string& testbed_binary() {
   static const std::string path = std::string(TESTBED_BINARY_DIR) + "/testbed";
   return path;
