@@ -230,7 +230,7 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
   for (const auto& n : topo.nodes) {
     const std::string& image = lab->images_[n.name];
     std::string built_for = image_backend(refs.at(image));
-    if (!built_for.empty() && opts.backend && built_for != config::backend_name(opts.backend))
+    if (!built_for.empty() && opts.backend && config::parse_backend_kind(built_for) != opts.backend)
       wrong += fmt::format("\n  {}: node '{}': image '{}' is a {} image", n.where, n.name, image,
                            built_for);
   }
@@ -550,7 +550,8 @@ util::Status Lab::reset_node(const std::string& node, const std::string& image) 
                                   opts_.backend.value_or(config::BackendKind::kLxc));
     if (!ref) return ref.error();
     std::string built_for = image_backend(*ref);
-    if (!built_for.empty() && opts_.backend && built_for != config::backend_name(opts_.backend))
+    if (!built_for.empty() && opts_.backend &&
+        config::parse_backend_kind(built_for) != opts_.backend)
       return util::fail("image '{}' is a {} image; lab '{}' runs on the {} backend ({})", image,
                         built_for, name_, config::backend_name(opts_.backend), opts_.uri);
     images_[node] = image;
