@@ -57,6 +57,8 @@ int check_libvirt(const std::string& uri);
 CLI::Validator baseline_validator();
 /// Adds --junit FILE (the JUnit verdict) to `sub`.
 void add_junit_option(CLI::App& sub, std::string& file);
+/// Adds --metrics FILE (Prometheus text format; nightly/metrics.h) to `sub`.
+void add_metrics_option(CLI::App& sub, std::string& file);
 
 void add_run_command(CLI::App& app, CliContext& ctx);
 void add_analyze_command(CLI::App& app, CliContext& ctx);
@@ -71,6 +73,7 @@ void add_gc_command(CLI::App& app, CliContext& ctx);
 void add_version_command(CLI::App& app, CliContext& ctx);
 void add_prune_command(CLI::App& app, CliContext& ctx);
 void add_nightly_command(CLI::App& app, CliContext& ctx);
+void add_history_command(CLI::App& app, CliContext& ctx);
 /// `lab graph`, added to the `lab` verb (cli/lab_graph.cc).
 void add_lab_graph_subcommand(CLI::App& lab, CliContext& ctx);
 

@@ -5,6 +5,7 @@
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/nightly/junit.h"
+#include "orchestrator/nightly/metrics.h"
 #include "orchestrator/nightly/pointers.h"
 #include "orchestrator/report/compare.h"
 #include "orchestrator/report/provenance.h"
@@ -21,6 +22,7 @@ struct DiffArgs {
   bool json = false;
   bool allow_missing = false;
   std::string junit;
+  std::string metrics;
 };
 
 int run_diff(DiffArgs args) {
@@ -90,6 +92,12 @@ int run_diff(DiffArgs args) {
       return kExitFailure;
     }
   }
+  if (!args.metrics.empty()) {  // B's figures, judged by this comparison
+    if (auto st = nightly::write_metrics(args.metrics, args.b, d.drift); !st) {
+      util::log_error("{}", st.error().message);
+      return kExitFailure;
+    }
+  }
   if (d.drift) util::log_warn("drift: {}", report::drift_summary(d));
   return d.drift ? kExitDrift : kExitOk;
 }
@@ -120,6 +128,7 @@ void add_diff_command(CLI::App& app, CliContext& ctx) {
       ->required()
       ->check(baseline_validator());
   add_junit_option(*sub, args->junit);
+  add_metrics_option(*sub, args->metrics);
   sub->add_option("--tolerance", args->tolerance,
                   "Unique packets a version/phase may exceed its noise floor by before it counts "
                   "as drift (default 0)");

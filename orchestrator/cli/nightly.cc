@@ -31,6 +31,7 @@ struct NightlyArgs {
   std::string unit_dir = kSystemUnitDir;
   std::string cron_dir = "/etc/cron.d";
   std::string testbed;
+  std::string metrics_dir;
 };
 
 bool systemd_running() {
@@ -82,6 +83,7 @@ int install(const NightlyArgs& a) {
   job.output = fs::absolute(a.output.empty() ? exp->output : fs::path(a.output)).lexically_normal();
   job.workdir = fs::current_path();
   job.keep_results = a.keep_results;
+  if (!a.metrics_dir.empty()) job.metrics_dir = fs::absolute(a.metrics_dir).lexically_normal();
   if (auto st = nightly::parse_time_of_day(a.at, job); !st) {
     util::log_error("{}", st.error().message);
     return kExitBadInput;
@@ -220,6 +222,7 @@ void add_nightly_command(CLI::App& app, CliContext& ctx) {
   sub->footer(
       "The job runs: testbed --timestamps run EXPERIMENT --output DIR --baseline latest-good\n"
       "  --keep-results N --junit DIR/<experiment>/junit.xml\n"
+      "  [--metrics METRICS_DIR/testbed-<experiment>.prom]\n"
       "from the directory `install` ran in (install from the repository root). Its exit code\n"
       "is run's: a drift (3) or a failed run (1) makes the systemd unit fail.\n"
       "Example: testbed nightly install experiments/nmap7.yaml --at 02:30 --output /srv/results");
@@ -233,6 +236,10 @@ void add_nightly_command(CLI::App& app, CliContext& ctx) {
   in->add_option("--keep-results", args->keep_results,
                  "Complete results directories kept (run --keep-results; default 14)")
       ->check(CLI::Range(1, 100000));
+  in->add_option("--metrics-dir", args->metrics_dir,
+                 "Also write Prometheus metrics each night to DIR/testbed-<experiment>.prom "
+                 "(node_exporter's --collector.textfile.directory, e.g. "
+                 "/var/lib/prometheus/node-exporter)");
   in->add_option("--via", args->via, "systemd, cron, or auto (systemd when it runs; default)")
       ->check(CLI::IsMember({"auto", "systemd", "cron"}));
   in->add_option("--testbed", args->testbed, "The testbed binary the job runs (default: this one)");

@@ -1,6 +1,7 @@
 // Options the nightly features add to several verbs: --baseline (run, report) and diff's
 // A/B accept a results directory or a pointer name, `latest` or `latest-good`
-// (orchestrator/nightly/pointers.h); --junit FILE (run, report, diff; nightly/junit.h).
+// (orchestrator/nightly/pointers.h); --junit FILE (run, report, diff; nightly/junit.h);
+// --metrics FILE (run, report, diff; nightly/metrics.h).
 #include <filesystem>
 
 #include "orchestrator/cli/commands.h"
@@ -23,6 +24,12 @@ void add_junit_option(CLI::App& sub, std::string& file) {
                  "Also write the verdict as JUnit XML to FILE: a test case per version x phase "
                  "(failure = drift beyond the noise floor), errors for failed runs and versions "
                  "with no run to compare");
+}
+
+void add_metrics_option(CLI::App& sub, std::string& file) {
+  sub.add_option("--metrics", file,
+                 "Also write the figures in Prometheus' text format to FILE, atomically (for "
+                 "node_exporter's textfile collector: FILE ending .prom in its directory)");
 }
 
 }  // namespace testbed::cli

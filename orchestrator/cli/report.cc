@@ -13,6 +13,7 @@
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/nightly/junit.h"
+#include "orchestrator/nightly/metrics.h"
 #include "orchestrator/nightly/pointers.h"
 #include "orchestrator/report/results.h"
 #include "orchestrator/ids/section.h"
@@ -30,6 +31,7 @@ struct ReportArgs {
   size_t unique_limit = analysis::kDefaultUniqueLimit;
   bool allow_missing = false;
   std::string junit;
+  std::string metrics;
   bool ids = false;
 };
 
@@ -102,6 +104,12 @@ int run_report(const ReportArgs& a) {
       return kExitFailure;
     }
   }
+  if (!a.metrics.empty()) {
+    if (auto st = nightly::write_metrics(a.metrics, *dir); !st) {
+      util::log_error("{}", st.error().message);
+      return kExitFailure;
+    }
+  }
   if (out->drift) {
     util::log_warn("drift against {}: {} (see the report's baseline section)",
                    opts.baseline->string(),
@@ -138,6 +146,7 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
                   "floor")
       ->check(baseline_validator());
   add_junit_option(*sub, args->junit);
+  add_metrics_option(*sub, args->metrics);
   sub->add_option("--tolerance", args->tolerance,
                   "Unique packets a version/phase may exceed its noise floor by before it counts "
                   "as drift (default 0)");

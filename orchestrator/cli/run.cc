@@ -63,6 +63,7 @@ struct RunArgs {
   bool allow_missing = false;
   std::string lab_name;
   std::string junit;
+  std::string metrics;
   size_t keep_results = 0;
 };
 
@@ -204,6 +205,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   after.drift = outcome.drift;
   after.interrupted = s->interrupted;
   after.junit = a.junit;
+  after.metrics = a.metrics;
   after.keep_results = a.keep_results;
   if (baseline) after.baselines.push_back(*baseline);
   if (auto st = nightly::after_run(after); !st) {
@@ -274,6 +276,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
                   "incomplete one; as `testbed prune DIR --keep N`)")
       ->check(CLI::Range(1, 100000));
   add_junit_option(*sub, args->junit);
+  add_metrics_option(*sub, args->metrics);
   sub->add_flag("--stop-on-failure", args->stop_on_failure,
                 "Stop at the first failed run (default: record it and go on)");
   sub->add_option("--baseline", args->baseline,

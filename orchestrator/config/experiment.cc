@@ -335,6 +335,8 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
   r.get_enum("reset_targets", &e.reset_targets, {"every-run", "never"});
   if (r.get("scan_timeout_minutes", &e.scan_timeout_minutes) && e.scan_timeout_minutes < 1)
     r.error_at("scan_timeout_minutes", "scan_timeout_minutes must be at least 1");
+  if (r.get("retries", &e.retries) && (e.retries < 0 || e.retries > 5))
+    r.error_at("retries", fmt::format("retries is {}; it must be 0..5", e.retries));
 
   if (YAML::Node c = r.child("capture")) {
     MapReader cr(c, path, "capture", &d);

@@ -85,6 +85,9 @@ struct Experiment {
   int repetitions = 1;
   std::string reset_targets = "every-run";  ///< every-run | never
   int scan_timeout_minutes = 30;
+  /// Times a run is done again when its scanner died of a signal (a scanner bug, e.g. ZMap
+  /// 2.1.1's constraint assertion); each discarded attempt is recorded in the manifest.
+  int retries = 1;
   CaptureSettings capture;
   AnalysisSettings analysis;
   IdsSettings ids;

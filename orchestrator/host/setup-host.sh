@@ -30,8 +30,9 @@ PACKAGES=(
   # tests and benchmarks: independent cross-checks and baselines
   tshark tcpdump python3 python3-dpkt chromium
   # nightly jobs: JUnit schema check (xmllint), unit check (systemd-analyze, offline),
-  # `testbed lab graph` (Graphviz dot)
-  libxml2-utils systemd graphviz
+  # `testbed lab graph` (Graphviz dot), --metrics checked by promtool (prometheus; its
+  # server is not started by the tests)
+  libxml2-utils systemd graphviz prometheus
   # VM backend: libvirt's QEMU driver and QEMU (KVM where /dev/kvm is usable, TCG
   # otherwise); disks made with mkfs.ext4 -d + qemu-img; cloud-image seeds (xorriso)
   libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils e2fsprogs
@@ -50,6 +51,12 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   log "packages installed"
+  # Only promtool is wanted from prometheus: on systemd the package enables and starts its
+  # server (port 9090); stop the one this script just installed (never one that was there).
+  if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+    log "prometheus server disabled (installed for promtool only)"
+  fi
 else
   log "all ${#PACKAGES[@]} packages already installed"
 fi

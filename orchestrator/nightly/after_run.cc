@@ -1,6 +1,7 @@
 #include "orchestrator/nightly/after_run.h"
 
 #include "orchestrator/nightly/junit.h"
+#include "orchestrator/nightly/metrics.h"
 #include "orchestrator/nightly/pointers.h"
 #include "orchestrator/nightly/prune.h"
 #include "orchestrator/util/log.h"
@@ -35,6 +36,12 @@ util::Status after_run(const AfterRun& a) {
       note(st);
     else
       util::log_info("JUnit verdict: {}", a.junit);
+  }
+  if (!a.metrics.empty()) {
+    if (auto st = write_metrics(a.metrics, a.results_dir, a.drift); !st)
+      note(st);
+    else
+      util::log_info("metrics: {}", a.metrics);
   }
   if (a.keep_results > 0 && !a.interrupted) {
     auto plan = plan_prune(a.results_dir.parent_path(), a.keep_results, a.baselines);

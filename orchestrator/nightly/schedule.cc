@@ -10,7 +10,7 @@ namespace fs = std::filesystem;
 using util::fail;
 
 std::vector<std::string> NightlyJob::argv() const {
-  return {testbed.string(),
+  std::vector<std::string> a = {testbed.string(),
           "--timestamps",
           "run",
           experiment.string(),
@@ -22,6 +22,11 @@ std::vector<std::string> NightlyJob::argv() const {
           std::to_string(keep_results),
           "--junit",
           junit().string()};
+  if (!metrics_dir.empty()) {
+    a.push_back("--metrics");
+    a.push_back(metrics_file().string());
+  }
+  return a;
 }
 
 util::Status parse_time_of_day(const std::string& at, NightlyJob& job) {
@@ -44,7 +49,9 @@ util::Status parse_time_of_day(const std::string& at, NightlyJob& job) {
 }
 
 util::Status check_job(const NightlyJob& job) {
-  for (const fs::path* p : {&job.testbed, &job.experiment, &job.output, &job.workdir}) {
+  for (const fs::path* p : {&job.testbed, &job.experiment, &job.output, &job.workdir,
+                            &job.metrics_dir}) {
+    if (p == &job.metrics_dir && p->empty()) continue;  // optional
     const std::string s = p->string();
     if (!p->is_absolute()) return fail("'{}' is not an absolute path", s);
     for (char c : s)

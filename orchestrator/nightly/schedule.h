@@ -1,6 +1,6 @@
 #pragma once
 // Scheduled runs: the systemd service + timer and the cron.d file that run
-// `testbed run EXPERIMENT --baseline latest-good --keep-results N --junit …` once a day
+// `testbed run EXPERIMENT --baseline latest-good --keep-results N --junit … [--metrics …]` once a day
 // (`testbed nightly install|remove|status`). Generation only; the CLI writes the files.
 // Every path is absolute, so the job runs the same from systemd, cron or a shell.
 #include <filesystem>
@@ -19,10 +19,14 @@ struct NightlyJob {
   std::filesystem::path workdir;     ///< where the job runs (image recipes are found from it)
   int hour = 2, minute = 30;         ///< local time of day
   size_t keep_results = 14;
+  /// --metrics-dir: node_exporter's textfile directory; empty: no metrics.
+  std::filesystem::path metrics_dir;
 
   std::filesystem::path results_dir() const { return output / name; }
   std::filesystem::path junit() const { return results_dir() / "junit.xml"; }
   std::filesystem::path cron_log() const { return results_dir() / "nightly.log"; }
+  /// metrics_dir/testbed-<name>.prom (the textfile collector reads *.prom).
+  std::filesystem::path metrics_file() const { return metrics_dir / ("testbed-" + name + ".prom"); }
   /// testbed's argument vector, the binary first.
   std::vector<std::string> argv() const;
 };

@@ -73,4 +73,12 @@ std::string classifier_question(const std::vector<RunRecord>& runs) {
                             : "Which version produced a capture?";
 }
 
+std::string run_note(const RunRecord& r) {
+  std::string note = r.error.empty() ? "" : (r.stage.empty() ? "" : r.stage + ": ") + r.error;
+  for (const auto& t : r.manifest.retries)
+    note += fmt::format("{}retried after attempt {} ({} at {})", note.empty() ? "" : "; ",
+                        t.attempt, t.reason, t.stage);
+  return note;
+}
+
 }  // namespace testbed::report

@@ -18,6 +18,11 @@ std::string port_str(const analysis::PacketKey& k);
 /// "" when every run says nothing (older manifests).
 std::string lab_backend_note(const std::vector<RunRecord>& runs);
 
+/// A run's note in the runs tables: why it failed ("stage: error"), or for a complete run the
+/// attempts the retry policy discarded ("retried after attempt 1: zmap killed by signal 6
+/// (SIGABRT): …"); "" when there is nothing to say.
+std::string run_note(const RunRecord& r);
+
 /// Whether the runs come from more than one scanner kind (experiments/scanners.yaml): the
 /// report then speaks of scanners, not of Nmap versions.
 bool across_tools(const std::vector<RunRecord>& runs);

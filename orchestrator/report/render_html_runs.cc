@@ -44,7 +44,7 @@ std::string html_runs(const Model& m) {
       if (r.manifest.scan && r.manifest.scan->seconds() > 0)
         secs = fmt_num(r.manifest.scan->seconds(), 1);
     }
-    std::string note = r.error.empty() ? "" : (r.stage.empty() ? "" : r.stage + ": ") + r.error;
+    std::string note = run_note(r);
     t.rows.push_back(
         {escape(r.name()), status_span(r.status), packets, drops, secs,
          "<span class=\"mono\">" + escape(first_line(r.manifest.scanner_version)) + "</span>",

@@ -82,6 +82,8 @@ json runs_json(const Model& m) {
       j["scanner_version"] = first_line(r.manifest.scanner_version);
       j["scanner_compiled_with"] = compiled_with(r.manifest.scanner_version);
       j["scanner_build"] = scanner_build(r.manifest);
+      // Attempts the retry policy discarded (experiment `retries:`), as the manifest has them.
+      if (!r.manifest.retries.empty()) j["retries"] = results::to_json(r.manifest).at("retries");
     }
     a.push_back(j);
   }

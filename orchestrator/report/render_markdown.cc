@@ -282,7 +282,7 @@ std::string report_markdown(const Model& m, size_t limit) {
        "|\n|---|---|---:|---:|---|---|\n";
   for (const RunRecord& r : m.data.results.runs) {
     uint64_t drops = r.manifest.dropped();
-    std::string note = r.error.empty() ? "" : (r.stage.empty() ? "" : r.stage + ": ") + r.error;
+    std::string note = run_note(r);
     std::replace(note.begin(), note.end(), '\n', ' ');
     std::replace(note.begin(), note.end(), '|', '/');
     o += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.name(), r.status,

@@ -105,7 +105,7 @@ const char* const kKnown[] = {"schema_version", "status",          "run",
                               "command_line",   "lab",             "images",
                               "scanner_version", "scanner_command", "scan_line_latency_s",
                               "scan",           "capture",         "wall_seconds",
-                              "scanner_kind",   "ids"};
+                              "scanner_kind",   "ids",             "retries"};
 
 }  // namespace
 
@@ -166,6 +166,9 @@ json to_json(const Manifest& m) {
   if (m.scan && !m.scan->wake_frames.empty()) j["scan"]["wake_frames"] = m.scan->wake_frames;
   if (m.capture) j["capture"] = to_json(*m.capture);
   if (m.wall_seconds) j["wall_seconds"] = *m.wall_seconds;
+  for (const auto& r : m.retries)
+    j["retries"].push_back(
+        {{"attempt", r.attempt}, {"stage", r.stage}, {"reason", r.reason}, {"at", r.at}});
   if (!m.ids.is_null()) j["ids"] = m.ids;
   return j;
 }
@@ -247,6 +250,20 @@ util::Result<Manifest> manifest_from_json(const json& j, const std::string& name
     m.capture = r;
   }
   f.num("wall_seconds", &m.wall_seconds);
+  if (const json* rs = f.find("retries")) {
+    if (!rs->is_array()) f.bad("retries", "an array");
+    for (const auto& r : rs->is_array() ? *rs : json::array()) {
+      Fields rf(r, name, "retries[].");
+      if (!r.is_object()) f.bad("retries", "an array of objects");
+      RetryRecord rec;
+      rf.integer("attempt", &rec.attempt);
+      rf.str("stage", &rec.stage);
+      rf.str("reason", &rec.reason);
+      rf.num("at", &rec.at);
+      f.merge_error(rf);
+      m.retries.push_back(std::move(rec));
+    }
+  }
   for (const Fields* sub : {&run, &exp, &tb, &host, &lab}) f.merge_error(*sub);
   if (!f.error().empty()) return fail("{}", f.error());
   for (const auto& [k, v] : j.items())

@@ -69,6 +69,16 @@ struct CaptureRecord {
   uint64_t dropped() const { return kernel_dropped + interface_dropped; }
 };
 
+/// An earlier attempt of a run that the experiment's retry policy (`retries:`) discarded:
+/// the scanner died of a signal (a scanner bug, e.g. ZMap 2.1.1's constraint assertion),
+/// so the run was done again. JSON `retries`, absent when the first attempt completed.
+struct RetryRecord {
+  int attempt = 1;     ///< the discarded attempt (1-based)
+  std::string stage;   ///< the runner stage it failed at, e.g. "scan"
+  std::string reason;  ///< e.g. "zmap killed by signal 6 (SIGABRT)"
+  double at = 0;       ///< epoch seconds it failed
+};
+
 /// A complete run's manifest.json.
 struct Manifest {
   int schema_version = kManifestSchema;  ///< 0: written before versioning
@@ -90,6 +100,8 @@ struct Manifest {
   std::optional<ScanRecord> scan;
   std::optional<CaptureRecord> capture;
   std::optional<double> wall_seconds;
+  /// Attempts discarded by the retry policy before this one completed (oldest first).
+  std::vector<RetryRecord> retries;
   /// The live IDS sensor's record when the experiment ran one (`ids: {enabled: true}`):
   /// Suricata version, image, rule files and their SHA-256, packets, drops, alerts
   /// (ids::sensor_manifest). Null when no sensor ran.

@@ -55,7 +55,7 @@ util::Status read_analysis_settings(const fs::path& file, analysis::AnalysisOpti
 
 }  // namespace
 
-util::Result<ResultsDir> load_results(const fs::path& dir) {
+util::Result<ResultsDir> load_runs(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return fail("{}: no such results directory", dir.string());
   ResultsPaths paths{dir};
@@ -97,6 +97,15 @@ util::Result<ResultsDir> load_results(const fs::path& dir) {
       r.runs.push_back(read_run(v, rep, paths.run(v, rep)));
     }
   }
+  return r;
+}
+
+util::Result<ResultsDir> load_results(const fs::path& dir) {
+  auto loaded = load_runs(dir);
+  if (!loaded) return loaded.error();
+  ResultsDir& r = *loaded;
+  ResultsPaths paths{dir};
+  std::error_code ec;
 
   r.options_source = "defaults";
   if (fs::exists(paths.experiment(), ec)) {
@@ -117,7 +126,7 @@ util::Result<ResultsDir> load_results(const fs::path& dir) {
       r.warnings.push_back("runs disagree on the lab's scanner address; detecting it per capture");
     }
   }
-  return r;
+  return std::move(*loaded);
 }
 
 }  // namespace testbed::results

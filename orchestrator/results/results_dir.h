@@ -56,6 +56,11 @@ struct ResultsDir {
 /// Fails when `dir` is not a results directory or experiment.yaml's analysis key is invalid.
 util::Result<ResultsDir> load_results(const std::filesystem::path& dir);
 
+/// load_results without the analysis settings (experiment.yaml is not read; `options` are
+/// the defaults): the plan, the runs and their manifests. For readers of many results
+/// directories that never analyse a capture (the history page, metrics).
+util::Result<ResultsDir> load_runs(const std::filesystem::path& dir);
+
 /// The message load_results gives for a directory that is not a results directory.
 inline constexpr const char* kNotResultsDir = "not a results directory";
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -334,6 +335,31 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   return {};
 }
 
+/// "zmap killed by signal 6 (SIGABRT): <its last console line>" when the scan ended with
+/// a shell's 128+N status (ssh reports a signal death so), else nothing.
+std::optional<std::string> signal_death(const results::Manifest& m, const fs::path& run_dir) {
+  const int rc = m.scan->exit_status;
+  if (rc <= 128 || rc > 128 + 64) return std::nullopt;
+  const int sig = rc - 128;
+  const char* abbrev = sigabbrev_np(sig);
+  std::string why = fmt::format("{} killed by signal {}{}",
+                                m.scanner_command.empty() ? "scanner" : m.scanner_command[0], sig,
+                                abbrev ? fmt::format(" (SIG{})", abbrev) : "");
+  // The console log's last line usually says why (an assertion, a sanitizer report).
+  if (auto kind = results::RunDir{run_dir}.kind(); kind) {
+    if (auto text = util::read_file(results::RunDir{run_dir}.console_log((*kind)->model()))) {
+      std::string_view t = *text;
+      while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.remove_suffix(1);
+      std::string_view last = t.substr(t.find_last_of('\n') == std::string_view::npos
+                                           ? 0
+                                           : t.find_last_of('\n') + 1);
+      if (auto sp = last.find(' '); sp != std::string_view::npos) last.remove_prefix(sp + 1);
+      if (!last.empty()) why += fmt::format(": {}", last.substr(0, 300));
+    }
+  }
+  return why;
+}
+
 /// A results directory with its plan written, and the runs still to do.
 struct Prepared {
   RunSummary summary;
@@ -412,13 +438,17 @@ struct SlotOutcome {
   enum Kind { kComplete, kFailed, kInterrupted } kind = kComplete;
   std::string stage;
   std::string message;
+  /// Set when the scanner died of a signal during the scan: what the retry policy records.
+  std::optional<results::RetryRecord> retryable;
 };
 
-/// One run in a lab that is up: a fresh run directory, execute_run, then its manifest
-/// (complete) or failure.json (failed, interrupted).
-SlotOutcome run_slot(const config::Experiment& exp, const RunSlot& slot, LabDriver& lab,
-                     CaptureDriver& capture, const Clock& clock, const RunOptions& opts,
-                     const std::vector<std::string>& targets, const results::Manifest& common) {
+/// One attempt of a run in a lab that is up: a fresh run directory, execute_run, then its
+/// manifest (complete; `earlier` are the attempts the retry policy discarded) or
+/// failure.json (failed, interrupted).
+SlotOutcome attempt_slot(const config::Experiment& exp, const RunSlot& slot, LabDriver& lab,
+                         CaptureDriver& capture, const Clock& clock, const RunOptions& opts,
+                         const std::vector<std::string>& targets, const results::Manifest& common,
+                         const std::vector<results::RetryRecord>& earlier) {
   // A run directory without a manifest is never trusted: start it afresh.
   std::error_code ec;
   fs::remove_all(slot.dir, ec);
@@ -435,19 +465,45 @@ SlotOutcome run_slot(const config::Experiment& exp, const RunSlot& slot, LabDriv
   if (st.ok()) {
     manifest.status = "complete";
     manifest.wall_seconds = clock.now() - t0;
+    manifest.retries = earlier;
     if (auto w = results::write_manifest(slot.dir, manifest); !w) st = w;
   }
   if (st.ok()) return {};
   bool interrupted = is_interrupted(opts);
-  results::write_failure(slot.dir, {interrupted ? "interrupted" : "failed", stage,
-                                     st.error().message})
-      .ok();
+  std::string error = st.error().message;
+  if (!earlier.empty()) error += fmt::format(" (attempt {}; retried before: {})", earlier.size() + 1,
+                                             earlier.back().reason);
+  results::write_failure(slot.dir, {interrupted ? "interrupted" : "failed", stage, error}).ok();
   if (interrupted) {
     util::log_warn("[{}/{}] interrupted during {}", slot.label, slot.rep, stage);
-    return {SlotOutcome::kInterrupted, stage, st.error().message};
+    return {SlotOutcome::kInterrupted, stage, error};
   }
-  util::log_error("[{}/{}] failed during {}: {}", slot.label, slot.rep, stage, st.error().message);
-  return {SlotOutcome::kFailed, stage, st.error().message};
+  util::log_error("[{}/{}] failed during {}: {}", slot.label, slot.rep, stage, error);
+  SlotOutcome o{SlotOutcome::kFailed, stage, error, std::nullopt};
+  if (stage == "scan" && manifest.scan) {
+    if (auto why = signal_death(manifest, slot.dir)) {
+      o.retryable = results::RetryRecord{static_cast<int>(earlier.size()) + 1, stage, *why,
+                                         manifest.scan->finished};
+    }
+  }
+  return o;
+}
+
+/// A run, retried by the experiment's policy (`retries:`) while its scanner dies of a
+/// signal: each discarded attempt is logged and recorded in the next attempt's manifest.
+SlotOutcome run_slot(const config::Experiment& exp, const RunSlot& slot, LabDriver& lab,
+                     CaptureDriver& capture, const Clock& clock, const RunOptions& opts,
+                     const std::vector<std::string>& targets, const results::Manifest& common) {
+  std::vector<results::RetryRecord> earlier;
+  for (;;) {
+    SlotOutcome o = attempt_slot(exp, slot, lab, capture, clock, opts, targets, common, earlier);
+    if (!o.retryable || static_cast<int>(earlier.size()) >= exp.retries || is_interrupted(opts))
+      return o;
+    earlier.push_back(*o.retryable);
+    util::log_warn("[{}/{}] {}; retrying the run (retry {} of {}, experiment `retries: {}`)",
+                   slot.label, slot.rep, o.retryable->reason, earlier.size(), exp.retries,
+                   exp.retries);
+  }
 }
 
 std::string failure_line(const RunSlot& slot, const SlotOutcome& o) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "tests/nightly/fixtures.h"
@@ -42,6 +43,23 @@ TEST(Schedule, ShippedExamplesAreWhatTheGeneratorWrites) {
     if (std::getenv("TESTBED_REGENERATE")) write_text(kShipped / name, text);
     EXPECT_EQ(read_all(kShipped / name), text) << name << " (TESTBED_REGENERATE=1 rewrites it)";
   }
+}
+
+// `nightly install --metrics-dir DIR`: the job also writes DIR/testbed-<experiment>.prom.
+TEST(Schedule, MetricsDirAddsTheMetricsOption) {
+  NightlyJob j = example_job();
+  auto plain = j.argv();
+  EXPECT_EQ(std::find(plain.begin(), plain.end(), "--metrics"), plain.end());
+  j.metrics_dir = "/var/lib/prometheus/node-exporter";
+  auto a = j.argv();
+  auto it = std::find(a.begin(), a.end(), "--metrics");
+  ASSERT_NE(it, a.end());
+  EXPECT_EQ(*(it + 1), "/var/lib/prometheus/node-exporter/testbed-nmap7.prom");
+  EXPECT_NE(service_unit(j).find("--metrics /var/lib/prometheus/node-exporter/testbed-nmap7.prom"),
+            std::string::npos);
+  EXPECT_TRUE(check_job(j).ok());
+  j.metrics_dir = "/var/lib/prom$etheus";
+  EXPECT_FALSE(check_job(j).ok());
 }
 
 TEST(Schedule, TimesAndPathsAreChecked) {

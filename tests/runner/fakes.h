@@ -31,6 +31,10 @@ struct FakeLabScript {
       "Completed Service scan at 21:51, 6.02s elapsed (5 services on 1 host)",
       "Nmap done: 256 IP addresses (1 host up) scanned in 12.00 seconds"};
   int exit_status = 0;
+  /// The exit statuses of the first scans (not `date`), in order (then exit_status): 134 is a scanner
+  /// that died of SIGABRT, as ssh reports it.
+  std::vector<int> exit_statuses;
+  mutable size_t scans = 0;
   std::string fail_prepare_for_image;  ///< prepare_scanner fails for this image
   /// prepare_scanner fails from its (n+1)-th call on (the lab broke after n runs)
   int fail_prepare_after = -1;
@@ -56,6 +60,8 @@ class FakeShell : public ScannerShell {
       return 0;
     }
     for (const auto& l : s_.scan_lines) on_line(l + "\r");
+    if (argv[0] != "date" && s_.scans < s_.exit_statuses.size())
+      return s_.exit_statuses[s_.scans++];
     return s_.exit_status;
   }
   util::Result<std::string> output_of(const std::vector<std::string>& argv) override {

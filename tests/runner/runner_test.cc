@@ -270,6 +270,78 @@ TEST_F(RunnerTest, NonZeroScannerExitFailsTheRun) {
   EXPECT_TRUE(fs::exists(s->results_dir / "7.80/1/capture.pcap"));
 }
 
+// The retry policy (experiment `retries:`, default 1): a scanner that dies of a signal
+// (ZMap 2.1.1's assertion is SIGABRT, exit 134 through ssh) gets its run done again, and
+// the manifest of the attempt that completed records the discarded one and why.
+TEST_F(RunnerTest, ScannerKilledBySignalIsRetriedAndRecorded) {
+  auto e = make_experiment(tmp_->path());
+  e.repetitions = 1;
+  ASSERT_EQ(e.retries, 1);  // the default
+  FakeLabScript script;
+  script.exit_statuses = {134};  // the first scan (7.80/1) aborts
+  script.scan_lines.back() = "zmap: constraint.c:231: Assertion `index < con->root->count' failed.";
+  FakeLab lab(script);
+  auto s = run_experiment(e, lab, capture_, clock_, {});
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->failed, 0);
+  EXPECT_EQ(s->complete, 2);
+  EXPECT_EQ(std::count(lab.calls.begin(), lab.calls.end(), "prepare scanner-nmap-7.80"), 2);
+  auto m = results::read_manifest(s->results_dir / "7.80/1/manifest.json");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  ASSERT_EQ(m->retries.size(), 1u);
+  EXPECT_EQ(m->retries[0].attempt, 1);
+  EXPECT_EQ(m->retries[0].stage, "scan");
+  EXPECT_NE(m->retries[0].reason.find("nmap killed by signal 6 (SIGABRT)"), std::string::npos)
+      << m->retries[0].reason;
+  EXPECT_NE(m->retries[0].reason.find("Assertion `index < con->root->count' failed"),
+            std::string::npos)
+      << m->retries[0].reason;
+  EXPECT_FALSE(fs::exists(s->results_dir / "7.80/1/failure.json"));
+  auto other = results::read_manifest(s->results_dir / "7.95/1/manifest.json");
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->retries.empty());
+}
+
+TEST_F(RunnerTest, RetriesAreBoundedAndOnlyForSignals) {
+  auto e = make_experiment(tmp_->path());
+  e.repetitions = 1;
+  e.scanners.resize(1);
+  {  // a crash that recurs fails the run after `retries` retries, and says so
+    FakeLabScript script;
+    script.exit_statuses = {139, 139};
+    FakeLab lab(script);
+    auto s = run_experiment(e, lab, capture_, clock_, {});
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->failed, 1);
+    EXPECT_EQ(std::count(lab.calls.begin(), lab.calls.end(), "prepare scanner-nmap-7.80"), 2);
+    auto f = nlohmann::json::parse(*util::read_file(s->results_dir / "7.80/1/failure.json"));
+    EXPECT_NE(f["error"].get<std::string>().find("attempt 2; retried before: nmap killed by "
+                                                 "signal 11 (SIGSEGV)"),
+              std::string::npos)
+        << f.dump();
+  }
+  {  // retries: 0 keeps the first failure
+    e.retries = 0;
+    FakeLabScript script;
+    script.exit_statuses = {134};
+    FakeLab lab(script);
+    auto s = run_experiment(e, lab, capture_, clock_, {});
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->failed, 1);
+    EXPECT_EQ(std::count(lab.calls.begin(), lab.calls.end(), "prepare scanner-nmap-7.80"), 1);
+  }
+  {  // an ordinary non-zero exit is the scanner's answer, not a crash: not retried
+    e.retries = 3;
+    FakeLabScript script;
+    script.exit_status = 1;
+    FakeLab lab(script);
+    auto s = run_experiment(e, lab, capture_, clock_, {});
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->failed, 1);
+    EXPECT_EQ(std::count(lab.calls.begin(), lab.calls.end(), "prepare scanner-nmap-7.80"), 1);
+  }
+}
+
 TEST_F(RunnerTest, ResumeRedoesOnlyIncompleteRuns) {
   auto e = make_experiment(tmp_->path());
   e.repetitions = 1;

@@ -6,19 +6,20 @@
 #   zsh:   autoload -U +X bashcompinit && bashcompinit && source …/testbed.bash
 # tests/cli/completion_test.sh checks it against every verb's --help.
 
-_testbed_verbs="run analyze report signatures diff results lab image validate gc prune nightly version"
+_testbed_verbs="run analyze report signatures diff results lab image validate gc prune nightly history version"
 _testbed_global="-h --help --version -v --verbose -q --quiet --timestamps"
 
 # The options of each verb (and of lab/image/nightly subverbs), as their --help lists them.
-_testbed_opts_run="-o --output -r --repeat --resume --keep --keep-results --junit --stop-on-failure --baseline --allow-missing --lab-name"
+_testbed_opts_run="-o --output -r --repeat --resume --keep --keep-results --junit --metrics --stop-on-failure --baseline --allow-missing --lab-name"
 _testbed_opts_analyze="--scanner-kind --label --phases --nmap-xml --nmap-log --scanner-ip --key-fields --tcp-similarity --udp-similarity --icmp-similarity --other-similarity --similar-same-dst --json --csv --unique-limit"
-_testbed_opts_report="--baseline --tolerance --allow-missing --unique-limit --junit --ids"
+_testbed_opts_report="--baseline --tolerance --allow-missing --unique-limit --junit --metrics --ids"
 _testbed_opts_signatures="--out"
-_testbed_opts_diff="--tolerance --fine --json --allow-missing --junit"
+_testbed_opts_diff="--tolerance --fine --json --allow-missing --junit --metrics"
 _testbed_opts_validate="--kind"
 _testbed_opts_results="--json"
 _testbed_opts_gc="-n --dry-run --uri --state-dir"
 _testbed_opts_prune="--keep --dry-run --baseline"
+_testbed_opts_history="--json -o --output"
 _testbed_opts_version=""
 _testbed_opts_lab="--uri"
 _testbed_opts_lab_up="--name --backend --accel --cache --state-dir"
@@ -31,7 +32,7 @@ _testbed_opts_lab_graph="--format -o --output"
 _testbed_opts_image_build="--all --backend --rebuild --recipes --cache -j --jobs"
 _testbed_opts_image_rm="--old-keys --cache"
 _testbed_opts_image_list="--json --all-keys --cache"
-_testbed_opts_nightly_install="--at -o --output --keep-results --via --testbed --unit-dir --cron-dir"
+_testbed_opts_nightly_install="--at -o --output --keep-results --metrics-dir --via --testbed --unit-dir --cron-dir"
 _testbed_opts_nightly_remove="--unit-dir --cron-dir"
 _testbed_opts_nightly_status="--unit-dir --cron-dir"
 
@@ -72,7 +73,7 @@ _testbed() {
     w=${words[i]}
     [[ $w == -* ]] && continue
     case ${words[i-1]} in  # the value of an option that takes one
-      -o|--output|--out|-r|--repeat|--resume|--keep-results|--junit|--baseline|--lab-name|--tolerance|\
+      -o|--output|--out|-r|--repeat|--resume|--keep-results|--junit|--metrics|--metrics-dir|--baseline|--lab-name|--tolerance|\
       --unique-limit|--label|--phases|--csv|--kind|--keep|--uri|--name|--backend|--accel|\
       --format|--at|--via|--testbed|--unit-dir|--cron-dir|--recipes|--state-dir|--cache|\
       --images|--image|--nmap-xml|--nmap-log|--scanner-ip|--key-fields|--tcp-similarity|\
@@ -88,10 +89,10 @@ _testbed() {
   case $prev in
     --baseline)
       COMPREPLY=($(compgen -W "latest latest-good" -- "$cur")); _testbed_dirs "$cur"; return ;;
-    -o|--output|--resume|--csv|--unit-dir|--cron-dir|--recipes|--state-dir|--cache|--images)
-      [[ $verb == lab && $sub == graph ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
+    -o|--output|--resume|--csv|--unit-dir|--cron-dir|--metrics-dir|--recipes|--state-dir|--cache|--images)
+      [[ ($verb == lab && $sub == graph) || $verb == history ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
       _testbed_dirs "$cur"; return ;;
-    --junit|--out|--testbed|--label|--phases|--nmap-xml|--nmap-log)
+    --junit|--metrics|--out|--testbed|--label|--phases|--nmap-xml|--nmap-log)
       COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --format) COMPREPLY=($(compgen -W "svg dot" -- "$cur")); return ;;
     --via) COMPREPLY=($(compgen -W "auto systemd cron" -- "$cur")); return ;;
@@ -148,7 +149,7 @@ _testbed() {
       local names="" f
       for f in images/*.yaml; do [[ -e $f ]] && names+=" $(basename "$f" .yaml)"; done
       COMPREPLY=($(compgen -W "$names" -- "$cur")) ;;
-    report|diff|prune|results|signatures) _testbed_dirs "$cur" ;;
+    report|diff|prune|results|signatures|history) _testbed_dirs "$cur" ;;
     analyze) local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")) ;;
   esac
 }
