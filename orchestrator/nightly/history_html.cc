@@ -42,7 +42,8 @@ std::string line_chart(const History& h, const std::string& title, const std::st
   for (const auto& s : series)
     for (const auto& v : s.y)
       if (v) ymax = std::max(ymax, *v);
-  double step = report::nice_step(ymax > 0 ? ymax : 1, 4);
+  // Packets and seconds: whole-number ticks (a count has no half).
+  double step = std::max(1.0, report::nice_step(ymax > 0 ? ymax : 1, 4));
   double top = std::max(step, std::ceil((ymax > 0 ? ymax : 1) / step) * step);
   const double pw = kWidth - kLeft - kRight, ph = kHeight - kTop - kBottom;
   auto x = [&](size_t i) { return kLeft + (n > 1 ? pw * double(i) / double(n - 1) : pw / 2); };
@@ -59,7 +60,9 @@ std::string line_chart(const History& h, const std::string& title, const std::st
   }
   o += fmt::format("<text x=\"12\" y=\"{}\" class=\"unit\" transform=\"rotate(-90 12 {})\">{}</text>\n",
                    kTop + ph / 2, kTop + ph / 2, escape(unit));
-  // Night marks first, under the lines.
+  // Night marks first, under the lines; as wide as a night (at most 3) so that a thousand
+  // nights do not paint the chart over.
+  const double mark_w = std::clamp(pw / double(std::max<size_t>(n, 1)) * 0.8, 0.4, 3.0);
   for (size_t i = 0; i < n; ++i) {
     const Night& night = h.nights[i];
     const char* cls = night.drift() ? "mark-drift"
@@ -67,13 +70,13 @@ std::string line_chart(const History& h, const std::string& title, const std::st
                                                    : nullptr;
     if (!cls) continue;
     o += fmt::format(
-        "<a href=\"#{}\"><line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{}\" y2=\"{:.1f}\" class=\"{}\">"
-        "<title>{}: {}</title></line></a>\n",
-        anchor(night), x(i), x(i), kTop, kTop + ph, cls, escape(night_label(night.name)),
+        "<a href=\"#{}\"><line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{}\" y2=\"{:.1f}\" class=\"{}\" "
+        "style=\"stroke-width:{:.2f}\"><title>{}: {}</title></line></a>\n",
+        anchor(night), x(i), x(i), kTop, kTop + ph, cls, mark_w, escape(night_label(night.name)),
         night.drift() ? "drift" : escape(night.status));
   }
-  // x labels: about ten.
-  size_t every = std::max<size_t>(1, (n + 9) / 10);
+  // x labels: about eight.
+  size_t every = std::max<size_t>(1, (n + 7) / 8);
   for (size_t i = 0; i < n; i += every) {
     // The outermost labels stay inside the drawing.
     const char* anchor_at = n > 1 && i == 0 ? "start" : n > 1 && i + 1 == n ? "end" : "middle";
@@ -202,8 +205,7 @@ figure.chart svg{width:100%;height:auto;display:block}
 figcaption{font-weight:600;margin-bottom:2px}
 .grid{stroke:#e4e4e4}.yl{font-size:11px;text-anchor:end;fill:#555}
 .xl{font-size:11px;fill:#555}.unit{font-size:11px;fill:#555;text-anchor:middle}
-.mark-drift{stroke:#d62728;stroke-width:3;opacity:.55}.mark-failed{stroke:#888;stroke-width:3;
-stroke-dasharray:4 3;opacity:.6}
+.mark-drift{stroke:#d62728;opacity:.55}.mark-failed{stroke:#888;stroke-dasharray:4 3;opacity:.6}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
 .legend i.kd{background:#d62728;opacity:.55}.legend i.kf{background:#888;opacity:.6}
