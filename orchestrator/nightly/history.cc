@@ -88,15 +88,18 @@ util::Result<History> load_history(const fs::path& experiment_dir) {
     if (e.is_symlink() || !e.is_directory() || name.starts_with(".")) continue;
     dirs.push_back(e.path());
   }
-  if (dirs.empty())
-    return fail("{} holds no results directory (RESULTS_ROOT/<experiment>/<UTC time>/)",
-                experiment_dir.string());
   std::sort(dirs.begin(), dirs.end());  // UTC start times: name order is age order
   for (const auto& d : dirs) {
     Night n = read_night(d, h);
+    // Not a results directory at all (no plan, no run directories): not a night.
+    if (n.status == "unreadable" && n.error.find(results::kNotResultsDir) != std::string::npos)
+      continue;
     if (n.figures && !n.figures->experiment.empty()) h.experiment = n.figures->experiment;
     h.nights.push_back(std::move(n));
   }
+  if (h.nights.empty())
+    return fail("{} holds no results directory (RESULTS_ROOT/<experiment>/<UTC time>/)",
+                experiment_dir.string());
   return h;
 }
 

@@ -217,6 +217,9 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
        {"nightly", "remove", "nmap7", "--cron-dir", "$TMP", "--unit-dir", "$TMP"},
        2},
 
+      {"history: no results directory in it", {"history", "$TMP/empty"}, 2},
+      {"history: one results directory, not its experiment", {"history", "$TMP/results"}, 2},
+
       {"lab graph: topology missing", {"lab", "graph", "nosuch.yaml"}, 2},
       {"lab graph: dot", {"lab", "graph", "topology/two-subnet.yaml", "--format", "dot"}, 0},
 

@@ -106,6 +106,21 @@ TEST_F(ExperimentTest, IdsIsOffByDefaultAndItsRulesFileMustExist) {
   EXPECT_NE(typo.error().message.find("enabled"), std::string::npos) << typo.error().message;
 }
 
+// `retries:` (runs redone after the scanner died of a signal): 1 by default, 0..5.
+TEST_F(ExperimentTest, RetriesDefaultToOneAndAreBounded) {
+  auto plain = load(kGood);
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->retries, 1);
+  auto none = load(std::string(kGood) + "retries: 0\n");
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_EQ(none->retries, 0);
+  auto many = load(std::string(kGood) + "retries: 9\n");
+  ASSERT_FALSE(many.ok());
+  EXPECT_NE(many.error().message.find("exp.yaml:12:"), std::string::npos) << many.error().message;
+  EXPECT_NE(many.error().message.find("retries is 9; it must be 0..5"), std::string::npos)
+      << many.error().message;
+}
+
 TEST_F(ExperimentTest, DuplicateLabelsRefused) {
   auto e = load(R"(name: s
 topology: topo.yaml
