@@ -4,8 +4,8 @@
 // 20261202T020000Z complete, drift against the first night explained by one package of
 // 7.80's scanner image (nmap-common), and 7.80/1 retried once after SIGABRT;
 // 20261203T020000Z failed (7.93/2 failed at scan). make_history_fixtures() writes them
-// again (HistoryFixtures.DISABLED_Regenerate; report.html is a stub, history only links
-// to it); the tests read the committed copy.
+// again (TESTBED_REGENERATE=1 with HistoryFixtures.CommittedCopyIsWhatTheCodeWrites;
+// report.html is a stub, history only links to it); the tests read the committed copy.
 #include <filesystem>
 #include <string>
 
