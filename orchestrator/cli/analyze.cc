@@ -345,13 +345,17 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
   sub->add_option("--other-similarity", args->other_rule, "Similarity rule for other protocols (default off)");
   sub->add_flag("--similar-same-dst", args->same_dst,
                 "Similar packets must also have the same destination address (the study did not require it)");
-  sub->add_option("--filter", args->filter,
-                  "Read filter in pcap-filter(7) syntax (e.g. \"tcp port 80\"): only the packets it "
-                  "matches are analysed (a bad one: exit 2 with libpcap's message)");
-  sub->add_option("--from", args->from,
-                  "Analyse packets from this time on: seconds after the first packet, @UNIX_TIME or "
-                  "YYYY-MM-DDTHH:MM:SSZ (inclusive)");
-  sub->add_option("--to", args->to, "Analyse packets before this time (same forms as --from; exclusive)");
+  // The read filter and the time window (analysis/capture_file.h).
+  for (auto [name, field, help] : {
+           std::tuple{"--filter", &AnalyzeArgs::filter,
+                      "Read filter in pcap-filter(7) syntax (e.g. \"tcp port 80\"): only the packets it "
+                      "matches are analysed (a bad one: exit 2 with libpcap's message)"},
+           std::tuple{"--from", &AnalyzeArgs::from,
+                      "Analyse packets from this time on: seconds after the first packet, "
+                      "@UNIX_TIME or YYYY-MM-DDTHH:MM:SSZ (inclusive)"},
+           std::tuple{"--to", &AnalyzeArgs::to,
+                      "Analyse packets before this time (same forms as --from; exclusive)"}})
+    sub->add_option(name, (*args).*field, help);
   sub->add_flag("--json", args->json, "Print everything as JSON instead of Markdown");
   sub->add_option("--csv", args->csv_dir, "Also write table1/table2/port_usage/unique_packets/phases CSV files here");
   sub->add_option("--unique-limit", args->unique_limit,
