@@ -1,6 +1,7 @@
 // Analysis benchmark (not a timed test). Prints `name: value` lines:
 //   analyze throughput on a >= 1,000,000-packet capture with an Nmap-like scan mix, its ratio
-//   to a bare libpcap read loop, speed-up over `tshark -q -z io,phs` and over a dpkt script
+//   to a bare libpcap read loop (pcap_next_ex), the project's capture reader alone against
+//   the same loop, speed-up over `tshark -q -z io,phs` and over a dpkt script
 //   doing the Table 1 counts, the unique-set + similarity step on 3 x 200,000 sent packets,
 //   and peak RSS of analysing a 10,000,000-packet capture (in a child process).
 #include <pcap/pcap.h>
@@ -19,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/analysis/analyze.h"
+#include "orchestrator/analysis/capture_file.h"
 #include "orchestrator/scanners/nmap/model.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/subprocess.h"
@@ -142,6 +144,18 @@ double bare_read(const std::string& file, uint64_t* count) {
   return now() - t0;
 }
 
+// The project's reader (analysis/capture_file.h) alone over the same file.
+double reader_read(const std::string& file, uint64_t* count) {
+  double t0 = now();
+  auto f = ta::CaptureFile::open(file);
+  if (!f) return -1;
+  ta::Frame fr;
+  uint64_t n = 0;
+  while (f->next(&fr)) ++n;
+  *count = n;
+  return now() - t0;
+}
+
 double time_analyze(const std::string& file, ta::AnalysisResult* out) {
   double t0 = now();
   auto r = ta::analyze({ta::CaptureInput{"bench", file, {}, {}, {}, &testbed::scanners::nmap::model()}}, ta::AnalysisOptions{});
@@ -217,6 +231,9 @@ int main(int argc, char** argv) {
   uint64_t counted = 0;
   double bare = 1e9;
   for (int i = 0; i < 3; ++i) bare = std::min(bare, bare_read(f1, &counted));
+  uint64_t reader_counted = 0;
+  double reader = 1e9;
+  for (int i = 0; i < 3; ++i) reader = std::min(reader, reader_read(f1, &reader_counted));
   double an = 1e9;
   ta::AnalysisResult res;
   for (int i = 0; i < 3; ++i) an = std::min(an, time_analyze(f1, i == 0 ? &res : nullptr));
@@ -228,6 +245,9 @@ int main(int argc, char** argv) {
   fmt::print("analysis.analyze_pps: {:.0f}\n", written / an);
   fmt::print("analysis.analyze_s: {:.3f}\n", an);
   fmt::print("analysis.ratio_vs_bare_read: {:.2f} (goal >= 0.5)\n", bare / an);
+  fmt::print("analysis.reader_pps: {:.0f}{}\n", reader_counted / reader,
+             reader_counted == counted ? "" : " (COUNT DIFFERS from the bare loop)");
+  fmt::print("analysis.reader_ratio_vs_bare_read: {:.2f} (the reader alone; > 1 is faster)\n", bare / reader);
 
   if (testbed::util::have_program("tshark")) {
     double ts0 = now();

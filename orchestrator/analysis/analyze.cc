@@ -1,15 +1,6 @@
 #include "orchestrator/analysis/analyze.h"
 
-#include <fcntl.h>
-#include <pcap/pcap.h>
-#include <stdio_ext.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -20,45 +11,23 @@
 namespace testbed::analysis {
 namespace {
 
-/// Owns a pcap_t from pcap_open_offline* / pcap_fopen_offline*; pcap_close also closes the
-/// file.
-struct PcapCloser {
-  void operator()(pcap_t* p) const noexcept {
-    if (p) pcap_close(p);
-  }
-};
-using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;
+/// Opens the capture of `in` with the read filter of `opts`.
+util::Result<CaptureFile> open_capture(const CaptureInput& in, const AnalysisOptions& opts) {
+  auto f = CaptureFile::open(in.pcap);
+  if (!f) return f.error();
+  if (!opts.read.empty())
+    if (auto st = f->set_filter(opts.read); !st) return st.error();
+  return f;
+}
 
-// stdio buffer for the capture file: libpcap reads each record with two small freads, so a
-// large buffer turns ~20,000 4 KiB read(2) calls per 80 MB into ~80.
-constexpr size_t kReadBuffer = 1u << 20;
-
-util::Result<PcapHandle> open_capture(const std::filesystem::path& path) {
-  char err[PCAP_ERRBUF_SIZE] = "";
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    return util::fail("capture {} does not exist or is not a file", path.string());
-  // Opened here (not by pcap_open_offline) to give the stream a large buffer and no
-  // locking: only this thread reads it. Same message as pcap_open_offline on failure.
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f)
-    return util::fail("cannot read capture {}: {}: {} (is it a pcap/pcapng file?)", path.string(),
-                      path.string(), std::strerror(errno));
-  std::setvbuf(f, nullptr, _IOFBF, kReadBuffer);
-  __fsetlocking(f, FSETLOCKING_BYCALLER);
-  // pcap_fopen_offline*() takes ownership of f on success (pcap_close closes it), not on
-  // failure.
-  pcap_t* p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
-  if (!p) {
-    std::fclose(f);
-    return util::fail("cannot read capture {}: {} (is it a pcap/pcapng file?)", path.string(), err);
-  }
-  PcapHandle h(p);
-  int lt = pcap_datalink(p);
-  if (!link_type_supported(lt))
-    return util::fail("capture {}: link type {} ({}) is not supported (supported: EN10MB, LINUX_SLL, "
-                      "LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP)", path.string(), lt, link_type_name(lt));
-  return h;
+/// How a read ended: a file cut short inside a record is analysed up to the cut (recorded
+/// in `out`, as tshark reads it); any other read error fails the analysis.
+util::Status read_end(const CaptureFile& f, CaptureAnalysis* out) {
+  if (f.end() == CaptureFile::End::kCutShort) out->cut_short = f.end_message();
+  if (f.end() == CaptureFile::End::kError)
+    return util::fail("capture {}: read error after {} packets: {}", f.path().string(), f.records(),
+                      f.end_message());
+  return {};
 }
 
 /// Hash of an address for the per-source table (not stored anywhere).
@@ -268,191 +237,39 @@ class CapturePass {
   std::vector<uint64_t> port_counts_ = std::vector<uint64_t>(2 * 65536);
 };
 
-double frame_time(const pcap_pkthdr* h) {
-  return double(h->ts.tv_sec) + double(h->ts.tv_usec) * 1e-9;  // nanosecond precision
-}
-
-/// Reads the records of a capture that libpcap has opened, in order. Classic pcap files
-/// (version 2.4, microsecond or nanosecond magic, either byte order) of the link types that
-/// libpcap passes through unchanged are read from a memory map; everything else, and every
-/// record libpcap would treat specially (longer than the snapshot length, cut short at the
-/// end, odd time stamps), is left to libpcap from that record on (pcap_dispatch on the
-/// same stream, positioned there). Why: libpcap reads each record with two stdio freads,
-/// ~310 instructions per packet (callgrind on the 1M-packet benchmark capture), as much as
-/// the rest of the per-packet analysis; the map costs ~20 and yields the same records.
-class FrameReader {
- public:
-  /// `pc` stays owned by the caller and must outlive the reader.
-  FrameReader(pcap_t* pc, const std::filesystem::path& path) : pc_(pc) { map(path); }
-  ~FrameReader() {
-    if (base_) munmap(const_cast<uint8_t*>(base_), size_);
-  }
-  FrameReader(const FrameReader&) = delete;
-  FrameReader& operator=(const FrameReader&) = delete;
-
-  enum Status { kDone, kStopped, kError };  ///< kError: pcap_geterr(pc) says why
-
-  /// Calls `f(const pcap_pkthdr*, const u_char*)` for the next frames, at most `max` of
-  /// them; `f` returns false to stop (the frame counts as read).
-  template <typename F>
-  Status read(uint64_t max, F&& f) {
-    uint64_t n = 0;
-    pcap_pkthdr h;
-    const uint8_t* data;
-    while (base_ && n < max) {
-      if (!next(&h, &data)) {
-        hand_over();
-        break;
-      }
-      ++n;
-      if (!f(&h, data)) return kStopped;
-    }
-    if (n >= max) return kDone;
-    struct Ctx {
-      F* f;
-      pcap_t* pc;
-      bool stopped;
-    } ctx{&f, pc_, false};
-    auto cb = [](u_char* user, const pcap_pkthdr* hdr, const u_char* bytes) {
-      Ctx& c = *reinterpret_cast<Ctx*>(user);
-      if (c.stopped) return;
-      if (!(*c.f)(hdr, bytes)) {
-        c.stopped = true;
-        pcap_breakloop(c.pc);
-      }
-    };
-    const int cnt = max == UINT64_MAX ? -1 : int(std::min<uint64_t>(max - n, INT32_MAX));
-    int rc = pcap_dispatch(pc_, cnt, cb, reinterpret_cast<u_char*>(&ctx));
-    if (ctx.stopped) return kStopped;
-    return rc == PCAP_ERROR ? kError : kDone;
-  }
-
- private:
-  static uint32_t u32(const uint8_t* p, bool swap) {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return swap ? __builtin_bswap32(v) : v;
-  }
-  void map(const std::filesystem::path& path) {
-    switch (pcap_datalink(pc_)) {
-      case DLT_EN10MB:
-      case DLT_RAW:
-      case DLT_IPV4:
-      case DLT_IPV6:
-      case DLT_NULL:
-      case DLT_LOOP:
-        break;
-      default:
-        return;  // libpcap rewrites some pseudo-headers (SLL CAN, USB, NFLOG): leave it to libpcap
-    }
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 24) {
-      ::close(fd);
-      return;
-    }
-    void* m = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (m == MAP_FAILED) return;
-    const uint8_t* b = static_cast<const uint8_t*>(m);
-    uint32_t magic;
-    std::memcpy(&magic, b, 4);
-    bool ok = true;
-    if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d)
-      swap_ = false;
-    else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1)
-      swap_ = true;
-    else
-      ok = false;
-    nsec_ = magic == 0xa1b23c4d || magic == 0x4d3cb2a1;
-    uint16_t major, minor;
-    std::memcpy(&major, b + 4, 2);
-    std::memcpy(&minor, b + 6, 2);
-    if (swap_) {
-      major = __builtin_bswap16(major);
-      minor = __builtin_bswap16(minor);
-    }
-    if (!ok || major != 2 || minor != 4 || pcap_snapshot(pc_) <= 0) {
-      munmap(m, size_t(st.st_size));
-      return;
-    }
-    madvise(m, size_t(st.st_size), MADV_SEQUENTIAL);
-    base_ = b;
-    size_ = size_t(st.st_size);
-    off_ = 24;
-    snapshot_ = uint32_t(pcap_snapshot(pc_));
-  }
-  bool next(pcap_pkthdr* h, const uint8_t** data) {
-    if (size_ - off_ < 16) return false;
-    const uint8_t* r = base_ + off_;
-    uint32_t sec = u32(r, swap_), frac = u32(r + 4, swap_), caplen = u32(r + 8, swap_),
-             len = u32(r + 12, swap_);
-    if (caplen > snapshot_ || caplen > size_ - off_ - 16) return false;
-    if (sec > uint32_t(INT32_MAX) || frac >= (nsec_ ? 1000000000u : 1000000u)) return false;
-    h->ts.tv_sec = time_t(sec);
-    h->ts.tv_usec = suseconds_t(nsec_ ? frac : frac * 1000u);  // nanoseconds, as libpcap gives them
-    h->caplen = caplen;
-    h->len = len;
-    *data = r + 16;
-    off_ += 16 + size_t(caplen);
-    return true;
-  }
-  // libpcap continues at the record the map did not take.
-  void hand_over() {
-    FILE* f = pcap_file(pc_);
-    if (f) std::fseek(f, long(off_), SEEK_SET);
-    munmap(const_cast<uint8_t*>(base_), size_);
-    base_ = nullptr;
-  }
-
-  pcap_t* pc_;
-  const uint8_t* base_ = nullptr;
-  size_t size_ = 0, off_ = 0;
-  uint32_t snapshot_ = 0;
-  bool swap_ = false, nsec_ = false;
-};
-
-/// Feeds every remaining frame of `reader` to `pass` (and `spread`).
-util::Status stream_rest(pcap_t* pc, FrameReader& reader, const CaptureInput& in, int lt,
-                         CapturePass& pass, PortSpread* spread, const CaptureAnalysis& out) {
+/// Feeds every remaining frame of `file` to `pass` (and `spread`).
+util::Status stream_rest(CaptureFile& file, CapturePass& pass, PortSpread* spread, CaptureAnalysis* out) {
+  const int lt = file.link_type();
+  Frame fr;
   PacketInfo p;
-  auto st = reader.read(UINT64_MAX, [&](const pcap_pkthdr* h, const u_char* data) {
-    decode_frame(lt, data, h->caplen, h->len, &p);
+  while (file.next(&fr)) {
+    decode_frame(lt, fr.data, fr.hdr.caplen, fr.hdr.len, &p);
     if (spread) spread->add(p);
-    pass.frame(frame_time(h), p);
-    return true;
-  });
+    pass.frame(fr.time(), p);
+  }
   pass.finish();
-  if (st == FrameReader::kError)
-    return util::fail("capture {}: read error after {} packets: {} (the file may be cut short)",
-                      in.pcap.string(), out.decode.frames, pcap_geterr(pc));
-  return {};
+  return read_end(file, out);
 }
 
 /// One streaming pass with a known scanner address.
 util::Status run_pass(const CaptureInput& in, const AnalysisOptions& opts, const IpAddr& scanner,
                       PayloadStore& payloads, CaptureAnalysis* out, PortSpread* spread) {
-  auto h = open_capture(in.pcap);
-  if (!h) return h.error();
-  const int lt = pcap_datalink(h->get());
-  FrameReader reader(h->get(), in.pcap);
-  CapturePass pass(in, opts, scanner, lt, payloads, out);
-  return stream_rest(h->get(), reader, in, lt, pass, spread, *out);
+  auto f = open_capture(in, opts);
+  if (!f) return f.error();
+  CapturePass pass(in, opts, scanner, f->link_type(), payloads, out);
+  return stream_rest(*f, pass, spread, out);
 }
 
 /// Auto-detection on the first kDetectPrefix packets (the fallback when they are too big
 /// to keep in memory, see detect_and_run).
-util::Result<IpAddr> detect_scanner_prefix(const std::filesystem::path& path) {
-  auto h = open_capture(path);
-  if (!h) return h.error();
-  int lt = pcap_datalink(h->get());
+util::Result<IpAddr> detect_scanner_prefix(const CaptureInput& in, const AnalysisOptions& opts) {
+  auto f = open_capture(in, opts);
+  if (!f) return f.error();
   PortSpread spread;
-  pcap_pkthdr* hdr;
-  const u_char* data;
+  Frame fr;
   PacketInfo p;
-  for (uint64_t n = 0; n < kDetectPrefix && pcap_next_ex(h->get(), &hdr, &data) == 1; ++n) {
-    decode_frame(lt, data, hdr->caplen, hdr->len, &p);
+  for (uint64_t n = 0; n < kDetectPrefix && f->next(&fr); ++n) {
+    decode_frame(f->link_type(), fr.data, fr.hdr.caplen, fr.hdr.len, &p);
     spread.add(p);
   }
   return spread.best().first;
@@ -468,15 +285,16 @@ class PrefixBuffer {
     PacketInfo p;  ///< decoded from the copy: payload points into this buffer
   };
   /// False (and nothing kept) when the frame would exceed the budget.
-  bool add(int lt, const pcap_pkthdr* h, const u_char* data) {
-    size_t need = h->caplen + sizeof(Frame);
+  bool add(int lt, const analysis::Frame& fr) {
+    const uint32_t caplen = fr.hdr.caplen;
+    size_t need = caplen + sizeof(Frame);
     if (bytes_ + need > kBudget) return false;
     bytes_ += need;
-    uint8_t* copy = alloc(h->caplen);
-    if (h->caplen) std::memcpy(copy, data, h->caplen);
+    uint8_t* copy = alloc(caplen);
+    if (caplen) std::memcpy(copy, fr.data, caplen);
     Frame& f = frames_.emplace_back();
-    f.ts = frame_time(h);
-    decode_frame(lt, copy, h->caplen, h->len, &f.p);
+    f.ts = fr.time();
+    decode_frame(lt, copy, caplen, fr.hdr.len, &f.p);
     return true;
   }
   const std::vector<Frame>& frames() const { return frames_; }
@@ -514,49 +332,38 @@ class PrefixBuffer {
 util::Result<IpAddr> detect_and_run(const CaptureInput& in, const AnalysisOptions& opts,
                                     PayloadStore& payloads, CaptureAnalysis* out,
                                     PortSpread* spread) {
-  auto h = open_capture(in.pcap);
-  if (!h) return h.error();
-  pcap_t* pc = h->get();
-  const int lt = pcap_datalink(pc);
-  FrameReader reader(pc, in.pcap);
+  auto f = open_capture(in, opts);
+  if (!f) return f.error();
+  const int lt = f->link_type();
   PrefixBuffer buf;
-  auto rs = reader.read(kDetectPrefix, [&](const pcap_pkthdr* hdr, const u_char* data) {
-    return buf.add(lt, hdr, data);
-  });
-  const bool overflow = rs == FrameReader::kStopped;
+  Frame fr;
+  uint64_t n = 0;
+  bool overflow = false;
+  while (n < kDetectPrefix && f->next(&fr)) {
+    ++n;
+    if (!buf.add(lt, fr)) {
+      overflow = true;
+      break;
+    }
+  }
   if (overflow) {
     buf.clear();
-    h->reset();
-    auto s = detect_scanner_prefix(in.pcap);
+    { CaptureFile done = std::move(*f); }  // closed before the file is read again
+    auto s = detect_scanner_prefix(in, opts);
     if (!s) return s.error();
     if (auto st = run_pass(in, opts, *s, payloads, out, spread); !st) return st.error();
     return *s;
   }
-  for (const PrefixBuffer::Frame& f : buf.frames()) spread->add(f.p);
+  for (const PrefixBuffer::Frame& pf : buf.frames()) spread->add(pf.p);
   const IpAddr scanner = spread->best().first;
   CapturePass pass(in, opts, scanner, lt, payloads, out);
-  for (const PrefixBuffer::Frame& f : buf.frames()) pass.frame(f.ts, f.p);
-  const bool more = rs != FrameReader::kError && buf.frames().size() == kDetectPrefix;
+  for (const PrefixBuffer::Frame& pf : buf.frames()) pass.frame(pf.ts, pf.p);
   buf.clear();
-  if (rs == FrameReader::kError) {
-    pass.finish();
-    return util::fail("capture {}: read error after {} packets: {} (the file may be cut short)",
-                      in.pcap.string(), out->decode.frames, pcap_geterr(pc));
-  }
-  if (more) {
-    if (auto st = stream_rest(pc, reader, in, lt, pass, spread, *out); !st) return st.error();
-  } else {
-    pass.finish();
-  }
+  if (auto st = stream_rest(*f, pass, spread, out); !st) return st.error();
   return scanner;
 }
 
 }  // namespace
-
-std::string link_type_name(int dlt) {
-  const char* n = pcap_datalink_val_to_name(dlt);
-  return n ? n : "DLT " + std::to_string(dlt);
-}
 
 PacketKeySet CaptureAnalysis::group_keys(PhaseGroup g) const {
   PacketKeySet s;
@@ -611,8 +418,9 @@ util::Result<CaptureAnalysis> analyze_capture(const CaptureInput& in, const Anal
       if (auto st = run_pass(in, opts, scanner, payloads, &out, nullptr); !st) return st.error();
     }
     if (scanner.empty())
-      return util::fail("capture {}: no IP traffic to find the scanner by; give its address "
-                        "(--scanner-ip)", in.pcap.string());
+      return util::fail("capture {}: no IP traffic{} to find the scanner by; give its address "
+                        "(--scanner-ip)", in.pcap.string(),
+                        opts.read.empty() ? "" : " passed the read filter or time window");
   }
   out.scanner_distinct_ports = spread.count(scanner);
   if (out.result && out.result->finished) {
@@ -622,6 +430,9 @@ util::Result<CaptureAnalysis> analyze_capture(const CaptureInput& in, const Anal
     out.duration = out.last_ts > out.first_ts ? out.last_ts - out.first_ts : 0;
     out.duration_source = "capture";
   }
+  if (!out.cut_short.empty())
+    util::log_warn("capture {} is cut short in the middle of a packet ({}): analysed the {} frames "
+                   "before the cut", in.pcap.string(), out.cut_short, out.decode.frames);
   return out;
 }
 

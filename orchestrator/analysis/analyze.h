@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "orchestrator/analysis/capture_file.h"
 #include "orchestrator/analysis/decode.h"
 #include "orchestrator/analysis/packet_key.h"
 #include "orchestrator/analysis/phases.h"
@@ -44,6 +45,9 @@ struct AnalysisOptions {
   /// Payload bytes kept for previews and the similarity rule (per payload / in total).
   size_t payload_max = 2048;
   size_t payload_budget = 64u << 20;
+  /// Which records of each capture are analysed (a BPF read filter, a time window);
+  /// records outside are skipped before anything counts them. Default: all.
+  ReadFilter read;
 };
 
 /// Packets and bytes (on-the-wire frame length, pcap header `len`) by protocol class.
@@ -90,6 +94,9 @@ struct CaptureAnalysis {
   TrafficCounts sent, received;         ///< src == scanner / dst == scanner
   uint64_t unrelated_ip = 0;            ///< IP packets neither from nor to the scanner
   DecodeCounts decode;
+  /// libpcap's message when the file ends inside a record: the records before the cut are
+  /// analysed (as tshark does) and analyze_capture() warns. Empty for a whole file.
+  std::string cut_short;
   std::optional<ScanResult> result;    ///< from input.result_file
   std::optional<PhaseTimeline> timeline;
   std::string phase_source;             ///< "timeline" or "classifier"
@@ -137,8 +144,5 @@ util::Result<AnalysisResult> analyze(const std::vector<CaptureInput>& inputs, co
 /// in `testbed analyze` and `testbed report` alike (CSV and report.json list all). The
 /// outputs themselves are rendered by the report module (orchestrator/report/render.h).
 inline constexpr size_t kDefaultUniqueLimit = 100;
-
-/// DLT name for messages ("EN10MB", "LINUX_SLL2", …).
-std::string link_type_name(int dlt);
 
 }  // namespace testbed::analysis

@@ -31,6 +31,7 @@ struct AnalyzeArgs {
   bool same_dst = false;
   bool json = false;
   std::string csv_dir;
+  std::string filter, from, to;  ///< --filter BPF, --from/--to time bounds
   size_t unique_limit = analysis::kDefaultUniqueLimit;
 };
 
@@ -257,6 +258,19 @@ int run_analyze(const AnalyzeArgs& a) {
                               std::tuple{&a.other_rule, "--other-similarity", &opts.similarity.other}})
     if (auto st = parse_rule(*s, opt, rule); !st) { util::log_error("{}", st.error().message); return kExitBadInput; }
   opts.similarity.same_dst = a.same_dst;
+  opts.read.bpf = a.filter;
+  for (auto [s, opt, bound] : {std::tuple{&a.from, "--from", &opts.read.from},
+                               std::tuple{&a.to, "--to", &opts.read.to}}) {
+    if (s->empty()) continue;
+    auto b = analysis::parse_time_bound(*s);
+    if (!b) { util::log_error("{}: {}", opt, b.error().message); return kExitBadInput; }
+    *bound = *b;
+  }
+  if (opts.read.from && opts.read.to && opts.read.from->relative == opts.read.to->relative &&
+      !(opts.read.from->seconds < opts.read.to->seconds)) {
+    util::log_error("--from {} is not before --to {}: the window [from, to) would be empty", a.from, a.to);
+    return kExitBadInput;
+  }
 
   auto r = analysis::analyze(inputs, opts);
   if (!r) {
@@ -291,7 +305,17 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
       "A run directory names its scanner kind (manifest.json); masscan and ZMap runs hold\n"
       "masscan.out/masscan.log and zmap.csv/zmap.log instead of nmap.xml/nmap.log.\n"
       "Example: testbed analyze --label 7.80=a.pcap --label 7.93=b.pcap --label 7.95=c.pcap\n"
-      "Formats and defaults: orchestrator/analysis/README.md. Exit 2 on bad input.");
+      "Read filter and time window, applied to every capture before anything counts: --filter\n"
+      "takes pcap-filter(7) syntax as tcpdump -r does; --from/--to keep from <= time < to (as\n"
+      "editcap -A/-B), each as seconds after the capture's first packet (12.5), Unix time\n"
+      "(@1765134000) or UTC (2026-12-07T19:00:00Z).\n"
+      "A capture cut short in the middle of a packet is analysed up to the cut with a warning on\n"
+      "stderr (exit 0, as the tables are complete for what the file holds); a corrupt record\n"
+      "is an error.\n"
+      "Formats and defaults: orchestrator/analysis/README.md.\n"
+      "Exit codes: 0 tables printed (also for a capture cut short); 1 a CSV file could not be\n"
+      "written; 2 bad input: no input, capture missing, unreadable or corrupt, a filter pcap\n"
+      "cannot compile (its message), a bad time, a window that holds no IP packet.");
   sub->add_option("inputs", args->positional, "Capture files (pcap/pcapng) or run directories");
   sub->add_option("--label", args->labels, "LABEL=PCAP_OR_RUN_DIR: a capture with its column label (repeatable)")
       ->allow_extra_args(false);
@@ -321,6 +345,17 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
   sub->add_option("--other-similarity", args->other_rule, "Similarity rule for other protocols (default off)");
   sub->add_flag("--similar-same-dst", args->same_dst,
                 "Similar packets must also have the same destination address (the study did not require it)");
+  // The read filter and the time window (analysis/capture_file.h).
+  for (auto [name, field, help] : {
+           std::tuple{"--filter", &AnalyzeArgs::filter,
+                      "Read filter in pcap-filter(7) syntax (e.g. \"tcp port 80\"): only the packets it "
+                      "matches are analysed (a bad one: exit 2 with libpcap's message)"},
+           std::tuple{"--from", &AnalyzeArgs::from,
+                      "Analyse packets from this time on: seconds after the first packet, "
+                      "@UNIX_TIME or YYYY-MM-DDTHH:MM:SSZ (inclusive)"},
+           std::tuple{"--to", &AnalyzeArgs::to,
+                      "Analyse packets before this time (same forms as --from; exclusive)"}})
+    sub->add_option(name, (*args).*field, help);
   sub->add_flag("--json", args->json, "Print everything as JSON instead of Markdown");
   sub->add_option("--csv", args->csv_dir, "Also write table1/table2/port_usage/unique_packets/phases CSV files here");
   sub->add_option("--unique-limit", args->unique_limit,

@@ -1,8 +1,6 @@
 #include "orchestrator/ids/locate.h"
 
-#include <pcap/pcap.h>
-
-#include <memory>
+#include "orchestrator/analysis/capture_file.h"
 
 namespace testbed::ids {
 
@@ -12,30 +10,29 @@ locate_packets(const std::filesystem::path& pcap, const analysis::IpAddr& scanne
   analysis::PacketKeySet want;
   want.insert(wanted.begin(), wanted.end());
   std::unordered_map<analysis::PacketKey, LocatedPacket, analysis::PacketKeyHash> out;
-  char err[PCAP_ERRBUF_SIZE] = "";
-  std::unique_ptr<pcap_t, void (*)(pcap_t*)> h(pcap_open_offline(pcap.c_str(), err), pcap_close);
-  if (!h) return util::fail("cannot read capture {}: {}", pcap.string(), err);
-  const int link = pcap_datalink(h.get());
-  pcap_pkthdr* hdr = nullptr;
-  const u_char* data = nullptr;
-  uint64_t frame = 0;
-  int rc;
-  while (out.size() < want.size() && (rc = pcap_next_ex(h.get(), &hdr, &data)) == 1) {
-    ++frame;
+  auto file = analysis::CaptureFile::open(pcap);
+  if (!file) return file.error();
+  const int link = file->link_type();
+  analysis::Frame fr;
+  while (out.size() < want.size() && file->next(&fr)) {
     analysis::PacketInfo p;
-    analysis::decode_frame(link, data, hdr->caplen, hdr->len, &p);
+    analysis::decode_frame(link, fr.data, fr.hdr.caplen, fr.hdr.len, &p);
     if (p.ip_version == 0 || !(p.src == scanner)) continue;
     uint64_t hsh = p.payload_caplen ? analysis::payload_hash(p.payload, p.payload_caplen) : 0;
     analysis::PacketKey k = analysis::make_packet_key(p, hsh, key_fields);
     if (!want.contains(k) || out.count(k)) continue;
     LocatedPacket& l = out[k];
-    l.frame = frame;
+    l.frame = fr.number;
     l.icmp_type = p.icmp_type;
     l.icmp_code = p.icmp_code;
     l.payload_len = p.payload_len;
     if (p.payload_caplen)
       l.payload.assign(reinterpret_cast<const char*>(p.payload), p.payload_caplen);
   }
+  // A file cut short is read up to the cut, as the analysis reads it; a corrupt one fails.
+  if (file->end() == analysis::CaptureFile::End::kError)
+    return util::fail("capture {}: read error after {} packets: {}", pcap.string(), file->records(),
+                      file->end_message());
   return out;
 }
 

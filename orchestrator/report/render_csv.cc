@@ -22,53 +22,69 @@ std::string csv_field(const std::string& s) {
   return o + "\"";
 }
 
-}  // namespace
+/// The label's `version,repetition` columns for `testbed analyze`: a run's label "7.80/1" (a
+/// results directory's "<scanner>/<repetition>") splits at its last '/' when a number
+/// follows; any other label is the version, with no repetition.
+std::string label_version_rep(const std::string& label) {
+  const size_t slash = label.rfind('/');
+  if (slash != std::string::npos && slash > 0 && slash + 1 < label.size() &&
+      label.find_first_not_of("0123456789", slash + 1) == std::string::npos)
+    return csv_field(label.substr(0, slash)) + "," + label.substr(slash + 1);
+  return csv_field(label) + ",";
+}
 
-util::Status write_capture_csv(const AnalysisResult& r, const std::filesystem::path& dir) {
+/// The CSVs of one analysis; `ids[i]` is capture i's "version,repetition" cells.
+util::Status write_capture_csv(const AnalysisResult& r, const std::vector<std::string>& ids,
+                               const std::filesystem::path& dir) {
+  auto version_rep = [&](size_t i) -> const std::string& { return ids[i]; };
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return util::fail("cannot create CSV directory {}: {}", dir.string(), ec.message());
   std::ostringstream t1;
-  t1 << "label,scanner,duration_s,duration_source,bytes_sent,bytes_received,packets_sent,packets_"
+  t1 << "label,version,repetition,scanner,duration_s,duration_source,bytes_sent,bytes_received,packets_sent,packets_"
         "received,"
         "icmp_sent,tcp_sent,udp_sent,other_sent,icmp_received,tcp_received,udp_received,other_"
         "received\n";
-  for (const auto& c : r.captures)
-    t1 << fmt::format("{},{},{:.3f},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                      csv_field(c.input.label), c.scanner.str(), c.duration, c.duration_source,
+  for (size_t ci = 0; ci < r.captures.size(); ++ci) {
+    const CaptureAnalysis& c = r.captures[ci];
+    t1 << fmt::format("{},{},{},{:.3f},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                      csv_field(c.input.label), version_rep(ci), c.scanner.str(), c.duration, c.duration_source,
                       c.sent.bytes, c.received.bytes, c.sent.packets, c.received.packets,
                       c.sent.by_proto[0], c.sent.by_proto[1], c.sent.by_proto[2],
                       c.sent.by_proto[3], c.received.by_proto[0], c.received.by_proto[1],
                       c.received.by_proto[2], c.received.by_proto[3]);
+  }
   std::ostringstream t2, up, uq, ph;
-  t2 << "grouping,phase,label,set_size,common,not_common,removed_icmp,removed_tcp,removed_udp,"
+  t2 << "grouping,phase,label,version,repetition,set_size,common,not_common,removed_icmp,removed_tcp,removed_udp,"
         "removed_other,unique\n";
-  uq << "grouping,phase,label,proto,src,dst,dport,tcp_flags,length,payload_hash,payload_preview\n";
+  uq << "grouping,phase,label,version,repetition,proto,src,dst,dport,tcp_flags,length,payload_hash,payload_preview\n";
   for (const UniqueTable* t : {&r.three_phase, &r.fine})
     for (size_t i = 0; i < t->rows.size(); ++i)
       for (size_t c = 0; c < r.captures.size(); ++c) {
         const auto& cell = t->cells[i][c];
         const std::string& label = r.captures[c].input.label;
-        t2 << fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", t->grouping, t->rows[i],
-                          csv_field(label), cell.set_size, t->common[i], cell.not_common,
+        t2 << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", t->grouping, t->rows[i],
+                          csv_field(label), version_rep(c), cell.set_size, t->common[i], cell.not_common,
                           cell.removed[0], cell.removed[1], cell.removed[2], cell.removed[3],
                           cell.unique.size());
         for (const PacketKey& k : cell.unique)
-          uq << fmt::format("{},{},{},{},{},{},{},{},{},{:016x},{}\n", t->grouping, t->rows[i],
-                            csv_field(label), k.proto_name(), k.src_addr().str(),
+          uq << fmt::format("{},{},{},{},{},{},{},{},{},{},{:016x},{}\n", t->grouping, t->rows[i],
+                            csv_field(label), version_rep(c), k.proto_name(), k.src_addr().str(),
                             k.dst_addr().str(), port_str(k), tcp_flags_str(k.tcp_flags), k.length,
                             k.payload_hash, csv_field(r.payloads->preview(k.payload_hash)));
       }
-  up << "label,proto,port,packets\n";
-  ph << "label,phase,group,packets_sent,bytes_sent,packets_received,bytes_received,distinct_sent_"
+  up << "label,version,repetition,proto,port,packets\n";
+  ph << "label,version,repetition,phase,group,packets_sent,bytes_sent,packets_received,bytes_received,distinct_sent_"
         "keys\n";
-  for (const auto& c : r.captures) {
+  for (size_t ci = 0; ci < r.captures.size(); ++ci) {
+    const CaptureAnalysis& c = r.captures[ci];
     for (const auto& [k, n] : c.port_usage)
-      up << fmt::format("{},{},{},{}\n", csv_field(c.input.label), k.first == 6 ? "tcp" : "udp",
+      up << fmt::format("{},{},{},{},{}\n", csv_field(c.input.label), version_rep(ci), k.first == 6 ? "tcp" : "udp",
                         k.second, n);
     for (Phase p : kAllPhases) {
       int i = int(p);
-      ph << fmt::format("{},{},{},{},{},{},{},{}\n", csv_field(c.input.label), phase_name(p),
+      ph << fmt::format("{},{},{},{},{},{},{},{},{}\n", csv_field(c.input.label),
+                        version_rep(ci), phase_name(p),
                         phase_group_name(phase_group(p)), c.sent_by_phase[i].packets,
                         c.sent_by_phase[i].bytes, c.received_by_phase[i].packets,
                         c.received_by_phase[i].bytes, c.sent_keys[i].size());
@@ -82,8 +98,23 @@ util::Status write_capture_csv(const AnalysisResult& r, const std::filesystem::p
   return {};
 }
 
+}  // namespace
+
+util::Status write_capture_csv(const AnalysisResult& r, const std::filesystem::path& dir) {
+  std::vector<std::string> ids;
+  for (const auto& c : r.captures) ids.push_back(label_version_rep(c.input.label));
+  return write_capture_csv(r, ids, dir);
+}
+
 util::Status write_report_csv(const Model& m, const fs::path& dir) {
-  if (auto st = write_capture_csv(m.study, dir); !st) return st;
+  // The study's columns are labelled by version; each is that version's first complete run.
+  std::vector<std::string> ids;
+  for (const AnalysedRun* a : m.data.primary()) {
+    const RunRecord& rec = m.data.results.runs[a->record];
+    ids.push_back(csv_field(rec.version) + "," + std::to_string(rec.rep));
+  }
+  if (ids.size() != m.study.captures.size()) ids.assign(m.study.captures.size(), ",");
+  if (auto st = write_capture_csv(m.study, ids, dir); !st) return st;
   std::string runs = "run,version,rep,status,packets,kernel_dropped,interface_dropped,error\n";
   for (const RunRecord& r : m.data.results.runs) {
     std::string err = r.error;

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/analysis/nmap_input.h"
 #include "orchestrator/analysis/analyze.h"
 #include "orchestrator/report/render.h"
@@ -78,8 +80,6 @@ TEST_F(BadCaptureTest, BrokenFilesAreErrorsNamingTheFile) {
       {"wrong-magic.pcap", with_u32(good_, 0, 0x12345678), "cannot read capture"},
       {"bad-version.pcap", with_u32(good_, 4, 0x00090009), "cannot read capture"},
       {"no-packets.pcap", good_.substr(0, kFirstRecord), "no IP traffic"},
-      {"record-header-cut.pcap", good_.substr(0, kFirstRecord + 9), "read error"},
-      {"record-data-cut.pcap", good_.substr(0, good_.size() - 7), "read error"},
       // A record claiming 2 GiB of data: libpcap refuses it rather than allocating.
       {"huge-caplen.pcap", with_u32(good_, kFirstRecord + 8, 0x7fffffff), "read error"},
       {"text.pcap", "GET / HTTP/1.1\r\nHost: example\r\n\r\n", "cannot read capture"},
@@ -98,6 +98,29 @@ TEST_F(BadCaptureTest, BrokenFilesAreErrorsNamingTheFile) {
             std::string::npos);
   EXPECT_NE(analyze_file(path("missing.pcap")).error().message.find("does not exist"),
             std::string::npos);
+}
+
+// A file cut inside a record (an interrupted capture, a partial copy) is analysed up to the
+// cut, as tshark reads it; CaptureAnalysis::cut_short keeps libpcap's message.
+TEST_F(BadCaptureTest, CutFilesAreAnalysedUpToTheCut) {
+  const size_t kFirstRecord = 24;
+  uint32_t caplen1;  // the first record's captured length (host byte order file)
+  std::memcpy(&caplen1, good_.data() + kFirstRecord + 8, 4);
+  for (auto [name, bytes, frames] :
+       {std::tuple{"record-header-cut.pcap", good_.substr(0, kFirstRecord + 9), 0u},
+        std::tuple{"second-header-cut.pcap", good_.substr(0, kFirstRecord + 16 + caplen1 + 9), 1u},
+        std::tuple{"record-data-cut.pcap", good_.substr(0, good_.size() - 7), 59u}}) {
+    std::string file = write(name, bytes);
+    auto r = analyze_file(file);
+    if (frames == 0) {  // nothing before the cut: nothing to find the scanner by
+      ASSERT_FALSE(r.ok()) << name;
+      EXPECT_NE(r.error().message.find("no IP traffic"), std::string::npos) << r.error().message;
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << name << ": " << r.error().message;
+    EXPECT_EQ(r->decode.frames, frames) << name;
+    EXPECT_NE(r->cut_short.find("truncated"), std::string::npos) << name << ": " << r->cut_short;
+  }
 }
 
 TEST_F(BadCaptureTest, HugeSnaplenInTheHeaderIsHarmless) {
@@ -189,7 +212,7 @@ TEST_F(BadCaptureTest, AnalyzeCommandExitsTwoOnBadInput) {
   };
   for (const auto& [name, bytes] : std::vector<std::pair<std::string, std::string>>{
            {"empty.pcap", ""},
-           {"cut.pcap", good_.substr(0, good_.size() - 7)},
+           {"corrupt-record.pcap", with_u32(good_, 24 + 8, 0x7fffffff)},
            {"magic.pcap", with_u32(good_, 0, 0x12345678)}}) {
     std::string file = write(name, bytes);
     auto r = run({file});
@@ -210,6 +233,39 @@ TEST_F(BadCaptureTest, AnalyzeCommandExitsTwoOnBadInput) {
   // A good capture still works and prints the tables.
   auto ok = run({path("good.pcap")});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  // A read filter libpcap cannot compile: exit 2 with libpcap's message, nothing on stdout.
+  auto bpf = run({path("good.pcap"), "--filter", "tcp port nosuchport"});
+  EXPECT_EQ(bpf.exit_code, 2) << bpf.err;
+  EXPECT_NE(bpf.err.find("read filter \"tcp port nosuchport\""), std::string::npos) << bpf.err;
+  EXPECT_NE(bpf.err.find("nosuchport"), std::string::npos) << bpf.err;
+  EXPECT_EQ(bpf.out, "");
+  // Bad times and an empty window: exit 2 naming the option.
+  for (auto [args, says] :
+       {std::pair{std::vector<std::string>{"--from", "soon"}, "--from: \"soon\" is not a time"},
+        std::pair{std::vector<std::string>{"--to", "-3"}, "--to: \"-3\" is not a time"},
+        std::pair{std::vector<std::string>{"--from", "5", "--to", "2"}, "--from 5 is not before --to 2"}}) {
+    args.insert(args.begin(), path("good.pcap"));
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << says << ": " << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
+  }
+}
+
+// `testbed analyze` on a capture cut inside its last record: the tables of the frames before
+// the cut on stdout, a warning naming the file on stderr, exit 0 (README's exit-code table).
+TEST_F(BadCaptureTest, AnalyzeCommandAnalysesACutCaptureWithAWarning) {
+  fs::path bin = fs::path(TESTBED_BINARY_DIR) / "testbed";
+  ASSERT_TRUE(fs::exists(bin)) << bin << " is not built: build the `testbed` target (make)";
+  std::string file = write("cut.pcap", good_.substr(0, good_.size() - 7));
+  auto r = util::run_process({bin.string(), "analyze", "--json", file});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  EXPECT_NE(r->err.find("capture " + file + " is cut short in the middle of a packet"), std::string::npos)
+      << r->err;
+  EXPECT_NE(r->err.find("analysed the 59 frames before the cut"), std::string::npos) << r->err;
+  auto j = nlohmann::json::parse(r->out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r->out;
+  EXPECT_EQ(j["captures"][0]["decode"]["frames"], 59);
 }
 
 }  // namespace

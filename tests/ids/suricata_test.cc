@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "orchestrator/analysis/capture_file.h"
 #include "orchestrator/ids/evaluate.h"
 #include "orchestrator/ids/section.h"
 #include "orchestrator/ids/signatures.h"
@@ -50,19 +51,19 @@ class SuricataTest : public ::testing::Test {
 /// Copies the real capture without the scanner's frames that carry NSE's user agent: a
 /// "version" that does not run those scripts.
 void write_without_nse(const fs::path& out) {
-  char err[PCAP_ERRBUF_SIZE];
-  pcap_t* in = pcap_open_offline((kReal / "capture.pcap").c_str(), err);
-  ASSERT_NE(in, nullptr) << err;
-  pcap_dumper_t* d = pcap_dump_open(in, out.c_str());
-  pcap_pkthdr* h;
-  const u_char* data;
-  while (pcap_next_ex(in, &h, &data) == 1) {
-    std::string_view f(reinterpret_cast<const char*>(data), h->caplen);
+  auto in = analysis::CaptureFile::open(kReal / "capture.pcap");
+  ASSERT_TRUE(in.ok()) << in.error().message;
+  pcap_t* dead = pcap_open_dead_with_tstamp_precision(in->link_type(), 262144, PCAP_TSTAMP_PRECISION_NANO);
+  pcap_dumper_t* d = pcap_dump_open(dead, out.c_str());
+  ASSERT_NE(d, nullptr) << pcap_geterr(dead);
+  analysis::Frame fr;
+  while (in->next(&fr)) {
+    std::string_view f(reinterpret_cast<const char*>(fr.data), fr.hdr.caplen);
     if (f.find("Nmap Scripting Engine") != std::string_view::npos) continue;
-    pcap_dump(reinterpret_cast<u_char*>(d), h, data);
+    pcap_dump(reinterpret_cast<u_char*>(d), &fr.hdr, fr.data);
   }
   pcap_dump_close(d);
-  pcap_close(in);
+  pcap_close(dead);
 }
 
 /// A results directory of the real 7.93 capture ("7.93", two runs) and the same without NSE's

@@ -11,7 +11,7 @@ _testbed_global="-h --help --version -v --verbose -q --quiet --timestamps"
 
 # The options of each verb (and of lab/image/nightly subverbs), as their --help lists them.
 _testbed_opts_run="-o --output -r --repeat --resume --keep --keep-results --junit --metrics --stop-on-failure --baseline --allow-missing --lab-name"
-_testbed_opts_analyze="--scanner-kind --label --phases --nmap-xml --nmap-log --scanner-ip --key-fields --tcp-similarity --udp-similarity --icmp-similarity --other-similarity --similar-same-dst --json --csv --unique-limit"
+_testbed_opts_analyze="--scanner-kind --label --phases --nmap-xml --nmap-log --scanner-ip --key-fields --tcp-similarity --udp-similarity --icmp-similarity --other-similarity --similar-same-dst --filter --from --to --json --csv --unique-limit"
 _testbed_opts_report="--baseline --tolerance --allow-missing --unique-limit --junit --metrics --ids"
 _testbed_opts_signatures="--out"
 _testbed_opts_diff="--tolerance --fine --json --allow-missing --junit --metrics"
