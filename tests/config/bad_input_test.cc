@@ -115,18 +115,21 @@ TEST_F(BadInputTest, GoodFilesLoad) {
 }
 
 TEST_F(BadInputTest, SyntaxErrors) {
-  expect_line(experiment(edit(kExperiment, "scanners:\n", "scanners: [\n")), "4:3",
-              "YAML syntax error");
-  // An unclosed flow mapping: yaml-cpp notices at the next block entry.
-  expect_line(topology(edit(kTopology, "cidr: 172.24.0.0/24}", "cidr: 172.24.0.0/24")), "7:3",
-              "YAML syntax error: illegal block entry");
-  expect_line(recipe(edit(kRecipe, "  suite: bookworm", "\tsuite: bookworm")), "5:7",
-              "YAML syntax error: illegal map value");
+  // Located where the trouble starts (issue 27), not where yaml-cpp gave up (4:3).
+  expect_line(experiment(edit(kExperiment, "scanners:\n", "scanners: [\n")), "3:11",
+              "YAML syntax error: this '[' is never closed: add ']'");
+  // An unclosed flow mapping: yaml-cpp notices at 7:3, the next block entry.
+  expect_line(topology(edit(kTopology, "cidr: 172.24.0.0/24}", "cidr: 172.24.0.0/24")), "4:5",
+              "YAML syntax error: this '{' is never closed: add '}' (line 5 starts a new '- ' "
+              "entry inside it) (the parser stopped at 7:3: illegal block entry)");
+  // A tab: yaml-cpp says "illegal map value" at 5:7.
+  expect_line(recipe(edit(kRecipe, "  suite: bookworm", "\tsuite: bookworm")), "5:1",
+              "YAML syntax error: a tab in the indentation: YAML indents with spaces only");
   // Empty files and files that are not a mapping.
   std::string e = experiment("");
-  EXPECT_EQ(e, file_ + ": the file is empty");
+  EXPECT_EQ(e, file_ + ":1:1: the file is empty");
   e = topology("# nothing\n");
-  EXPECT_EQ(e, file_ + ": the file is empty");
+  EXPECT_EQ(e, file_ + ":1:1: the file is empty");
   expect_line(topology("- a\n- b\n"), "1:1", "topology must be a mapping of keys to values");
   expect_line(recipe("just text\n"), "1:1", "recipe must be a mapping of keys to values");
 }
