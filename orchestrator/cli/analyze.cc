@@ -249,7 +249,19 @@ int run_analyze(const AnalyzeArgs& a) {
     opts.scanner = ip;
   }
   auto kf = analysis::parse_key_fields(a.key_fields);
-  if (!kf) { util::log_error("--key-fields: {}", kf.error().message); return kExitBadInput; }
+  if (!kf) {  // said as for the experiment file's analysis.key_fields (one spelling, one message)
+    std::string why = kf.error().message;
+    for (size_t p = 0; p <= a.key_fields.size();) {
+      size_t comma = std::min(a.key_fields.find(',', p), a.key_fields.size());
+      std::string w = a.key_fields.substr(p, comma - p);
+      w.erase(0, w.find_first_not_of(' '));
+      w.erase(w.find_last_not_of(' ') + 1);
+      if (auto bad = config::key_field_problem(w); !w.empty() && !bad.empty()) why = bad;
+      p = comma + 1;
+    }
+    util::log_error("--key-fields: {}", why);
+    return kExitBadInput;
+  }
   opts.key_fields = *kf;
   for (auto [s, opt, rule] : {std::tuple{&a.tcp_rule, "--tcp-similarity", &opts.similarity.tcp},
                               std::tuple{&a.udp_rule, "--udp-similarity", &opts.similarity.udp},
@@ -291,7 +303,8 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
       "A run directory names its scanner kind (manifest.json); masscan and ZMap runs hold\n"
       "masscan.out/masscan.log and zmap.csv/zmap.log instead of nmap.xml/nmap.log.\n"
       "Example: testbed analyze --label 7.80=a.pcap --label 7.93=b.pcap --label 7.95=c.pcap\n"
-      "Formats and defaults: orchestrator/analysis/README.md. Exit 2 on bad input.");
+      "Formats and defaults: orchestrator/analysis/README.md.\n"
+      "Exit codes: 0 tables printed, 1 a CSV file could not be written, 2 bad input.");
   sub->add_option("inputs", args->positional, "Capture files (pcap/pcapng) or run directories");
   sub->add_option("--label", args->labels, "LABEL=PCAP_OR_RUN_DIR: a capture with its column label (repeatable)")
       ->allow_extra_args(false);
@@ -312,8 +325,9 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
   sub->add_option("--scanner-ip", args->scanner_ip,
                   "Scanner address (default: auto, the host sending to the most distinct destination ports)");
   sub->add_option("--key-fields", args->key_fields,
-                  "Extra packet-key fields, comma-separated: ttl, ipid, window, tcp-options, icmp "
-                  "(default: the study's key only)");
+                  "Extra packet-key fields, comma-separated, named as in an experiment's "
+                  "analysis.key_fields: ttl, ipid, window, tcp_options, icmp (tcp-options is "
+                  "accepted too; default: the study's key only)");
   sub->add_option("--tcp-similarity", args->tcp_rule,
                   "TCP similarity rule MAX_LENGTH_DIFF,MIN_COMMON_BLOCK or off (default 32,16)");
   sub->add_option("--udp-similarity", args->udp_rule, "UDP similarity rule (default 32,16)");
@@ -323,11 +337,8 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
                 "Similar packets must also have the same destination address (the study did not require it)");
   sub->add_flag("--json", args->json, "Print everything as JSON instead of Markdown");
   sub->add_option("--csv", args->csv_dir, "Also write table1/table2/port_usage/unique_packets/phases CSV files here");
-  sub->add_option("--unique-limit", args->unique_limit,
-                  fmt::format("Unique packets listed per phase and capture in Markdown and JSON "
-                              "(default {}; the CSV has all)",
-                              analysis::kDefaultUniqueLimit))
-      ->check(CLI::NonNegativeNumber);
+  add_unique_limit_option(*sub, args->unique_limit,
+                          "Unique packets listed per phase and capture in Markdown and JSON");
   sub->callback([args, &ctx] { ctx.exit_code = run_analyze(*args); });
 }
 

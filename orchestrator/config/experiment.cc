@@ -130,14 +130,9 @@ void read_analysis(const YAML::Node& a, const std::string& path, Diagnostics* dp
   Diagnostics& d = *dp;
   MapReader ar(a, path, "analysis", &d);
   if (ar.get("key_fields", &out->key_fields)) {
-    for (const auto& f : out->key_fields) {
-      if (std::find(kKeyFields.begin(), kKeyFields.end(), f) == kKeyFields.end()) {
-        std::string hint = nearest(f, kKeyFields);
-        ar.error_at("key_fields", fmt::format("unknown key field '{}' (known: ttl, ipid, window, "
-                                              "tcp_options, icmp){}", f,
-                                              hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
-      }
-    }
+    for (size_t i = 0; i < out->key_fields.size(); ++i)
+      if (auto bad = key_field_problem(out->key_fields[i]); !bad.empty())
+        ar.error_at("key_fields", bad, i);
   }
   std::string sip;
   if (ar.get("scanner_ip", &sip)) {
@@ -172,6 +167,17 @@ void read_analysis(const YAML::Node& a, const std::string& path, Diagnostics* dp
 }
 
 }  // namespace
+
+const std::vector<std::string>& key_field_names() { return kKeyFields; }
+
+std::string key_field_problem(const std::string& word) {
+  std::string w = word;
+  std::replace(w.begin(), w.end(), '-', '_');
+  if (std::find(kKeyFields.begin(), kKeyFields.end(), w) != kKeyFields.end()) return "";
+  std::string hint = nearest(w, kKeyFields);
+  return fmt::format("unknown key field '{}' (known: {}){}", word, fmt::join(kKeyFields, ", "),
+                     hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint));
+}
 
 std::string default_uri(BackendKind backend) {
   return backend == BackendKind::kVm ? "qemu:///system" : "lxc:///system";

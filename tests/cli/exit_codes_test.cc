@@ -285,7 +285,7 @@ TEST(CliOptions, GlobalFlagsAfterTheVerbAndLocatedMessages) {
   auto plain = util::run_process({bin, "validate", "--kind", "experiment", broken}, po);
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->exit_code, 2);
-  EXPECT_EQ(plain->err.rfind(broken + ":3:1: error: YAML syntax error", 0), 0u) << plain->err;
+  EXPECT_EQ(plain->err.rfind(broken + ":2:11: error: YAML syntax error", 0), 0u) << plain->err;
 
   auto stamped =
       util::run_process({bin, "validate", "--kind", "experiment", broken, "--timestamps"}, po);
@@ -293,7 +293,7 @@ TEST(CliOptions, GlobalFlagsAfterTheVerbAndLocatedMessages) {
   EXPECT_EQ(stamped->exit_code, 2);
   EXPECT_TRUE(std::regex_search(stamped->err, std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ )")))
       << stamped->err;
-  EXPECT_NE(stamped->err.find(broken + ":3:1: error: YAML syntax error"), std::string::npos);
+  EXPECT_NE(stamped->err.find(broken + ":2:11: error: YAML syntax error"), std::string::npos);
 
   // `lab`'s --uri also after its subcommand.
   auto uri = util::run_process({bin, "lab", "down", "nolab", "--ignore-missing", "--uri",

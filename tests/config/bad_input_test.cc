@@ -248,5 +248,33 @@ TEST_F(BadInputTest, ValidateCommandExitsTwoWithLocation) {
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
 }
 
+// Issue 27: `command` as one string, at the top level and per scanner, aborted `validate`
+// and `run` (YAML::BadSubscript, exit 134); a key given twice was taken silently.
+TEST_F(BadInputTest, CommandAsAStringAndDuplicateKeysAreLocatedErrors) {
+  std::string e = experiment(edit(kExperiment, "command: [nmap, -T4, -A, -v, -oX, \"{xml}\", \"{targets}\"]",
+                                  "command: \"nmap -T4 -A -v -oX {xml} {targets}\""));
+  expect_line(e, "6:10",
+              "'command' in experiment must be a list of strings, not a single string: write "
+              "[nmap, -T4, -A, -v, -oX, \"{xml}\", \"{targets}\"]");
+  e = experiment(edit(kExperiment, "image: scanner-nmap-7.95}",
+                      "image: scanner-nmap-7.95, command: nmap}"));
+  expect_line(e, "5:56",
+              "'command' in scanners[1] must be a list of strings, not a single value: write "
+              "[nmap]");
+  e = experiment(kExperiment + std::string("repetitions: 3\n"));
+  expect_line(e, "9:1", "duplicate key 'repetitions': it is also at " + file_ + ":8:1");
+
+  fs::path bin = fs::path(TESTBED_BINARY_DIR) / "testbed";
+  ASSERT_TRUE(fs::exists(bin)) << bin << " is not built: build the `testbed` target (make)";
+  auto r = util::run_process(
+      {bin.string(), "validate",
+       std::string(TESTBED_SOURCE_DIR) + "/tests/fuzz/corpus/experiment/found-command-as-string.yaml"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 2) << r->err;
+  EXPECT_NE(r->err.find("found-command-as-string.yaml:11:1: error: duplicate key 'repetitions'"),
+            std::string::npos)
+      << r->err;
+}
+
 }  // namespace
 }  // namespace testbed::config
