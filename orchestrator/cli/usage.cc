@@ -91,10 +91,13 @@ int check_command_words(const CLI::App& app, const std::vector<std::string>& arg
     return kExitBadInput;
   }
   if (help) return -1;
-  if (at == &app || at->get_require_subcommand_min() > 0) {
-    std::string what = at == &app ? "command" : fmt::format("{} subcommand", path_of(at));
-    util::log_error("name a {}: {} (testbed {}--help)", what, fmt::join(subcommand_names(*at), ", "),
-                    at == &app ? "" : path_of(at) + " ");
+  if (at == &app) {
+    util::log_error("name a command: {} (testbed --help)", fmt::join(subcommand_names(app), ", "));
+    return kExitBadInput;
+  }
+  if (at->get_require_subcommand_min() > 0) {
+    util::log_error("testbed {} needs a subcommand: {} (testbed {} --help)", path_of(at),
+                    fmt::join(subcommand_names(*at), ", "), path_of(at));
     return kExitBadInput;
   }
   return -1;
@@ -106,13 +109,16 @@ int report_usage_error(CLI::App& app, const CLI::ParseError& e, const CliContext
     return kExitOk;
   }
   std::string msg = e.what();
-  static const std::regex missing(R"(^(\S+): (File|Directory) does not exist: (.*)$)");
+  // CLI11's ExistingFile/ExistingDirectory and baseline_validator: "OPT: File does not
+  // exist: PATH[ (what it may be)]".
+  static const std::regex missing(R"(^(\S+): (File|Directory) does not exist: (.*?)( \(([^()]*)\))?$)");
   std::smatch m;
   if (std::regex_match(msg, m, missing)) {
     std::string arg = m[1].str();
-    msg = fmt::format("{}: no such {} ({}{})", m[3].str(),
+    msg = fmt::format("{}: no such {} ({}{}{})", m[3].str(),
                       m[2].str() == "File" ? "file" : "directory",
-                      arg[0] == '-' ? "" : "argument ", arg);
+                      arg[0] == '-' ? "" : "argument ", arg,
+                      m[5].matched ? ": " + m[5].str() : "");
   } else if (size_t colon = msg.find(": "); msg.rfind("The following argument", 0) == 0 &&
                                             colon != std::string::npos) {
     msg = fmt::format("unexpected argument{}: {}", msg.find(" were ") < colon ? "s" : "",
