@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <sstream>
 
 #include "orchestrator/analysis/analyze.h"
 #include "orchestrator/cli/commands.h"
@@ -251,13 +252,14 @@ int run_analyze(const AnalyzeArgs& a) {
   auto kf = analysis::parse_key_fields(a.key_fields);
   if (!kf) {  // said as for the experiment file's analysis.key_fields (one spelling, one message)
     std::string why = kf.error().message;
-    for (size_t p = 0; p <= a.key_fields.size();) {
-      size_t comma = std::min(a.key_fields.find(',', p), a.key_fields.size());
-      std::string w = a.key_fields.substr(p, comma - p);
+    std::istringstream words(a.key_fields);
+    for (std::string w; std::getline(words, w, ',');) {
       w.erase(0, w.find_first_not_of(' '));
       w.erase(w.find_last_not_of(' ') + 1);
-      if (auto bad = config::key_field_problem(w); !w.empty() && !bad.empty()) why = bad;
-      p = comma + 1;
+      if (!w.empty() && !analysis::parse_key_fields(w)) {
+        why = config::key_field_problem(w);
+        break;
+      }
     }
     util::log_error("--key-fields: {}", why);
     return kExitBadInput;

@@ -171,10 +171,8 @@ void read_analysis(const YAML::Node& a, const std::string& path, Diagnostics* dp
 const std::vector<std::string>& key_field_names() { return kKeyFields; }
 
 std::string key_field_problem(const std::string& word) {
-  std::string w = word;
-  std::replace(w.begin(), w.end(), '-', '_');
-  if (std::find(kKeyFields.begin(), kKeyFields.end(), w) != kKeyFields.end()) return "";
-  std::string hint = nearest(w, kKeyFields);
+  if (std::find(kKeyFields.begin(), kKeyFields.end(), word) != kKeyFields.end()) return "";
+  std::string hint = nearest(word, kKeyFields);
   return fmt::format("unknown key field '{}' (known: {}){}", word, fmt::join(kKeyFields, ", "),
                      hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint));
 }

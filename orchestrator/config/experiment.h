@@ -105,8 +105,8 @@ util::Result<AnalysisSettings> load_analysis_settings(const std::string& path);
 /// The extra packet-key fields of `analysis: key_fields` and of `analyze --key-fields`, one
 /// spelling for both (the file's): ttl, ipid, window, tcp_options, icmp.
 const std::vector<std::string>& key_field_names();
-/// "" when `word` is one of them ('-' for '_' accepted: tcp-options), else what is wrong,
-/// with the nearest name suggested.
+/// "" when `word` is one of them, else what is wrong, with the nearest name suggested
+/// (tcp-options -> tcp_options; `analyze --key-fields` still takes its older spelling).
 std::string key_field_problem(const std::string& word);
 
 /// The libvirt URI a backend uses when the experiment names none: lxc:///system, or
