@@ -30,44 +30,32 @@ util::ProcessResult testbed(const std::vector<std::string>& args) {
   return r.ok() ? *r : util::ProcessResult{};
 }
 
+// `testbed ARGS` exits 2 and says `want` on stderr.
+void expect_error(const std::vector<std::string>& args, const std::string& want) {
+  auto r = testbed(args);
+  EXPECT_EQ(r.exit_code, 2) << args[0];
+  EXPECT_NE(r.err.find(want), std::string::npos) << "want: " << want << "\ngot: " << r.err;
+}
+
 TEST(CliUsage, DidYouMeanForVerbsSubcommandsAndOptions) {
-  auto v = testbed({"analyse", "x.pcap"});
-  EXPECT_EQ(v.exit_code, 2);
-  EXPECT_NE(v.err.find("error: unknown command 'analyse'; did you mean 'analyze'? the commands "
-                       "are run, analyze,"),
-            std::string::npos)
-      << v.err;
-
-  auto s = testbed({"lab", "statuss"});
-  EXPECT_EQ(s.exit_code, 2);
-  EXPECT_NE(s.err.find("error: unknown lab subcommand 'statuss'; did you mean 'status'? the lab "
-                       "subcommands are up, status,"),
-            std::string::npos)
-      << s.err;
-  EXPECT_EQ(s.err.find("A subcommand is required"), std::string::npos) << s.err;
+  expect_error({"analyse", "x.pcap"},
+               "error: unknown command 'analyse'; did you mean 'analyze'? the commands are run, "
+               "analyze,");
+  expect_error({"lab", "statuss"},
+               "error: unknown lab subcommand 'statuss'; did you mean 'status'? the lab "
+               "subcommands are up, status,");
+  EXPECT_EQ(testbed({"lab", "statuss"}).err.find("A subcommand is required"), std::string::npos);
   // An option of `lab` before the subcommand takes its value, which is no subcommand.
-  auto u = testbed({"lab", "--uri", "test:///default", "stauts"});
-  EXPECT_NE(u.err.find("did you mean 'status'?"), std::string::npos) << u.err;
-  auto n = testbed({"nightly", "instal"});
-  EXPECT_NE(n.err.find("did you mean 'install'?"), std::string::npos) << n.err;
-
-  auto f = testbed({"--foo"});
-  EXPECT_EQ(f.exit_code, 2);
-  EXPECT_NE(f.err.find("error: unknown option '--foo' before the command; testbed's own options "
-                       "are -v/--verbose, -q/--quiet, --timestamps, --version, --help; a "
-                       "command's options go after it (testbed COMMAND --help)"),
-            std::string::npos)
-      << f.err;
-  auto g = testbed({"--verbos", "version"});
-  EXPECT_NE(g.err.find("unknown option '--verbos' before the command; did you mean '--verbose'?"),
-            std::string::npos)
-      << g.err;
+  expect_error({"lab", "--uri", "test:///default", "stauts"}, "did you mean 'status'?");
+  expect_error({"nightly", "instal"}, "did you mean 'install'?");
+  expect_error({"--foo"},
+               "error: unknown option '--foo' before the command; testbed's own options are "
+               "-v/--verbose, -q/--quiet, --timestamps, --version, --help; a command's options "
+               "go after it (testbed COMMAND --help)");
+  expect_error({"--verbos", "version"},
+               "unknown option '--verbos' before the command; did you mean '--verbose'?");
   // A verb's unknown option is CLI11's refusal, reworded.
-  auto o = testbed({"gc", "--nosuch"});
-  EXPECT_EQ(o.exit_code, 2);
-  EXPECT_NE(o.err.find("error: unexpected argument: --nosuch (testbed gc --help)"),
-            std::string::npos)
-      << o.err;
+  expect_error({"gc", "--nosuch"}, "error: unexpected argument: --nosuch (testbed gc --help)");
 }
 
 TEST(CliUsage, MissingFilesAndArgumentsAreErrorLines) {
