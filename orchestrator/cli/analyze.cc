@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <sstream>
 
 #include "orchestrator/analysis/analyze.h"
 #include "orchestrator/cli/commands.h"
@@ -250,7 +251,20 @@ int run_analyze(const AnalyzeArgs& a) {
     opts.scanner = ip;
   }
   auto kf = analysis::parse_key_fields(a.key_fields);
-  if (!kf) { util::log_error("--key-fields: {}", kf.error().message); return kExitBadInput; }
+  if (!kf) {  // said as for the experiment file's analysis.key_fields (one spelling, one message)
+    std::string why = kf.error().message;
+    std::istringstream words(a.key_fields);
+    for (std::string w; std::getline(words, w, ',');) {
+      w.erase(0, w.find_first_not_of(' '));
+      w.erase(w.find_last_not_of(' ') + 1);
+      if (!w.empty() && !analysis::parse_key_fields(w)) {
+        why = config::key_field_problem(w);
+        break;
+      }
+    }
+    util::log_error("--key-fields: {}", why);
+    return kExitBadInput;
+  }
   opts.key_fields = *kf;
   for (auto [s, opt, rule] : {std::tuple{&a.tcp_rule, "--tcp-similarity", &opts.similarity.tcp},
                               std::tuple{&a.udp_rule, "--udp-similarity", &opts.similarity.udp},
@@ -336,8 +350,9 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
   sub->add_option("--scanner-ip", args->scanner_ip,
                   "Scanner address (default: auto, the host sending to the most distinct destination ports)");
   sub->add_option("--key-fields", args->key_fields,
-                  "Extra packet-key fields, comma-separated: ttl, ipid, window, tcp-options, icmp "
-                  "(default: the study's key only)");
+                  "Extra packet-key fields, comma-separated, named as in an experiment's "
+                  "analysis.key_fields: ttl, ipid, window, tcp_options, icmp (tcp-options is "
+                  "accepted too; default: the study's key only)");
   sub->add_option("--tcp-similarity", args->tcp_rule,
                   "TCP similarity rule MAX_LENGTH_DIFF,MIN_COMMON_BLOCK or off (default 32,16)");
   sub->add_option("--udp-similarity", args->udp_rule, "UDP similarity rule (default 32,16)");
@@ -358,11 +373,8 @@ void add_analyze_command(CLI::App& app, CliContext& ctx) {
     sub->add_option(name, (*args).*field, help);
   sub->add_flag("--json", args->json, "Print everything as JSON instead of Markdown");
   sub->add_option("--csv", args->csv_dir, "Also write table1/table2/port_usage/unique_packets/phases CSV files here");
-  sub->add_option("--unique-limit", args->unique_limit,
-                  fmt::format("Unique packets listed per phase and capture in Markdown and JSON "
-                              "(default {}; the CSV has all)",
-                              analysis::kDefaultUniqueLimit))
-      ->check(CLI::NonNegativeNumber);
+  add_unique_limit_option(*sub, args->unique_limit,
+                          "Unique packets listed per phase and capture in Markdown and JSON");
   sub->callback([args, &ctx] { ctx.exit_code = run_analyze(*args); });
 }
 

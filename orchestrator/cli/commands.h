@@ -59,6 +59,18 @@ CLI::Validator baseline_validator();
 void add_junit_option(CLI::App& sub, std::string& file);
 /// Adds --metrics FILE (Prometheus text format; nightly/metrics.h) to `sub`.
 void add_metrics_option(CLI::App& sub, std::string& file);
+/// Adds --unique-limit N (analyze, report): one rule for both, a count from 0, and one
+/// message for anything else (cli/usage.cc).
+CLI::Option* add_unique_limit_option(CLI::App& sub, size_t& limit, const std::string& help);
+
+/// Before CLI11 parses `args` (argv without the program): an unknown verb or subcommand
+/// (the nearest one suggested), an unknown option before the verb, or a missing verb or
+/// required subcommand, said as one error line. The exit code, or -1 when the words are
+/// fine (cli/usage.cc).
+int check_command_words(const CLI::App& app, const std::vector<std::string>& args);
+/// A command line CLI11 refused, as one "error:" line ending with the --help to read;
+/// --help and --version print and return 0. The exit code.
+int report_usage_error(CLI::App& app, const CLI::ParseError& e, const CliContext& ctx);
 
 void add_run_command(CLI::App& app, CliContext& ctx);
 void add_analyze_command(CLI::App& app, CliContext& ctx);

@@ -25,13 +25,29 @@ struct DiffArgs {
   std::string metrics;
 };
 
+namespace fs = std::filesystem;
+
+// `latest` / `latest-good` as A or B: the pointer beside the other directory (a results
+// directory: results/nmap7/<time>) or in it (the experiment's directory: results/nmap7),
+// or in the current directory when both are pointers.
+util::Result<fs::path> resolve_pointer(const std::string& name, const std::string& other) {
+  std::vector<fs::path> places = {"."};
+  if (!nightly::is_pointer_name(other)) places = {nightly::experiment_dir_of(other), other};
+  for (const auto& p : places)
+    if (auto t = nightly::pointer_target(p, name)) return *t;
+  std::string looked;
+  for (const auto& p : places) looked += (looked.empty() ? "" : " or ") + (p / name).string();
+  return util::fail(
+      "'{}' names no results directory: there is no {} (it is set when `testbed run` completes "
+      "a run{}). Give a results directory instead: one of the time-stamped directories in {}",
+      name, looked, name == "latest-good" ? " without drift" : "",
+      nightly::is_pointer_name(other) ? "results/EXPERIMENT" : places.front().string());
+}
+
 int run_diff(DiffArgs args) {
-  // latest / latest-good: the pointers beside the other directory (or here).
   for (auto [self, other] : {std::pair{&args.a, &args.b}, std::pair{&args.b, &args.a}}) {
     if (!nightly::is_pointer_name(*self)) continue;
-    std::filesystem::path where =
-        nightly::is_pointer_name(*other) ? "." : nightly::experiment_dir_of(*other);
-    auto p = nightly::resolve_baseline(*self, where);
+    auto p = resolve_pointer(*self, *other);
     if (!p) {
       util::log_error("{}", p.error().message);
       return kExitBadInput;

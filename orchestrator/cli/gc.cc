@@ -22,6 +22,10 @@ void add_gc_command(CLI::App& app, CliContext& ctx) {
       "gc",
       "Remove lab objects (domains, networks, mounts, state) whose owner process is gone; "
       "labs made by `testbed lab up` are kept until `testbed lab down`");
+  sub->footer(
+      "Exit codes: 0 done (or nothing to remove), 1 a removal failed, 2 bad command line, 4\n"
+      "libvirtd not answering.\n"
+      "Example: testbed gc --dry-run");
   sub->add_flag("--dry-run,-n", a->dry_run, "Only report what would be removed");
   sub->add_option("--uri", a->uri,
                   "libvirt URI to clean (default: lxc:///system and qemu:///system, so both "

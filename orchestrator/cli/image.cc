@@ -167,7 +167,12 @@ void add_image_command(CLI::App& app, CliContext& ctx) {
       "unchanged recipe is never rebuilt, a changed one always is.\n"
       "Recipes with `source:` compile their program from an upstream tarball first; a\n"
       "tarball named by `file:` is looked up in each directory of $TESTBED_SOURCES\n"
-      "(colon-separated), then in /var/lib/testbed/sources (images/README.md).");
+      "(colon-separated), then in /var/lib/testbed/sources (images/README.md).\n"
+      "Exit codes: 0 done, 1 a build or removal failed, 2 bad input (unknown image, bad\n"
+      "recipe), 4 host not ready (a build tool missing, not root), 130 interrupted.\n"
+      "Examples: testbed image build scanner-nmap-7.95\n"
+      "          testbed image list\n"
+      "          testbed image rm scanner-nmap-7.95 --old-keys");
 
   static BuildArgs b;  // CLI11 binds options to storage that outlives parsing
   auto* build = img->add_subcommand("build",

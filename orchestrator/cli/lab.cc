@@ -273,6 +273,18 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
   auto* lab = app.add_subcommand(
       "lab", "Bring a lab up from a topology, inspect it, run commands, take it down");
   lab->require_subcommand(1);
+  // Inherited by up, status, exec, cp, reset and down (lab graph has its own).
+  lab->footer(
+      "Exit codes: 0 done, 1 a libvirt or SSH operation failed, 2 bad input (bad topology or\n"
+      "name, unknown lab, node or image; nothing was created), 4 host not ready (libvirtd not\n"
+      "answering, not root). `lab exec` exits with the remote command's status; its own\n"
+      "failures are 255 and a signal N to it exits 128+N.\n"
+      "Examples: testbed lab up topology/two-subnet.yaml\n"
+      "          testbed lab status two-subnet\n"
+      "          testbed lab exec two-subnet scanner -- nmap --version\n"
+      "          testbed lab cp two-subnet scanner:/tmp/scan.xml .\n"
+      "          testbed lab reset two-subnet target1\n"
+      "          testbed lab down two-subnet");
   lab->add_option("--uri", args->uri, "libvirt URI of the backend")->capture_default_str();
 
   auto* up = lab->add_subcommand(

@@ -53,6 +53,7 @@ void add_lab_graph_subcommand(CLI::App& lab, CliContext& ctx) {
       "Draw a topology with Graphviz: networks, nodes, addresses, the capture point (the "
       "router's scan-side interface)");
   g->footer(
+      "Exit codes: 0 drawn, 1 Graphviz failed, 2 bad topology, 4 Graphviz (dot) missing.\n"
       "Example: testbed lab graph topology/two-subnet.yaml > lab.svg\n"
       "The report (report.html, \"The lab\") shows the same drawing of the lab it ran on.");
   g->add_option("topology", args->topology, "Topology file, e.g. topology/two-subnet.yaml")

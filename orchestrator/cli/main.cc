@@ -1,9 +1,5 @@
 // testbed — test-bed orchestrator and experiment runner for scanner-traffic studies.
-#include <algorithm>
-#include <cstdio>
-#include <iterator>
 #include <string>
-#include <string_view>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/util/log.h"
@@ -48,7 +44,6 @@ int main(int argc, char** argv) {
       "scanner versions, capture every packet on the lab router, and report how the "
       "traffic differs between versions and in which scan phase.",
       "testbed"};
-  app.footer(kFooter);
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("testbed ") + kVersion);
   bool verbose = false, quiet = false, timestamps = false;
@@ -68,33 +63,14 @@ int main(int argc, char** argv) {
   CliContext ctx;
   ctx.argv.assign(argv, argv + argc);
   for (const Command& c : kCommands) c.add(app, ctx);
-  // CLI11 says only "A subcommand is required" for a missing or misspelt verb: name it and
-  // the verbs instead. Global options are flags, so the first other word is the verb.
-  {
-    std::string verbs;
-    for (const Command& c : kCommands) verbs += std::string(verbs.empty() ? "" : ", ") + c.name;
-    bool help = false;
-    const char* verb = nullptr;
-    for (int i = 1; i < argc && !verb; ++i) {
-      std::string_view a = argv[i];
-      if (a == "-h" || a == "--help" || a == "--version") help = true;
-      if (a.empty() || a[0] != '-') verb = argv[i];
-    }
-    if (verb && std::none_of(std::begin(kCommands), std::end(kCommands),
-                             [&](const Command& c) { return std::string_view(c.name) == verb; })) {
-      util::log_error("unknown command '{}'; the commands are {} (testbed --help)", verb, verbs);
-      return kExitBadInput;
-    }
-    if (!verb && !help) {
-      util::log_error("name a command: {} (testbed --help)", verbs);
-      return kExitBadInput;
-    }
-  }
+  // Set after the verbs are added, which would inherit it: each verb's --help ends with
+  // its own exit codes and example.
+  app.footer(kFooter);
+  if (int rc = check_command_words(app, {argv + 1, argv + argc}); rc >= 0) return rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitOk : ctx.usage_error_exit;
+    return report_usage_error(app, e, ctx);
   }
   return ctx.exit_code;
 }

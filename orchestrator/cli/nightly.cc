@@ -225,7 +225,10 @@ void add_nightly_command(CLI::App& app, CliContext& ctx) {
       "  [--metrics METRICS_DIR/testbed-<experiment>.prom]\n"
       "from the directory `install` ran in (install from the repository root). Its exit code\n"
       "is run's: a drift (3) or a failed run (1) makes the systemd unit fail.\n"
-      "Example: testbed nightly install experiments/nmap7.yaml --at 02:30 --output /srv/results");
+      "Exit codes: 0 done, 1 writing or enabling the job failed, 2 bad input or no such job.\n"
+      "Examples: testbed nightly install experiments/nmap7.yaml --at 02:30 --output /srv/results\n"
+      "          testbed nightly status nmap7\n"
+      "          testbed nightly remove nmap7");
   auto* in = sub->add_subcommand("install", "Write (and on systemd, enable) the nightly job");
   in->add_option("experiment", args->experiment, "Experiment file")
       ->required()

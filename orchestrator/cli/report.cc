@@ -153,10 +153,8 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
   sub->add_flag("--allow-missing", args->allow_missing,
                 "With --baseline: a scanner version with complete runs on one side only is not "
                 "drift (default: it is, exit 3)");
-  sub->add_option("--unique-limit", args->unique_limit,
-                  fmt::format("Unique packets listed per phase and version in HTML/Markdown "
-                              "(default {}, as in analyze; the CSV has all)",
-                              analysis::kDefaultUniqueLimit));
+  add_unique_limit_option(*sub, args->unique_limit,
+                          "Unique packets listed per phase and version in HTML/Markdown");
   sub->add_flag("--ids", args->ids,
                 "Add \"Can an IDS tell them apart?\": rules from the unique packets replayed by "
                 "the sensor image's Suricata (default: when the experiment has ids: {enabled: "

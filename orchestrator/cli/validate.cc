@@ -194,7 +194,8 @@ void add_validate_command(CLI::App& app, CliContext& ctx) {
       "the scope guard that `run` runs first (options read as Nmap reads them; every host\n"
       "they name must be in the lab). `run` refuses the same things before creating\n"
       "anything.\n"
-      "Errors give file:line:col and what to do; exit code 2 when any file is invalid.\n"
+      "Errors give file:line:col and what to do.\n"
+      "Exit codes: 0 every file is valid, 2 a file is invalid or missing.\n"
       "Example: testbed validate experiments/nmap7.yaml topology/two-subnet.yaml "
       "images/router.yaml");
   sub->add_option("files", args->files, "YAML files to check")

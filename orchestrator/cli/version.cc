@@ -12,6 +12,7 @@ namespace testbed::cli {
 
 void add_version_command(CLI::App& app, CliContext& ctx) {
   auto* sub = app.add_subcommand("version", "Print testbed's version and its libraries' versions");
+  sub->footer("Exit codes: 0 printed, 2 bad command line.\nExample: testbed version");
   sub->callback([&ctx] {
     unsigned long lv = 0;
     virGetVersion(&lv, nullptr, nullptr);

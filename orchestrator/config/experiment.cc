@@ -130,14 +130,9 @@ void read_analysis(const YAML::Node& a, const std::string& path, Diagnostics* dp
   Diagnostics& d = *dp;
   MapReader ar(a, path, "analysis", &d);
   if (ar.get("key_fields", &out->key_fields)) {
-    for (const auto& f : out->key_fields) {
-      if (std::find(kKeyFields.begin(), kKeyFields.end(), f) == kKeyFields.end()) {
-        std::string hint = nearest(f, kKeyFields);
-        ar.error_at("key_fields", fmt::format("unknown key field '{}' (known: ttl, ipid, window, "
-                                              "tcp_options, icmp){}", f,
-                                              hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
-      }
-    }
+    for (size_t i = 0; i < out->key_fields.size(); ++i)
+      if (auto bad = key_field_problem(out->key_fields[i]); !bad.empty())
+        ar.error_at("key_fields", bad, i);
   }
   std::string sip;
   if (ar.get("scanner_ip", &sip)) {
@@ -172,6 +167,15 @@ void read_analysis(const YAML::Node& a, const std::string& path, Diagnostics* dp
 }
 
 }  // namespace
+
+const std::vector<std::string>& key_field_names() { return kKeyFields; }
+
+std::string key_field_problem(const std::string& word) {
+  if (std::find(kKeyFields.begin(), kKeyFields.end(), word) != kKeyFields.end()) return "";
+  std::string hint = nearest(word, kKeyFields);
+  return fmt::format("unknown key field '{}' (known: {}){}", word, fmt::join(kKeyFields, ", "),
+                     hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint));
+}
 
 std::string default_uri(BackendKind backend) {
   return backend == BackendKind::kVm ? "qemu:///system" : "lxc:///system";
@@ -227,7 +231,9 @@ util::Result<Experiment> load_experiment(const std::string& path) {
   return parse_experiment(*bytes, path);
 }
 
-util::Result<Experiment> parse_experiment(const std::string& text, const std::string& path) {
+namespace {
+
+util::Result<Experiment> read_experiment(const std::string& text, const std::string& path) {
   auto root = load_yaml_string(text, path);
   if (!root) return root.error();
 
@@ -264,14 +270,13 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
     if (auto bad = check_uri_for_backend(uri, e.backend); !bad.empty()) r.error_at("uri", bad);
   }
   if (r.get("hosts", &e.hosts)) {
-    YAML::Node hn = r.child("hosts");
     std::set<std::string> seen;
     for (size_t i = 0; i < e.hosts.size(); ++i) {
       const std::string& h = e.hosts[i];
       if (auto bad = check_uri_for_backend(h, e.backend); !bad.empty())
-        r.error_node(hn[i], "hosts: " + bad);
+        r.error_at("hosts", "hosts: " + bad, i);
       else if (!seen.insert(h).second)
-        r.error_node(hn[i], fmt::format("hosts: '{}' is listed twice", h));
+        r.error_at("hosts", fmt::format("hosts: '{}' is listed twice", h), i);
     }
     if (e.hosts.empty()) r.error_at("hosts", "'hosts' is empty: list at least one libvirt URI");
     if (e.uri)
@@ -294,11 +299,10 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
     ScannerSpec spec;
     s.get("label", &spec.label, true);
     if (s.get("image", &spec.image, true))
-      e.image_where.emplace(spec.image, where(path, n["image"].Mark()));
+      e.image_where.emplace(spec.image, s.where_of("image"));
     if (s.get("command", &spec.command)) {
-      YAML::Node cn = n["command"];
       for (size_t k = 0; k < spec.command.size(); ++k)
-        spec.command_where.push_back(where(path, cn[k].Mark()));
+        spec.command_where.push_back(s.where_of("command", k));
       if (spec.command.empty()) s.error_at("command", "the command is empty");
     }
     s.finish();
@@ -315,8 +319,7 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
                         std::all_of(e.scanners.begin(), e.scanners.end(),
                                     [](const ScannerSpec& s) { return !s.command.empty(); });
   if (r.get("command", &e.command, !every_own)) {
-    YAML::Node cn = r.child("command");
-    for (size_t i = 0; i < e.command.size(); ++i) e.command_where.push_back(where(path, cn[i].Mark()));
+    for (size_t i = 0; i < e.command.size(); ++i) e.command_where.push_back(r.where_of("command", i));
     if (e.command.empty()) r.error_at("command", "the command is empty (e.g. [nmap, -oX, \"{xml}\", \"{targets}\"])");
   }
   for (auto& s : e.scanners)
@@ -372,15 +375,23 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
   return e;
 }
 
+}  // namespace
+
+util::Result<Experiment> parse_experiment(const std::string& text, const std::string& path) {
+  return guard_loader<Experiment>(path, [&] { return read_experiment(text, path); });
+}
+
 util::Result<AnalysisSettings> load_analysis_settings(const std::string& path) {
-  auto root = load_yaml_file(path);
-  if (!root) return root.error();
-  Diagnostics d;
-  AnalysisSettings s;
-  if (!root->IsMap()) return s;
-  if (YAML::Node a = (*root)["analysis"]) read_analysis(a, path, &d, &s);
-  if (!d.empty()) return d.status().error();
-  return s;
+  return guard_loader<AnalysisSettings>(path, [&]() -> util::Result<AnalysisSettings> {
+    auto root = load_yaml_file(path);
+    if (!root) return root.error();
+    Diagnostics d;
+    AnalysisSettings s;
+    if (!root->IsMap()) return s;
+    if (YAML::Node a = (*root)["analysis"]) read_analysis(a, path, &d, &s);
+    if (!d.empty()) return d.status().error();
+    return s;
+  });
 }
 
 }  // namespace testbed::config

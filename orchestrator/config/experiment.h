@@ -105,6 +105,13 @@ util::Result<Experiment> parse_experiment(const std::string& text, const std::st
 /// the experiment, whose `topology:` need not resolve from there). Defaults when absent.
 util::Result<AnalysisSettings> load_analysis_settings(const std::string& path);
 
+/// The extra packet-key fields of `analysis: key_fields` and of `analyze --key-fields`, one
+/// spelling for both (the file's): ttl, ipid, window, tcp_options, icmp.
+const std::vector<std::string>& key_field_names();
+/// "" when `word` is one of them, else what is wrong, with the nearest name suggested
+/// (tcp-options -> tcp_options; `analyze --key-fields` still takes its older spelling).
+std::string key_field_problem(const std::string& word);
+
 /// The libvirt URI a backend uses when the experiment names none: lxc:///system, or
 /// qemu:///system for vm.
 std::string default_uri(BackendKind backend);

@@ -401,7 +401,9 @@ bool Recipe::supports(BackendKind backend) const {
   return std::find(backends.begin(), backends.end(), backend) != backends.end();
 }
 
-util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path) {
+namespace {
+
+util::Result<Recipe> read_recipe(const std::string& text, const fs::path& path) {
   const std::string file = path.string();
   auto node = load_yaml_string(text, file);
   if (!node) return node.error();
@@ -454,6 +456,12 @@ util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path)
   top.finish();
   if (auto s = diag.status(); !s) return s.error();
   return r;
+}
+
+}  // namespace
+
+util::Result<Recipe> parse_recipe(const std::string& text, const fs::path& path) {
+  return guard_loader<Recipe>(path.string(), [&] { return read_recipe(text, path); });
 }
 
 util::Result<Recipe> load_recipe(const fs::path& path) {

@@ -91,7 +91,9 @@ std::vector<std::string> Topology::target_subnets() const {
   return out;
 }
 
-util::Result<Topology> parse_topology(const std::string& text, const std::string& file) {
+namespace {
+
+util::Result<Topology> read_topology(const std::string& text, const std::string& file) {
   auto root = load_yaml_string(text, file);
   if (!root) return root.error();
   Diagnostics d;
@@ -378,6 +380,12 @@ util::Result<Topology> parse_topology(const std::string& text, const std::string
   r.finish();
   if (!d.empty()) return d.status().error();
   return t;
+}
+
+}  // namespace
+
+util::Result<Topology> parse_topology(const std::string& text, const std::string& file) {
+  return guard_loader<Topology>(file, [&] { return read_topology(text, file); });
 }
 
 util::Result<Topology> load_topology(const std::string& path) {

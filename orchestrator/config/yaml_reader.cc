@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "orchestrator/config/yaml_syntax.h"
+
 namespace testbed::config {
 
 std::string where(const std::string& file, const YAML::Mark& mark) {
@@ -28,14 +30,58 @@ util::Status Diagnostics::status() const {
   return util::Error{all};
 }
 
+namespace {
+
+std::string located(const std::string& name, size_t line, size_t column) {
+  YAML::Mark m;
+  m.line = static_cast<int>(line);
+  m.column = static_cast<int>(column);
+  return where(name, m);
+}
+
+// yaml-cpp keeps the first of two equal keys and says nothing: every map, at any depth,
+// is checked here once, so no loader has to.
+void check_duplicate_keys(const YAML::Node& n, const std::string& file, Diagnostics* d,
+                          int depth = 0) {
+  if (depth > 100) return;  // nesting this deep is refused by the loaders anyway
+  if (n.IsMap()) {
+    std::map<std::string, YAML::Mark> seen;
+    for (const auto& kv : n) {
+      if (kv.first.IsScalar()) {
+        auto [it, fresh] = seen.emplace(kv.first.Scalar(), kv.first.Mark());
+        if (!fresh)
+          d->error(file, kv.first.Mark(),
+                   fmt::format("duplicate key '{}': it is also at {} (YAML would keep one of "
+                               "them silently); remove one",
+                               kv.first.Scalar(), where(file, it->second)));
+      }
+      check_duplicate_keys(kv.second, file, d, depth + 1);
+    }
+  } else if (n.IsSequence()) {
+    for (const auto& e : n) check_duplicate_keys(e, file, d, depth + 1);
+  }
+}
+
+}  // namespace
+
 util::Result<YAML::Node> load_yaml_string(const std::string& text, const std::string& name) {
+  YAML::Node n;
   try {
-    YAML::Node n = YAML::Load(text);
-    if (!n || n.IsNull()) return util::fail("{}: the file is empty", name);
-    return n;
+    n = YAML::Load(text);
   } catch (const YAML::Exception& e) {
+    if (!e.mark.is_null())
+      if (auto p = locate_syntax_error(text, e.mark.line, e.mark.column, e.msg))
+        return util::fail("{}: YAML syntax error: {}", located(name, p->line, p->column),
+                          p->message);
     return util::fail("{}: YAML syntax error: {}", where(name, e.mark), e.msg);
   }
+  if (auto q = unclosed_quote(text))
+    return util::fail("{}: YAML syntax error: {}", located(name, q->line, q->column), q->message);
+  if (!n || n.IsNull()) return util::fail("{}: the file is empty", located(name, 0, 0));
+  Diagnostics d;
+  check_duplicate_keys(n, name, &d);
+  if (!d.empty()) return d.status().error();
+  return n;
 }
 
 util::Result<YAML::Node> load_yaml_file(const std::string& path) {
@@ -101,10 +147,8 @@ YAML::Node MapReader::child(const std::string& key) {
   return c;
 }
 
-void MapReader::error_at(const std::string& key, const std::string& msg) {
-  const YAML::Node& cn = node_;
-  YAML::Node c = valid_ ? cn[key] : YAML::Node(YAML::NodeType::Undefined);
-  diag_->error(file_, c.IsDefined() ? c.Mark() : node_.Mark(), msg);
+void MapReader::error_at(const std::string& key, const std::string& msg, size_t index) {
+  diag_->error_plain(fmt::format("{}: {}", where_of(key, index), msg));
 }
 
 void MapReader::error_node(const YAML::Node& n, const std::string& msg) {
@@ -147,30 +191,63 @@ bool MapReader::get(const std::string& key, bool* out, bool required) {
   return get_scalar(key, out, required, "true or false");
 }
 
+namespace {
+
+// A scalar where a list belongs, as the list it probably meant: `nmap -T4 -oX {xml}` ->
+// [nmap, -T4, -oX, "{xml}"].
+std::string as_flow_list(const std::string& s) {
+  std::vector<std::string> words;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) {
+    bool quote = w.find_first_of("{}[],:#&*!|>'\"%@`") != std::string::npos;
+    if (quote) {
+      std::string q;
+      for (char c : w) q += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+      w = "\"" + q + "\"";
+    }
+    words.push_back(w);
+  }
+  return fmt::format("[{}]", fmt::join(words, ", "));
+}
+
+}  // namespace
+
 bool MapReader::get(const std::string& key, std::vector<std::string>* out, bool required) {
   YAML::Node c = child(key);
   if (!c || c.IsNull()) {
     if (required) error_at(key, fmt::format("{} needs key '{}'", what_, key));
     return false;
   }
-  if (c.IsScalar()) {  // a single value stands for a one-element list
-    *out = {c.Scalar()};
-    return true;
+  if (c.IsScalar()) {  // `command: nmap -T4 ...` would be one argument named "nmap -T4 ..."
+    error_node(c, fmt::format("'{}' in {} must be a list of strings, not a single {}: write {}",
+                              key, what_, c.Scalar().find(' ') == std::string::npos ? "value" : "string",
+                              as_flow_list(c.Scalar())));
+    return false;
   }
   if (!c.IsSequence()) {
-    error_node(c, fmt::format("'{}' in {} must be a list of strings", key, what_));
+    error_node(c, fmt::format("'{}' in {} must be a list of strings, not a mapping", key, what_));
     return false;
   }
   std::vector<std::string> v;
   for (const auto& e : c) {
-    if (!e.IsScalar()) {
-      error_node(e, fmt::format("items of '{}' in {} must be strings", key, what_));
+    if (!e.IsScalar() || e.IsNull()) {
+      error_node(e, fmt::format("items of '{}' in {} must be strings, not {}", key, what_,
+                                e.IsNull() ? "empty" : e.IsMap() ? "mappings" : "lists"));
       return false;
     }
     v.push_back(e.Scalar());
   }
   *out = std::move(v);
   return true;
+}
+
+std::string MapReader::where_of(const std::string& key, size_t index) const {
+  const YAML::Node& cn = node_;
+  YAML::Node c = valid_ ? cn[key] : YAML::Node(YAML::NodeType::Undefined);
+  if (!c.IsDefined()) return where(file_, node_.Mark());
+  if (index != std::string::npos && c.IsSequence() && index < c.size())
+    return where(file_, c[index].Mark());
+  return where(file_, c.Mark());
 }
 
 bool MapReader::get(const std::string& key, std::map<std::string, std::string>* out, bool required) {
@@ -227,6 +304,15 @@ void MapReader::finish() {
                              hint.empty() ? fmt::format(" (known keys: {})", fmt::join(known_, ", "))
                                           : fmt::format(" (did you mean '{}'?)", hint)));
   }
+}
+
+util::Error escaped_exception(const std::string& file, const std::exception& e) {
+  YAML::Mark start;  // 1:1 when the exception names no node
+  const auto* y = dynamic_cast<const YAML::Exception*>(&e);
+  const YAML::Mark& m = y && !y->mark.is_null() ? y->mark : start;
+  return util::Error{fmt::format("{}: internal error while reading this file ({}); please report "
+                                 "it with the file",
+                                 where(file, m), y ? y->msg : e.what())};
 }
 
 void for_each_item(const YAML::Node& node, const std::string& file, const std::string& what,

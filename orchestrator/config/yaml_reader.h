@@ -67,14 +67,22 @@ class MapReader {
   bool get(const std::string& key, unsigned* out, bool required = false);
   bool get(const std::string& key, double* out, bool required = false);
   bool get(const std::string& key, bool* out, bool required = false);
+  /// A list of scalars; a single value is refused (with the list it probably meant).
   bool get(const std::string& key, std::vector<std::string>* out, bool required = false);
   bool get(const std::string& key, std::map<std::string, std::string>* out, bool required = false);
   /// A string that must be one of `allowed`.
   bool get_enum(const std::string& key, std::string* out, const std::vector<std::string>& allowed,
                 bool required = false);
 
-  /// Records a problem located at `key`'s value (or at the map when absent).
-  void error_at(const std::string& key, const std::string& msg);
+  /// "file:line:col" of `key`'s value, of its item `index` when it is a list that long, or
+  /// of the map when the key is absent. Never throws, whatever the shapes: loaders ask this
+  /// instead of subscripting YAML nodes (yaml-cpp throws on a scalar's operator[]).
+  std::string where_of(const std::string& key, size_t index = std::string::npos) const;
+
+  /// Records a problem located at `key`'s value (its item `index` when given), or at the
+  /// map when absent (where_of).
+  void error_at(const std::string& key, const std::string& msg,
+                size_t index = std::string::npos);
   /// Records a problem located at an arbitrary node of this file.
   void error_node(const YAML::Node& n, const std::string& msg);
 
@@ -91,6 +99,22 @@ class MapReader {
   std::vector<std::string> known_;
   bool valid_ = true;
 };
+
+/// The message of an exception that escaped a loader (guard_loader).
+util::Error escaped_exception(const std::string& file, const std::exception& e);
+
+/// Runs a loader's body so that nothing it throws ends the process. Loaders read nodes
+/// through MapReader/for_each_item, which check every shape, so this should never fire;
+/// when it does, the message is located (the node yaml-cpp names, else the file's start)
+/// and says "internal error" (the type-confusion test counts those as aborts).
+template <typename T, typename Body>
+util::Result<T> guard_loader(const std::string& file, Body&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return escaped_exception(file, e);
+  }
+}
 
 /// Iterates a sequence at `node`, calling fn(element, index). Records an error if
 /// `node` is present but not a sequence.

@@ -104,6 +104,8 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
       {"no verb", {}, 2},
       {"unknown verb", {"nosuchverb"}, 2},
       {"unknown global flag", {"--nosuchflag", "version"}, 2},
+      {"misspelt verb", {"analyse", "x.pcap"}, 2},
+      {"unknown option, no verb", {"--foo"}, 2},
       {"--help", {"--help"}, 0},
 
       {"run: experiment file missing", {"run", "nosuch.yaml"}, 2},
@@ -122,10 +124,14 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
        {"analyze", "--scanner-ip", "300.1.1.1",
         "tests/analysis/data/nmap793-loopback/capture.pcap"},
        2},
+      {"analyze: negative --unique-limit",
+       {"analyze", "--unique-limit", "-1", "tests/analysis/data/nmap793-loopback/capture.pcap"},
+       2},
       {"analyze: a capture", {"analyze", "tests/analysis/data/nmap793-loopback/capture.pcap"}, 0},
 
       {"report: not a results directory", {"report", "$TMP/empty"}, 2},
       {"report: directory missing", {"report", "$TMP/nosuch"}, 2},
+      {"report: negative --unique-limit", {"report", "--unique-limit", "-1", "$TMP/results"}, 2},
       {"report: results directory", {"report", "$TMP/results"}, 0},
 
       {"signatures: directory missing", {"signatures", "$TMP/nosuch"}, 2},
@@ -135,6 +141,7 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
       {"diff: directory missing", {"diff", "$TMP/results", "$TMP/nosuch"}, 2},
       {"diff: not a results directory", {"diff", "$TMP/results", "$TMP/empty"}, 2},
       {"diff: same directory", {"diff", "$TMP/results", "$TMP/results"}, 0},
+      {"diff: no latest pointer", {"diff", "$TMP/results", "latest"}, 2},
 
       {"results: not a results directory", {"results", "$TMP/empty"}, 2},
       {"results: directory missing", {"results", "$TMP/nosuch"}, 2},
@@ -149,6 +156,7 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
       {"validate: the committed experiment", {"validate", "experiments/nmap7.yaml"}, 0},
 
       {"lab: no subcommand", {"lab"}, 2},
+      {"lab: misspelt subcommand", {"lab", "statuss"}, 2},
       {"lab up: topology missing", {"lab", "up", "nosuch.yaml", "--state-dir", "$TMP/labs"}, 2},
       {"lab up: bad --name",
        {"lab", "up", "topology/two-subnet.yaml", "--name", "UX_Lab", "--state-dir", "$TMP/labs"},
@@ -288,7 +296,7 @@ TEST(CliOptions, GlobalFlagsAfterTheVerbAndLocatedMessages) {
   auto plain = util::run_process({bin, "validate", "--kind", "experiment", broken}, po);
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->exit_code, 2);
-  EXPECT_EQ(plain->err.rfind(broken + ":3:1: error: YAML syntax error", 0), 0u) << plain->err;
+  EXPECT_EQ(plain->err.rfind(broken + ":2:11: error: YAML syntax error", 0), 0u) << plain->err;
 
   auto stamped =
       util::run_process({bin, "validate", "--kind", "experiment", broken, "--timestamps"}, po);
@@ -296,7 +304,7 @@ TEST(CliOptions, GlobalFlagsAfterTheVerbAndLocatedMessages) {
   EXPECT_EQ(stamped->exit_code, 2);
   EXPECT_TRUE(std::regex_search(stamped->err, std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ )")))
       << stamped->err;
-  EXPECT_NE(stamped->err.find(broken + ":3:1: error: YAML syntax error"), std::string::npos);
+  EXPECT_NE(stamped->err.find(broken + ":2:11: error: YAML syntax error"), std::string::npos);
 
   // `lab`'s --uri also after its subcommand.
   auto uri = util::run_process({bin, "lab", "down", "nolab", "--ignore-missing", "--uri",

@@ -115,18 +115,21 @@ TEST_F(BadInputTest, GoodFilesLoad) {
 }
 
 TEST_F(BadInputTest, SyntaxErrors) {
-  expect_line(experiment(edit(kExperiment, "scanners:\n", "scanners: [\n")), "4:3",
-              "YAML syntax error");
-  // An unclosed flow mapping: yaml-cpp notices at the next block entry.
-  expect_line(topology(edit(kTopology, "cidr: 172.24.0.0/24}", "cidr: 172.24.0.0/24")), "7:3",
-              "YAML syntax error: illegal block entry");
-  expect_line(recipe(edit(kRecipe, "  suite: bookworm", "\tsuite: bookworm")), "5:7",
-              "YAML syntax error: illegal map value");
+  // Located where the trouble starts (issue 27), not where yaml-cpp gave up (4:3).
+  expect_line(experiment(edit(kExperiment, "scanners:\n", "scanners: [\n")), "3:11",
+              "YAML syntax error: this '[' is never closed: add ']'");
+  // An unclosed flow mapping: yaml-cpp notices at 7:3, the next block entry.
+  expect_line(topology(edit(kTopology, "cidr: 172.24.0.0/24}", "cidr: 172.24.0.0/24")), "4:5",
+              "YAML syntax error: this '{' is never closed: add '}' (line 5 starts a new '- ' "
+              "entry inside it) (the parser stopped at 7:3: illegal block entry)");
+  // A tab: yaml-cpp says "illegal map value" at 5:7.
+  expect_line(recipe(edit(kRecipe, "  suite: bookworm", "\tsuite: bookworm")), "5:1",
+              "YAML syntax error: a tab in the indentation: YAML indents with spaces only");
   // Empty files and files that are not a mapping.
   std::string e = experiment("");
-  EXPECT_EQ(e, file_ + ": the file is empty");
+  EXPECT_EQ(e, file_ + ":1:1: the file is empty");
   e = topology("# nothing\n");
-  EXPECT_EQ(e, file_ + ": the file is empty");
+  EXPECT_EQ(e, file_ + ":1:1: the file is empty");
   expect_line(topology("- a\n- b\n"), "1:1", "topology must be a mapping of keys to values");
   expect_line(recipe("just text\n"), "1:1", "recipe must be a mapping of keys to values");
 }
@@ -243,6 +246,34 @@ TEST_F(BadInputTest, ValidateCommandExitsTwoWithLocation) {
   topology(kTopology);
   auto ok = validate(file_);
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+}
+
+// Issue 27: `command` as one string, at the top level and per scanner, aborted `validate`
+// and `run` (YAML::BadSubscript, exit 134); a key given twice was taken silently.
+TEST_F(BadInputTest, CommandAsAStringAndDuplicateKeysAreLocatedErrors) {
+  std::string e = experiment(edit(kExperiment, "command: [nmap, -T4, -A, -v, -oX, \"{xml}\", \"{targets}\"]",
+                                  "command: \"nmap -T4 -A -v -oX {xml} {targets}\""));
+  expect_line(e, "6:10",
+              "'command' in experiment must be a list of strings, not a single string: write "
+              "[nmap, -T4, -A, -v, -oX, \"{xml}\", \"{targets}\"]");
+  e = experiment(edit(kExperiment, "image: scanner-nmap-7.95}",
+                      "image: scanner-nmap-7.95, command: nmap}"));
+  expect_line(e, "5:56",
+              "'command' in scanners[1] must be a list of strings, not a single value: write "
+              "[nmap]");
+  e = experiment(kExperiment + std::string("repetitions: 3\n"));
+  expect_line(e, "9:1", "duplicate key 'repetitions': it is also at " + file_ + ":8:1");
+
+  fs::path bin = fs::path(TESTBED_BINARY_DIR) / "testbed";
+  ASSERT_TRUE(fs::exists(bin)) << bin << " is not built: build the `testbed` target (make)";
+  auto r = util::run_process(
+      {bin.string(), "validate",
+       std::string(TESTBED_SOURCE_DIR) + "/tests/fuzz/corpus/experiment/found-command-as-string.yaml"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 2) << r->err;
+  EXPECT_NE(r->err.find("found-command-as-string.yaml:11:1: error: duplicate key 'repetitions'"),
+            std::string::npos)
+      << r->err;
 }
 
 }  // namespace
