@@ -55,7 +55,7 @@ int run_fingerprint(const FingerprintArgs& a) {
     }
     size_t traits = m.kinds.keys.size();
     for (auto& [k, c] : m.versions) traits += c.keys.size();
-    util::log_info("wrote {}: {} runs, {} kinds, {} traits", a.output, runs.size(), m.kinds.labels.size(), traits);
+    util::log_info("wrote {}: {} runs, {} scanner kind(s), {} traits", a.output, runs.size(), m.kinds.labels.size(), traits);
     for (auto& [k, c] : m.versions)
       for (auto& g : c.groups) util::log_info("{}: {} cannot be told apart: {}", k, fmt::join(g.labels, ", "), g.why);
   }

@@ -3,6 +3,8 @@
 #include <iostream>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/identify/identify.h"
 #include "orchestrator/util/log.h"
@@ -46,7 +48,18 @@ int run_identify(const IdentifyArgs& a) {
     if (a.json) all.push_back(identify::identification_json(id));
     else std::cout << identify::identification_text(id);
   }
-  if (a.json) std::cout << nlohmann::json{{"format", "testbed-identify"}, {"captures", all}}.dump(2) << '\n';
+  const auto& p = model->provenance;
+  const std::string source = a.model.empty() ? "the shipped model" : a.model;
+  if (a.json)
+    std::cout << nlohmann::json{{"format", "testbed-identify"},
+                                {"model", {{"source", source}, {"created", p.created}, {"results_dirs", p.results_dirs},
+                                           {"runs", p.runs.size()}, {"runs_testbed_revisions", p.runs_revisions}}},
+                                {"captures", all}}
+                     .dump(2)
+              << '\n';
+  else
+    std::cout << fmt::format("model: {}, made {} from {} runs of {}\n", source, p.created, p.runs.size(),
+                             fmt::join(p.results_dirs, ", "));
   return kExitOk;
 }
 

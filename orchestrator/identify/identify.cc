@@ -41,7 +41,7 @@ Identification identify(const Model& m, const CaptureTraits& traits, const std::
   Identification id;
   id.capture = capture;
   id.trait_count = traits.keys.size();
-  id.kind = match(m.kinds, traits);
+  id.kind = match(m.kinds, traits, /*novelty=*/false);
   if (!id.kind.unknown && id.kind.labels.size() == 1) {
     auto it = m.versions.find(id.kind.labels[0]);
     if (it != m.versions.end() && it->second.labels.size() > 1) id.version = match(it->second, traits);

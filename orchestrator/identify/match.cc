@@ -49,10 +49,10 @@ std::string describe(const Classifier& c, const std::vector<std::string>& labels
                      c.labels[size_t(idx.back())], fmt::join(labels, ", "));
 }
 
-Answer match(const Classifier& c, const CaptureTraits& cap) {
+Answer match(const Classifier& c, const CaptureTraits& cap, bool novelty) {
   Answer a;
   const size_t n = c.labels.size();
-  std::vector<size_t> support(n, 0), contra(n, 0);
+  std::vector<size_t> support(n, 0), contra(n, 0), present_against(n, 0), absent_other(n, 0);
   // Which families show in the capture, and which tokens.
   std::unordered_set<std::string_view> families, tokens;
   for (auto& [k, o] : cap.keys) {
@@ -71,7 +71,7 @@ Answer match(const Classifier& c, const CaptureTraits& cap) {
     Evidence against{k, o.first_frame, o.count, {}}, in_favour{k, o.first_frame, o.count, {}};
     for (size_t l = 0; l < n; ++l) {
       if (it->second.seen[l]) { ++support[l]; in_favour.labels.push_back(c.labels[l]); }
-      else { ++contra[l]; against.labels.push_back(c.labels[l]); }
+      else { ++contra[l]; ++present_against[l]; against.labels.push_back(c.labels[l]); }
     }
     if (!against.labels.empty()) {
       add_evidence(a.matched, in_favour);
@@ -84,21 +84,29 @@ Answer match(const Classifier& c, const CaptureTraits& cap) {
     if (!family_is_probe(fam) || !families.count(fam) || cap.keys.count(c.keys[t])) continue;
     Evidence missing{c.keys[t], 0, 0, {}};
     for (size_t l = 0; l < n; ++l)
-      if (c.stable(t, l)) { ++contra[l]; missing.labels.push_back(c.labels[l]); }
+      if (c.stable(t, l)) {
+        ++contra[l];
+        if (fam != "ports") ++absent_other[l];  // only a lost SYN probe is tolerated
+        missing.labels.push_back(c.labels[l]);
+      }
     if (!missing.labels.empty()) add_evidence(a.ruled_out, missing);
   }
-  // Novel probe traits in families every label that shows them sends identically each run.
+  // Novel traits: unknown to the model, in a family every label that shows it sends
+  // identically in each run, and chosen by the client (probes, TLS hello, User-Agent).
   for (auto& [k, o] : cap.keys) {
-    auto fam = split_key(k).first;
-    if (!family_is_probe(fam) || model_keys.count(k)) continue;
+    auto [fam, tok] = split_key(k);
+    const bool client_chosen = family_is_probe(fam) || fam == "tls" || tok.starts_with("http-ua ");
+    if (!novelty || !client_chosen || model_keys.count(k)) continue;
     auto d = c.deterministic.find(std::string(fam));
-    if (d == c.deterministic.end() || d->second.empty()) continue;
+    auto seen = c.families_seen.find(std::string(fam));
+    if (d == c.deterministic.end() || seen == c.families_seen.end() || d->second.size() != seen->second.size())
+      continue;
     add_evidence(a.novel, {k, o.first_frame, o.count, {}});
   }
   size_t best = SIZE_MAX, checks = 0;
   for (size_t l = 0; l < n; ++l) {
     const size_t ch = support[l] + contra[l];
-    LabelScore s{c.labels[l], support[l], contra[l], ch ? 1.0 - double(contra[l]) / double(ch) : 0.0};
+    LabelScore s{c.labels[l], support[l], contra[l], present_against[l], ch ? 1.0 - double(contra[l]) / double(ch) : 0.0};
     a.scores.push_back(s);
     if (ch == 0) continue;
     if (contra[l] < best) { best = contra[l]; checks = ch; }
@@ -119,12 +127,22 @@ Answer match(const Classifier& c, const CaptureTraits& cap) {
       return std::find(e.labels.begin(), e.labels.end(), l) != e.labels.end();
     });
   });
+  size_t worst_present = 0;
+  for (auto& l : cand) {
+    const size_t li = size_t(c.label_index(l));
+    worst_present = std::max(worst_present, present_against[li] + absent_other[li]);
+  }
   if (a.score < kMinScore) {
     a.reason = fmt::format("nothing fits well enough: the best ({}) contradicts {} of {} traits",
                            fmt::join(cand, ", "), best, checks);
     a.nearest = cand;
+  } else if (novelty && (worst_present > 0 || double(best) > std::max(1.0, kAbsentTolerance * double(checks)))) {
+    a.reason = fmt::format("no known version fits: the best ({}) contradicts {} of {} traits, {} of them present "
+                           "present but never sent by it or probes it always sends missing",
+                           fmt::join(cand, ", "), best, checks, worst_present);
+    a.nearest = cand;
   } else if (a.novel.size() >= kMinNovel) {
-    a.reason = fmt::format("{} probe traits no known version sends (a release the model has not seen?)",
+    a.reason = fmt::format("{} trait(s) no known version sends (a release the model has not seen?)",
                            a.novel.size());
     a.nearest = cand;
   } else {

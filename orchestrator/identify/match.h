@@ -6,10 +6,14 @@
 //  - a probe trait (traits.h family_is_probe) that a label showed in every run rules that
 //    label out when absent while its family shows in the capture; payload traits are drawn
 //    by services, so their absence rules nothing out.
-// The labels with the fewest contradictions form the answer; unknown when nothing fits
-// (score below kMinScore), when the capture shows no trait the model knows, or when it
-// shows probe traits of a deterministic family that no known label sends (a release the
-// model has not seen).
+// The labels with the fewest contradictions form the answer. It is unknown (with the
+// nearest labels) when nothing fits (score below kMinScore), when the best still sends
+// none of a trait present, misses a probe trait, or misses more SYN-probe ports than
+// kAbsentTolerance allows, when
+// the capture shows no trait the model knows, or when it shows a trait no known label
+// sends in a family that every label showing it sends identically in each run (probe
+// families, the TLS ClientHello, the HTTP User-Agent: the client's own choice, whatever
+// the service): a release the model has not seen.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,7 +26,11 @@
 namespace testbed::identify {
 
 inline constexpr double kMinScore = 0.8;
-inline constexpr size_t kMinNovel = 2;
+/// Missing SYN-probe ports tolerated in a named answer (lost packets), as a share of the
+/// answer's checks; a present trait the answer never sent, or another missing probe trait,
+/// is never tolerated.
+inline constexpr double kAbsentTolerance = 0.01;
+inline constexpr size_t kMinNovel = 1;
 
 struct Evidence {
   std::string trait;          ///< "family|token"
@@ -33,6 +41,7 @@ struct Evidence {
 struct LabelScore {
   std::string label;
   size_t support = 0, contradictions = 0;
+  size_t present_against = 0;  ///< of the contradictions: traits present it never sent
   double score = 0;
 };
 
@@ -51,7 +60,9 @@ struct Answer {
   std::vector<std::string> absent_families;
 };
 
-Answer match(const Classifier& c, const CaptureTraits& t);
+/// `novelty`: whether unseen traits and any contradiction make the answer unknown (for versions; a kind's
+/// new release still is that kind).
+Answer match(const Classifier& c, const CaptureTraits& t, bool novelty = true);
 
 /// The answer's labels as a person reads them: one label, a group named by the model, or a
 /// release range "first–last" with the labels in it.

@@ -85,8 +85,10 @@ Classifier train_one(const std::vector<std::pair<std::string, const CaptureTrait
     }
   }
   for (auto& [fam, u] : unstable)
-    for (size_t l = 0; l < u.size(); ++l)
+    for (size_t l = 0; l < u.size(); ++l) {
+      if (seen[fam][l]) c.families_seen[fam].push_back(c.labels[l]);
       if (seen[fam][l] && !u[l] && c.runs[l] >= 2) c.deterministic[fam].push_back(c.labels[l]);
+    }
   std::vector<std::string> keys;
   for (auto& [key, v] : counts)
     for (size_t l = 0; l < v.size(); ++l)
@@ -105,7 +107,8 @@ nlohmann::json classifier_json(const Classifier& c) {
   for (size_t l = 0; l < c.labels.size(); ++l) labels.push_back({{"label", c.labels[l]}, {"runs", c.runs[l]}});
   for (size_t t = 0; t < c.keys.size(); ++t) traits.push_back({c.keys[t], c.runs_with[t]});
   for (auto& g : c.groups) groups.push_back({{"labels", g.labels}, {"why", g.why}});
-  return {{"labels", labels}, {"groups", groups}, {"deterministic_families", c.deterministic}, {"traits", traits}};
+  return {{"labels", labels}, {"groups", groups}, {"deterministic_families", c.deterministic},
+          {"families_seen", c.families_seen}, {"traits", traits}};
 }
 
 util::Result<Classifier> classifier_from_json(const nlohmann::json& j, const std::string& where) {
@@ -117,6 +120,7 @@ util::Result<Classifier> classifier_from_json(const nlohmann::json& j, const std
     }
     for (auto& g : j.at("groups")) c.groups.push_back({g.at("labels").get<std::vector<std::string>>(), g.at("why").get<std::string>()});
     c.deterministic = j.at("deterministic_families").get<std::map<std::string, std::vector<std::string>>>();
+    c.families_seen = j.at("families_seen").get<std::map<std::string, std::vector<std::string>>>();
     for (auto& t : j.at("traits")) {
       c.keys.push_back(t.at(0).get<std::string>());
       c.runs_with.push_back(t.at(1).get<std::vector<int>>());

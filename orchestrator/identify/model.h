@@ -37,6 +37,8 @@ struct Classifier {
   std::vector<std::vector<int>> runs_with;           ///< [trait][label] runs that had it
   /// Families in which every run of a label shows exactly the same traits, per label.
   std::map<std::string, std::vector<std::string>> deterministic;
+  /// Families each label showed in some training run (any trait, kept or not).
+  std::map<std::string, std::vector<std::string>> families_seen;
   std::vector<Group> groups;                         ///< only groups of two or more
 
   int label_index(std::string_view label) const;

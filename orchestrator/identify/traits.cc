@@ -155,7 +155,10 @@ class Extractor {
     const bool syn = (p.tcp_flags & analysis::kSyn) && !(p.tcp_flags & analysis::kAck);
     if (syn) {
       const std::string shape = fmt::format("w={} o={}", p.tcp_window, opts);
-      add("syn", fmt::format("syn {} ttl={}", shape, ttl_class(p.ttl)), frame);
+      // TTL-limited probes (traceroute) draw their window per probe: only options count.
+      const std::string ttl = ttl_class(p.ttl);
+      add("syn", ttl == "low" ? fmt::format("syn w=* o={} ttl=low", opts) : fmt::format("syn {} ttl={}", shape, ttl),
+          frame);
       SynShape& s = syn_[shape];
       if (s.packets++ == 0) { s.first_frame = frame; s.first_ipid = p.ip_id; }
       s.ports.insert(p.dport);
