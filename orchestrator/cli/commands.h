@@ -78,6 +78,8 @@ void add_report_command(CLI::App& app, CliContext& ctx);
 void add_diff_command(CLI::App& app, CliContext& ctx);
 void add_results_command(CLI::App& app, CliContext& ctx);
 void add_signatures_command(CLI::App& app, CliContext& ctx);
+void add_fingerprint_command(CLI::App& app, CliContext& ctx);
+void add_identify_command(CLI::App& app, CliContext& ctx);
 void add_lab_command(CLI::App& app, CliContext& ctx);
 void add_image_command(CLI::App& app, CliContext& ctx);
 void add_validate_command(CLI::App& app, CliContext& ctx);

@@ -14,6 +14,7 @@ constexpr Command kCommands[] = {
     {"report", add_report_command},   {"diff", add_diff_command},
     {"results", add_results_command},
     {"signatures", add_signatures_command},
+    {"fingerprint", add_fingerprint_command}, {"identify", add_identify_command},
     {"lab", add_lab_command},         {"image", add_image_command},
     {"validate", add_validate_command}, {"gc", add_gc_command},
     {"prune", add_prune_command},     {"nightly", add_nightly_command}, {"history", add_history_command},

@@ -80,6 +80,8 @@ class CliExitCodes : public ::testing::Test {
         << "/topology/two-subnet-small.yaml\nscanners:\n  - {label: \"7.59\", image: "
            "scanner-nmap-7.59}\ncommand: [nmap, -oX, \"{xml}\", \"{targets}\"]\n";
     std::ofstream(t0 / "not-a-pcap.pcap") << "hello\n";
+    std::ofstream(t0 / "newer-model.json")
+        << R"({"format": "testbed-identify-model", "schema_version": 99})";
     // A valid experiment whose libvirt URI names a socket nobody listens on.
     std::ofstream(t0 / "sockless.yaml")
         << "name: sockless\ntopology: " << TESTBED_SOURCE_DIR
@@ -136,6 +138,23 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
 
       {"signatures: directory missing", {"signatures", "$TMP/nosuch"}, 2},
       {"signatures: not a results directory", {"signatures", "$TMP/empty"}, 2},
+
+      {"fingerprint: directory missing", {"fingerprint", "$TMP/nosuch", "-o", "$TMP/m.json"}, 2},
+      {"fingerprint: not a results directory", {"fingerprint", "$TMP/empty", "-o", "$TMP/m.json"}, 2},
+      {"fingerprint: no model file named", {"fingerprint", "$TMP/results"}, 2},
+      {"fingerprint: results directory", {"fingerprint", "$TMP/results", "-o", "$TMP/m.json"}, 0},
+
+      {"identify: capture missing", {"identify", "nosuch.pcap"}, 2},
+      {"identify: not a capture", {"identify", "$TMP/not-a-pcap.pcap"}, 2},
+      {"identify: no scanner found",
+       {"identify", "--scanner", "198.51.100.7", "tests/analysis/data/nmap793-loopback/capture.pcap"},
+       2},
+      {"identify: model of a newer schema",
+       {"identify", "--model", "$TMP/newer-model.json", "tests/analysis/data/nmap793-loopback/capture.pcap"},
+       2},
+      {"identify: a capture",
+       {"identify", "--json", "tests/analysis/data/nmap793-loopback/capture.pcap"},
+       0},
 
       {"diff: one argument", {"diff", "$TMP/results"}, 2},
       {"diff: directory missing", {"diff", "$TMP/results", "$TMP/nosuch"}, 2},

@@ -6,7 +6,7 @@
 #   zsh:   autoload -U +X bashcompinit && bashcompinit && source …/testbed.bash
 # tests/cli/completion_test.sh checks it against every verb's --help.
 
-_testbed_verbs="run analyze report signatures diff results lab image validate gc prune nightly history version"
+_testbed_verbs="run analyze report signatures fingerprint identify diff results lab image validate gc prune nightly history version"
 _testbed_global="-h --help --version -v --verbose -q --quiet --timestamps"
 
 # The options of each verb (and of lab/image/nightly subverbs), as their --help lists them.
@@ -14,6 +14,8 @@ _testbed_opts_run="-o --output -r --repeat --resume --keep --keep-results --juni
 _testbed_opts_analyze="--scanner-kind --label --phases --nmap-xml --nmap-log --scanner-ip --key-fields --tcp-similarity --udp-similarity --icmp-similarity --other-similarity --similar-same-dst --filter --from --to --json --csv --unique-limit"
 _testbed_opts_report="--baseline --tolerance --allow-missing --unique-limit --junit --metrics --ids"
 _testbed_opts_signatures="--out"
+_testbed_opts_fingerprint="-o --output --evaluate --other-lab --changelog --json"
+_testbed_opts_identify="--model --scanner --json"
 _testbed_opts_diff="--tolerance --fine --json --allow-missing --junit --metrics"
 _testbed_opts_validate="--kind"
 _testbed_opts_results="--json"
@@ -77,7 +79,8 @@ _testbed() {
       --unique-limit|--label|--phases|--csv|--kind|--keep|--uri|--name|--backend|--accel|\
       --format|--at|--via|--testbed|--unit-dir|--cron-dir|--recipes|--state-dir|--cache|\
       --images|--image|--nmap-xml|--nmap-log|--scanner-ip|--key-fields|--tcp-similarity|\
-      --udp-similarity|--icmp-similarity|--other-similarity|-j|--jobs|--scanner-kind)
+      --udp-similarity|--icmp-similarity|--other-similarity|-j|--jobs|--scanner-kind|--model|\
+      --scanner|--other-lab|--changelog)
         continue ;;
     esac
     if [[ -z $verb ]]; then verb=$w
@@ -87,12 +90,13 @@ _testbed() {
 
   # Option values.
   case $prev in
+    --other-lab) _testbed_dirs "$cur"; return ;;
     --baseline)
       COMPREPLY=($(compgen -W "latest latest-good" -- "$cur")); _testbed_dirs "$cur"; return ;;
     -o|--output|--resume|--csv|--unit-dir|--cron-dir|--metrics-dir|--recipes|--state-dir|--cache|--images)
-      [[ ($verb == lab && $sub == graph) || $verb == history ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
+      [[ ($verb == lab && $sub == graph) || $verb == history || $verb == fingerprint ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
       _testbed_dirs "$cur"; return ;;
-    --junit|--metrics|--out|--testbed|--label|--phases|--nmap-xml|--nmap-log)
+    --junit|--metrics|--out|--testbed|--label|--phases|--nmap-xml|--nmap-log|--model)
       COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --format) COMPREPLY=($(compgen -W "svg dot" -- "$cur")); return ;;
     --via) COMPREPLY=($(compgen -W "auto systemd cron" -- "$cur")); return ;;
@@ -101,9 +105,9 @@ _testbed() {
     --kind) COMPREPLY=($(compgen -W "experiment topology recipe" -- "$cur")); return ;;
     -r|--repeat|--keep-results|--keep|--tolerance|--unique-limit|--at|--lab-name|--name|--uri|\
     --image|--scanner-ip|--key-fields|--tcp-similarity|--udp-similarity|--icmp-similarity|\
-    --other-similarity|-j|--jobs)
+    --other-similarity|-j|--jobs|--scanner)
       return ;;
-    --scanner-kind) COMPREPLY=($(compgen -W "nmap masscan zmap" -- "$cur")); return ;;
+    --scanner-kind|--changelog) COMPREPLY=($(compgen -W "nmap masscan zmap" -- "$cur")); return ;;
   esac
 
   if [[ -z $verb ]]; then
@@ -149,8 +153,8 @@ _testbed() {
       local names="" f
       for f in images/*.yaml; do [[ -e $f ]] && names+=" $(basename "$f" .yaml)"; done
       COMPREPLY=($(compgen -W "$names" -- "$cur")) ;;
-    report|diff|prune|results|signatures|history) _testbed_dirs "$cur" ;;
-    analyze) local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")) ;;
+    report|diff|prune|results|signatures|history|fingerprint) _testbed_dirs "$cur" ;;
+    analyze|identify) local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")) ;;
   esac
 }
 
