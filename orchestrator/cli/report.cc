@@ -40,8 +40,10 @@ std::optional<fs::path> pick_results_dir(const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir / "plan.json", ec) || report::load_results(dir)) return dir;
   std::vector<fs::path> candidates;
+  // The latest/latest-good pointers (symlinks to one of them) are not candidates of their own.
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_directory() && fs::exists(e.path() / "plan.json", ec)) candidates.push_back(e.path());
+    if (!e.is_symlink(ec) && e.is_directory(ec) && fs::exists(e.path() / "plan.json", ec))
+      candidates.push_back(e.path());
   if (candidates.empty()) return dir;  // not a folder of results: write_report says why
   // Named by their UTC start time (20261126T214900Z): the name orders them.
   std::sort(candidates.begin(), candidates.end(), std::greater<>());
