@@ -1,19 +1,21 @@
-#include "orchestrator/ids/locate.h"
+#include "orchestrator/analysis/locate.h"
 
 #include <pcap/pcap.h>
 
 #include <memory>
 
-namespace testbed::ids {
+namespace testbed::analysis {
 
-util::Result<std::unordered_map<analysis::PacketKey, LocatedPacket, analysis::PacketKeyHash>>
-locate_packets(const std::filesystem::path& pcap, const analysis::IpAddr& scanner,
-               uint32_t key_fields, const std::vector<analysis::PacketKey>& wanted) {
-  analysis::PacketKeySet want;
+util::Result<LocatedPackets> locate_packets(const std::filesystem::path& pcap,
+                                            const IpAddr& scanner, uint32_t key_fields,
+                                            const std::vector<PacketKey>& wanted) {
+  PacketKeySet want;
   want.insert(wanted.begin(), wanted.end());
-  std::unordered_map<analysis::PacketKey, LocatedPacket, analysis::PacketKeyHash> out;
+  LocatedPackets out;
   char err[PCAP_ERRBUF_SIZE] = "";
-  std::unique_ptr<pcap_t, void (*)(pcap_t*)> h(pcap_open_offline(pcap.c_str(), err), pcap_close);
+  std::unique_ptr<pcap_t, void (*)(pcap_t*)> h(
+      pcap_open_offline_with_tstamp_precision(pcap.c_str(), PCAP_TSTAMP_PRECISION_NANO, err),
+      pcap_close);
   if (!h) return util::fail("cannot read capture {}: {}", pcap.string(), err);
   const int link = pcap_datalink(h.get());
   pcap_pkthdr* hdr = nullptr;
@@ -22,14 +24,16 @@ locate_packets(const std::filesystem::path& pcap, const analysis::IpAddr& scanne
   int rc;
   while (out.size() < want.size() && (rc = pcap_next_ex(h.get(), &hdr, &data)) == 1) {
     ++frame;
-    analysis::PacketInfo p;
-    analysis::decode_frame(link, data, hdr->caplen, hdr->len, &p);
+    PacketInfo p;
+    decode_frame(link, data, hdr->caplen, hdr->len, &p);
     if (p.ip_version == 0 || !(p.src == scanner)) continue;
-    uint64_t hsh = p.payload_caplen ? analysis::payload_hash(p.payload, p.payload_caplen) : 0;
-    analysis::PacketKey k = analysis::make_packet_key(p, hsh, key_fields);
+    uint64_t hsh = p.payload_caplen ? payload_hash(p.payload, p.payload_caplen) : 0;
+    PacketKey k = make_packet_key(p, hsh, key_fields);
     if (!want.contains(k) || out.count(k)) continue;
     LocatedPacket& l = out[k];
     l.frame = frame;
+    l.ts = static_cast<double>(hdr->ts.tv_sec) + static_cast<double>(hdr->ts.tv_usec) * 1e-9;
+    l.sport = p.sport;
     l.icmp_type = p.icmp_type;
     l.icmp_code = p.icmp_code;
     l.payload_len = p.payload_len;
@@ -39,4 +43,4 @@ locate_packets(const std::filesystem::path& pcap, const analysis::IpAddr& scanne
   return out;
 }
 
-}  // namespace testbed::ids
+}  // namespace testbed::analysis
