@@ -32,7 +32,9 @@ util::Result<LocatedPackets> locate_packets(const std::filesystem::path& pcap,
     if (!want.contains(k) || out.count(k)) continue;
     LocatedPacket& l = out[k];
     l.frame = frame;
-    l.ts = static_cast<double>(hdr->ts.tv_sec) + static_cast<double>(hdr->ts.tv_usec) * 1e-9;
+    l.sec = hdr->ts.tv_sec;
+    l.nsec = static_cast<uint32_t>(hdr->ts.tv_usec);  // nanoseconds: opened with NANO precision
+    l.ts = static_cast<double>(l.sec) + static_cast<double>(l.nsec) * 1e-9;
     l.sport = p.sport;
     l.icmp_type = p.icmp_type;
     l.icmp_code = p.icmp_code;

@@ -17,7 +17,9 @@ namespace testbed::analysis {
 
 struct LocatedPacket {
   uint64_t frame = 0;  ///< 1-based frame number (Wireshark's "frame.number")
-  double ts = 0;       ///< capture time, epoch seconds (nanosecond captures keep their digits)
+  int64_t sec = 0;     ///< capture time, epoch seconds …
+  uint32_t nsec = 0;   ///< … and nanoseconds (a microsecond capture's times end in 000)
+  double ts = 0;       ///< the same as a double (sub-microsecond digits lost)
   uint16_t sport = 0;  ///< TCP/UDP source port of that frame (not in the key: random per run)
   uint8_t icmp_type = 0, icmp_code = 0;
   uint32_t payload_len = 0;  ///< from the headers (Suricata's dsize)
