@@ -159,7 +159,8 @@ nlohmann::json DriftReport::to_json() const {
 }
 
 std::string DriftReport::to_markdown(const std::string& a_name, const std::string& b_name) const {
-  std::string o = fmt::format("A = {}  \nB = {}\n\n", md_code(a_name), md_code(b_name));
+  // The two paths as given (the user's own; `testbed diff` prints this on a terminal).
+  std::string o = fmt::format("A = {}\nB = {}\n\n", a_name, b_name);
   o += "| version | phase | A only | B only | between | noise floor | threshold | drift |\n";
   o += "|---|---|---:|---:|---:|---:|---:|---|\n";
   for (const DriftCell& c : cells)
