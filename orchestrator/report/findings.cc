@@ -67,10 +67,10 @@ struct Context {
 };
 
 /// Fills the counts and the noise of `f` from the packets of `sides` (version → ports).
-void count(Finding& f, const Group& g, const std::vector<std::pair<VersionSet, std::set<uint16_t>>>& sides,
-           const Context& cx) {
-  const size_t row = static_cast<size_t>(
-      std::find(cx.rows.begin(), cx.rows.end(), f.phase) - cx.rows.begin());
+void count(Finding& f, const Group& g,
+           const std::vector<std::pair<VersionSet, std::set<uint16_t>>>& sides, const Context& cx) {
+  const size_t row =
+      static_cast<size_t>(std::find(cx.rows.begin(), cx.rows.end(), f.phase) - cx.rows.begin());
   f.noise_known = true;
   for (const auto& [vs, ports] : sides) {
     std::set<std::string> side_names;

@@ -7,10 +7,9 @@
 //   - CSV: csv_field() (quoting, and no cell a spreadsheet reads as a formula);
 //   - JSON: json_text() dumps valid JSON whatever bytes the strings hold.
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace testbed::report {
 

@@ -46,33 +46,54 @@ class Reader {
 
 std::string tls_version(uint32_t v) {
   switch (v) {
-    case 0x0300: return "SSL 3.0";
-    case 0x0301: return "TLS 1.0";
-    case 0x0302: return "TLS 1.1";
-    case 0x0303: return "TLS 1.2";
-    case 0x0304: return "TLS 1.3";
+    case 0x0300:
+      return "SSL 3.0";
+    case 0x0301:
+      return "TLS 1.0";
+    case 0x0302:
+      return "TLS 1.1";
+    case 0x0303:
+      return "TLS 1.2";
+    case 0x0304:
+      return "TLS 1.3";
   }
   return fmt::format("0x{:04x}", v);
 }
 
 std::string tls_extension(uint32_t t) {
   switch (t) {
-    case 0: return "server_name";
-    case 5: return "status_request";
-    case 10: return "supported_groups";
-    case 11: return "ec_point_formats";
-    case 13: return "signature_algorithms";
-    case 15: return "heartbeat";
-    case 16: return "alpn";
-    case 18: return "signed_certificate_timestamp";
-    case 21: return "padding";
-    case 22: return "encrypt_then_mac";
-    case 23: return "extended_master_secret";
-    case 35: return "session_ticket";
-    case 43: return "supported_versions";
-    case 45: return "psk_key_exchange_modes";
-    case 51: return "key_share";
-    case 0xff01: return "renegotiation_info";
+    case 0:
+      return "server_name";
+    case 5:
+      return "status_request";
+    case 10:
+      return "supported_groups";
+    case 11:
+      return "ec_point_formats";
+    case 13:
+      return "signature_algorithms";
+    case 15:
+      return "heartbeat";
+    case 16:
+      return "alpn";
+    case 18:
+      return "signed_certificate_timestamp";
+    case 21:
+      return "padding";
+    case 22:
+      return "encrypt_then_mac";
+    case 23:
+      return "extended_master_secret";
+    case 35:
+      return "session_ticket";
+    case 43:
+      return "supported_versions";
+    case 45:
+      return "psk_key_exchange_modes";
+    case 51:
+      return "key_share";
+    case 0xff01:
+      return "renegotiation_info";
   }
   return fmt::format("0x{:04x}", t);
 }
@@ -98,7 +119,7 @@ std::optional<DecodedPayload> tls_client_hello(std::string_view p) {
   r.u24();  // handshake length
   const uint32_t client_version = r.u16();
   f["client_version"] = tls_version(client_version);
-  r.bytes(32);  // random
+  r.bytes(32);      // random
   r.bytes(r.u8());  // session id
   std::vector<std::string> suites;
   {
@@ -133,9 +154,9 @@ std::optional<DecodedPayload> tls_client_hello(std::string_view p) {
   f["truncated"] = cut;
   DecodedPayload d;
   d.kind = "TLS ClientHello";
-  d.summary = fmt::format("{}, {} cipher suites ({}), {} extensions ({})",
-                          tls_version(client_version), suites.size(), fmt::join(suites, " "),
-                          exts.size(), fmt::join(exts, " "));
+  d.summary =
+      fmt::format("{}, {} cipher suites ({}), {} extensions ({})", tls_version(client_version),
+                  suites.size(), fmt::join(suites, " "), exts.size(), fmt::join(exts, " "));
   if (!sni.empty()) d.summary += ", SNI " + sni;
   if (!versions.empty()) d.summary += fmt::format(", versions {}", fmt::join(versions, "/"));
   if (cut) d.summary += " (truncated)";
@@ -159,7 +180,8 @@ std::optional<DecodedPayload> http_request(std::string_view p) {
   size_t pos = eol == std::string_view::npos ? p.size() : eol + 2;
   while (pos < p.size() && headers.size() < 64) {
     size_t e = p.find("\r\n", pos);
-    std::string_view h = p.substr(pos, e == std::string_view::npos ? std::string_view::npos : e - pos);
+    std::string_view h =
+        p.substr(pos, e == std::string_view::npos ? std::string_view::npos : e - pos);
     if (h.empty()) break;
     headers.push_back(printable_ascii(h));
     if (e == std::string_view::npos) break;
@@ -173,17 +195,28 @@ std::optional<DecodedPayload> http_request(std::string_view p) {
 
 std::string dns_type(uint32_t t) {
   switch (t) {
-    case 1: return "A";
-    case 2: return "NS";
-    case 5: return "CNAME";
-    case 6: return "SOA";
-    case 12: return "PTR";
-    case 15: return "MX";
-    case 16: return "TXT";
-    case 28: return "AAAA";
-    case 33: return "SRV";
-    case 252: return "AXFR";
-    case 255: return "ANY";
+    case 1:
+      return "A";
+    case 2:
+      return "NS";
+    case 5:
+      return "CNAME";
+    case 6:
+      return "SOA";
+    case 12:
+      return "PTR";
+    case 15:
+      return "MX";
+    case 16:
+      return "TXT";
+    case 28:
+      return "AAAA";
+    case 33:
+      return "SRV";
+    case 252:
+      return "AXFR";
+    case 255:
+      return "ANY";
   }
   return std::to_string(t);
 }
@@ -235,13 +268,20 @@ std::string payload_class(const analysis::PacketKey& k, std::string_view payload
   }
   if (k.proto == 6) {
     switch (k.tcp_flags) {
-      case 0x02: return "SYN";
-      case 0x12: return "SYN-ACK";
-      case 0x10: return "ACK";
-      case 0x04: return "RST";
-      case 0x14: return "RST-ACK";
-      case 0x01: return "FIN";
-      case 0x00: return "no-flag";
+      case 0x02:
+        return "SYN";
+      case 0x12:
+        return "SYN-ACK";
+      case 0x10:
+        return "ACK";
+      case 0x04:
+        return "RST";
+      case 0x14:
+        return "RST-ACK";
+      case 0x01:
+        return "FIN";
+      case 0x00:
+        return "no-flag";
     }
     return "flags " + analysis::tcp_flags_str(k.tcp_flags);
   }

@@ -4,11 +4,10 @@
 // question. Every string decoded from the bytes is printable ASCII (others as \xHH), and is
 // still escaped by each renderer (inert.h, html.h).
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "orchestrator/analysis/packet_key.h"
 
