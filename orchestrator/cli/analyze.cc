@@ -12,6 +12,7 @@
 
 #include "orchestrator/analysis/analyze.h"
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/report/inert.h"
 #include "orchestrator/report/render.h"
 #include "orchestrator/results/layout.h"
 #include "orchestrator/scanners/registry.h"
@@ -291,17 +292,20 @@ int run_analyze(const AnalyzeArgs& a) {
     util::log_error("{}", r.error().message);
     return kExitBadInput;
   }
+  // Where each unique packet is (frame, time): one more read of each capture.
+  std::vector<std::string> labels;
+  for (const auto& c : r->captures) labels.push_back(c.input.label);
+  const report::PacketPlaces places = report::locate_unique(*r, labels);
   if (!a.csv_dir.empty()) {
-    if (auto st = report::write_capture_csv(*r, a.csv_dir); !st) {
+    if (auto st = report::write_capture_csv(*r, a.csv_dir, &places); !st) {
       util::log_error("{}", st.error().message);
       return kExitFailure;
     }
   }
-  // replace: labels are file names, which need not be UTF-8 (nlohmann would throw).
+  // json_text: labels are file names, which need not be UTF-8 (nlohmann would throw).
   if (a.json)
-    std::cout << report::capture_json(*r, a.unique_limit).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-              << '\n';
-  else std::cout << report::capture_markdown(*r, a.unique_limit);
+    std::cout << report::json_text(report::capture_json(*r, a.unique_limit, &places)) << '\n';
+  else std::cout << report::capture_markdown(*r, a.unique_limit, &places);
   return kExitOk;
 }
 

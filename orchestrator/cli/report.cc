@@ -42,8 +42,10 @@ std::optional<fs::path> pick_results_dir(const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir / "plan.json", ec) || report::load_results(dir)) return dir;
   std::vector<fs::path> candidates;
+  // The latest/latest-good pointers (symlinks to one of them) are not candidates of their own.
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_directory() && fs::exists(e.path() / "plan.json", ec)) candidates.push_back(e.path());
+    if (!e.is_symlink(ec) && e.is_directory(ec) && fs::exists(e.path() / "plan.json", ec))
+      candidates.push_back(e.path());
   if (candidates.empty()) return dir;  // not a folder of results: write_report says why
   // Named by their UTC start time (20261126T214900Z): the name orders them.
   std::sort(candidates.begin(), candidates.end(), std::greater<>());
@@ -131,6 +133,9 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
       "Complete runs (with manifest.json) are analysed; failed and incomplete runs are listed, not "
       "analysed.\n"
       "Analysis settings come from the results directory's experiment.yaml (`analysis:`).\n"
+      "Every format leads with \"What differs\" (findings generated from the unique packets); "
+      "each unique packet has its run, frame number, time and a Wireshark display filter "
+      "(docs/results.md).\n"
       "Exit codes: 0 report written, 2 not a results directory / nothing to report, 3 drift "
       "against --baseline, 130 interrupted (nothing written).\n"
       "Example: testbed report results/nmap7/20261126T214900Z --baseline "

@@ -37,6 +37,8 @@ int run_signatures(const SignaturesArgs& a) {
     util::log_error("{}", rules.error().message);
     return kExitBadInput;
   }
+  for (const std::string& w : ids::run_support(data, *rules).warnings(rules->size()))
+    util::log_warn("{}", w);
   auto work = util::TempDir::create("testbed-signatures");
   if (!work) {
     util::log_error("{}", work.error().message);
@@ -73,7 +75,9 @@ void add_signatures_command(CLI::App& app, CliContext& ctx) {
       "directory, each checked by Suricata (suricata -T).");
   sub->footer(
       "A packet gets a rule when every run of its version sent it and no run of another version "
-      "sent it or a variant of it (the similarity exclusion). Rules match protocol, destination, "
+      "sent it or a variant of it (the similarity exclusion); with fewer than 3 runs of a version "
+      "that cannot tell a trait from noise, and a warning says so and how many rules rest on "
+      "one run only. Rules match protocol, destination, "
       "port, TCP flags, IPv4 length, dsize and the payload bytes that differ from the nearest "
       "other-version packet; msg names version and phase, metadata the run, frame and key.\n"
       "Suricata is the sensor image's (testbed image build sensor-suricata), run from the "

@@ -29,6 +29,7 @@ PACKAGES=(
   iproute2 mmdebstrap uidmap tini openssh-server openssh-client
   # tests and benchmarks: independent cross-checks and baselines
   tshark tcpdump python3 python3-dpkt chromium
+  cmark  # renders report.md with raw HTML allowed: packet bytes stay inert (tests/report/inert_test.cc)
   # nightly jobs: JUnit schema check (xmllint), unit check (systemd-analyze, offline),
   # `testbed lab graph` (Graphviz dot), --metrics checked by promtool (prometheus; its
   # server is not started by the tests)

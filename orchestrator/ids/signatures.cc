@@ -6,7 +6,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "orchestrator/ids/locate.h"
+#include "orchestrator/analysis/locate.h"
 #include "orchestrator/ids/select.h"
 
 namespace testbed::ids {
@@ -59,12 +59,10 @@ util::Result<std::vector<RuleSpec>> generate_rules(const report::AnalysedResults
   for (size_t j = 0; j < use.size(); ++j) first_run.try_emplace(sets[j].version, j);
   std::unordered_map<std::string, std::vector<analysis::PacketKey>> wanted;
   for (const auto& u : unique) wanted[u.version].push_back(u.key);
-  std::unordered_map<std::string,
-                     std::unordered_map<analysis::PacketKey, LocatedPacket, analysis::PacketKeyHash>>
-      found;
+  std::unordered_map<std::string, analysis::LocatedPackets> found;
   for (auto& [version, keys] : wanted) {
     const analysis::CaptureAnalysis& c = data.runs[use[first_run[version]]].capture;
-    auto l = locate_packets(c.input.pcap, c.scanner, opts.key_fields, keys);
+    auto l = analysis::locate_packets(c.input.pcap, c.scanner, opts.key_fields, keys);
     if (!l) return l.error();
     found[version] = std::move(*l);
   }
@@ -77,7 +75,7 @@ util::Result<std::vector<RuleSpec>> generate_rules(const report::AnalysedResults
       return util::fail("{}: a unique packet of {} ({}) is not in its capture any more (was "
                         "the capture changed after the analysis?)",
                         data.results.dir.string(), u.version, key_text(u.key));
-    const LocatedPacket& l = it->second;
+    const analysis::LocatedPacket& l = it->second;
     RuleSpec r;
     r.version = u.version;
     r.phase = u.phase;
@@ -157,6 +155,34 @@ std::string rules_file(const CheckedRules& c, const std::string& source) {
   o += fmt::format("; rejected by Suricata: {}\n", c.rejected.size());
   for (const auto& r : c.accepted) o += rule_text(r) + "\n";
   return o;
+}
+
+RunSupport run_support(const report::AnalysedResults& data, const std::vector<RuleSpec>& rules) {
+  RunSupport s;
+  for (const std::string& v : data.results.versions) {
+    size_t n = 0;
+    for (const auto& a : data.runs) n += data.results.runs[a.record].version == v;
+    s.runs_per_version.push_back({v, n});
+    if (n < kMinRunsForRules) s.few_runs.push_back(v);
+    if (n == 1)
+      for (const RuleSpec& r : rules) s.one_run_rules += r.version == v;
+  }
+  return s;
+}
+
+std::vector<std::string> RunSupport::warnings(size_t total_rules) const {
+  std::vector<std::string> w;
+  for (const auto& [v, n] : runs_per_version)
+    if (n < kMinRunsForRules)
+      w.push_back(fmt::format(
+          "version {} has {} complete run{} (fewer than {}): its rules cannot tell a version "
+          "trait from run-to-run noise (a random port or token of one run gets a rule too); "
+          "run the experiment with --repeat {} or more",
+          v, n, n == 1 ? "" : "s", kMinRunsForRules, kMinRunsForRules));
+  if (one_run_rules)
+    w.push_back(fmt::format("{} of the {} rules rest on one run only", one_run_rules,
+                            total_rules));
+  return w;
 }
 
 }  // namespace testbed::ids

@@ -24,6 +24,23 @@ inline constexpr uint32_t kSidBase = 1000000;
 util::Result<std::vector<RuleSpec>> generate_rules(const report::AnalysedResults& data,
                                                    const std::vector<size_t>& training = {});
 
+/// Runs a version needs before its rules tell a version trait from run-to-run noise: a rule
+/// needs its packet in every run of the version, which one run (or two) cannot show.
+inline constexpr size_t kMinRunsForRules = 3;
+
+/// How well the rules rest on repetitions: the analysed runs per version (plan order), the
+/// versions with fewer than kMinRunsForRules, and how many of `rules` come from a version
+/// with one run only.
+struct RunSupport {
+  std::vector<std::pair<std::string, size_t>> runs_per_version;
+  std::vector<std::string> few_runs;  ///< versions with fewer than kMinRunsForRules runs
+  size_t one_run_rules = 0;
+  /// One warning line per version with few runs and one for the one-run rules; empty when
+  /// every version has enough.
+  std::vector<std::string> warnings(size_t total_rules) const;
+};
+RunSupport run_support(const report::AnalysedResults& data, const std::vector<RuleSpec>& rules);
+
 struct CheckedRules {
   std::vector<RuleSpec> accepted;
   std::vector<RuleError> rejected;

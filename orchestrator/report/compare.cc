@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "orchestrator/report/inert.h"
+
 namespace testbed::report {
 
 using analysis::RunPhaseSets;
@@ -157,12 +159,13 @@ nlohmann::json DriftReport::to_json() const {
 }
 
 std::string DriftReport::to_markdown(const std::string& a_name, const std::string& b_name) const {
+  // The two paths as given (the user's own; `testbed diff` prints this on a terminal).
   std::string o = fmt::format("A = {}\nB = {}\n\n", a_name, b_name);
   o += "| version | phase | A only | B only | between | noise floor | threshold | drift |\n";
   o += "|---|---|---:|---:|---:|---:|---:|---|\n";
   for (const DriftCell& c : cells)
-    o += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", c.version, c.phase, c.a_only,
-                     c.b_only, c.between, c.noise ? std::to_string(*c.noise) : "unknown",
+    o += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", md_text(c.version), c.phase,
+                     c.a_only, c.b_only, c.between, c.noise ? std::to_string(*c.noise) : "unknown",
                      c.threshold, c.drift ? "**DRIFT**" : "no");
   auto missing = [&](const std::vector<std::string>& vs, const char* has, const char* lacks) {
     if (vs.empty()) return;
@@ -171,8 +174,9 @@ std::string DriftReport::to_markdown(const std::string& a_name, const std::strin
                                    : "**DRIFT**; --allow-missing accepts this");
     for (const auto& v : vs) {
       auto w = missing_why.find(v);
-      o += w == missing_why.end() ? fmt::format("- {}\n", v)
-                                  : fmt::format("- {}: in {} {}\n", v, lacks, w->second);
+      o += w == missing_why.end() ? fmt::format("- {}\n", md_text(v))
+                                  : fmt::format("- {}: in {} {}\n", md_text(v), lacks,
+                                                md_text(w->second));
     }
   };
   missing(only_in_a, "A", "B");
@@ -185,7 +189,7 @@ std::string DriftReport::to_markdown(const std::string& a_name, const std::strin
     o += provenance.empty() ? "\nProvenance: identical (image recipes and packages, nmap --version, "
                               "kernel, libvirt, testbed).\n"
                             : "\nProvenance changed (A → B):\n";
-    for (const auto& p : provenance) o += "- " + p + "\n";
+    for (const auto& p : provenance) o += "- " + md_text(p) + "\n";
   }
   bool cell_drift =
       std::any_of(cells.begin(), cells.end(), [](const DriftCell& c) { return c.drift; });

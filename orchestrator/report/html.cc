@@ -5,30 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "orchestrator/report/inert.h"
+
 namespace testbed::report {
-
-namespace {
-
-// Length of the valid UTF-8 sequence at s[i] (0 if invalid). Overlongs, surrogates and
-// code points above U+10FFFF are rejected, as are C0/C1 controls other than \t \n \r.
-size_t utf8_len(std::string_view s, size_t i) {
-  auto b = static_cast<unsigned char>(s[i]);
-  if (b < 0x80) return (b >= 0x20 && b != 0x7f) || b == '\t' || b == '\n' || b == '\r' ? 1 : 0;
-  size_t n = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc2 ? 2 : 0;
-  if (n == 0 || b > 0xf4 || i + n > s.size()) return 0;
-  uint32_t cp = b & (0x7f >> n);
-  for (size_t k = 1; k < n; ++k) {
-    auto c = static_cast<unsigned char>(s[i + k]);
-    if ((c & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (c & 0x3f);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-      (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-    return 0;
-  return n;
-}
-
-}  // namespace
 
 std::string escape(std::string_view s) {
   std::string o;

@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "orchestrator/report/html.h"
+#include "orchestrator/results/layout.h"
+#include "orchestrator/results/manifest.h"
 #include "orchestrator/util/subprocess.h"
 
 namespace testbed::report {
@@ -45,9 +50,29 @@ const char* node_colour(config::NodeRole r) {
   return "#ffffff";
 }
 
+/// Graphviz's <svg width="1209pt" height="…pt" viewBox=…>, scaled to its column: width 100%
+/// of the column but never above its own size, height from the viewBox's aspect ratio.
+std::string fit_to_column(std::string svg) {
+  const size_t end = svg.find('>');
+  if (end == std::string::npos) return svg;
+  std::string tag = svg.substr(0, end);
+  std::string natural;
+  for (const char* attr : {" width=\"", " height=\""}) {
+    const size_t a = tag.find(attr);
+    if (a == std::string::npos) continue;
+    const size_t v = a + std::strlen(attr), e = tag.find('"', v);
+    if (e == std::string::npos) continue;
+    if (attr[1] == 'w') natural = tag.substr(v, e - v);
+    tag.erase(a, e + 1 - a);
+  }
+  tag += " width=\"100%\" style=\"height:auto;max-width:" + (natural.empty() ? "100%" : natural) + "\"";
+  return tag + svg.substr(end);
+}
+
 }  // namespace
 
-std::string topology_dot(const config::Topology& topo) {
+std::string topology_dot(const config::Topology& topo,
+                         const std::vector<std::string>& scanner_images) {
   std::string o = fmt::format("graph {} {{\n", quoted(topo.name));
   o += fmt::format(
       "  graph [rankdir=LR, fontname=\"Helvetica\", labelloc=t, label={}];\n"
@@ -69,10 +94,15 @@ std::string topology_dot(const config::Topology& topo) {
   }
   const auto* scan = topo.network_by_role(config::NetworkRole::kScan);
   for (const auto& node : topo.nodes) {
+    // The scanner node runs each version's image in turn: name them all.
+    const bool per_version = node.role == config::NodeRole::kScanner && !scanner_images.empty();
+    std::string images = per_version ? "" : "image " + node.image;
+    for (size_t i = 0; per_version && i < scanner_images.size(); ++i)
+      images += (i ? "\n" : "one image per version:\n") + scanner_images[i];
     o += fmt::format("  {} [shape=box, style=\"rounded,filled\", fillcolor=\"{}\", label={}];\n",
                      quoted("node:" + node.name), node_colour(node.role),
-                     quoted(fmt::format("{}\n{}, image {}", node.name,
-                                        config::to_string(node.role), node.image)));
+                     quoted(fmt::format("{}\n{}, {}", node.name, config::to_string(node.role),
+                                        images)));
     for (const auto& i : node.interfaces) {
       const config::TopologyNetwork* net = topo.network(i.network);
       const auto role = net ? net->role : config::NetworkRole::kMgmt;
@@ -112,12 +142,17 @@ std::string lab_graph_html(const std::filesystem::path& results_dir) {
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return "";
   std::string h = "<h2 id=\"lab\">The lab</h2>";
+  std::vector<std::string> images;  // every version's scanner image, plan order, once each
+  if (auto plan = results::read_plan(results_dir / results::files::kPlan))
+    for (const auto& sc : plan->scanners)
+      if (!sc.image.empty() && std::find(images.begin(), images.end(), sc.image) == images.end())
+        images.push_back(sc.image);
   auto topo = config::load_topology(file.string());
-  auto svg = topo ? render_svg(topology_dot(*topo)) : util::Result<std::string>(topo.error());
+  auto svg = topo ? render_svg(topology_dot(*topo, images)) : util::Result<std::string>(topo.error());
   if (!svg) return h + "<p class=\"note\">No drawing: " + escape(svg.error().message) + "</p>";
   size_t start = svg->find("<svg");  // without the XML declaration and DOCTYPE
   if (start == std::string::npos) return h;
-  return h + "<div style=\"overflow-x:auto\">" + svg->substr(start) + "</div>";
+  return h + "<div>" + fit_to_column(svg->substr(start)) + "</div>";
 }
 
 }  // namespace testbed::report

@@ -43,9 +43,11 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
 
   m.study.options = aopts;
   m.study.payloads = store;
+  std::vector<std::string> study_runs;  // the run behind each column
   for (const AnalysedRun* a : m.data.primary()) {
     CaptureAnalysis c = a->capture;  // a copy: the study's columns are labelled by version
     c.input.label = m.data.results.runs[a->record].version;
+    study_runs.push_back(m.data.results.runs[a->record].name());
     m.versions.push_back(c.input.label);
     m.study.captures.push_back(std::move(c));
   }
@@ -53,6 +55,7 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
   for (const auto& c : m.study.captures) cols.push_back(&c);
   m.study.three_phase = analysis::unique_table(cols, true, *store, aopts.similarity);
   m.study.fine = analysis::unique_table(cols, false, *store, aopts.similarity);
+  m.places = locate_unique(m.study, study_runs);
 
   m.grouped_sets = m.data.phase_sets(true);
   m.fine_sets = m.data.phase_sets(false);
@@ -62,6 +65,7 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
   m.loo = analysis::leave_one_out(ptrs(m.fine_sets), compared);
   m.similarity = compared.matrix();
   for (const auto& s : m.fine_sets) m.run_names.push_back(s.run);
+  m.findings = find_differences(m.study, m.versions, m.places, m.fine_sets, m.noise_fine);
 
   for (const auto& make : opts.sections) m.extra.push_back(make(m.data));
   if (opts.baseline) {

@@ -12,6 +12,8 @@
 #include "orchestrator/analysis/classifier.h"
 #include "orchestrator/analysis/noise_floor.h"
 #include "orchestrator/report/compare.h"
+#include "orchestrator/report/findings.h"
+#include "orchestrator/report/packet_places.h"
 #include "orchestrator/report/report.h"
 #include "orchestrator/report/results.h"
 #include "orchestrator/util/result.h"
@@ -48,6 +50,8 @@ struct Model {
   AnalysedResults data;
   analysis::AnalysisResult study;     ///< one capture per version (the primary runs)
   std::vector<std::string> versions;  ///< study column order
+  PacketPlaces places;                ///< where the study columns' unique packets are
+  std::vector<Finding> findings;      ///< "What differs", biggest first
   std::vector<analysis::RunPhaseSets> grouped_sets, fine_sets;
   analysis::NoiseFloor noise_grouped, noise_fine;
   analysis::ConfusionMatrix loo;

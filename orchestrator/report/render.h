@@ -10,6 +10,7 @@
 #include <string>
 
 #include "orchestrator/analysis/analyze.h"
+#include "orchestrator/report/packet_places.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::report {
@@ -18,15 +19,21 @@ struct Model;
 
 // Per capture (`testbed analyze`; the report's study columns).
 
+// `places` (packet_places.h), when given, says where each unique packet is: run, frame, time,
+// display filter, payload hex and decoding are then rendered with it.
+
 /// Everything as JSON (unique packets listed up to `unique_limit` per cell).
-nlohmann::json capture_json(const analysis::AnalysisResult& r, size_t unique_limit = SIZE_MAX);
+nlohmann::json capture_json(const analysis::AnalysisResult& r, size_t unique_limit = SIZE_MAX,
+                            const PacketPlaces* places = nullptr);
 /// Markdown: Table 1, Table 2 (three-phase and fine), similarity removals, phase agreement,
 /// decode problems, and the unique packets (at most `unique_limit` per phase and input).
 std::string capture_markdown(const analysis::AnalysisResult& r,
-                             size_t unique_limit = analysis::kDefaultUniqueLimit);
+                             size_t unique_limit = analysis::kDefaultUniqueLimit,
+                             const PacketPlaces* places = nullptr);
 /// Writes table1.csv, table2.csv (both groupings), port_usage.csv, unique_packets.csv,
 /// phases.csv into `dir` (created if missing).
-util::Status write_capture_csv(const analysis::AnalysisResult& r, const std::filesystem::path& dir);
+util::Status write_capture_csv(const analysis::AnalysisResult& r, const std::filesystem::path& dir,
+                               const PacketPlaces* places = nullptr);
 
 // The experiment report (write_report, report.h).
 

@@ -34,7 +34,7 @@ p.note{color:var(--muted);margin:4px 0 10px;max-width:900px}
 table{border-collapse:collapse;margin:8px 0 14px;font-size:13px;display:block;max-width:100%;overflow-x:auto}
 caption{text-align:left;color:var(--muted);padding:0 0 4px;font-size:12px}
 th,td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
-thead th{background:var(--soft);font-weight:600;border-bottom:2px solid var(--line);white-space:nowrap}
+thead th{background:var(--soft);font-weight:600;border-bottom:2px solid var(--line)}
 tbody th{font-weight:500;white-space:nowrap}
 table.num td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.num thead th:not(:first-child){text-align:right}
@@ -42,6 +42,10 @@ table.runs td:nth-child(n+6),table.runs thead th:nth-child(n+6){text-align:left;
 th.ref,td.ref{color:#8c959f;background:#fafbfc;font-style:italic}
 td.pl,td.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
 td.pl{max-width:520px;text-align:left!important;white-space:normal!important}
+td.pl details.hex{border:0;padding:0;margin:2px 0;background:none}
+td.pl details.hex>summary{font-weight:400;color:var(--accent)}
+td.pl pre{margin:4px 0;white-space:pre;overflow-x:auto;font-size:11px}
+ol.findings li{margin:4px 0}
 .nf{display:block;color:var(--muted);font-size:11px;line-height:1.2;white-space:nowrap}
 .st-complete{color:var(--good);font-weight:600}.st-failed,.st-unreadable,.st-interrupted{color:var(--bad);font-weight:600}
 .st-incomplete,.st-missing{color:#9a6700;font-weight:600}
@@ -106,7 +110,7 @@ std::string html_nav(const Model& m, bool lab) {
   std::string extra;  // sections other modules add (the IDS section), in page order
   for (const auto& x : m.extra)
     extra += "<a href=\"#" + escape(x.id) + "\">" + escape(x.title) + "</a>";
-  return "<nav><a href=\"#runs\">Runs</a><a href=\"#t1\">Table 1</a><a href=\"#t2\">Table 2</a>"
+  return "<nav><a href=\"#differs\">What differs</a><a href=\"#runs\">Runs</a><a href=\"#t1\">Table 1</a><a href=\"#t2\">Table 2</a>"
          "<a href=\"#unique\">Unique packets</a><a href=\"#ports\">Port usage</a>"
          "<a href=\"#timeline\">Timeline</a><a href=\"#noise\">Noise floor</a>"
          "<a href=\"#classifier\">Classifier</a>" + extra +
@@ -118,7 +122,8 @@ std::string html_nav(const Model& m, bool lab) {
 /// The sections from "Runs" to "Provenance", in page order.
 std::string html_sections(const Model& m, size_t limit) {
   size_t not_ok = m.data.results.runs.size() - m.data.runs.size();
-  std::string h = "<h2 id=\"runs\">Runs</h2>" + html_runs(m);
+  std::string h = "<h2 id=\"differs\">What differs</h2>" + html_differs(m);
+  h += "<h2 id=\"runs\">Runs</h2>" + html_runs(m);
   if (not_ok)
     h += fmt::format(
         "<p class=\"note\">{} run(s) not complete or unreadable: listed above, not analysed.</p>",

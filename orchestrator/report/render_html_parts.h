@@ -14,6 +14,7 @@ std::string html_table1(const Model& m);
 std::string html_table2(const Model& m, const analysis::UniqueTable& tab,
                         const analysis::NoiseFloor& nf, bool with_study);
 std::string html_unique(const Model& m, size_t limit);
+std::string html_differs(const Model& m);
 std::string html_port_usage(const Model& m);
 std::string html_timeline(const Model& m);
 

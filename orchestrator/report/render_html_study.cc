@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 
 #include "orchestrator/report/html.h"
+#include "orchestrator/report/payload_decode.h"
 #include "orchestrator/report/render_common.h"
 #include "orchestrator/report/render_html_parts.h"
 
@@ -114,27 +116,68 @@ std::string html_table2(const Model& m, const analysis::UniqueTable& tab,
   return t.render();
 }
 
+namespace {
+
+/// The payload cell of a unique packet: what it decodes to, the printable preview, and (one
+/// click away) the hex dump and a display filter that finds it in Wireshark.
+std::string payload_cell(const Model& m, size_t v, const analysis::PacketKey& k) {
+  const analysis::LocatedPacket* at = m.places.find(v, k);
+  const std::string payload = payload_of(k, at, *m.study.payloads);
+  std::string o;
+  if (auto d = decode_payload(k, payload); !d.kind.empty())
+    o += "<b>" + escape(d.kind) + "</b>: " + escape(d.summary) + "<br>";
+  o += escape(m.study.payloads->preview(k.payload_hash, 96));
+  o += "<details class=\"hex\"><summary>" +
+       std::string(payload.empty() ? "display filter" : fmt::format("hex ({} bytes), display filter", payload.size())) +
+       "</summary>";
+  if (!payload.empty()) o += "<pre>" + escape(hex_dump(payload)) + "</pre>";
+  o += "<code>" + escape(display_filter(k, payload)) + "</code></details>";
+  return o;
+}
+
+/// "frame N" of the run's capture, with its time from the capture's first frame.
+std::string frame_cell(const Model& m, size_t v, const analysis::PacketKey& k) {
+  const analysis::LocatedPacket* at = m.places.find(v, k);
+  if (!at) return "";
+  return fmt::format("<span title=\"{}/capture.pcap; Wireshark: frame.number == {}\">{}<span "
+                     "class=\"nf\">{} · {:.3f} s</span></span>",
+                     escape(m.places.runs[v]), at->frame, at->frame, escape(m.places.runs[v]),
+                     at->ts - m.places.first_ts[v]);
+}
+
+}  // namespace
+
 std::string html_unique(const Model& m, size_t limit) {
+  // The lists the top findings point to are open whatever their length: the biggest
+  // difference is never behind a click.
+  std::set<std::string> open;
+  for (size_t i = 0; i < m.findings.size() && i < 3; ++i)
+    for (const auto* side : {&m.findings[i].versions, &m.findings[i].other_versions})
+      for (const auto& ver : *side)
+        for (size_t v = 0; v < m.versions.size(); ++v)
+          if (m.versions[v] == ver) open.insert(unique_anchor(m.findings[i].phase, v));
   std::string o;
   const auto& tab = m.study.fine;
   for (size_t r = 0; r < tab.rows.size(); ++r) {
     for (size_t v = 0; v < tab.cells[r].size(); ++v) {
       const auto& u = tab.cells[r][v];
       if (u.unique.empty()) continue;
+      const std::string id = unique_anchor(tab.rows[r], v);
       // Short lists are open: a reader sees the differences without a click (no JS needed).
-      o += fmt::format("<details{}><summary>{} — {}: {} unique packet{}</summary>",
-                       u.unique.size() <= 12 ? " open" : "", escape(m.versions[v]),
-                       escape(tab.rows[r]), u.unique.size(), u.unique.size() == 1 ? "" : "s");
+      o += fmt::format("<details id=\"{}\"{}><summary>{} — {}: {} unique packet{}</summary>",
+                       escape(id), u.unique.size() <= 12 || open.count(id) ? " open" : "",
+                       escape(m.versions[v]), escape(tab.rows[r]), u.unique.size(),
+                       u.unique.size() == 1 ? "" : "s");
       HtmlTable t;
       t.css_class = "num";
-      t.header = {
-          "#", "proto", "destination", "port", "flags", "length", "payload (printable preview)"};
+      t.header = {"#",      "proto", "destination", "port",
+                  "flags",  "length", "frame",     "payload (decoded, printable, hex)"};
       for (size_t i = 0; i < u.unique.size() && i < limit; ++i) {
         const auto& k = u.unique[i];
-        t.rows.push_back(
-            {std::to_string(i + 1), escape(k.proto_name()), escape(k.dst_addr().str()), port_str(k),
-             escape(k.proto == 6 ? analysis::tcp_flags_str(k.tcp_flags) : ""),
-             std::to_string(k.length), escape(m.study.payloads->preview(k.payload_hash, 96))});
+        t.rows.push_back({std::to_string(i + 1), escape(k.proto_name()),
+                          escape(k.dst_addr().str()), port_str(k),
+                          escape(k.proto == 6 ? analysis::tcp_flags_str(k.tcp_flags) : ""),
+                          std::to_string(k.length), frame_cell(m, v, k), payload_cell(m, v, k)});
       }
       std::string table = t.render();
       // The payload column is the last: give it the monospace class.
@@ -154,6 +197,20 @@ std::string html_unique(const Model& m, size_t limit) {
   return o.empty() ? "<p class=\"note\">No unique packets: every version sent the same packet keys "
                      "in every phase.</p>"
                    : o;
+}
+
+/// "What differs": one sentence per finding, biggest first, each linking to its packets.
+std::string html_differs(const Model& m) {
+  if (m.findings.empty())
+    return "<p class=\"note\">Nothing: no version sent a packet the others did not (Table 2 is "
+           "all zeros).</p>";
+  std::string o = "<ol class=\"findings\">";
+  for (const Finding& f : m.findings)
+    o += "<li>" + escape(f.sentence) + " <a href=\"#" + escape(f.anchor) + "\">packets</a></li>";
+  return o + "</ol><p class=\"note\">Generated from the unique packets of the study's columns "
+             "(Table 2 by fine phase), grouped by phase, protocol, payload class and destination "
+             "ports. Noise: a packet not sent by every run of its version, or sent by a run of "
+             "another version.</p>";
 }
 
 std::string html_port_usage(const Model& m) {

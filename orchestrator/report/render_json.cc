@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "orchestrator/report/model.h"
+#include "orchestrator/report/payload_decode.h"
 #include "orchestrator/report/render.h"
 #include "orchestrator/report/render_common.h"
 #include "orchestrator/report/scanner_build.h"
@@ -18,7 +19,8 @@ nlohmann::json counts_json(const TrafficCounts& c) {
           {"tcp", c.by_proto[1]}, {"udp", c.by_proto[2]}, {"other", c.by_proto[3]}};
 }
 
-nlohmann::json key_json(const PacketKey& k, const PayloadStore& ps) {
+nlohmann::json key_json(const PacketKey& k, const PayloadStore& ps,
+                        const analysis::LocatedPacket* at, const PacketPlaces* places, size_t c) {
   nlohmann::json j = {{"proto", k.proto_name()},
                       {"src", k.src_addr().str()},
                       {"dst", k.dst_addr().str()},
@@ -35,10 +37,22 @@ nlohmann::json key_json(const PacketKey& k, const PayloadStore& ps) {
     j["icmp_type"] = k.icmp_type;
     j["icmp_code"] = k.icmp_code;
   }
+  const std::string payload = payload_of(k, at, ps);
+  if (places && c < places->runs.size()) j["run"] = places->runs[c];
+  if (at) {
+    j["frame"] = at->frame;
+    j["time"] = epoch_time(*at);  // a string: a double loses the nanoseconds
+    j["time_relative"] = at->ts - places->first_ts[c];
+  }
+  j["display_filter"] = display_filter(k, payload);
+  if (!payload.empty()) j["payload_hex"] = hex_string(payload);
+  if (auto d = decode_payload(k, payload); !d.kind.empty())
+    j["decoded"] = {{"kind", d.kind}, {"summary", d.summary}, {"fields", d.fields}};
   return j;
 }
 
-nlohmann::json table_json(const UniqueTable& t, const AnalysisResult& r, size_t limit) {
+nlohmann::json table_json(const UniqueTable& t, const AnalysisResult& r, size_t limit,
+                          const PacketPlaces* places) {
   nlohmann::json rows = nlohmann::json::array();
   for (size_t i = 0; i < t.rows.size(); ++i) {
     nlohmann::json row = {{"phase", t.rows[i]}, {"common", t.common[i]}};
@@ -47,7 +61,8 @@ nlohmann::json table_json(const UniqueTable& t, const AnalysisResult& r, size_t 
       const UniqueSetResult& u = t.cells[i][c];
       nlohmann::json list = nlohmann::json::array();
       for (size_t k = 0; k < u.unique.size() && k < limit; ++k)
-        list.push_back(key_json(u.unique[k], *r.payloads));
+        list.push_back(key_json(u.unique[k], *r.payloads,
+                                places ? places->find(c, u.unique[k]) : nullptr, places, c));
       per[r.captures[c].input.label] = {{"set_size", u.set_size},
                                         {"not_common", u.not_common},
                                         {"unique", u.unique.size()},
@@ -193,7 +208,7 @@ nlohmann::json one_capture_json(const CaptureAnalysis& c) {
 
 }  // namespace
 
-nlohmann::json capture_json(const AnalysisResult& r, size_t limit) {
+nlohmann::json capture_json(const AnalysisResult& r, size_t limit, const PacketPlaces* places) {
   nlohmann::json j;
   const SimilarityOptions& so = r.options.similarity;
   j["options"] = {{"key_fields", key_fields_str(r.options.key_fields)},
@@ -207,9 +222,29 @@ nlohmann::json capture_json(const AnalysisResult& r, size_t limit) {
                     {"max_candidates", so.max_candidates}}}};
   j["captures"] = nlohmann::json::array();
   for (const CaptureAnalysis& c : r.captures) j["captures"].push_back(one_capture_json(c));
-  j["table2"] = table_json(r.three_phase, r, limit);
-  j["table2_fine"] = table_json(r.fine, r, limit);
+  j["table2"] = table_json(r.three_phase, r, limit, places);
+  j["table2_fine"] = table_json(r.fine, r, limit, places);
   return j;
+}
+
+json findings_json(const Model& m) {
+  json a = json::array();
+  for (const Finding& f : m.findings)
+    a.push_back({{"phase", f.phase},
+                 {"proto", f.proto},
+                 {"payload_class", f.payload_class},
+                 {"versions", f.versions},
+                 {"ports", f.ports},
+                 {"other_versions", f.other_versions},
+                 {"other_ports", f.other_ports},
+                 {"packets", f.packets},
+                 {"total", f.total},
+                 {"noise_known", f.noise_known},
+                 {"noise_packets", f.noisy},
+                 {"noise_floor", f.noise_floor},
+                 {"sentence", f.sentence},
+                 {"html_anchor", f.anchor}});
+  return a;
 }
 
 json report_json(const Model& m) {
@@ -220,10 +255,11 @@ json report_json(const Model& m) {
             {"generated", m.generated},
             {"repetitions", m.data.results.repetitions},
             {"versions", m.versions},
+            {"what_differs", findings_json(m)},
             {"analysis_settings_source", m.data.results.options_source},
             {"warnings", m.data.results.warnings},
             {"runs", runs_json(m)},
-            {"analysis", capture_json(m.study, 1000)},
+            {"analysis", capture_json(m.study, 1000, &m.places)},
             {"noise_floor",
              {{"three_phase", noise_json(m.noise_grouped)}, {"fine", noise_json(m.noise_fine)}}},
             {"classifier", classifier_json(m)}};

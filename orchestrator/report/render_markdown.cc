@@ -5,7 +5,9 @@
 #include <set>
 #include <sstream>
 
+#include "orchestrator/report/inert.h"
 #include "orchestrator/report/model.h"
+#include "orchestrator/report/payload_decode.h"
 #include "orchestrator/report/render.h"
 #include "orchestrator/report/render_common.h"
 #include "orchestrator/report/scanner_build.h"
@@ -15,22 +17,13 @@ using namespace analysis;
 
 namespace {
 
-std::string md_escape(std::string s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '|' || c == '`' || c == '\\') o += '\\';
-    o += c;
-  }
-  return o;
-}
-
 std::string fmt_duration(double d) { return fmt::format("{:.2f}", d); }
 
 /// A table's header row and alignment row: `first` over the row names, then one
 /// right-aligned column per name in `columns` (as given: the caller's own names).
 std::string md_header(const std::string& first, const std::vector<std::string>& columns) {
   std::string o = first.empty() ? "| |" : "| " + first + " |";
-  for (const auto& c : columns) o += " " + c + " |";
+  for (const auto& c : columns) o += " " + md_text(c) + " |";
   o += "\n|---|";
   for (size_t i = 0; i < columns.size(); ++i) o += "---:|";
   return o + "\n";
@@ -59,6 +52,18 @@ std::string noise_markdown(const Model& m) {
   return o + "\n";
 }
 
+/// "What differs": the findings, biggest first (findings.h).
+std::string differs_markdown(const Model& m) {
+  std::string o = "## What differs\n\n";
+  if (m.findings.empty())
+    return o + "Nothing: no version sent a packet the others did not (Table 2 is all zeros).\n\n";
+  for (size_t i = 0; i < m.findings.size(); ++i)
+    o += fmt::format("{}. {}\n", i + 1, md_text(m.findings[i].sentence));
+  return o + "\nGenerated from the unique packets of the study's columns (Table 2 by fine "
+             "phase), grouped by phase, protocol, payload class and destination ports; the "
+             "packets themselves are listed under \"Unique packets\" with run, frame and time.\n\n";
+}
+
 std::string classifier_markdown(const Model& m) {
   std::string o = "## " + classifier_question(m.data.results.runs) + "\n\n";
   if (m.loo.available) {
@@ -67,7 +72,7 @@ std::string classifier_markdown(const Model& m) {
         m.loo.total, m.loo.correct, 100 * m.loo.accuracy());
     o += md_header("actual \\ predicted", m.loo.versions);
     for (size_t a = 0; a < m.loo.versions.size(); ++a) {
-      o += "| " + m.loo.versions[a] + " |";
+      o += "| " + md_text(m.loo.versions[a]) + " |";
       for (size_t p = 0; p < m.loo.versions.size(); ++p)
         o += fmt::format(" {} |", m.loo.counts[a][p]);
       o += "\n";
@@ -79,7 +84,7 @@ std::string classifier_markdown(const Model& m) {
          "study's similarity rule) in the other run:\n\n";
     o += md_header("", m.run_names);
     for (size_t i = 0; i < m.run_names.size(); ++i) {
-      o += "| " + m.run_names[i] + " |";
+      o += "| " + md_text(m.run_names[i]) + " |";
       for (size_t k = 0; k < m.run_names.size(); ++k)
         o += fmt::format(" {:.3f} |", m.similarity[i][k]);
       o += "\n";
@@ -91,7 +96,8 @@ std::string classifier_markdown(const Model& m) {
 // The Markdown of one AnalysisResult, section by section into one stream.
 class CaptureMarkdown {
  public:
-  explicit CaptureMarkdown(const AnalysisResult& r) : r_(r), caps_(r.captures) {}
+  CaptureMarkdown(const AnalysisResult& r, const PacketPlaces* places)
+      : r_(r), caps_(r.captures), places_(places) {}
 
   std::string render(size_t limit) {
     table1();
@@ -118,7 +124,7 @@ class CaptureMarkdown {
  private:
   void header(const std::string& first) {
     o_ << "| " << first << " |";
-    for (const auto& c : caps_) o_ << ' ' << md_escape(c.input.label) << " |";
+    for (const auto& c : caps_) o_ << ' ' << md_text(c.input.label) << " |";
     o_ << "\n|---|";
     for (size_t i = 0; i < caps_.size(); ++i) o_ << "---:|";
     o_ << '\n';
@@ -133,7 +139,7 @@ class CaptureMarkdown {
   template <typename Fn>
   void per_capture(Fn value) {
     for (size_t i = 0; i < caps_.size(); ++i)
-      o_ << (i ? ", " : "") << caps_[i].input.label << " = " << value(caps_[i]);
+      o_ << (i ? ", " : "") << md_text(caps_[i].input.label) << " = " << value(caps_[i]);
   }
 
   void table1() {
@@ -155,7 +161,7 @@ class CaptureMarkdown {
             });
     o_ << "\nScanner: ";
     for (size_t i = 0; i < caps_.size(); ++i)
-      o_ << (i ? ", " : "") << md_escape(caps_[i].input.label) << " = " << caps_[i].scanner.str()
+      o_ << (i ? ", " : "") << md_text(caps_[i].input.label) << " = " << caps_[i].scanner.str()
          << (caps_[i].scanner_auto ? " (auto)" : " (given)");
     o_ << ". Bytes are on-the-wire frame lengths (pcap header `len`). Duration from ";
     for (size_t i = 0; i < caps_.size(); ++i) o_ << (i ? ", " : "") << caps_[i].duration_source;
@@ -250,13 +256,22 @@ class CaptureMarkdown {
         const auto& u = r_.three_phase.cells[i][c].unique;
         if (u.empty()) continue;
         o_ << fmt::format("\n### {} — {} ({} unique)\n\n", r_.three_phase.rows[i],
-                          md_escape(caps_[c].input.label), u.size());
-        o_ << "| proto | dst | port | flags | length | payload |\n|---|---|---:|---|---:|---|\n";
+                          md_text(caps_[c].input.label), u.size());
+        o_ << "| proto | dst | port | flags | length | frame (run, time) | payload |\n"
+              "|---|---|---:|---|---:|---|---|\n";
         for (size_t k = 0; k < u.size() && k < limit; ++k) {
           const PacketKey& key = u[k];
-          o_ << fmt::format("| {} | {} | {} | {} | {} | `{}` |\n", key.proto_name(),
+          const LocatedPacket* at = places_ ? places_->find(c, key) : nullptr;
+          const std::string frame =
+              at ? fmt::format("{} ({}, {:.3f} s)", at->frame, places_->runs[c],
+                               at->ts - places_->first_ts[c])
+                 : "";
+          const DecodedPayload d = decode_payload(key, payload_of(key, at, *r_.payloads));
+          const std::string decoded = d.kind.empty() ? "" : " — " + d.kind + ": " + d.summary;
+          o_ << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", key.proto_name(),
                             key.dst_addr().str(), port_str(key), tcp_flags_str(key.tcp_flags),
-                            key.length, md_escape(r_.payloads->preview(key.payload_hash)));
+                            key.length, md_text(frame),
+                            md_text(r_.payloads->preview(key.payload_hash) + decoded));
         }
         if (u.size() > limit)
           o_ << fmt::format("\n… {} more (raise --unique-limit)\n", u.size() - limit);
@@ -265,30 +280,31 @@ class CaptureMarkdown {
 
   const AnalysisResult& r_;
   const std::vector<CaptureAnalysis>& caps_;
+  const PacketPlaces* places_;
   std::ostringstream o_;
 };
 
 }  // namespace
 
-std::string capture_markdown(const AnalysisResult& r, size_t limit) {
-  return CaptureMarkdown(r).render(limit);
+std::string capture_markdown(const AnalysisResult& r, size_t limit, const PacketPlaces* places) {
+  return CaptureMarkdown(r, places).render(limit);
 }
 
 std::string report_markdown(const Model& m, size_t limit) {
-  std::string o = fmt::format("# Report: {}\n\nResults: `{}`  \nGenerated: {}\n\n",
-                              m.data.results.experiment, m.data.results.dir.string(), m.generated);
+  std::string o = fmt::format("# Report: {}\n\nResults: {}  \nGenerated: {}\n\n",
+                              md_text(m.data.results.experiment),
+                              md_code(m.data.results.dir.string()), m.generated);
   if (auto note = lab_backend_note(m.data.results.runs); !note.empty()) o += note + "\n\n";
+  o += differs_markdown(m);
   o += "## Runs\n\n| run | status | packets | dropped | scanner | note "
        "|\n|---|---|---:|---:|---|---|\n";
   for (const RunRecord& r : m.data.results.runs) {
     uint64_t drops = r.manifest.dropped();
     std::string note = run_note(r);
-    std::replace(note.begin(), note.end(), '\n', ' ');
-    std::replace(note.begin(), note.end(), '|', '/');
-    o += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.name(), r.status,
+    o += fmt::format("| {} | {} | {} | {} | {} | {} |\n", md_text(r.name()), md_text(r.status),
                      r.complete() ? std::to_string(r.manifest.packets()) : "",
                      r.complete() ? std::to_string(drops) : "",
-                     first_line(r.manifest.scanner_version), note);
+                     md_text(first_line(r.manifest.scanner_version)), md_text(note));
   }
   // Where each version's scanner came from (first complete run of each).
   std::set<std::string> shown;
@@ -296,15 +312,15 @@ std::string report_markdown(const Model& m, size_t limit) {
     nlohmann::json b = r.complete() ? scanner_build(r.manifest) : nlohmann::json();
     if (b.is_null() || !shown.insert(r.version).second) continue;
     if (shown.size() == 1) o += "\nScanner builds:\n\n";
-    o += fmt::format("- {}: {}; {}\n", r.version, scanner_build_summary(b),
-                     compiled_with(r.manifest.scanner_version));
+    o += fmt::format("- {}: {}; {}\n", md_text(r.version), md_text(scanner_build_summary(b)),
+                     md_text(compiled_with(r.manifest.scanner_version)));
   }
   o += "\nThe study's own figures (7.01 / 7.60 / 7.80, docs/method.md) for reference: Table 1 "
        "duration "
        "111 / 247 / 32 s, "
        "packets sent 15366 / 17491 / 9307; Table 2 horizontal 3 / 0 / 3, strobe 0 / 1000 / 0, "
        "services 10 / 19 / 10.\n\n";
-  o += capture_markdown(m.study, limit);
+  o += capture_markdown(m.study, limit, &m.places);
   o += "\n" + noise_markdown(m) + classifier_markdown(m);
   for (const auto& x : m.extra) o += "## " + x.title + "\n\n" + x.markdown + "\n";
   if (m.drift)

@@ -1,6 +1,7 @@
 // write_report: the model (model.h) built once, then each format written (render.h).
 #include "orchestrator/report/report.h"
 
+#include "orchestrator/report/inert.h"
 #include "orchestrator/report/model.h"
 #include "orchestrator/report/render.h"
 #include "orchestrator/results/layout.h"
@@ -23,7 +24,7 @@ util::Result<ReportOutcome> write_report(const fs::path& results_dir, const Repo
   out.drift = m->drift && m->drift->drift;
   if (out.drift) out.drift_reason = drift_summary(*m->drift);
   if (auto st = write_report_csv(*m, paths.csv()); !st) return st.error();
-  if (auto st = util::write_file_atomic(out.json, report_json(*m).dump(2) + "\n"); !st)
+  if (auto st = util::write_file_atomic(out.json, json_text(report_json(*m)) + "\n"); !st)
     return st.error();
   if (auto st = util::write_file_atomic(out.markdown, report_markdown(*m, opts.unique_limit)); !st)
     return st.error();

@@ -143,6 +143,28 @@ TEST_F(Validate, ReportOfAnExperimentFolderPicksTheNewestCompleteOne) {
   EXPECT_FALSE(fs::exists(exp / "20260103T000000Z" / "report.html"));
 }
 
+// The latest/latest-good pointers beside the results directories are symlinks to older
+// ones: they are neither candidates nor "newer" (sorted by name they came first and an old
+// run was re-rendered, issue 27).
+TEST_F(Validate, ReportOfAnExperimentFolderIgnoresThePointers) {
+  using namespace report::testing;
+  const fs::path exp = tmp_->path() / "results" / "nmap7";
+  for (const char* d : {"20260101T000000Z", "20260102T000000Z"}) {
+    write_plan(exp / d, {"7.80"}, 1);
+    write_run(exp / d, {"7.80", 1});
+  }
+  fs::create_directory_symlink("20260101T000000Z", exp / "latest-good");
+  fs::create_directory_symlink("20260101T000000Z", exp / "latest");
+  auto r = testbed({"report", exp.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("holds 2 results directories: using the newest complete one, "
+                       "20260102T000000Z"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(fs::exists(exp / "20260102T000000Z" / "report.html"));
+  EXPECT_FALSE(fs::exists(exp / "20260101T000000Z" / "report.html"));
+}
+
 TEST(CliOptions, ImageCacheIsCacheOnEveryVerb) {
   const std::string bin = std::string(TESTBED_BINARY_DIR) + "/testbed";
   for (auto args : std::vector<std::vector<std::string>>{

@@ -46,18 +46,8 @@ std::string masked(std::string text, const fs::path& tmp) {
 
 fs::path build(const fs::path& root, const std::string& name, bool changed) {
   fs::path r = root / name;
-  write_plan(r, {"7.80", "7.93", "7.95"}, 2);
-  write_run(r, {"7.80", 1});
-  ScanSpec n{"7.80", 2};
-  n.extra_discovery = true;
-  write_run(r, n);
-  for (int rep : {1, 2}) {
-    ScanSpec s{"7.93", rep};
-    s.extra_ports = {31337, 8888};
-    if (changed) s.extra_ports.push_back(7777);
-    s.extra_payload = "<b>x</b>";
-    write_run(r, s);
-  }
+  write_report_fixture(r, "<b>x</b>",
+                       changed ? std::vector<uint16_t>{7777} : std::vector<uint16_t>{});
   // Manifests as a real `testbed run` wrote them before schema_version (LXC and TCG).
   fs::copy_file(fixture("manifest-v0-lxc.json"), r / "7.80/1/manifest.json",
                 fs::copy_options::overwrite_existing);

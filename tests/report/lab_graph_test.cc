@@ -86,8 +86,9 @@ TEST(LabGraph, ReportEmbedsTheDrawing) {
   auto tmp = util::TempDir::create("lab-graph-report");
   ASSERT_TRUE(tmp.ok());
   fs::path r = tmp->path() / "unit" / "20261126T000000Z";
-  write_plan(r, {"7.80"}, 1);
+  write_plan(r, {"7.80", "7.93"}, 1);
   write_run(r, {"7.80", 1});
+  write_run(r, {"7.93", 1});
   auto without = write_report(r, ReportOptions{});
   ASSERT_TRUE(without.ok()) << without.error().message;
   EXPECT_EQ(read_all(without->html).find("id=\"lab\""), std::string::npos)
@@ -98,8 +99,18 @@ TEST(LabGraph, ReportEmbedsTheDrawing) {
   auto with = write_report(r, ReportOptions{});
   ASSERT_TRUE(with.ok());
   std::string html = read_all(with->html);
-  size_t at = html.find("<h2 id=\"lab\">The lab</h2><div style=\"overflow-x:auto\"><svg");
+  size_t at = html.find("<h2 id=\"lab\">The lab</h2><div><svg");
   ASSERT_NE(at, std::string::npos);
+  // Scaled to its column: no fixed width (Graphviz's is in pt, wider than the column for
+  // the larger topologies), never above its own size.
+  const std::string tag = html.substr(at, html.find('>', at + 30) - at);
+  EXPECT_NE(tag.find("width=\"100%\" style=\"height:auto;max-width:"), std::string::npos) << tag;
+  EXPECT_EQ(tag.find("height=\""), std::string::npos) << tag;
+  // The scanner node runs every version's image: all are named, not the topology's one.
+  std::string text = html.substr(at);
+  for (size_t p; (p = text.find("&#45;")) != std::string::npos;) text.replace(p, 5, "-");
+  EXPECT_NE(text.find("scanner-nmap-7.80"), std::string::npos);
+  EXPECT_NE(text.find("scanner-nmap-7.93"), std::string::npos);
   size_t nav = html.find("<nav>"), nav_end = html.find("</nav>", nav);
   ASSERT_NE(nav_end, std::string::npos);
   EXPECT_NE(html.substr(nav, nav_end - nav).find("<a href=\"#lab\">The lab</a>"),

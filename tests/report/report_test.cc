@@ -23,17 +23,7 @@ const char* kXss = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
 /// and left one run incomplete.
 fs::path build_results(const fs::path& root) {
   fs::path r = root / "unit" / "20261126T000000Z";
-  write_plan(r, {"7.80", "7.93", "7.95"}, 2);
-  write_run(r, {"7.80", 1});
-  ScanSpec n{"7.80", 2};
-  n.extra_discovery = true;
-  write_run(r, n);
-  for (int rep : {1, 2}) {
-    ScanSpec s{"7.93", rep};
-    s.extra_ports = {31337, 8888};
-    s.extra_payload = kXss;
-    write_run(r, s);
-  }
+  write_report_fixture(r, kXss);
   write_text(
       r / "7.95" / "1" / "failure.json",
       R"({"status":"failed","stage":"scan","error":"nmap exited with status 1 <b>boom</b>"})");

@@ -259,6 +259,26 @@ inline void write_plan(const fs::path& results, const std::vector<std::string>& 
              "  similarity:\n    tcp: {max_length_diff: 32, min_common_block: 16}\n");
 }
 
+/// The report tests' results directory (report, golden, findings tests): plan 7.80, 7.93,
+/// 7.95 × 2; 7.80 and 7.93 with two complete runs each; 7.93 probes 31337 and 8888 (and
+/// `more_ports`) more and sends one more request carrying `payload`; 7.80/2 pings one more
+/// address (run-to-run noise). 7.95's runs are the caller's.
+inline void write_report_fixture(const fs::path& r, const std::string& payload,
+                                 const std::vector<uint16_t>& more_ports = {}) {
+  write_plan(r, {"7.80", "7.93", "7.95"}, 2);
+  write_run(r, {"7.80", 1});
+  ScanSpec n{"7.80", 2};
+  n.extra_discovery = true;
+  write_run(r, n);
+  for (int rep : {1, 2}) {
+    ScanSpec s{"7.93", rep};
+    s.extra_ports = {31337, 8888};
+    s.extra_ports.insert(s.extra_ports.end(), more_ports.begin(), more_ports.end());
+    s.extra_payload = payload;
+    write_run(r, s);
+  }
+}
+
 inline std::string read_all(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
