@@ -9,7 +9,7 @@
 
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/config/topology.h"
-#include "orchestrator/images/build_many.h"
+#include "orchestrator/backends/build_many.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::cli {
@@ -40,8 +40,8 @@ struct Command {
   AddCommandFn add;
 };
 
-/// The image recipes `image build` and `run` use (images::default_recipe_dir).
-using images::default_recipe_dir;
+/// The image recipes `image build` and `run` use (backends::default_recipe_dir).
+using backends::default_recipe_dir;
 
 /// What `run` checks before it creates anything, and `validate` for an experiment: the
 /// topology it names loads, every image its lab boots has a recipe in

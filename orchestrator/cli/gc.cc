@@ -7,9 +7,11 @@
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/util/log.h"
-#include "orchestrator/virt/lab.h"
+#include "orchestrator/lab/gc.h"
+#include "orchestrator/lab/lab.h"
 
 namespace testbed::cli {
+using lab::Lab;
 
 void add_gc_command(CLI::App& app, CliContext& ctx) {
   struct Args {
@@ -38,12 +40,12 @@ void add_gc_command(CLI::App& app, CliContext& ctx) {
       ctx.exit_code = rc;
       return;
     }
-    virt::GcReport all;
+    lab::GcReport all;
     for (const auto& uri : uris) {
-      virt::LabOptions o;
+      lab::LabOptions o;
       o.uri = uri;
       o.state_root = a->state_root;
-      auto rep = virt::collect_garbage(o, a->dry_run);
+      auto rep = lab::collect_garbage(o, a->dry_run);
       if (!rep) {
         // The VM driver is optional on a host that runs only containers.
         if (a->uri.empty() && uri.rfind("qemu", 0) == 0) {

@@ -3,13 +3,13 @@
 // of whatever libvirt call happened to come first.
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/util/log.h"
-#include "orchestrator/virt/backends.h"
+#include "orchestrator/backends/registry.h"
 #include "orchestrator/virt/handles.h"
 
 namespace testbed::cli {
 
 int check_libvirt(const std::string& uri) {
-  if (virt::is_remote_uri(uri)) return kExitOk;  // checked when its lab comes up (ssh)
+  if (backends::is_remote_uri(uri)) return kExitOk;  // checked when its lab comes up (ssh)
   auto c = virt::open_connection(uri);
   if (!c) {
     util::log_error("{}", c.error().message);

@@ -10,7 +10,7 @@
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/config/recipe.h"
 #include "orchestrator/images/build.h"
-#include "orchestrator/images/build_many.h"
+#include "orchestrator/backends/build_many.h"
 #include "orchestrator/images/cache.h"
 #include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
@@ -33,7 +33,7 @@ struct BuildArgs {
 };
 
 int run_build(const BuildArgs& a) {
-  images::BuildManyOptions o;
+  backends::BuildManyOptions o;
   o.names = a.names;
   o.all = a.all;
   o.rebuild = a.rebuild;
@@ -41,26 +41,26 @@ int run_build(const BuildArgs& a) {
   o.cache_root = a.cache;
   o.jobs = a.jobs;
   if (!a.backend.empty()) o.backend = config::parse_backend_kind(a.backend);
-  images::BuildManyResult r = images::build_many(o);
+  backends::BuildManyResult r = backends::build_many(o);
   switch (r.status) {
-    case images::BuildManyResult::kBadInput: return kExitBadInput;
-    case images::BuildManyResult::kEnvironment: return kExitEnvironment;
-    case images::BuildManyResult::kInterrupted: return kExitInterrupted;
-    case images::BuildManyResult::kOk:
-    case images::BuildManyResult::kFailed: break;
+    case backends::BuildManyResult::kBadInput: return kExitBadInput;
+    case backends::BuildManyResult::kEnvironment: return kExitEnvironment;
+    case backends::BuildManyResult::kInterrupted: return kExitInterrupted;
+    case backends::BuildManyResult::kOk:
+    case backends::BuildManyResult::kFailed: break;
   }
   // The table on stdout is for people and scripts alike: one line per image.
   for (const auto& out : r.outcomes) {
     if (out.ok) {
       fmt::print("{:<22} {:<10} {:>7.1f} s {:>9}  {}  {}\n", out.name,
                  out.report.built ? "built" : "cached", out.report.seconds,
-                 images::human_size(out.report.size_bytes), out.report.ref.key,
+                 backends::human_size(out.report.size_bytes), out.report.ref.key,
                  out.report.ref.dir.string());
     } else {
       fmt::print("{:<22} {:<10}\n", out.name, "FAILED");
     }
   }
-  return r.status == images::BuildManyResult::kFailed ? kExitFailure : kExitOk;
+  return r.status == backends::BuildManyResult::kFailed ? kExitFailure : kExitOk;
 }
 
 int run_list(const std::string& cache, bool json, bool all_keys) {
@@ -99,7 +99,7 @@ int run_list(const std::string& cache, bool json, bool all_keys) {
   for (const auto& i : shown) {
     fmt::print("{:<22} {:<7} {:<8} {:<7} {:<17} {:>9}  {}\n", i.name, i.backend,
                i.role.empty() ? "-" : i.role, i.nmap_version.empty() ? "-" : i.nmap_version,
-               i.key + (i.current ? "" : " (old)"), images::human_size(i.size_bytes), i.built_at);
+               i.key + (i.current ? "" : " (old)"), backends::human_size(i.size_bytes), i.built_at);
   }
   return kExitOk;
 }

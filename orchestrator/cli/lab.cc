@@ -1,7 +1,7 @@
 // `testbed lab up|status|exec|down` — bring a topology's lab up by hand, look at it,
 // run commands on its nodes, take it down.
 #include "orchestrator/config/backend.h"
-#include "orchestrator/virt/lab.h"
+#include "orchestrator/lab/lab.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -19,6 +19,7 @@
 #include "orchestrator/virt/naming.h"
 
 namespace testbed::cli {
+using lab::Lab;
 namespace fs = std::filesystem;
 namespace {
 
@@ -39,8 +40,8 @@ struct LabArgs {
   std::string cp_src, cp_dst;  ///< cp: SOURCE and DEST (one of them NODE:PATH)
 };
 
-virt::LabOptions options_from(const LabArgs& a) {
-  virt::LabOptions o;
+lab::LabOptions options_from(const LabArgs& a) {
+  lab::LabOptions o;
   o.name = a.name;
   o.uri = a.uri;
   o.backend = config::parse_backend_kind(a.backend);  // --backend is checked: "" or a name
@@ -76,7 +77,7 @@ std::optional<int> check_lab_exists(const LabArgs& a, int code = kExitBadInput) 
 }
 
 /// Logs the lab's nodes and returns `code` when `node` is not one of them.
-std::optional<int> check_node(const virt::Lab& lab, const std::string& node,
+std::optional<int> check_node(const lab::Lab& lab, const std::string& node,
                               int code = kExitBadInput) {
   if (lab.topology().node(node)) return std::nullopt;
   util::log_error("lab '{}' has no node '{}'; its nodes: {}", lab.name(), node,
@@ -113,9 +114,9 @@ int cmd_up(const LabArgs& a) {
     return kExitEnvironment;
   }
   if (int rc = check_libvirt(a.uri); rc != kExitOk) return rc;
-  virt::LabOptions o = options_from(a);
+  lab::LabOptions o = options_from(a);
   o.keep = true;  // a lab made by hand stays until `testbed lab down`; gc leaves it alone
-  auto lab = virt::Lab::up(*topo, o);
+  auto lab = lab::Lab::up(*topo, o);
   if (!lab) {
     util::log_error("{}", lab.error().message);
     return kExitFailure;
@@ -125,7 +126,7 @@ int cmd_up(const LabArgs& a) {
              l.capture_interface());
   fmt::print("  {:<12} {:<8} {:<14} {}\n", "NODE", "ROLE", "MGMT", "ADDRESSES");
   for (const auto& n : l.node_names()) {
-    const virt::NodeInfo info = l.node(n);
+    const lab::NodeInfo info = l.node(n);
     std::string addrs;
     for (const auto& [net, addr] : info.addresses)
       addrs += (addrs.empty() ? "" : " ") + net + "=" + addr;
@@ -154,7 +155,7 @@ int cmd_status(const LabArgs& a) {
   nlohmann::json out = nlohmann::json::array();
   int rc = kExitOk;
   for (const auto& n : names) {
-    auto lab = virt::Lab::open(n, options_from(a));
+    auto lab = lab::Lab::open(n, options_from(a));
     if (!lab) {
       util::log_error("{}", lab.error().message);
       rc = kExitFailure;
@@ -204,7 +205,7 @@ int cmd_status(const LabArgs& a) {
 // Every failure of testbed's own is 255 here (see lab_node_io.h), the rest is the command's.
 int cmd_exec(const LabArgs& a) {
   if (auto rc = check_lab_exists(a, kExitExecFailed)) return *rc;
-  auto lab = virt::Lab::open(a.name, options_from(a));
+  auto lab = lab::Lab::open(a.name, options_from(a));
   if (!lab) {
     util::log_error("{}", lab.error().message);
     return kExitExecFailed;
@@ -215,7 +216,7 @@ int cmd_exec(const LabArgs& a) {
 
 int cmd_cp(const LabArgs& a) {
   if (auto rc = check_lab_exists(a)) return *rc;
-  auto lab = virt::Lab::open(a.name, options_from(a));
+  auto lab = lab::Lab::open(a.name, options_from(a));
   if (!lab) {
     util::log_error("{}", lab.error().message);
     return kExitFailure;
@@ -233,7 +234,7 @@ int cmd_cp(const LabArgs& a) {
 
 int cmd_reset(const LabArgs& a) {
   if (auto rc = check_lab_exists(a)) return *rc;
-  auto lab = virt::Lab::open(a.name, options_from(a));
+  auto lab = lab::Lab::open(a.name, options_from(a));
   if (!lab) {
     util::log_error("{}", lab.error().message);
     return kExitFailure;
@@ -257,7 +258,7 @@ int cmd_down(const LabArgs& a) {
   } else if (auto rc = check_lab_exists(a)) {
     return *rc;
   }
-  auto s = virt::Lab::destroy(a.name, options_from(a));
+  auto s = lab::Lab::destroy(a.name, options_from(a));
   if (!s) {
     util::log_error("{}", s.error().message);
     return kExitFailure;

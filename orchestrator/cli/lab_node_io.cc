@@ -109,7 +109,7 @@ bool remote_test(remote::SshSession& s, const char* flag, const std::string& pat
 
 }  // namespace
 
-int exec_on_node(const virt::Lab& lab, const std::string& node,
+int exec_on_node(const lab::Lab& lab, const std::string& node,
                  const std::vector<std::string>& command, const ExecFlags& flags) {
   // From here on SIGINT/SIGTERM/SIGHUP only set a flag: the exec loop sees it, ends the
   // remote command (its process group; with a PTY the hang-up) and we exit 128+N.
@@ -167,7 +167,7 @@ CopyEnd parse_copy_end(const std::string& arg, const std::vector<std::string>& n
   return {"", arg};
 }
 
-int copy_with_node(const virt::Lab& lab, const CopyEnd& src, const CopyEnd& dst) {
+int copy_with_node(const lab::Lab& lab, const CopyEnd& src, const CopyEnd& dst) {
   if (src.node.empty() == dst.node.empty()) {
     util::log_error("lab cp: exactly one of SOURCE and DEST must be NODE:PATH (nodes of lab "
                     "'{}': {})",

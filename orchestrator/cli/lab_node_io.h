@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/virt/lab.h"
+#include "orchestrator/lab/lab.h"
 
 namespace testbed::cli {
 
@@ -21,7 +21,7 @@ struct ExecFlags {
 /// Runs `command` on `node` of `lab`; returns the command's exit status, 128+N when it
 /// died of signal N, 128+N when testbed got signal N (SIGINT, SIGTERM, SIGHUP: the remote
 /// command is ended first), or kExitExecFailed.
-int exec_on_node(const virt::Lab& lab, const std::string& node,
+int exec_on_node(const lab::Lab& lab, const std::string& node,
                  const std::vector<std::string>& command, const ExecFlags& flags);
 
 /// A `lab cp` operand: `NODE:PATH` (remote) or a local path.
@@ -37,6 +37,6 @@ CopyEnd parse_copy_end(const std::string& arg, const std::vector<std::string>& n
 /// dst is remote); a destination that is a directory (or ends in '/') receives the file
 /// under its source name. Returns 0, 2 (missing source, both/neither remote), 1, or 130
 /// when SIGINT/SIGTERM/SIGHUP stopped it (nothing half-written is left).
-int copy_with_node(const virt::Lab& lab, const CopyEnd& src, const CopyEnd& dst);
+int copy_with_node(const lab::Lab& lab, const CopyEnd& src, const CopyEnd& dst);
 
 }  // namespace testbed::cli

@@ -8,7 +8,7 @@
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/config/backend.h"
-#include "orchestrator/images/build_many.h"
+#include "orchestrator/backends/build_many.h"
 #include "orchestrator/ids/live.h"
 #include "orchestrator/ids/section.h"
 #include "orchestrator/config/experiment.h"
@@ -21,8 +21,8 @@
 #include "orchestrator/scanners/registry.h"
 #include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
-#include "orchestrator/virt/backends.h"
-#include "orchestrator/virt/kvm_placement.h"
+#include "orchestrator/backends/registry.h"
+#include "orchestrator/runner/placement.h"
 
 namespace testbed::cli {
 namespace {
@@ -92,7 +92,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   // Remote lab hosts need the VM backend: say so before building anything.
   const auto uris = config::lab_uris(*exp);
   for (const auto& uri : uris) {
-    if (auto st = virt::check_remote_lab_host(uri, exp->backend); !st) {
+    if (auto st = backends::check_remote_lab_host(uri, exp->backend); !st) {
       util::log_error("{}: {}", a.experiment, st.error().message);
       return kExitEnvironment;
     }
@@ -104,28 +104,28 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   const std::atomic<bool>& g_interrupted = util::interrupt_flag();
   // Images are built once and cached; a run on a fresh machine builds them first.
   {
-    images::BuildManyOptions bo;
+    backends::BuildManyOptions bo;
     bo.names = runner::images_needed(*exp, *topo);
     bo.backend = exp->backend;
-    auto built = images::build_many(bo);
-    if (built.status == images::BuildManyResult::kOk && exp->ids.enabled) {
+    auto built = backends::build_many(bo);
+    if (built.status == backends::BuildManyResult::kOk && exp->ids.enabled) {
       // The sensor's Suricata runs on this host from its LXC image, whatever the lab's
       // backend (orchestrator/ids/README.md).
-      images::BuildManyOptions so;
+      backends::BuildManyOptions so;
       so.names = {ids::kSensorImage};
       so.backend = config::BackendKind::kLxc;
-      built = images::build_many(so);
+      built = backends::build_many(so);
     }
-    if (built.status == images::BuildManyResult::kInterrupted) {
+    if (built.status == backends::BuildManyResult::kInterrupted) {
       util::log_warn(
           "interrupted while building the experiment's images: nothing was run and no "
           "results directory was made; run the same command again to continue");
       return kExitInterrupted;
     }
-    if (built.status != images::BuildManyResult::kOk) {
+    if (built.status != backends::BuildManyResult::kOk) {
       util::log_error("the experiment's images could not be built (see above)");
-      return built.status == images::BuildManyResult::kBadInput      ? kExitBadInput
-             : built.status == images::BuildManyResult::kEnvironment ? kExitEnvironment
+      return built.status == backends::BuildManyResult::kBadInput      ? kExitBadInput
+             : built.status == backends::BuildManyResult::kEnvironment ? kExitEnvironment
                                                                      : kExitFailure;
     }
   }
@@ -190,7 +190,7 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
   };
 
   auto s = uris.size() > 1 ? runner::run_experiment_on_hosts(
-                                 *exp, virt::lab_hosts(uris),
+                                 *exp, runner::lab_hosts(uris),
                                  runner::make_host_driver_factory(*exp, lo, uris.size()), clock, o)
                            : runner::run_experiment(*exp, **lab, *capture, clock, o);
   if (!s) {

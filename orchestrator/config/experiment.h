@@ -67,7 +67,7 @@ struct Experiment {
   /// Which image each lab node boots, overriding the topology's `image:`: node name ->
   /// image recipe name. A key may also name a `count:` group of the topology (`target` for
   /// target1..N); it is stored expanded to node names, so this is exactly what the runner
-  /// passes as virt::LabOptions::images. Lets a KVM experiment use the topology written
+  /// passes as lab::LabOptions::images. Lets a KVM experiment use the topology written
   /// for LXC (kvm-router, ubuntu-target-… instead of router, target-…). The scanner node
   /// is refused here: its image comes from `scanners:`. Checked against the topology.
   std::map<std::string, std::string> node_images;

@@ -3,7 +3,7 @@
 // what starts at boot, and when the node counts as ready. See images/README.md for the
 // schema with an example of every key.
 //
-// A recipe is data only: the LXC builder (orchestrator/images/lxc_builder.h) turns it into
+// A recipe is data only: the LXC builder (orchestrator/backends/lxc/builder.h) turns it into
 // a root file system, a KVM builder into a cloud-init seed. Shell text in `build`,
 // `services` and `health` runs *inside the image* (at build time in the chroot, at boot
 // in the node); the orchestrator itself never passes recipe text to a host shell.

@@ -25,7 +25,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libpugixml-dev libssh-dev libvirt-dev libssl-dev libxxhash-dev
   # lab: libvirt with the LXC driver, image builder, capture tools
   libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients dnsmasq-base iptables
-  nftables  # the per-lab host firewall (orchestrator/virt/host_firewall.h)
+  nftables  # the per-lab host firewall (orchestrator/lab/host_firewall.h)
   iproute2 mmdebstrap uidmap tini openssh-server openssh-client
   # tests and benchmarks: independent cross-checks and baselines
   tshark tcpdump python3 python3-dpkt chromium

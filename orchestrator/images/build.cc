@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <regex>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -328,7 +329,7 @@ nlohmann::json make_manifest(const config::Recipe& r, const Builder& b, const st
     m["nmap"] = {{"version", out.nmap_version}, {"version_output", out.nmap_version_output}};
   if (!out.source.is_null()) m["source"] = out.source;
   if (!r.expect.nmap_version.empty() || !r.expect.packages.empty()) {
-    // The lab checks these again on every booted node (virt::Lab::wait_ready).
+    // The lab checks these again on every booted node (lab::Lab::wait_ready).
     m["expect"] = json::object();
     if (!r.expect.nmap_version.empty()) m["expect"]["nmap_version"] = r.expect.nmap_version;
     if (!r.expect.packages.empty()) m["expect"]["packages"] = r.expect.packages;
@@ -561,6 +562,29 @@ util::Result<int> remove_old_keys(const std::string& name, const fs::path& root)
     return util::fail("image '{}': kept builds in use by a lab: {}", name, list);
   }
   return removed;
+}
+
+std::string parse_nmap_version(const std::string& out) {
+  static const std::regex re("Nmap version ([0-9]+\\.[0-9A-Za-z.]+)");
+  std::smatch m;
+  if (!std::regex_search(out, m, re)) return "";
+  return m[1];
+}
+
+std::map<std::string, std::string> parse_dpkg_query(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string status, name, version;
+    if (!std::getline(ls, status, '\t') || !std::getline(ls, name, '\t') ||
+        !std::getline(ls, version))
+      continue;
+    if (status.rfind("ii", 0) != 0) continue;  // installed, no error flag
+    out[name] = version;
+  }
+  return out;
 }
 
 }  // namespace testbed::images

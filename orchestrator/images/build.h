@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -87,5 +88,13 @@ uint64_t tree_size(const std::filesystem::path& dir);
 /// Mount points at or below `dir`, and mounts whose options name a path below it
 /// (overlay lowerdir=...): the image is in use when this is non-empty.
 std::vector<std::string> mounts_using(const std::filesystem::path& dir);
+
+/// Parses the upstream version from `nmap --version` output ("Nmap version 7.80 ( ...").
+/// Empty when the text does not contain one.
+std::string parse_nmap_version(const std::string& version_output);
+
+/// Parses `dpkg-query -W -f='${db:Status-Abbrev}\t${Package}\t${Version}\n'` output,
+/// keeping installed packages only.
+std::map<std::string, std::string> parse_dpkg_query(const std::string& text);
 
 }  // namespace testbed::images

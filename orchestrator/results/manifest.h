@@ -36,7 +36,7 @@ struct TestbedRef {
 };
 
 /// The lab the run ran in. `details` holds the backend's own provenance (uri, libvirt and
-/// QEMU versions, image.<node> keys, topology_sha256, …; virt::Lab::provenance).
+/// QEMU versions, image.<node> keys, topology_sha256, …; lab::Lab::provenance).
 struct LabInfo {
   std::string name;
   std::string backend;          ///< "lxc" | "vm"; "" in manifests that do not say

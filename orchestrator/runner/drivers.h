@@ -1,7 +1,7 @@
 #pragma once
 // The side effects the experiment runner needs, as interfaces: the lab (libvirt), a
 // shell on the scanner node (libssh) and the packet capture (libpcap). The real
-// implementations adapt virt::Lab, remote::SshSession and capture::LiveCapture
+// implementations adapt lab::Lab, remote::SshSession and capture::LiveCapture
 // (runner/real_drivers.cc); tests substitute fakes (tests/runner/fakes.h).
 #include <chrono>
 #include <functional>

@@ -14,7 +14,7 @@
 #include "orchestrator/remote/ssh.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/log.h"
-#include "orchestrator/virt/lab.h"
+#include "orchestrator/lab/lab.h"
 
 namespace testbed::runner {
 namespace {
@@ -64,17 +64,17 @@ class SshScannerShell : public ScannerShell {
   const std::atomic<bool>* cancel_;
 };
 
-/// virt::Lab for one experiment: the topology's lab with the scanner node re-imaged per
+/// lab::Lab for one experiment: the topology's lab with the scanner node re-imaged per
 /// scanner version.
 class VirtLabDriver : public LabDriver {
  public:
-  VirtLabDriver(config::Topology topo, virt::LabOptions opts, const std::atomic<bool>* cancel)
+  VirtLabDriver(config::Topology topo, lab::LabOptions opts, const std::atomic<bool>* cancel)
       : topo_(std::move(topo)), opts_(std::move(opts)), cancel_(cancel) {}
   ~VirtLabDriver() override { down().ok(); }
 
   Status up() override {
     if (lab_) return {};
-    auto lab = virt::Lab::up(topo_, opts_);
+    auto lab = lab::Lab::up(topo_, opts_);
     if (!lab) return lab.error();
     lab_ = std::move(*lab);
     facts_ = {};
@@ -169,9 +169,9 @@ class VirtLabDriver : public LabDriver {
 
  private:
   config::Topology topo_;
-  virt::LabOptions opts_;
+  lab::LabOptions opts_;
   const std::atomic<bool>* cancel_;
-  std::unique_ptr<virt::Lab> lab_;
+  std::unique_ptr<lab::Lab> lab_;
   LabFacts facts_;
 };
 
@@ -249,7 +249,7 @@ Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp
                                                    const LabDriverOptions& opts) {
   auto topo = config::load_topology(exp.topology.string());
   if (!topo) return topo.error();
-  virt::LabOptions lo;
+  lab::LabOptions lo;
   lo.name = opts.lab_name.empty() ? default_lab_name(exp) : opts.lab_name;
   lo.uri = !opts.uri.empty() ? opts.uri : config::lab_uris(exp).front();
   lo.backend = exp.backend;
@@ -272,10 +272,10 @@ std::unique_ptr<CaptureDriver> make_capture_driver() {
 
 HostDriverFactory make_host_driver_factory(const config::Experiment& exp,
                                            const LabDriverOptions& opts, size_t host_count) {
-  return [&exp, opts, host_count](const virt::LabHost& host, size_t index) -> Result<HostDrivers> {
+  return [&exp, opts, host_count](const runner::LabHost& host, size_t index) -> Result<HostDrivers> {
     LabDriverOptions o = opts;
     o.uri = host.uri;
-    o.lab_name = virt::host_lab_name(opts.lab_name.empty() ? default_lab_name(exp) : opts.lab_name,
+    o.lab_name = runner::host_lab_name(opts.lab_name.empty() ? default_lab_name(exp) : opts.lab_name,
                                      index, host_count);
     auto lab = make_lab_driver(exp, o);
     if (!lab) return lab.error();

@@ -1,5 +1,5 @@
 #pragma once
-// The real side effects behind runner/drivers.h: the libvirt lab (virt::Lab), SSH to
+// The real side effects behind runner/drivers.h: the libvirt lab (lab::Lab), SSH to
 // the scanner (remote::SshSession) and libpcap capture on the router (capture::LiveCapture).
 #include <atomic>
 #include <memory>
@@ -32,7 +32,7 @@ util::Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experimen
                                                          const LabDriverOptions& opts);
 std::unique_ptr<CaptureDriver> make_capture_driver();
 /// Drivers for each of the experiment's `host_count` lab hosts (run_experiment_on_hosts):
-/// a lab on the host's URI named virt::host_lab_name(lab name, index, host_count).
+/// a lab on the host's URI named runner::host_lab_name(lab name, index, host_count).
 /// `exp` must outlive the factory.
 HostDriverFactory make_host_driver_factory(const config::Experiment& exp,
                                            const LabDriverOptions& opts, size_t host_count);

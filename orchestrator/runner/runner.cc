@@ -600,7 +600,7 @@ bool is_host_failure(const std::string& stage) {
 }
 
 /// One lab host's side of run_experiment_on_hosts: its lab is up while the worker lives.
-class HostRunner : public virt::HostWorker {
+class HostRunner : public runner::HostWorker {
  public:
   struct Shared {
     const config::Experiment& exp;
@@ -618,26 +618,26 @@ class HostRunner : public virt::HostWorker {
   }
   ~HostRunner() override { take_down(*d_.lab, shared_.opts); }
 
-  virt::RunOutcome run(const std::string& id, std::string* message) override {
-    if (is_interrupted(shared_.opts) || shared_.stopping) return virt::RunOutcome::kStopped;
+  runner::RunOutcome run(const std::string& id, std::string* message) override {
+    if (is_interrupted(shared_.opts) || shared_.stopping) return runner::RunOutcome::kStopped;
     const RunSlot& slot = shared_.slots.at(id);
     util::log_info("[{}] run {}: scanner {} repetition {}", uri_, id, slot.label, slot.rep);
     SlotOutcome o = run_slot(shared_.exp, slot, *d_.lab, *d_.capture, shared_.clock, shared_.opts,
                              targets_, common_);
     switch (o.kind) {
       case SlotOutcome::kComplete:
-        return virt::RunOutcome::kDone;
+        return runner::RunOutcome::kDone;
       case SlotOutcome::kInterrupted:
-        return virt::RunOutcome::kStopped;
+        return runner::RunOutcome::kStopped;
       case SlotOutcome::kFailed:
         break;
     }
     *message = failure_line(slot, o);
     // The lab could not be reset or could not start the scanner: the host, not the run,
     // is broken, and the run is placed on another host.
-    if (is_host_failure(o.stage)) return virt::RunOutcome::kHostFailed;
+    if (is_host_failure(o.stage)) return runner::RunOutcome::kHostFailed;
     if (shared_.opts.stop_on_failure) shared_.stopping = true;
-    return virt::RunOutcome::kRunFailed;
+    return runner::RunOutcome::kRunFailed;
   }
 
  private:
@@ -651,7 +651,7 @@ class HostRunner : public virt::HostWorker {
 }  // namespace
 
 Result<RunSummary> run_experiment_on_hosts(const config::Experiment& exp,
-                                           const std::vector<virt::LabHost>& hosts,
+                                           const std::vector<runner::LabHost>& hosts,
                                            const HostDriverFactory& make_drivers,
                                            const Clock& clock, const RunOptions& opts) {
   auto prepared = prepare_results(exp, clock, opts);
@@ -667,8 +667,8 @@ Result<RunSummary> run_experiment_on_hosts(const config::Experiment& exp,
   }
   HostRunner::Shared shared{exp, clock, opts, slots, prepared->common, {}};
   util::log_info("{} run(s) across {} lab hosts", ids.size(), hosts.size());
-  auto r = virt::run_across_hosts(
-      ids, hosts, [&](const virt::LabHost& host) -> Result<std::unique_ptr<virt::HostWorker>> {
+  auto r = runner::run_across_hosts(
+      ids, hosts, [&](const runner::LabHost& host) -> Result<std::unique_ptr<runner::HostWorker>> {
         size_t index = 0;
         while (hosts[index].uri != host.uri) ++index;
         auto d = make_drivers(host, index);
@@ -676,7 +676,7 @@ Result<RunSummary> run_experiment_on_hosts(const config::Experiment& exp,
         util::log_info("[{}] bringing the lab up", host.uri);
         auto targets = bring_up(exp, *d->lab, /*keep_on_refusal=*/false);
         if (!targets) return targets.error();
-        return std::unique_ptr<virt::HostWorker>(
+        return std::unique_ptr<runner::HostWorker>(
             std::make_unique<HostRunner>(std::move(*d), host.uri, std::move(*targets), shared));
       });
 

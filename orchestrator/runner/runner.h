@@ -16,7 +16,7 @@
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/runner/drivers.h"
 #include "orchestrator/util/result.h"
-#include "orchestrator/virt/kvm_placement.h"
+#include "orchestrator/runner/placement.h"
 
 namespace testbed::runner {
 
@@ -90,17 +90,17 @@ struct HostDrivers {
 };
 /// Makes the drivers for `host`, the `index`-th (0-based) of the experiment's hosts.
 using HostDriverFactory =
-    std::function<util::Result<HostDrivers>(const virt::LabHost& host, size_t index)>;
+    std::function<util::Result<HostDrivers>(const runner::LabHost& host, size_t index)>;
 
 /// run_experiment across several lab hosts (the experiment's `hosts:`), one lab per host,
-/// all up at once: the runs are spread over the hosts (virt::run_across_hosts) and run in
+/// all up at once: the runs are spread over the hosts (runner::run_across_hosts) and run in
 /// parallel into one results directory, so the report reads as from one host; each
 /// manifest names its host (lab.host). A host whose lab cannot come up, be reset or start
 /// the scanner is given up and its unfinished runs are placed on the others; a run that
 /// fails in its scan stays failed. Interruption and --stop-on-failure stop every host
 /// after its current run; every lab comes down at the end (unless keep_lab).
 util::Result<RunSummary> run_experiment_on_hosts(const config::Experiment& exp,
-                                                 const std::vector<virt::LabHost>& hosts,
+                                                 const std::vector<runner::LabHost>& hosts,
                                                  const HostDriverFactory& make_drivers,
                                                  const Clock& clock, const RunOptions& opts);
 

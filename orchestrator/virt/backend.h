@@ -3,7 +3,7 @@
 //
 // Split of responsibilities (so a KVM backend is added with new files only):
 //   - NetworkSpec / NodeSpec: backend-neutral descriptions built by the Lab;
-//   - XmlGenerator (xml.h): spec -> libvirt XML; one per backend (LxcXml now, a KvmXml
+//   - XmlGenerator (xml.h): spec -> libvirt XML; one per backend (LxcXml now, a VmXml
 //     later with <disk> qcow2 overlays, a cloud-init seed and <interface type='network'>
 //     + <target dev> tap names), golden-tested without a hypervisor;
 //   - NodeStorage (node_storage.h): prepares a node's root (LXC: overlay mount on the

@@ -1,7 +1,7 @@
 #pragma once
-// A node's root file system on the host. LXC: an overlay mount (lower = the image's
-// rootfs, upper/work = per-node dirs) that libvirtd sees through mount propagation
-// (docs: lab-host.md). KVM: a qcow2 overlay + NoCloud seed per node (kvm_storage.h).
+// A node's root file system or disks on the host, one NodeStorage per backend
+// (backends/lxc/storage.h: an overlay mount; backends/vm/storage.h: a qcow2 overlay and a
+// config disk or NoCloud seed), and the one reader of /proc/self/mountinfo.
 #include <filesystem>
 #include <map>
 #include <string>
@@ -37,13 +37,6 @@ class NodeStorage {
   virtual util::Status prepare(const NodeRootRequest& req, NodeSpec* spec) = 0;
   /// Unmounts and deletes the node's root (not the rest of node_dir). Idempotent.
   virtual util::Status release(const std::filesystem::path& node_dir) = 0;
-};
-
-/// The LXC overlay: node_dir/{upper,work,root}; root is the mount point.
-class OverlayStorage : public NodeStorage {
- public:
-  util::Status prepare(const NodeRootRequest& req, NodeSpec* spec) override;
-  util::Status release(const std::filesystem::path& node_dir) override;
 };
 
 /// Mount points at or below `dir`, deepest first (from /proc/self/mountinfo).

@@ -10,15 +10,13 @@
 
 namespace testbed::virt {
 
-namespace {
-
-std::string to_string(const pugi::xml_document& doc) {
+std::string xml_to_string(const pugi::xml_document& doc) {
   std::ostringstream os;
   doc.save(os, "  ", pugi::format_indent | pugi::format_no_declaration);
   return os.str();
 }
 
-void add_metadata(pugi::xml_node parent, const ObjectMeta& m) {
+void append_object_meta(pugi::xml_node parent, const ObjectMeta& m) {
   auto md = parent.append_child("metadata");
   auto lab = md.append_child(fmt::format("{}:lab", kMetadataPrefix).c_str());
   lab.append_attribute(fmt::format("xmlns:{}", kMetadataPrefix).c_str()) = kMetadataUri;
@@ -28,8 +26,6 @@ void add_metadata(pugi::xml_node parent, const ObjectMeta& m) {
   lab.append_attribute("state-dir") = m.state_dir.c_str();
 }
 
-}  // namespace
-
 std::string XmlGenerator::network_xml(const NetworkSpec& spec) const {
   return make_network_xml(spec);
 }
@@ -38,7 +34,7 @@ std::string make_network_xml(const NetworkSpec& spec) {
   pugi::xml_document doc;
   auto net = doc.append_child("network");
   net.append_child("name").text() = spec.name.c_str();
-  add_metadata(net, spec.meta);
+  append_object_meta(net, spec.meta);
   // Safety: no <forward> element at all = an isolated network (no NAT, no routing).
   auto br = net.append_child("bridge");
   br.append_attribute("name") = spec.bridge.c_str();
@@ -52,45 +48,7 @@ std::string make_network_xml(const NetworkSpec& spec) {
     ip.append_attribute("address") = util::format_ipv4(*spec.host_address).c_str();
     ip.append_attribute("prefix") = std::to_string(spec.prefix).c_str();
   }
-  return to_string(doc);
-}
-
-std::string LxcXml::domain_xml(const NodeSpec& spec) const {
-  pugi::xml_document doc;
-  auto dom = doc.append_child("domain");
-  dom.append_attribute("type") = "lxc";
-  dom.append_child("name").text() = spec.name.c_str();
-  add_metadata(dom, spec.meta);
-  auto mem = dom.append_child("memory");
-  mem.append_attribute("unit") = "MiB";
-  mem.text() = std::to_string(spec.memory_mib).c_str();
-  dom.append_child("vcpu").text() = "1";
-  auto os = dom.append_child("os");
-  os.append_child("type").text() = "exe";
-  if (!spec.init.empty()) {
-    os.append_child("init").text() = spec.init[0].c_str();
-    for (size_t i = 1; i < spec.init.size(); ++i)
-      os.append_child("initarg").text() = spec.init[i].c_str();
-  }
-  dom.append_child("on_poweroff").text() = "destroy";
-  dom.append_child("on_reboot").text() = "destroy";
-  dom.append_child("on_crash").text() = "destroy";
-  auto dev = dom.append_child("devices");
-  auto fs = dev.append_child("filesystem");
-  fs.append_attribute("type") = "mount";
-  fs.append_child("source").append_attribute("dir") = spec.root_dir.c_str();
-  fs.append_child("target").append_attribute("dir") = "/";
-  for (const auto& i : spec.interfaces) {
-    auto in = dev.append_child("interface");
-    in.append_attribute("type") = "network";
-    in.append_child("source").append_attribute("network") = i.network.c_str();
-    if (!i.mac.empty()) in.append_child("mac").append_attribute("address") = i.mac.c_str();
-    in.append_child("target").append_attribute("dev") = i.host_dev.c_str();
-    if (!i.guest_dev.empty())
-      in.append_child("guest").append_attribute("dev") = i.guest_dev.c_str();
-  }
-  dev.append_child("console").append_attribute("type") = "pty";
-  return to_string(doc);
+  return xml_to_string(doc);
 }
 
 std::optional<ObjectMeta> parse_object_meta(const std::string& xml) {

@@ -2,13 +2,14 @@
 // libvirt XML generation: pure functions of the specs (no hypervisor), golden-tested in
 // tests/virt/golden/ and validated with virt-xml-validate.
 #include <optional>
+#include <pugixml.hpp>
 #include <string>
 
 #include "orchestrator/virt/backend.h"
 
 namespace testbed::virt {
 
-/// Domain XML for one backend. A KVM generator (qemu:///system) implements this too.
+/// Domain XML for one backend (backends/lxc/xml.h, backends/vm/xml.h).
 class XmlGenerator {
  public:
   virtual ~XmlGenerator() = default;
@@ -17,15 +18,14 @@ class XmlGenerator {
   virtual std::string network_xml(const NetworkSpec& spec) const;
 };
 
-/// LXC containers: <filesystem type='mount'> root, <init> argv, veth interfaces with
-/// explicit <target dev> (host side) and <guest dev> (container side) names.
-class LxcXml : public XmlGenerator {
- public:
-  std::string domain_xml(const NodeSpec& spec) const override;
-};
-
 /// The isolated network XML (see NetworkSpec).
 std::string make_network_xml(const NetworkSpec& spec);
+
+/// The testbed <metadata> block every lab object carries (gc finds objects by it); each
+/// backend's domain XML appends it with this, so parse_object_meta reads them all alike.
+void append_object_meta(pugi::xml_node parent, const ObjectMeta& meta);
+/// A document as libvirt gets it: two-space indent, no XML declaration.
+std::string xml_to_string(const pugi::xml_document& doc);
 
 /// Reads testbed metadata from a domain or network XML; nullopt when absent.
 std::optional<ObjectMeta> parse_object_meta(const std::string& xml);

@@ -1,6 +1,6 @@
 // The /testbed/ scripts, run for real with /bin/sh on the host: everything they touch is
 // in a temporary directory (TESTBED_DIR, log paths and files named by the test recipe).
-#include "orchestrator/images/boot_scripts.h"
+#include "orchestrator/backends/lxc/boot_scripts.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +12,10 @@
 #include "orchestrator/util/subprocess.h"
 
 namespace testbed::images {
+using backends::lxc::build_script;
+using backends::lxc::health_script;
+using backends::lxc::services_script;
+using backends::lxc::shell_quote;
 namespace {
 namespace fs = std::filesystem;
 

@@ -17,12 +17,18 @@
 #include "orchestrator/config/recipe.h"
 #include "orchestrator/images/build.h"
 #include "orchestrator/images/cache.h"
-#include "orchestrator/images/lxc_builder.h"
-#include "orchestrator/images/vm_builder.h"
+#include "orchestrator/backends/lxc/builder.h"
+#include "orchestrator/backends/vm/builder.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
 
 namespace testbed::images {
+using backends::lxc::LxcBuilder;
+using backends::lxc::kLxcLabPackages;
+using images::parse_nmap_version;
+using backends::vm::VmBuilder;
+using backends::vm::kVmInitrd;
+using backends::vm::kVmKernel;
 namespace {
 namespace fs = std::filesystem;
 

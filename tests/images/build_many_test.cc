@@ -1,6 +1,6 @@
-// images::build_many without building anything: what it refuses before any build (bad
+// backends::build_many without building anything: what it refuses before any build (bad
 // input), what it finds already cached (no root needed then), and the backend kind.
-#include "orchestrator/images/build_many.h"
+#include "orchestrator/backends/build_many.h"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +8,11 @@
 #include "orchestrator/util/files.h"
 
 namespace testbed::images {
+using backends::BuildManyOptions;
+using backends::BuildManyResult;
+using backends::build_many;
+using backends::default_recipe_dir;
+using backends::human_size;
 namespace {
 namespace fs = std::filesystem;
 

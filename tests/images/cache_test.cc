@@ -9,10 +9,13 @@
 #include <thread>
 
 #include "orchestrator/images/build.h"
-#include "orchestrator/images/lxc_builder.h"
+#include "orchestrator/backends/lxc/builder.h"
 #include "orchestrator/util/files.h"
 
 namespace testbed::images {
+using backends::lxc::LxcBuilder;
+using images::parse_dpkg_query;
+using images::parse_nmap_version;
 namespace {
 namespace fs = std::filesystem;
 

@@ -4,7 +4,7 @@
 // (extract, patch, configure, make, install into DESTDIR, missing files from a package
 // root, a failing step named with its output), the cache key, and a SHA-256 mismatch
 // refusing the build with nothing published.
-#include "orchestrator/images/source_build.h"
+#include "orchestrator/backends/source_build.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -17,6 +17,11 @@
 #include "orchestrator/util/subprocess.h"
 
 namespace testbed::images {
+using backends::SourceBuilder;
+using backends::make_source_builder;
+using backends::read_source_steps;
+using backends::resolve_tarball;
+using backends::stage_source_inputs;
 namespace {
 namespace fs = std::filesystem;
 

@@ -443,7 +443,7 @@ class MultiHostTest : public RunnerTest {
   }
   void script(const std::string& uri, FakeLabScript s) { labs_.emplace(uri, std::move(s)); }
   HostDriverFactory factory() {
-    return [this](const virt::LabHost& h, size_t index) -> util::Result<HostDrivers> {
+    return [this](const runner::LabHost& h, size_t index) -> util::Result<HostDrivers> {
       opened_.push_back(fmt::format("{}#{}", h.uri, index));
       if (unreachable_.count(h.uri)) return util::fail("cannot connect to {}", h.uri);
       auto it = labs_.try_emplace(h.uri).first;
@@ -455,7 +455,7 @@ class MultiHostTest : public RunnerTest {
   util::Result<RunSummary> run(const config::Experiment& e, const RunOptions& o = {}) {
     return run_experiment_on_hosts(e, hosts_, factory(), sys_clock_, o);
   }
-  std::vector<virt::LabHost> hosts_;
+  std::vector<runner::LabHost> hosts_;
   std::map<std::string, FakeLab> labs_;
   std::set<std::string> unreachable_;
   std::vector<std::string> opened_;

@@ -3,11 +3,14 @@
 // test:///default state is per connection, so tests are hermetic.
 #include <gtest/gtest.h>
 
-#include "orchestrator/virt/backends.h"
+#include "orchestrator/backends/registry.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/node_init.h"
 
 namespace testbed::virt {
+using backends::make_backend;
+using lab::Lab;
+using lab::LabOptions;
 namespace {
 
 NodeSpec node(const std::string& name, const std::string& lab, const std::string& net) {
@@ -77,7 +80,7 @@ TEST(LibvirtBackend, BadUriIsReported) {
 }  // namespace testbed::virt
 
 #include "orchestrator/util/files.h"
-#include "orchestrator/virt/lab.h"
+#include "orchestrator/lab/lab.h"
 
 namespace testbed::virt {
 namespace {

@@ -16,13 +16,22 @@
 #include "orchestrator/images/cache.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
-#include "orchestrator/virt/host_firewall.h"
-#include "orchestrator/virt/lab.h"
+#include "orchestrator/lab/host_firewall.h"
+#include "orchestrator/lab/gc.h"
+#include "orchestrator/lab/lab.h"
 #include "tests/virt/live_lab_helpers.h"
 #include "orchestrator/virt/naming.h"
 #include "tests/host_capability.h"
 
 namespace testbed::virt {
+using lab::HostFirewall;
+using lab::Lab;
+using lab::LabOptions;
+using lab::collect_garbage;
+using lab::firewall_table;
+using lab::install_host_firewall;
+using lab::list_host_firewalls;
+using lab::remove_host_firewall;
 namespace {
 namespace fs = std::filesystem;
 

@@ -1,6 +1,6 @@
 // The per-lab host firewall's ruleset (host_firewall.h), without applying it: what it
 // drops and lets through, and that nft accepts it (`nft -c`, a dry run) where nft runs.
-#include "orchestrator/virt/host_firewall.h"
+#include "orchestrator/lab/host_firewall.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,6 +8,10 @@
 #include "orchestrator/util/subprocess.h"
 
 namespace testbed::virt {
+using lab::HostFirewall;
+using lab::firewall_ruleset;
+using lab::firewall_table;
+using lab::host_firewall_applies;
 namespace {
 
 HostFirewall sample() {

@@ -13,7 +13,8 @@
 #include "orchestrator/images/cache.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
-#include "orchestrator/virt/lab.h"
+#include "orchestrator/lab/gc.h"
+#include "orchestrator/lab/lab.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/naming.h"
 #include "orchestrator/virt/node_storage.h"
@@ -21,6 +22,9 @@
 #include "tests/virt/live_lab_helpers.h"
 
 namespace testbed::virt {
+using lab::Lab;
+using lab::LabOptions;
+using lab::collect_garbage;
 namespace {
 
 using Clock = std::chrono::steady_clock;

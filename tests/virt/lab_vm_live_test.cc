@@ -17,13 +17,17 @@
 #include "orchestrator/images/cache.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
-#include "orchestrator/virt/kvm_xml.h"
-#include "orchestrator/virt/lab.h"
+#include "orchestrator/backends/vm/xml.h"
+#include "orchestrator/lab/gc.h"
+#include "orchestrator/lab/lab.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/naming.h"
 #include "tests/virt/live_lab_helpers.h"
 
 namespace testbed::virt {
+using lab::Lab;
+using lab::LabOptions;
+using lab::collect_garbage;
 namespace {
 
 namespace fs = std::filesystem;
@@ -188,7 +192,7 @@ TEST(VmLab, TcgUpSafetyResetGcDown) {
   ASSERT_TRUE(lab.down().ok()) << "down is idempotent";
 
   // --- nothing left.
-  auto b = LibvirtBackend::connect("qemu:///system", std::make_unique<KvmXml>());
+  auto b = LibvirtBackend::connect("qemu:///system", std::make_unique<VmXml>());
   ASSERT_TRUE(b.ok());
   auto objs = (*b)->list_objects();
   ASSERT_TRUE(objs.ok());

@@ -10,9 +10,10 @@
 #include <vector>
 
 #include "orchestrator/util/subprocess.h"
-#include "orchestrator/virt/lab.h"
+#include "orchestrator/lab/lab.h"
 
 namespace testbed::virt::live {
+using lab::Lab;
 
 /// A PID that certainly belongs to no running process: a reaped child's.
 inline int64_t dead_pid() {

@@ -11,9 +11,10 @@
 #include "orchestrator/util/files.h"
 #include "tests/host_capability.h"
 #include "orchestrator/virt/handles.h"
-#include "orchestrator/virt/volumes.h"
+#include "orchestrator/backends/vm/volumes.h"
 
 namespace testbed::virt::testing {
+using backends::vm::PoolSettings;
 
 class ScratchPool {
  public:

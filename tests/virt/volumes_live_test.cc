@@ -12,10 +12,13 @@
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/virt/handles.h"
-#include "orchestrator/virt/volumes.h"
+#include "orchestrator/backends/vm/volumes.h"
 #include "tests/virt/scratch_pool.h"
 
 namespace testbed::virt {
+using backends::vm::HostVolumes;
+using backends::vm::PoolSettings;
+using backends::vm::volume_xml;
 namespace {
 
 namespace fs = std::filesystem;
