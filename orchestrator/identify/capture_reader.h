@@ -1,7 +1,7 @@
 #pragma once
-// The one place identify reads a capture file: every frame, decoded by the analysis
-// module's decoder, with its 1-based frame number (Wireshark's). Kept minimal so it can be
-// switched to the analysis module's own reader once that is public.
+// The one place identify reads a capture file: every frame, read by the analysis module's
+// capture-file reader (analysis/capture_file.h) and decoded by its decoder, with its
+// 1-based frame number (Wireshark's).
 #include <cstdint>
 #include <filesystem>
 #include <functional>

@@ -60,7 +60,7 @@ TEST(Traits, NotACaptureIsAnError) {
   std::ofstream(f) << "hello\n";
   auto t = extract_traits(f);
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.error().message.find("not a readable capture"), std::string::npos) << t.error().message;
+  EXPECT_NE(t.error().message.find("is it a pcap/pcapng file?"), std::string::npos) << t.error().message;
 }
 
 TEST(Traits, MasksIpv4LiteralsOnly) {
