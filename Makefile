@@ -3,13 +3,14 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all setup configure build test test-unit bench clean
+.PHONY: all setup configure build build-testbed test test-unit bench clean
 
 all: build
 
+# The host, then only what `testbed run` needs (the binary); the tests build in `make test`.
 setup:
 	bash orchestrator/host/setup-host.sh
-	$(MAKE) build
+	$(MAKE) build-testbed
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -18,6 +19,9 @@ configure: $(BUILD)/CMakeCache.txt
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
+
+build-testbed: configure
+	cmake --build $(BUILD) -j $(JOBS) --target testbed
 
 # The whole suite: unit tests, then the real lab (labels images, lab, e2e, faults).
 # It runs the host setup first, so it works on a fresh machine too. Every skipped test is
