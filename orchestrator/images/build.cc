@@ -24,6 +24,7 @@
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/interrupt.h"
 #include "orchestrator/util/log.h"
+#include "orchestrator/util/mountinfo.h"
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/util/version.h"
 
@@ -143,34 +144,13 @@ util::Status flip_current(const fs::path& name_dir, const std::string& key,
   return {};
 }
 
-std::string unescape_mount_path(const std::string& s) {
-  // /proc/self/mountinfo escapes space, tab, newline and backslash as \ooo.
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 std::vector<std::string> mount_points_below(const fs::path& dir) {
   std::vector<std::string> found;
   std::error_code ec;
   fs::path canon = fs::weakly_canonical(dir, ec);
   const std::string prefix = (ec ? dir : canon).string() + "/";
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::string f[5];
-    for (auto& x : f) ls >> x;
-    std::string mount_point = unescape_mount_path(f[4]);
-    if (mount_point.compare(0, prefix.size(), prefix) == 0) found.push_back(mount_point);
-  }
+  for (const auto& m : util::read_mountinfo())
+    if (m.mount_point.compare(0, prefix.size(), prefix) == 0) found.push_back(m.mount_point);
   return found;
 }
 
@@ -186,21 +166,15 @@ std::vector<std::string> mounts_using(const fs::path& dir) {
     return p == prefix || (p.size() > prefix.size() && p.compare(0, prefix.size(), prefix) == 0 &&
                            p[prefix.size()] == '/');
   };
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::string f[5];
-    for (auto& x : f) ls >> x;
-    std::string mount_point = unescape_mount_path(f[4]);
+  for (const auto& m : util::read_mountinfo()) {
+    const std::string& mount_point = m.mount_point;
     if (below(mount_point)) {
       found.push_back(mount_point);
       continue;
     }
     // Super options (after " - fstype source") carry overlay's lowerdir=a:b,upperdir=...
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::string opts = line.substr(dash + 3);
+    const std::string& opts = m.super_options;
+    if (opts.empty()) continue;
     size_t pos = 0;
     while ((pos = opts.find(prefix, pos)) != std::string::npos) {
       size_t end = pos + prefix.size();

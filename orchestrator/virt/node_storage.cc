@@ -11,37 +11,16 @@
 #include <sstream>
 
 #include "orchestrator/util/files.h"
+#include "orchestrator/util/mountinfo.h"
 
 namespace testbed::virt {
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string unescape_mountinfo(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::vector<std::string> mounts_under(const fs::path& dir) {
   std::vector<std::string> out;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
   std::string base = fs::weakly_canonical(dir).string();
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::string id, parent, devno, rootf, mp;
-    ls >> id >> parent >> devno >> rootf >> mp;
-    mp = unescape_mountinfo(mp);
+  for (const auto& m : util::read_mountinfo()) {
+    const std::string& mp = m.mount_point;
     if (mp == base || mp.rfind(base + "/", 0) == 0) out.push_back(mp);
   }
   std::sort(out.begin(), out.end(),
