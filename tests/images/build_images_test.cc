@@ -23,6 +23,8 @@
 #include "orchestrator/util/subprocess.h"
 
 namespace testbed::images {
+using backends::vm::backing_file;
+using backends::vm::kKvmBaseDisk;
 using backends::lxc::LxcBuilder;
 using backends::lxc::kLxcLabPackages;
 using images::parse_nmap_version;

@@ -3,11 +3,14 @@
 // test:///default state is per connection, so tests are hermetic.
 #include <gtest/gtest.h>
 
+#include "orchestrator/backends/lxc/xml.h"
 #include "orchestrator/backends/registry.h"
+#include "orchestrator/lab/lab.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/node_init.h"
 
 namespace testbed::virt {
+using backends::lxc::LxcXml;
 using backends::make_backend;
 using lab::Lab;
 using lab::LabOptions;

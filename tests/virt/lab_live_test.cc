@@ -9,6 +9,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "orchestrator/backends/lxc/xml.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/images/cache.h"
 #include "orchestrator/util/files.h"
@@ -22,6 +23,7 @@
 #include "tests/virt/live_lab_helpers.h"
 
 namespace testbed::virt {
+using backends::lxc::LxcXml;
 using lab::Lab;
 using lab::LabOptions;
 using lab::collect_garbage;

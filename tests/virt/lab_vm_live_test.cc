@@ -25,6 +25,7 @@
 #include "tests/virt/live_lab_helpers.h"
 
 namespace testbed::virt {
+using backends::vm::VmXml;
 using lab::Lab;
 using lab::LabOptions;
 using lab::collect_garbage;

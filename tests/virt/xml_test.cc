@@ -2,6 +2,7 @@
 // env files), in libvirt's networkxml2xmltest style: TESTBED_REGENERATE=1 rewrites the
 // expected files under tests/virt/golden/. Every XML is validated by virt-xml-validate.
 #include "orchestrator/virt/xml.h"
+#include "orchestrator/backends/lxc/xml.h"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include "orchestrator/virt/node_init.h"
 
 namespace testbed::virt {
+using backends::lxc::LxcXml;
 namespace {
 
 const std::string kGolden = std::string(TESTBED_SOURCE_DIR) + "/tests/virt/golden/";

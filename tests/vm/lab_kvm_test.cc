@@ -17,14 +17,15 @@
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/backends/registry.h"
 #include "orchestrator/backends/vm/backend.h"
-#include "orchestrator/backends/vm/backend.h"
 #include "orchestrator/backends/vm/storage.h"
+#include "orchestrator/backends/lxc/storage.h"
 #include "orchestrator/lab/lab.h"
 #include "orchestrator/virt/naming.h"
 #include "orchestrator/virt/xml.h"
 
 namespace testbed::virt {
 using backends::backend_kind_for_uri;
+using backends::lxc::OverlayStorage;
 using backends::check_remote_lab_host;
 using backends::is_remote_uri;
 using backends::lab_host_ssh;
@@ -251,7 +252,7 @@ TEST(KvmLab, StudyLabUpResetDownOnTheTestDriver) {
   remote.backend = config::BackendKind::kLxc;
   auto lxc_far = Lab::up(*topo, remote);
   ASSERT_FALSE(lxc_far);
-  EXPECT_NE(lxc_far.error().message.find("needs the VM backend"), std::string::npos)
+  EXPECT_NE(lxc_far.error().message.find("needs a backend that runs there: vm (qemu+ssh://HOST/system)"), std::string::npos)
       << lxc_far.error().message;
   EXPECT_FALSE(fs::exists(state->path() / "kvmremote"));
 

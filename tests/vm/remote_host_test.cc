@@ -22,6 +22,7 @@
 namespace testbed::virt {
 using backends::vm::HostVolumes;
 using backends::vm::VmStorage;
+using backends::vm::PoolSettings;
 using lab::read_lab_host_prefixes;
 namespace {
 

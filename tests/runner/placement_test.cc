@@ -10,6 +10,8 @@
 #include "orchestrator/virt/libvirt_backend.h"
 
 namespace testbed::virt {
+using backends::vm::VmXml;
+using backends::vm::vm_xml_options_for_test_driver;
 using runner::HostWorker;
 using runner::LabHost;
 using runner::MultiHostResult;
