@@ -254,7 +254,7 @@ void add_run_command(CLI::App& app, CliContext& ctx) {
       "when it has one), and report.html/.md/.json plus CSV files beside them.\n"
       "Needs root and a running libvirtd (`make setup`). Images are built on first use.\n"
       "An experiment with several `hosts:` (qemu+ssh://HOST/system) runs one lab per host\n"
-      "and spreads the runs over them in parallel (README, \"Remote lab hosts\").\n"
+      "and spreads the runs over them in parallel (docs/backends.md, \"Remote lab hosts\").\n"
       "Exit codes: 0 every run complete, 1 a run failed, 2 bad input (nothing was created), 3\n"
       "drift against --baseline, 4 host not ready, 130 interrupted (--resume continues).\n"
       "Example: testbed run experiments/nmap7.yaml --repeat 3");

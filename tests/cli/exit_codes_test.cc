@@ -1,6 +1,6 @@
 // Every verb × {bad input, unknown name, success where it needs no lab}: the exit code and
 // the first line of stdout and stderr, against tests/cli/golden/exit_codes.txt (the exit-code
-// table of README.md, "Exit codes"). TESTBED_REGENERATE=1 rewrites the golden file; review
+// table of docs/cli.md, "Exit codes"). TESTBED_REGENERATE=1 rewrites the golden file; review
 // the diff. Runs the built `testbed` binary with the source tree as working directory; the
 // lab verbs get a private --state-dir (and test:///default, libvirt's mock hypervisor, where
 // a libvirt call is made), so nothing here touches a real lab, the image cache or libvirtd.

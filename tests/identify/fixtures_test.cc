@@ -74,7 +74,7 @@ TEST(Fixtures, AHeldOutVersionIsNeverAWrongSingleVersion) {
       auto id = identify(m, f.run.traits, f.run.name);
       EXPECT_EQ(id.kind.display, "nmap") << identification_text(id);
       ASSERT_TRUE(id.version) << f.run.name;
-      // Known limit (README "Which scanner, which version?"): on one target's traffic 7.80
+      // Known limit (docs/findings.md "Which scanner, which version?"): on one target's traffic 7.80
       // sends nothing 7.93 never sends, so a model without 7.80 names 7.93.
       if (v == "7.80") {
         EXPECT_EQ(id.version->display, "7.93") << "the known limit changed: " << identification_text(id);

@@ -81,7 +81,7 @@ TEST(Kinds, MasscanConsoleLogIsOnePortScanPhase) {
   EXPECT_DOUBLE_EQ(tl->intervals[0].start, 1795993570.396027);
   EXPECT_DOUBLE_EQ(tl->intervals[0].end, 1795993576.000193);  // the last status line
   // Each countdown update is a line of its own (a lone '\r' on the PTY ends a line), and
-  // the log ends below zero: the run that made it was woken (README "Other scanners").
+  // the log ends below zero: the run that made it was woken (docs/findings.md "Other scanners").
   auto t = model_of("masscan").tracker();
   size_t updates = 0;
   std::istringstream log(fixture("masscan", "masscan.log"));
