@@ -10,6 +10,7 @@
 #include "orchestrator/config/backend.h"
 #include "orchestrator/util/result.h"
 #include "orchestrator/virt/backend.h"
+#include "orchestrator/virt/node_snapshots.h"
 #include "orchestrator/virt/node_storage.h"
 
 namespace testbed::backends {
@@ -19,6 +20,9 @@ namespace testbed::backends {
 struct BackendParts {
   std::unique_ptr<virt::Backend> backend;
   std::unique_ptr<virt::NodeStorage> storage;
+  /// Saved running states for snapshot resets; empty when the backend (or this host: a
+  /// remote lab host, the test driver) has none, and then nodes boot on every reset.
+  std::unique_ptr<virt::NodeSnapshots> snapshots;
 };
 
 struct Type {

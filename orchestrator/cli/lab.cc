@@ -29,6 +29,8 @@ struct LabArgs {
   std::string uri = "lxc:///system";
   std::string backend;        ///< up: lxc | vm (default: implied by --uri)
   std::string accel = "auto";  ///< up, vm: auto | kvm | tcg
+  std::string reset;           ///< up: snapshot | boot; empty: snapshot where possible
+  bool boot = false;           ///< reset: boot even when the node has a saved state
   std::string state_root = "/var/lib/testbed/labs";
   std::string image_root;
   std::string image;  ///< reset --image
@@ -48,6 +50,7 @@ lab::LabOptions options_from(const LabArgs& a) {
   // `--backend vm` without --uri: the local QEMU driver.
   if (o.backend == config::BackendKind::kVm && a.uri == "lxc:///system") o.uri = "qemu:///system";
   o.accel = a.accel;
+  o.reset = a.reset;
   o.state_root = a.state_root;
   if (!a.image_root.empty()) o.image_root = a.image_root;
   return o;
@@ -191,8 +194,18 @@ int cmd_status(const LabArgs& a) {
                              {"ssh_reachable", s.ssh_reachable},
                              {"mgmt_address", s.info.mgmt_address},
                              {"addresses", s.info.addresses},
-                             {"host_devs", s.info.host_devs}});
+                             {"host_devs", s.info.host_devs},
+                             {"saved_state_bytes", s.saved_state_bytes}});
     }
+    uint64_t saved = 0;
+    for (const auto& s : *st) saved += s.saved_state_bytes;
+    jl["reset"] = (*lab)->reset_mode();
+    jl["saved_state_bytes"] = saved;
+    if (!a.json)
+      fmt::print("  resets: {}{}\n", (*lab)->reset_mode(),
+                 saved ? fmt::format("; saved states use {} MiB in {}", saved >> 20,
+                                     ((*lab)->state_dir() / "nodes").string())
+                       : std::string());
     out.push_back(jl);
   }
   if (a.json)
@@ -240,11 +253,28 @@ int cmd_reset(const LabArgs& a) {
     return kExitFailure;
   }
   if (auto rc = check_node(**lab, a.node)) return *rc;
-  if (auto s = (*lab)->reset_node(a.node, a.image); !s) {
+  if (auto s = (*lab)->reset_node(a.node, a.image, a.boot); !s) {
     util::log_error("{}", s.error().message);
     return kExitFailure;
   }
-  fmt::print("node {} of lab {} was reset and is ready\n", a.node, a.name);
+  const auto& how = (*lab)->last_resets();
+  auto it = how.find(a.node);
+  std::string detail;
+  if (it != how.end()) {
+    const lab::NodeReset& r = it->second;
+    detail = r.method == "snapshot"
+                 ? fmt::format(
+                       " (restored from its saved state in {:.1f} s: restore {:.1f} s, SSH "
+                       "{:.1f} s, clock/RNG refresh {:.1f} s; guest clock was {:+.0f} ms off, "
+                       "now {:+.1f} ms)",
+                       r.seconds, r.restore_seconds, r.answer_seconds,
+                       r.fresh ? r.fresh->seconds : 0.0,
+                       r.fresh ? r.fresh->clock_offset_before_ms : 0.0,
+                       r.fresh ? r.fresh->clock_offset_after_ms : 0.0)
+                 : fmt::format(" (booted in {:.1f} s{})", r.seconds,
+                               r.fallback.empty() ? "" : "; its saved state failed: " + r.fallback);
+  }
+  fmt::print("node {} of lab {} was reset and is ready{}\n", a.node, a.name, detail);
   return kExitOk;
 }
 
@@ -300,6 +330,11 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
                  "vm: auto (KVM where /dev/kvm is usable, else TCG), kvm or tcg")
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}))
       ->capture_default_str();
+  up->add_option("--reset", args->reset,
+                 "how `lab reset` resets a node: snapshot (vm: restore the node's saved "
+                 "running state, taken when it was first ready) or boot; default snapshot "
+                 "on VM labs of this host, boot otherwise")
+      ->check(CLI::IsMember({"snapshot", "boot"}));
   up->add_option("--cache", args->image_root,
                  "Image cache root, as for `testbed image` (default: $TESTBED_IMAGE_DIR or "
                  "/var/lib/testbed/images)");
@@ -344,11 +379,15 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
   cp->callback([&ctx, args] { ctx.exit_code = cmd_cp(*args); });
 
   auto* rs = lab->add_subcommand(
-      "reset", "Restart a node from a fresh overlay (discarding its changes); waits until ready");
+      "reset",
+      "Reset a node to its pristine state (discarding its changes): VM labs restore the "
+      "node's saved running state, else it boots from a fresh overlay; waits until ready");
   rs->add_option("name", args->name, "Lab name")->required();
   rs->add_option("node", args->node, "Node name, e.g. target1")->required();
   rs->add_option("--image", args->image,
                  "Boot the node from this image instead (e.g. scanner-nmap-7.95)");
+  rs->add_flag("--boot", args->boot,
+               "Boot even when the node has a saved running state (the state is kept)");
   add_common(rs, *args);
   rs->callback([&ctx, args] { ctx.exit_code = cmd_reset(*args); });
 

@@ -38,7 +38,7 @@ const char* kind_name(Kind k) {
 const std::vector<std::pair<Kind, std::vector<std::string>>>& kind_keys() {
   static const std::vector<std::pair<Kind, std::vector<std::string>>> k = {
       {Kind::kExperiment,
-       {"scanners", "command", "topology", "node_images", "repetitions", "reset_targets",
+       {"scanners", "command", "topology", "node_images", "repetitions", "reset_targets", "reset",
         "scan_timeout_minutes", "capture", "analysis", "targets", "hosts", "uri", "accel",
         "output", "backend"}},
       {Kind::kTopology, {"networks", "nodes", "router"}},

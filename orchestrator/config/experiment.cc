@@ -264,6 +264,7 @@ util::Result<Experiment> read_experiment(const std::string& text, const std::str
   if (r.get_enum("accel", &e.accel, {"auto", "kvm", "tcg"}) && e.backend != BackendKind::kVm)
     r.error_at("accel", fmt::format("accel is for the vm backend (this experiment's backend is {})",
                                     backend_name(e.backend)));
+  r.get_enum("reset", &e.reset, {"snapshot", "boot"});
   std::string uri;
   if (r.get("uri", &uri)) {
     e.uri = uri;

@@ -59,6 +59,10 @@ struct Experiment {
   BackendKind backend = BackendKind::kLxc;  ///< `lxc` | `vm` (`kvm` in a file is read as vm)
   /// vm only: auto (KVM where /dev/kvm is usable, else QEMU's TCG emulator) | kvm | tcg.
   std::string accel = "auto";
+  /// How nodes are reset between runs (lab/lab.h LabOptions::reset): snapshot | boot; empty
+  /// (not given): snapshot on VM labs of this host, boot otherwise (LXC nodes reset with a
+  /// fresh overlay either way).
+  std::string reset;
   std::optional<std::string> uri;   ///< libvirt URI override (one host); see lab_uris()
   /// Several lab hosts: libvirt URIs of the backend's driver (qemu+ssh://HOST/system for
   /// kvm, lxc+ssh://HOST/ for lxc), each listed once; excludes `uri`. One lab per host,

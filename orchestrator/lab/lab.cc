@@ -146,10 +146,11 @@ util::Status Lab::attach_lab_host() {
   if (!t.remote_hosts)
     return util::fail("lab '{}' on {}: the {} backend cannot run on a remote lab host: {}", name_,
                       opts_.uri, config::backend_name(t.kind), t.no_remote_reason);
-  backends::BackendParts parts{std::move(backend_), std::move(storage_)};
+  backends::BackendParts parts{std::move(backend_), std::move(storage_), std::move(snapshots_)};
   auto s = t.attach_lab_host(parts);
   backend_ = std::move(parts.backend);
   storage_ = std::move(parts.storage);
+  snapshots_ = std::move(parts.snapshots);
   return s;
 }
 
@@ -170,6 +171,7 @@ util::Status Lab::write_state(bool kept) const {
   j["topology_file"] = topo_.file;
   j["image_root"] = opts_.image_root.string();
   j["images"] = images_;
+  j["reset"] = reset_mode();
   return util::write_file_atomic(state_dir_ / "lab.json", j.dump(2) + "\n", 0600);
 }
 
@@ -201,8 +203,10 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
   };
   if (auto s = lab->create_state(); !s) return fail_and_clean(s.error());
   if (auto s = lab->launch(); !s) return fail_and_clean(s.error());
-  if (opts.wait_until_ready)
+  if (opts.wait_until_ready) {
     if (auto s = lab->wait_all(); !s) return fail_and_clean(s.error());
+    if (auto s = lab->capture_states(); !s) return fail_and_clean(s.error());
+  }
   if (opts.keep) {
     lab->kept_ = true;
     if (auto s = lab->write_state(true); !s) return fail_and_clean(s.error());
@@ -212,6 +216,8 @@ util::Result<std::unique_ptr<Lab>> Lab::up(const config::Topology& topo, const L
 
 util::Status Lab::check_inputs() {
   const LabOptions& opts = opts_;
+  if (!opts.reset.empty() && opts.reset != "snapshot" && opts.reset != "boot")
+    return util::fail("reset '{}' is not one of snapshot, boot", opts.reset);
   if (fs::exists(state_dir_ / "lab.json"))
     return util::fail("lab '{}' already exists ({}); take it down first: testbed lab down {}",
                       name_, state_dir_.string(), name_);
@@ -267,6 +273,7 @@ util::Status Lab::connect() {
   if (!parts) return parts.error();
   backend_ = std::move(parts->backend);
   storage_ = std::move(parts->storage);
+  if (opts_.reset != "boot") snapshots_ = std::move(parts->snapshots);
   if (auto s = attach_lab_host(); !s) return s;
   if (accel_ == "kvm" || accel_ == "tcg")
     progress(fmt::format("nodes run under {}", accel_ == "kvm" ? "KVM"
@@ -473,6 +480,17 @@ util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds 
   remote::ExecOptions eo;
   eo.timeout = std::chrono::milliseconds((left + 10) * 1000);
   auto r = session->exec_shell(script, eo);  // fixed script from this file
+  // A guest whose sshd is restarted by its init (or a loaded TCG host) may drop the first
+  // connection: log in again while time is left rather than fail the lab.
+  while (!r && clock::now() + std::chrono::seconds(2) < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto again = remote::SshSession::connect_retrying(
+        t, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()),
+        std::chrono::milliseconds(200));
+    if (!again) break;
+    *session = std::move(*again);
+    r = session->exec_shell(script, eo);
+  }
   if (!r)
     return util::fail("node '{}' of lab '{}': readiness check failed: {}", node, name_,
                       r.error().message);
@@ -529,7 +547,7 @@ std::string Lab::console_tail(const std::string& node, size_t lines) const {
   return out;
 }
 
-util::Status Lab::reset_node(const std::string& node, const std::string& image) {
+util::Status Lab::reset_node(const std::string& node, const std::string& image, bool boot) {
   const config::TopologyNode* n = topo_.node(node);
   if (!n) return util::fail("lab '{}' has no node '{}'", name_, node);
   if (!image.empty() && image != images_[node]) {
@@ -545,20 +563,7 @@ util::Status Lab::reset_node(const std::string& node, const std::string& image) 
     infos_[node].image = image;
     if (auto s = write_state(kept_); !s) return s;
   }
-  return reset_nodes({node});
-}
-
-util::Status Lab::reset_nodes(const std::vector<std::string>& nodes) {
-  for (const auto& node : nodes)
-    if (!topo_.node(node)) return util::fail("lab '{}' has no node '{}'", name_, node);
-  for (const auto& node : nodes)
-    if (auto s = backend_->remove_node(infos_.at(node).domain); !s) return s;
-  for (const auto& node : nodes)
-    if (auto s = create_node(*topo_.node(node)); !s) return s;
-  for (const auto& node : nodes)
-    if (opts_.wait_until_ready)
-      if (auto s = wait_ready(node, opts_.ready_timeout); !s) return s;
-  return {};
+  return reset_nodes({node}, boot);
 }
 
 util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabOptions& in) {
@@ -588,6 +593,7 @@ util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabO
   opts.backend = *backend;
   opts.owner_pid = j.value("owner_pid", int64_t{0});
   opts.image_root = j.value("image_root", opts.image_root.string());
+  opts.reset = j.value("reset", std::string("boot"));  // labs from before snapshot resets
   std::unique_ptr<Lab> lab(new Lab());
   lab->name_ = name;
   lab->topo_ = *topo;
@@ -607,6 +613,7 @@ util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabO
   if (!parts) return parts.error();
   lab->backend_ = std::move(parts->backend);
   lab->storage_ = std::move(parts->storage);
+  if (lab->opts_.reset != "boot") lab->snapshots_ = std::move(parts->snapshots);
   if (auto s = lab->attach_lab_host(); !s) return s.error();
   lab->describe_nodes();
   return lab;
@@ -625,6 +632,7 @@ util::Result<std::vector<NodeStatus>> Lab::status() {
       t.connect_timeout = std::chrono::milliseconds(2000);
       st.ssh_reachable = remote::SshSession::connect(t).ok();
     }
+    st.saved_state_bytes = virt::saved_state_bytes(state_dir_ / "nodes" / n.name);
     out.push_back(st);
   }
   return out;
@@ -635,6 +643,7 @@ std::map<std::string, std::string> Lab::provenance() const {
   p["lab"] = name_;
   p["uri"] = opts_.uri;
   p["backend"] = config::backend_name(opts_.backend);
+  p["reset"] = reset_mode();
   type().provenance(*backend_, accel_, &p);
   unsigned long lib = 0;
   if (virGetVersion(&lib, nullptr, nullptr) == 0)

@@ -20,9 +20,12 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "orchestrator/backends/registry.h"
 #include "orchestrator/config/backend.h"
 #include "orchestrator/config/topology.h"
+#include "orchestrator/lab/fresh_guest.h"
 #include "orchestrator/remote/ssh.h"
 #include "orchestrator/util/result.h"
 #include "orchestrator/virt/backend.h"
@@ -60,6 +63,11 @@ struct LabOptions {
   /// false: up() and reset_node() return once the nodes are started, without waiting
   /// for SSH/health (tests on test:///default, where no guest ever answers).
   bool wait_until_ready = true;
+  /// How nodes are reset between runs: "snapshot" restores the node's saved running state
+  /// (taken once per node and image when it first passed wait_ready; VM nodes on this
+  /// host), "boot" boots it afresh. Empty: snapshot where the backend has saved states,
+  /// else boot (LXC nodes reset with a fresh overlay, which is a boot of ~1 s).
+  std::string reset;
   /// How to reach the lab host over SSH when `uri` names another machine (KVM only):
   /// default lab_host_ssh(uri) (backends.h). Used for its addresses (the subnet check),
   /// as the jump to the nodes, and by the runner for the capture.
@@ -76,10 +84,27 @@ struct NodeInfo {
   std::map<std::string, std::string> host_devs;  ///< network -> host-side veth
 };
 
+/// How one node was last reset (Lab::last_resets; the run manifest's "resets").
+struct NodeReset {
+  std::string image;
+  std::string method;    ///< "snapshot" (restored) or "boot"
+  std::string fallback;  ///< why a snapshot reset booted instead; empty when it did not
+  std::string state_sha256;  ///< the restored (or, after a boot, newly taken) state's hash
+  int64_t state_taken = 0;   ///< UNIX time that state was saved
+  double seconds = 0;        ///< the reset until the node was ready again
+  double restore_seconds = 0;  ///< of which libvirt's restore (new layer included)
+  double answer_seconds = 0;   ///< of which waiting for the restored guest's SSH
+  std::optional<FreshGuest> fresh;  ///< clock, RNG and network refresh after a restore
+};
+
+/// The manifest's record of one node reset (results/manifest.h Manifest::resets).
+nlohmann::json to_json(const NodeReset& r);
+
 struct NodeStatus {
   NodeInfo info;
   bool running = false;
   bool ssh_reachable = false;
+  uint64_t saved_state_bytes = 0;  ///< disk used by the node's saved states
 };
 
 class Lab {
@@ -104,10 +129,16 @@ class Lab {
   util::Status down();
   /// Destroys the node, gives it a fresh upper dir (and optionally another image),
   /// starts it and waits until ready.
-  util::Status reset_node(const std::string& node, const std::string& image = "");
+  /// `boot`: boot this time even when the node has a saved state (its state is kept).
+  util::Status reset_node(const std::string& node, const std::string& image = "",
+                          bool boot = false);
   /// reset_node for several nodes at once: all are restarted, then all are waited for
   /// (the boots overlap, so resetting N targets takes about as long as one).
-  util::Status reset_nodes(const std::vector<std::string>& nodes);
+  util::Status reset_nodes(const std::vector<std::string>& nodes, bool boot = false);
+  /// How each node of the last reset_node(s) call was reset.
+  const std::map<std::string, NodeReset>& last_resets() const { return resets_; }
+  /// "snapshot" or "boot": what resets of this lab do.
+  std::string reset_mode() const { return snapshots_ ? "snapshot" : "boot"; }
   /// Waits until SSH answers, the node's init finished, /testbed/health.sh exits 0 and
   /// the image's `expect` facts hold on the node (check_expect). The error names the
   /// failing check and shows its output (for a VM that never answers, its console).
@@ -152,6 +183,18 @@ class Lab {
   util::Status create_state();    ///< state dir, lab.json, keys, known_hosts
   util::Status launch();          ///< networks, host containment, nodes (router first)
   util::Status wait_all();        ///< every node ready, router first
+  /// Snapshot resets: the saved state of every scanner and target node (reset.cc).
+  util::Status capture_states();
+  /// Saves `node`'s state (it is ready and pristine) and restores it at once.
+  util::Status capture_state(const std::string& node, NodeReset* rec);
+  /// capture_state; when that fails the node's resets boot (a warning and the reset's
+  /// `fallback` say why) and the node is made to run again if saving stopped it.
+  util::Status capture_or_boot(const std::string& node, NodeReset* rec);
+  /// Restores `node` from its saved state and refreshes the guest; an error means the
+  /// caller boots it instead.
+  util::Status restore_state(const std::string& node, NodeReset* rec);
+  /// After a restore: SSH answers, then clock, RNG and neighbours (fresh_guest.h).
+  util::Status refresh_restored(const std::string& node, NodeReset* rec);
   std::vector<const config::TopologyNode*> boot_order() const;
   util::Status create_networks();
   util::Status create_node(const config::TopologyNode& n);
@@ -178,6 +221,8 @@ class Lab {
   std::map<std::string, NodeInfo> infos_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<NodeStorage> storage_;
+  std::unique_ptr<virt::NodeSnapshots> snapshots_;  ///< null: nodes boot on every reset
+  std::map<std::string, NodeReset> resets_;
   int64_t created_ = 0;
   bool kept_ = false;
   std::string accel_;  ///< VM labs: "kvm" or "tcg" (resolve_accel); "test" on test:///

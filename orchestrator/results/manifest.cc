@@ -105,7 +105,8 @@ const char* const kKnown[] = {"schema_version", "status",          "run",
                               "command_line",   "lab",             "images",
                               "scanner_version", "scanner_command", "scan_line_latency_s",
                               "scan",           "capture",         "wall_seconds",
-                              "scanner_kind",   "ids",             "retries"};
+                              "scanner_kind",   "ids",             "retries",
+                              "resets"};
 
 }  // namespace
 
@@ -170,6 +171,7 @@ json to_json(const Manifest& m) {
     j["retries"].push_back(
         {{"attempt", r.attempt}, {"stage", r.stage}, {"reason", r.reason}, {"at", r.at}});
   if (!m.ids.is_null()) j["ids"] = m.ids;
+  if (!m.resets.empty()) j["resets"] = m.resets;
   return j;
 }
 
@@ -215,6 +217,10 @@ util::Result<Manifest> manifest_from_json(const json& j, const std::string& name
   if (const json* ids = f.find("ids")) {
     if (!ids->is_object()) f.bad("ids", "an object");
     else m.ids = *ids;
+  }
+  if (const json* r = f.find("resets")) {
+    if (!r->is_object()) f.bad("resets", "an object");
+    else m.resets = *r;
   }
   f.str("scanner_version", &m.scanner_version);
   if (const json* cmd = f.find("scanner_command")) {

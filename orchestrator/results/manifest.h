@@ -106,6 +106,12 @@ struct Manifest {
   /// Suricata version, image, rule files and their SHA-256, packets, drops, alerts
   /// (ids::sensor_manifest). Null when no sensor ran.
   nlohmann::json ids;
+  /// How each node reset for this run was done, node name -> {"method": "snapshot" |
+  /// "boot", "image", "seconds", and for snapshots the state's "state_sha256",
+  /// "state_taken", the guest clock's "clock_offset_ms" before/after and "reseeded"; a
+  /// "fallback" reason when a snapshot reset booted instead}. Empty when no node was
+  /// reset (manifests from before snapshot resets too).
+  nlohmann::json resets = nlohmann::json::object();
   /// Top-level keys this testbed does not know (written by another tool or a newer minor
   /// addition): kept and written back unchanged.
   nlohmann::json extra = nlohmann::json::object();

@@ -69,6 +69,9 @@ class LabDriver {
   /// Hands the scanner node one frame that only it sees (capture/wake_frame.h): for a
   /// scanner whose tracker says it is lingering (analysis::ConsoleTracker::lingering).
   virtual util::Status wake_scanner() { return util::fail("this lab cannot wake its scanner"); }
+  /// How the nodes of the last prepare_scanner / reset_targets call were reset, node ->
+  /// record (lab::to_json(NodeReset)); the run manifest's "resets".
+  virtual nlohmann::json last_resets() const { return nlohmann::json::object(); }
   /// Takes the lab down; idempotent.
   virtual util::Status down() = 0;
 };

@@ -128,6 +128,13 @@ class VirtLabDriver : public LabDriver {
     return lab_->reset_nodes(facts_.target_nodes);
   }
 
+  nlohmann::json last_resets() const override {
+    nlohmann::json j = nlohmann::json::object();
+    if (lab_)
+      for (const auto& [node, r] : lab_->last_resets()) j[node] = lab::to_json(r);
+    return j;
+  }
+
   Status check_targets() override {
     if (!lab_) return fail("the lab is not up");
     for (const auto& t : facts_.target_nodes) {
@@ -254,6 +261,7 @@ Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp
   lo.uri = !opts.uri.empty() ? opts.uri : config::lab_uris(exp).front();
   lo.backend = exp.backend;
   lo.accel = exp.accel;
+  lo.reset = exp.reset;
   lo.images = exp.node_images;  // e.g. kvm-router for router on KVM
   if (!exp.scanners.empty()) {
     for (const auto& n : topo->nodes) {

@@ -277,12 +277,14 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
     stage = "reset-targets";
     util::log_info("[{}/{}] resetting targets to their pristine images", slot.label, slot.rep);
     if (auto st = lab.reset_targets(); !st) return st;
+    manifest.resets.update(lab.last_resets());
   }
   if (is_interrupted(opts)) return fail("interrupted");
 
   stage = "start-scanner";
   util::log_info("[{}/{}] starting scanner node on image {}", slot.label, slot.rep, slot.image);
   if (auto st = lab.prepare_scanner(slot.image); !st) return st;
+  manifest.resets.update(lab.last_resets());
   auto shell = lab.scanner_shell();
   if (!shell) return shell.error();
 

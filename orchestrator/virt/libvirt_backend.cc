@@ -126,12 +126,52 @@ util::Status LibvirtBackend::remove_node(const std::string& name) {
   auto dom = find_domain(name);
   if (!dom) return dom.error();
   if (!*dom) return {};
+  // Asked first: a transient domain (a restored saved state) is gone once destroyed.
+  int persistent = virDomainIsPersistent(dom->get());
+  if (persistent < 0) return failure(fmt::format("cannot query node '{}'", name));
   int active = virDomainIsActive(dom->get());
   if (active < 0 || (active == 1 && virDomainDestroy(dom->get()) < 0))
     return failure(fmt::format("cannot stop node '{}'", name));
-  int persistent = virDomainIsPersistent(dom->get());
-  if (persistent < 0 || (persistent == 1 && virDomainUndefine(dom->get()) < 0))
+  if (persistent == 1 && virDomainUndefine(dom->get()) < 0)
     return failure(fmt::format("cannot undefine node '{}'", name));
+  return {};
+}
+
+util::Status LibvirtBackend::save_node(const std::string& name, const std::string& file) {
+  SigpipeGuard no_sigpipe;  // libvirtd may have closed the connection
+  auto dom = find_domain(name);
+  if (!dom) return dom.error();
+  if (!*dom) return util::fail("no node '{}' is defined", name);
+  if (virDomainSaveFlags(dom->get(), file.c_str(), nullptr, VIR_DOMAIN_SAVE_RUNNING) < 0)
+    return failure(fmt::format("cannot save node '{}' to {}", name, file));
+  return {};
+}
+
+util::Result<std::string> LibvirtBackend::saved_state_xml(const std::string& file) {
+  SigpipeGuard no_sigpipe;  // libvirtd may have closed the connection
+  if (auto s = ensure_connected(); !s) return s.error();
+  char* xml = virDomainSaveImageGetXMLDesc(conn_.get(), file.c_str(),
+                                           VIR_DOMAIN_SAVE_IMAGE_XML_SECURE);
+  if (!xml) return failure(fmt::format("cannot read the saved state {}", file));
+  std::string out(xml);
+  std::free(xml);
+  return out;
+}
+
+util::Status LibvirtBackend::set_saved_state_xml(const std::string& file, const std::string& xml) {
+  SigpipeGuard no_sigpipe;  // libvirtd may have closed the connection
+  if (auto s = ensure_connected(); !s) return s;
+  if (virDomainSaveImageDefineXML(conn_.get(), file.c_str(), xml.c_str(),
+                                  VIR_DOMAIN_SAVE_RUNNING) < 0)
+    return failure(fmt::format("cannot update the domain XML of the saved state {}", file));
+  return {};
+}
+
+util::Status LibvirtBackend::restore_node(const std::string& file) {
+  SigpipeGuard no_sigpipe;  // libvirtd may have closed the connection
+  if (auto s = ensure_connected(); !s) return s;
+  if (virDomainRestoreFlags(conn_.get(), file.c_str(), nullptr, VIR_DOMAIN_SAVE_RUNNING) < 0)
+    return failure(fmt::format("cannot restore the saved state {}", file));
   return {};
 }
 

@@ -30,6 +30,19 @@ class LibvirtBackend : public Backend {
   }
   std::string domain_xml(const NodeSpec& spec) const override { return xml_->domain_xml(spec); }
 
+  // Saved running state (libvirt's save/restore; QEMU domains): the snapshot resets of
+  // VM nodes (backends/vm/snapshot.h) are built on these four.
+  /// Saves the running domain's memory and device state to `file` (on the libvirt host);
+  /// the domain stops. Its disks are not copied: the caller freezes them.
+  util::Status save_node(const std::string& name, const std::string& file);
+  /// The domain XML stored in a saved state (with security info, as restore uses it).
+  util::Result<std::string> saved_state_xml(const std::string& file);
+  /// Replaces the domain XML stored in a saved state (disk paths only may change).
+  util::Status set_saved_state_xml(const std::string& file, const std::string& xml);
+  /// Starts a transient domain from a saved state, running. No domain of that name may be
+  /// defined with another UUID (remove_node first).
+  util::Status restore_node(const std::string& file);
+
   /// The raw connection (borrowed). A later call of this backend replaces a connection
   /// libvirtd closed; objects opened on the old one (e.g. HostVolumes' pool, which holds a
   /// reference to it) stay valid but keep failing, as they would without the reconnect.

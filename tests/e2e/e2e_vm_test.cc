@@ -1,13 +1,17 @@
 // The VM backend end to end (label e2e): `testbed run experiments/ci-vm.yaml` brings up
-// router, scanner and target as QEMU guests under TCG, scans once with Nmap 7.80,
-// captures on the router's scan tap, writes the run directory and the report, and takes
-// the lab down. Then SIGINT mid-scan on a VM lab, and `testbed gc`: nothing may be left
-// (domains, networks, taps, node disks, QEMU processes, state).
+// router, scanner and target as QEMU guests under TCG, scans twice with Nmap 7.80, each
+// run from restored saved states (snapshot resets), captures on the router's scan tap,
+// writes the run directories and the report, and takes the lab down. The two restored
+// runs must differ where two booted runs do (the scanner's random source port and initial
+// sequence numbers), and each restored guest's clock must be within 50 ms of the host's.
+// Then SIGINT while a node is being restored, and `testbed gc`: nothing may be left
+// (domains, networks, taps, node disks, saved states, QEMU processes, state).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -47,6 +51,35 @@ TEST(VmEndToEnd, CiVmExperimentUnderTcg) {
 
   fs::path results = test_support::run_results_dir(out->path() / "ci-vm");
   ASSERT_FALSE(results.empty());
+  // Both runs started from restored states, each reset recorded with its state and the
+  // guest clock's correction.
+  std::vector<std::string> first_syn;
+  for (const char* rep : {"1", "2"}) {
+    SCOPED_TRACE(std::string("run ") + rep);
+    auto mj = nlohmann::json::parse(*util::read_file(results / "7.80" / rep / "manifest.json"));
+    ASSERT_TRUE(mj.contains("resets")) << mj.dump(2);
+    for (const char* node : {"scanner", "target1"}) {
+      SCOPED_TRACE(node);
+      const auto& r = mj["resets"][node];
+      EXPECT_EQ(r["method"], "snapshot") << r.dump(2);
+      EXPECT_EQ(r["state_sha256"].get<std::string>().size(), 64u) << r.dump(2);
+      EXPECT_GT(r["state_taken"].get<int64_t>(), 1700000000) << r.dump(2);
+      EXPECT_EQ(r["reseeded"], true) << r.dump(2);
+      EXPECT_EQ(r["other_tcp_connections"], 0) << r.dump(2);
+      EXPECT_LT(std::abs(r["clock_offset_ms"]["after_correction"].get<double>()), 50.0)
+          << r.dump(2);
+    }
+    EXPECT_EQ(mj["lab"]["reset"], "snapshot") << mj["lab"].dump(2);
+    // The scanner's SYN probes: source port and sequence number of the first one.
+    auto syn = util::run_checked(
+        {"tshark", "-r", (results / "7.80" / rep / "capture.pcap").string(), "-n", "-Y",
+         "ip.src==172.24.0.10 && tcp.flags.syn==1 && tcp.flags.ack==0", "-T", "fields", "-e",
+         "tcp.srcport", "-e", "tcp.seq_raw", "-c", "1"});
+    ASSERT_TRUE(syn.ok()) << syn.error().message;
+    first_syn.push_back(syn->out);
+  }
+  // Two runs restored from one saved state still draw their own random numbers.
+  EXPECT_NE(first_syn[0], first_syn[1]) << "the first SYN probe repeats: " << first_syn[0];
   fs::path run = results / "7.80" / "1";
   for (const char* f : {"capture.pcap", "nmap.xml", "nmap.log", "phases.json", "manifest.json"})
     EXPECT_TRUE(fs::exists(run / f)) << f;
@@ -62,7 +95,7 @@ TEST(VmEndToEnd, CiVmExperimentUnderTcg) {
 
   // Table 1 equals tshark's counts on the capture.
   auto rep = nlohmann::json::parse(*util::read_file(results / "report.json"));
-  ASSERT_EQ(rep["analysis"]["captures"].size(), 1u);
+  ASSERT_EQ(rep["analysis"]["captures"].size(), 2u);
   const auto& c = rep["analysis"]["captures"][0];
   EXPECT_EQ(c["scanner"], "172.24.0.10");
   auto [sent, recv] = tshark_counts(c["pcap"].get<std::string>(), "172.24.0.10");
@@ -84,21 +117,19 @@ TEST(VmEndToEnd, CiVmExperimentUnderTcg) {
   EXPECT_TRUE(left.empty()) << left.front();
 }
 
-TEST(VmEndToEnd, SigintMidScanThenGcLeavesNothing) {
+TEST(VmEndToEnd, SigintMidRestoreThenGcLeavesNothing) {
   ASSERT_EQ(::geteuid(), 0u) << "needs root (libvirt QEMU, capture)";
   auto out = util::TempDir::create("testbed-e2e-vm-int", "/var/tmp");
   ASSERT_TRUE(out.ok());
   bool sent = false;
   auto l = launch({"run", kExperiment, "--output", out->path().string(), "--lab-name", "e2evmint"},
                   [&](const std::string& line, pid_t pid) {
-                    if (sent || line.find("nmap: phase") == std::string::npos) return;
+                    if (sent || line.find("restoring its saved state") == std::string::npos)
+                      return;
                     sent = true;
-                    std::thread([pid] {
-                      std::this_thread::sleep_for(std::chrono::seconds(3));
-                      ::kill(pid, SIGINT);
-                    }).detach();
+                    ::kill(pid, SIGINT);  // while libvirt restores the guest
                   });
-  ASSERT_TRUE(sent) << "the scan never started:\n" << l.log;
+  ASSERT_TRUE(sent) << "no node was restored:\n" << l.log;
   EXPECT_EQ(l.exit_code, 130) << l.log;
   fs::path results = test_support::run_results_dir(out->path() / "ci-vm");
   ASSERT_FALSE(results.empty());

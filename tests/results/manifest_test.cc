@@ -50,6 +50,8 @@ Manifest full_manifest() {
   m.wall_seconds = 42.5;
   m.ids = {{"suricata_version", "7.0.10"}, {"alerts", 3}, {"kernel_drops", 0}};
   m.extra = {{"future_tool", {{"alerts", 2}}}};
+  m.resets = {{"target1", {{"method", "snapshot"}, {"image", "target-lamp-ftp"},
+                           {"state_sha256", "ab12"}, {"reseeded", true}}}};
   return m;
 }
 
@@ -89,6 +91,7 @@ void expect_same(const Manifest& a, const Manifest& b) {
   if (a.capture) EXPECT_EQ(to_json(*a.capture), to_json(*b.capture));
   EXPECT_EQ(a.wall_seconds, b.wall_seconds);
   EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.resets, b.resets);
   EXPECT_EQ(a.extra, b.extra);
 }
 
@@ -111,6 +114,7 @@ TEST(Manifest, EveryFieldRoundTripsThroughTheFile) {
   EXPECT_EQ(j["future_tool"]["alerts"], 2);  // unknown keys are kept
   EXPECT_EQ(j["ids"]["alerts"], 3);
   EXPECT_EQ(j["run"]["repetition"], 2);
+  EXPECT_EQ(j["resets"]["target1"]["method"], "snapshot");
 }
 
 TEST(Manifest, UnmeasuredLatencyIsNull) {

@@ -3,14 +3,18 @@
 // images built here (the image fixture builds them). Asserts from inside the guests what
 // lab_live_test.cc asserts of containers: isolation, routes only through the router, the
 // router forwarding scan <-> targets only and dropping what the scan side sends to
-// itself, lab DNS; then a reset (fresh overlay), gc and down leaving nothing: no domain,
-// network, tap, overlay, state or QEMU process.
+// itself, lab DNS; then snapshot resets (a restored guest loses what changed, runs its
+// services, draws new random numbers and has the host's time within 50 ms), a damaged
+// saved state falling back to a boot, a forced boot, gc and down leaving nothing: no
+// domain, network, tap, overlay, saved state or QEMU process.
 #include <gtest/gtest.h>
 #include <libvirt/libvirt.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <fstream>
 #include <filesystem>
 
 #include "orchestrator/config/topology.h"
@@ -19,6 +23,7 @@
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/backends/vm/xml.h"
 #include "orchestrator/lab/gc.h"
+#include "orchestrator/lab/fresh_guest.h"
 #include "orchestrator/lab/lab.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/virt/naming.h"
@@ -154,13 +159,73 @@ TEST(VmLab, TcgUpSafetyResetGcDown) {
   // Lab DNS through the router.
   EXPECT_NE(run_on(lab, "scanner", "getent hosts target1.lab").find(target), std::string::npos);
 
-  // --- reset: a fresh overlay, back up and healthy.
+  // --- snapshot resets (the default on VM labs): lab up saved the scanner's and the
+  // target's running states; a reset restores one into a fresh disk layer.
+  EXPECT_EQ(lab.reset_mode(), "snapshot");
+  EXPECT_EQ(prov["reset"], "snapshot");
+  const fs::path saved = lab.state_dir() / "nodes" / "target1" / "states" / "target-lamp-ftp";
+  for (const char* f : {"memory.save", "disk.qcow2", "config.tar", "state.json"})
+    EXPECT_TRUE(fs::exists(saved / f)) << f;
+  EXPECT_FALSE(fs::exists(lab.state_dir() / "nodes" / "router" / "states")) << "never reset";
+  run_on(lab, "target1", "touch /root/dirty && sync");
+  std::vector<std::string> uuids;
+  for (int i = 0; i < 2; ++i) {
+    auto r0 = Clock::now();
+    auto rs = lab.reset_node("target1");
+    ASSERT_TRUE(rs.ok()) << rs.error().message;
+    RecordProperty("vm_snapshot_reset_seconds_" + std::to_string(i + 1),
+                   std::to_string(std::chrono::duration<double>(Clock::now() - r0).count()));
+    const lab::NodeReset& r = lab.last_resets().at("target1");
+    EXPECT_EQ(r.method, "snapshot");
+    EXPECT_TRUE(r.fallback.empty()) << r.fallback;
+    ASSERT_TRUE(r.fresh.has_value());
+    EXPECT_TRUE(r.fresh->reseeded);
+    EXPECT_EQ(r.fresh->other_tcp_connections, 0);
+    EXPECT_LT(std::abs(r.fresh->clock_offset_after_ms), 50.0);
+    // Changes made since the state was taken are gone; the services run (sshd answers
+    // on mgmt, Apache on the targets network).
+    run_on(lab, "target1", "test ! -e /root/dirty");
+    int rc = 0;
+    run_on(lab, "scanner", "timeout 5 bash -c 'echo > /dev/tcp/" + target + "/80'", &rc);
+    EXPECT_EQ(rc, 0) << "Apache does not answer after a restore";
+    // The kernel RNG was reseeded: two restores of one state draw different numbers.
+    uuids.push_back(run_on(lab, "target1", "cat /proc/sys/kernel/random/uuid"));
+    // The guest clock, measured independently of the correction: within 50 ms.
+    auto session = remote::SshSession::connect(lab.ssh_target("target1"));
+    ASSERT_TRUE(session.ok()) << session.error().message;
+    auto again = lab::refresh_guest(*session);
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_LT(std::abs(again->clock_offset_before_ms), 50.0)
+        << "rtt " << again->clock_rtt_ms << " ms";
+  }
+  EXPECT_NE(uuids[0], uuids[1]);
+
+  // --- a damaged saved state: the reset boots instead, says why, and takes a new state;
+  // the reset after that restores again.
+  {
+    std::fstream f(saved / "memory.save", std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.good());
+    f.seekp(-100, std::ios::end);
+    f.write("corrupt", 7);
+  }
+  auto rb = lab.reset_node("target1");
+  ASSERT_TRUE(rb.ok()) << rb.error().message;
+  EXPECT_EQ(lab.last_resets().at("target1").method, "boot");
+  EXPECT_NE(lab.last_resets().at("target1").fallback.find("damaged"), std::string::npos)
+      << lab.last_resets().at("target1").fallback;
+  EXPECT_TRUE(fs::exists(saved / "state.json")) << "a new state is taken after the boot";
+  run_on(lab, "target1", "test ! -e /root/dirty");
+  ASSERT_TRUE(lab.reset_node("target1").ok());
+  EXPECT_EQ(lab.last_resets().at("target1").method, "snapshot");
+
+  // --- a forced boot (`lab reset --boot`): a fresh overlay, back up and healthy.
   run_on(lab, "target1", "touch /root/dirty && sync");
   auto r0 = Clock::now();
-  auto rs = lab.reset_node("target1");
+  auto rs = lab.reset_node("target1", "", /*boot=*/true);
   ASSERT_TRUE(rs.ok()) << rs.error().message;
   RecordProperty("vm_reset_seconds",
                  std::to_string(std::chrono::duration<double>(Clock::now() - r0).count()));
+  EXPECT_EQ(lab.last_resets().at("target1").method, "boot");
   run_on(lab, "target1", "test ! -e /root/dirty");
 
   // --- a node that does not come up: the error names it and shows its console.
@@ -200,7 +265,7 @@ TEST(VmLab, TcgUpSafetyResetGcDown) {
   for (const auto& ob : *objs) EXPECT_NE(ob.meta.lab, "tbvmtest") << ob.name;
   EXPECT_EQ(host_links().find("tb" + lab_tag("tbvmtest")), std::string::npos) << host_links();
   EXPECT_EQ(qemu_processes_of("tbvmtest"), "");
-  EXPECT_FALSE(fs::exists(lab.state_dir()));
+  EXPECT_FALSE(fs::exists(lab.state_dir())) << "saved states go with the lab's state dir";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <libvirt/libvirt.h>
 
 #include "orchestrator/backends/vm/backend.h"
+#include "orchestrator/backends/vm/snapshot.h"
 #include "orchestrator/backends/vm/storage.h"
 #include "orchestrator/backends/vm/volumes.h"
 #include "orchestrator/virt/libvirt_backend.h"
@@ -23,7 +24,13 @@ util::Result<BackendParts> connect(const std::string& uri, const std::string& ac
   if (is_test_uri(uri)) return make_vm_backend(uri, vm_xml_options_for_test_driver());
   VmXmlOptions o;
   o.domain_type = accel == "kvm" ? "kvm" : "qemu";  // "qemu" = TCG
-  return make_vm_backend(uri, std::move(o));
+  auto parts = make_vm_backend(uri, std::move(o));
+  if (!parts) return parts;
+  // Saved states live in the lab's state dir on this machine: local hosts only.
+  if (uri.rfind("qemu:///", 0) == 0)
+    if (auto* lv = dynamic_cast<virt::LibvirtBackend*>(parts->backend.get()))
+      parts->snapshots = std::make_unique<VmSnapshots>(lv);
+  return parts;
 }
 
 void prepare_host(const std::string&) {}
@@ -35,6 +42,7 @@ util::Status attach_lab_host(BackendParts& parts) {
   auto v = HostVolumes::open(lv->connection());
   if (!v) return v.error();
   storage->use_volumes(std::make_shared<HostVolumes>(std::move(*v)));
+  parts.snapshots.reset();  // the node disks are volumes there; states are not (yet)
   return {};
 }
 
