@@ -36,7 +36,9 @@ struct CaptureOptions {
   bool immediate = false;
   std::string bpf_filter;  ///< empty = everything
   /// stop() waits this long before ending the capture, so that replies to the last
-  /// packets sent (and packets still in flight) are in the file.
+  /// packets sent (and packets still in flight) are in the file. LiveCapture waits at
+  /// least 300 ms whatever this says: packets the kernel holds but has not yet handed over
+  /// (its ring block not retired) would otherwise be lost.
   std::chrono::milliseconds stop_grace{1000};
 };
 

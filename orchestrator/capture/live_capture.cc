@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +16,7 @@ namespace {
 using util::fail;
 
 constexpr int kReadTimeoutMs = 100;  // pcap_dispatch returns at least this often
+constexpr int kMinStopGraceMs = 3 * kReadTimeoutMs;  // > one ring block's retire timeout
 constexpr auto kFlushInterval = std::chrono::seconds(1);
 
 double ts_seconds(const pcap_pkthdr* h) {
@@ -202,9 +204,13 @@ void LiveCapture::loop() {
 util::Result<CaptureStats> LiveCapture::stop() {
   if (stopped_) return fail("capture on '{}': stop() called twice", opts_.interface);
   stopped_ = true;
-  if (opts_.stop_grace.count() > 0) {  // (loop_error_ is only safe to read after join)
-    std::this_thread::sleep_for(opts_.stop_grace);
-  }
+  // Packets sit in the kernel ring's current block until it is retired (full, or the read
+  // timeout after its first packet): the non-blocking drain below cannot see them. Wait
+  // at least that long, so a stop right after the last packet (Ctrl-C, grace 0) keeps it.
+  // Measured: `lab capture` stopped at once after a 3-echo ping kept 4 of its 6 frames.
+  // (loop_error_ is only safe to read after join.)
+  std::this_thread::sleep_for(
+      std::max(opts_.stop_grace, std::chrono::milliseconds(kMinStopGraceMs)));
   end_thread();
 
   // Drop counters after the last packet was read, so they cover the whole capture.
