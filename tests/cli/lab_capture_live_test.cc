@@ -18,11 +18,10 @@
 #include <thread>
 
 #include "orchestrator/capture/live_capture.h"
-#include "orchestrator/images/cache.h"
 #include "orchestrator/lab/lab.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
-#include "tests/host_capability.h"
+#include "tests/support/live_lab.h"
 #include "tests/support/testbed_cli.h"
 
 namespace testbed {
@@ -55,56 +54,17 @@ std::string text_of(const fs::path& p) {
   return t ? *t : "";
 }
 
-class LabCapture : public ::testing::Test {
+class LabCapture : public test_support::LiveLab {
  protected:
   static void SetUpTestSuite() {
-    if (::geteuid() != 0) {
-      skip_ = "the live lab needs root (libvirt LXC, overlay mounts, capture)";
-      return;
-    }
-    for (const char* img : {"router", "scanner-nmap-7.80", "target-lamp-ftp"})
-      if (!images::find_image(img).ok()) {
-        skip_ = std::string("image '") + img + "' is not built; run `testbed image build --all`";
-        return;
-      }
-    if (auto why = testbed::testing::libvirt_missing(); !why.empty()) {
-      skip_ = why;
-      return;
-    }
     if (!util::have_program("tshark")) {
       skip_ = "tshark is not installed (apt-get install tshark)";
       return;
     }
-    auto d = util::TempDir::create("tb-capture-test", "/var/tmp");
-    ASSERT_TRUE(d.ok());
-    dir_ = new util::TempDir(std::move(*d));
-    (void)tb({"lab", "down", kLab, "--ignore-missing"});  // a crashed earlier run's lab
-    auto up = tb({"lab", "up", std::string(TESTBED_SOURCE_DIR) + "/topology/two-subnet-small.yaml",
-                  "--name", kLab});
-    up_ok_ = up.exit_code == 0;
-    ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+    bring_up(kLab, "tb-capture-test");
   }
-  static void TearDownTestSuite() {
-    if (dir_) {
-      auto down = tb({"lab", "down", kLab});
-      EXPECT_EQ(down.exit_code, 0) << down.err;
-      delete dir_;
-      dir_ = nullptr;
-    }
-  }
-  void SetUp() override {
-    if (!skip_.empty()) GTEST_SKIP() << skip_;
-    ASSERT_TRUE(up_ok_) << "the lab did not come up";
-  }
+  static void TearDownTestSuite() { take_down(); }
 
-  static util::ProcessResult tb(std::vector<std::string> args) {
-    args.insert(args.begin(), testbed_binary());
-    util::ProcessOptions o;
-    o.timeout = std::chrono::minutes(5);
-    auto r = util::run_process(args, o);
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return r ? *r : util::ProcessResult{};
-  }
   /// `count` echo requests from the scanner to the target, through the router.
   static void ping(int count) {
     auto r = tb({"lab", "exec", kLab, "scanner", "--", "ping", "-n", "-c", std::to_string(count),
@@ -119,9 +79,6 @@ class LabCapture : public ::testing::Test {
     return icmp_frames(r.ok() ? r->out : "");
   }
 
-  static inline util::TempDir* dir_ = nullptr;
-  static inline std::string skip_;
-  static inline bool up_ok_ = false;
 };
 
 TEST_F(LabCapture, FramesPipedToTsharkEqualTheOwnCapture) {
