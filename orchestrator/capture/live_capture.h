@@ -8,7 +8,8 @@
 // pcap_open_offline_with_tstamp_precision(..., PCAP_TSTAMP_PRECISION_NANO), tshark or capinfos.
 //
 // The file is written to output + ".part" and renamed to `output` only by a stop() that
-// found no error: a file at `output` is always complete.
+// found no error: a file at `output` is always complete. With CaptureOptions::output_fd
+// the same pcap stream goes to that descriptor instead (a pipe), flushed at every read.
 #include <pcap/pcap.h>
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "orchestrator/capture/capture.h"
 #include "orchestrator/util/result.h"
 
 namespace testbed::capture {
@@ -36,39 +38,9 @@ using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;
 /// pcap_dump_close cannot report errors: flush and check before closing (see stop()).
 using PcapDumperHandle = std::unique_ptr<pcap_dumper_t, PcapDumperCloser>;
 
-struct CaptureOptions {
-  std::string interface;         ///< e.g. the host-side veth of the router's scan NIC
-  std::filesystem::path output;  ///< final pcap path; output + ".part" while capturing
-  int snaplen = 262144;          ///< full packets
-  int buffer_bytes = 64 << 20;   ///< kernel ring size: headroom for -T4 bursts
-  /// Immediate mode hands each packet over at once. Off by default, deliberately: with
-  /// Linux TPACKET_V3 and full snaplen each ring block is 256 KiB and immediate mode
-  /// retires a block after ~1 ms however empty, so a capture thread starved of CPU for
-  /// ~0.25 s (a loaded 2-core host) runs out of blocks and drops packets although the
-  /// buffer holds only a few hundred KB. Measured here: 2000-packet burst on a loaded host,
-  /// immediate: 606 dropped; not immediate: 0. Without it packets reach the file (and
-  /// packets_so_far) at most the 100 ms read timeout later, which nothing here needs.
-  bool immediate = false;
-  std::string bpf_filter;  ///< empty = everything
-  /// stop() waits this long before ending the capture, so that replies to the last
-  /// packets sent (and packets still in flight) are in the file.
-  std::chrono::milliseconds stop_grace{1000};
-};
-
-struct CaptureStats {
-  uint64_t packets_written = 0;    ///< packets in the file
-  uint64_t bytes_written = 0;      ///< sum of captured lengths (caplen) in the file
-  uint64_t bytes_on_wire = 0;      ///< sum of original lengths (len)
-  uint64_t kernel_received = 0;    ///< pcap_stats ps_recv
-  uint64_t kernel_dropped = 0;     ///< pcap_stats ps_drop: dropped for lack of buffer space
-  uint64_t interface_dropped = 0;  ///< pcap_stats ps_ifdrop: dropped by the interface/driver
-  double first_ts = 0;             ///< first packet's time stamp, s since epoch (0 if none)
-  double last_ts = 0;              ///< last packet's time stamp
-};
-
 /// A running capture. Not copyable or movable (its thread refers to it); hold it by
 /// unique_ptr. Destroying it without stop() ends the capture and deletes the .part file.
-class LiveCapture {
+class LiveCapture : public Capture {
  public:
   /// Opens and activates the interface, compiles the filter, creates output + ".part" and
   /// starts the capture thread. Fails with a message naming the interface (missing
@@ -77,16 +49,19 @@ class LiveCapture {
 
   LiveCapture(const LiveCapture&) = delete;
   LiveCapture& operator=(const LiveCapture&) = delete;
-  ~LiveCapture();
+  ~LiveCapture() override;
 
   /// Packets written so far (for progress). Thread-safe.
-  uint64_t packets_so_far() const { return packets_.load(std::memory_order_relaxed); }
+  uint64_t packets_so_far() const override { return packets_.load(std::memory_order_relaxed); }
+  /// max_packets written, or writing failed (EPIPE: the reader of output_fd went away).
+  bool finished() const override { return finished_.load(); }
 
   /// Waits opts.stop_grace, ends the capture, drains what the kernel still holds, reads
   /// the drop counters, flushes and fsyncs the file and renames it to `output`. On any
   /// write error (e.g. ENOSPC) the .part file is removed and an error returned: no
-  /// incomplete file ever sits at `output`. Call once.
-  util::Result<CaptureStats> stop();
+  /// incomplete file ever sits at `output`. Call once. Stream (output_fd): flushed; an
+  /// error says writing the stream failed.
+  util::Result<CaptureStats> stop() override;
 
   const CaptureOptions& options() const { return opts_; }
 
@@ -104,6 +79,7 @@ class LiveCapture {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> packets_{0};
+  std::atomic<bool> finished_{false};
   bool stopped_ = false;
 
   // Written only by the capture thread while it runs; read after join().

@@ -1,5 +1,6 @@
 #include "orchestrator/capture/remote_capture.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -109,6 +110,7 @@ std::vector<std::string> tcpdump_argv(const CaptureOptions& o) {
                                    "-B",        std::to_string(std::max(1, o.buffer_bytes / 1024)),
                                    "-U",        "--time-stamp-precision=nano",
                                    "-w",        "-"};
+  if (o.max_packets > 0) argv.insert(argv.end(), {"-c", std::to_string(o.max_packets)});
   if (!o.bpf_filter.empty()) argv.push_back(o.bpf_filter);
   return argv;
 }
@@ -118,14 +120,24 @@ util::Result<std::unique_ptr<RemoteCapture>> RemoteCapture::start(const remote::
   std::unique_ptr<RemoteCapture> c(new RemoteCapture());
   c->host_ = host;
   c->opts_ = opts;
-  c->part_ = opts.output.string() + ".part";
+  if (opts.output_fd < 0) c->part_ = opts.output.string() + ".part";
   auto session = remote::SshSession::connect(host);
   if (!session)
     return fail("capture of {} on lab host {}: {}", opts.interface, host.host,
                 session.error().message);
   c->session_ = std::make_unique<remote::SshSession>(std::move(*session));
-  c->file_ = std::fopen(c->part_.c_str(), "wbe");
-  if (!c->file_) return fail("cannot create '{}': {}", c->part_.string(), std::strerror(errno));
+  if (opts.output_fd >= 0) {  // our own descriptor: fclose must not close the caller's
+    const int fd = ::fcntl(opts.output_fd, F_DUPFD_CLOEXEC, 3);
+    c->file_ = fd >= 0 ? ::fdopen(fd, "wb") : nullptr;
+    if (!c->file_) {
+      const int err = errno;
+      if (fd >= 0) ::close(fd);
+      return fail("cannot write to descriptor {}: {}", opts.output_fd, std::strerror(err));
+    }
+  } else {
+    c->file_ = std::fopen(c->part_.c_str(), "wbe");
+    if (!c->file_) return fail("cannot create '{}': {}", c->part_.string(), std::strerror(errno));
+  }
   c->thread_ = std::thread([p = c.get()] { p->run(); });
 
   std::unique_lock lock(c->mu_);
@@ -151,8 +163,12 @@ void RemoteCapture::run() {
   o.stop = &stop_;
   o.on_out_data = [this](std::string_view d) {
     if (!error_.empty()) return;
-    if (std::fwrite(d.data(), 1, d.size(), file_) != d.size()) {
-      error_ = fmt::format("cannot write '{}': {}", part_.string(), std::strerror(errno));
+    const bool stream = opts_.output_fd >= 0;  // a reader waits: pass it on at once
+    if (std::fwrite(d.data(), 1, d.size(), file_) != d.size() ||
+        (stream && std::fflush(file_) != 0)) {
+      error_ = stream ? fmt::format("writing the pcap stream failed: {}", std::strerror(errno))
+                      : fmt::format("cannot write '{}': {}", part_.string(), std::strerror(errno));
+      finished_ = true;
       return;
     }
     if (auto st = counter_.feed(d); !st) error_ = st.error().message;
@@ -171,6 +187,7 @@ void RemoteCapture::run() {
   if (r) exit_status_ = r->exit_status;
   std::lock_guard lock(mu_);
   ended_ = true;
+  finished_ = true;
   cv_.notify_all();
 }
 
@@ -178,10 +195,10 @@ util::Status RemoteCapture::discard(const std::string& why) {
   if (file_) std::fclose(file_);
   file_ = nullptr;
   std::error_code ec;
-  fs::remove(part_, ec);
+  if (!part_.empty()) fs::remove(part_, ec);
   if (why.empty()) return {};
-  return fail("capture of {} on lab host {}: {}; no file written", opts_.interface, host_.host,
-              why);
+  return fail("capture of {} on lab host {}: {}{}", opts_.interface, host_.host, why,
+              part_.empty() ? "" : "; no file written");
 }
 
 util::Result<CaptureStats> RemoteCapture::stop() {
@@ -202,15 +219,19 @@ util::Result<CaptureStats> RemoteCapture::stop() {
     return discard(fmt::format("{} packets arrived but tcpdump captured {}", counter_.records(),
                                k.captured))
         .error();
-  if (std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0)
-    return discard(fmt::format("cannot write '{}': {}", part_.string(), std::strerror(errno)))
+  const bool stream = opts_.output_fd >= 0;
+  if (std::fflush(file_) != 0 || (!stream && ::fsync(fileno(file_)) != 0))
+    return discard(fmt::format("cannot write '{}': {}",
+                               stream ? "the pcap stream" : part_.string(), std::strerror(errno)))
         .error();
   std::fclose(file_);
   file_ = nullptr;
-  std::error_code ec;
-  fs::rename(part_, opts_.output, ec);
-  if (ec)
-    return discard(fmt::format("cannot rename '{}': {}", part_.string(), ec.message())).error();
+  if (!stream) {
+    std::error_code ec;
+    fs::rename(part_, opts_.output, ec);
+    if (ec)
+      return discard(fmt::format("cannot rename '{}': {}", part_.string(), ec.message())).error();
+  }
   CaptureStats s;
   s.packets_written = counter_.records();
   s.bytes_written = counter_.bytes_captured();

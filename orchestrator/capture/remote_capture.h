@@ -7,7 +7,8 @@
 // arrives, record by record counted. stop() ends it with SIGTERM, so tcpdump reports its
 // kernel counters, and checks that the stream ended on a record boundary and held as many
 // records as tcpdump says it captured. As with LiveCapture, the file is written to
-// output + ".part" and renamed to `output` only by a stop() that found no error.
+// output + ".part" and renamed to `output` only by a stop() that found no error; with
+// CaptureOptions::output_fd the stream is passed on to that descriptor as it arrives.
 //
 // Time stamps come from the lab host's clock: keep it synchronised (NTP) with this one,
 // which stamps the scanner's console lines.
@@ -20,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "orchestrator/capture/live_capture.h"
+#include "orchestrator/capture/capture.h"
 #include "orchestrator/remote/ssh.h"
 #include "orchestrator/util/result.h"
 
@@ -62,10 +63,10 @@ struct TcpdumpCounters {
 TcpdumpCounters parse_tcpdump_counters(std::string_view stderr_text);
 
 /// The argument vector run on the lab host for `opts` (interface, snaplen, buffer,
-/// filter; output to standard output, unbuffered, nanosecond time stamps).
+/// filter, -c max_packets; output to standard output, unbuffered, nanosecond time stamps).
 std::vector<std::string> tcpdump_argv(const CaptureOptions& opts);
 
-class RemoteCapture {
+class RemoteCapture : public Capture {
  public:
   /// Logs in to `host` (its key pinned as for every SSH here), starts tcpdump and returns
   /// once it is listening — packets sent after that are captured. Fails naming the host
@@ -76,15 +77,17 @@ class RemoteCapture {
   RemoteCapture(const RemoteCapture&) = delete;
   RemoteCapture& operator=(const RemoteCapture&) = delete;
   /// Without stop(): ends tcpdump and deletes the .part file.
-  ~RemoteCapture();
+  ~RemoteCapture() override;
 
-  uint64_t packets_so_far() const { return packets_.load(std::memory_order_relaxed); }
+  uint64_t packets_so_far() const override { return packets_.load(std::memory_order_relaxed); }
+  /// tcpdump ended (max_packets reached, or it or the connection failed) or writing failed.
+  bool finished() const override { return finished_.load(); }
 
   /// Waits opts.stop_grace, ends tcpdump, checks the stream (whole records, as many as
   /// tcpdump captured), fsyncs and renames the file. Any error removes the .part file.
   /// kernel_dropped includes packets tcpdump had received but not yet written when it
   /// was ended: tcpdump hands packets over up to 1 s late, so give stop_grace >= 1.5 s.
-  util::Result<CaptureStats> stop();
+  util::Result<CaptureStats> stop() override;
 
  private:
   RemoteCapture() = default;
@@ -99,6 +102,7 @@ class RemoteCapture {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> packets_{0};
+  std::atomic<bool> finished_{false};
   bool stopped_ = false;
 
   // Shared with the capture thread: `listening_` and `ended_` under mu_.

@@ -1,6 +1,7 @@
 #pragma once
 // The subcommand table. Each verb lives in its own file (cli/<verb>.cc) and adds a
 // CLI11 subcommand whose callback stores the process exit code in CliContext.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,5 +91,12 @@ void add_nightly_command(CLI::App& app, CliContext& ctx);
 void add_history_command(CLI::App& app, CliContext& ctx);
 /// `lab graph`, added to the `lab` verb (cli/lab_graph.cc).
 void add_lab_graph_subcommand(CLI::App& lab, CliContext& ctx);
+/// `lab capture`, added to the `lab` verb (cli/lab_capture.cc).
+void add_lab_capture_subcommand(CLI::App& lab, CliContext& ctx);
+/// Logs why lab `name` cannot be used and returns `code` when it is not a valid lab name or
+/// has no state directory under `state_root` (as every lab verb treats a name it cannot
+/// resolve); nullopt when the lab exists (cli/lab.cc).
+std::optional<int> check_lab_exists(const std::string& name, const std::string& state_root,
+                                    int code = kExitBadInput);
 
 }  // namespace testbed::cli

@@ -1,4 +1,4 @@
-// `testbed lab up|status|exec|down` — bring a topology's lab up by hand, look at it,
+// `testbed lab up|status|exec|cp|reset|down` — bring a topology's lab up by hand, look at it,
 // run commands on its nodes, take it down.
 #include "orchestrator/config/backend.h"
 #include "orchestrator/lab/lab.h"
@@ -63,20 +63,8 @@ bool lab_exists(const LabArgs& a) {
   return fs::exists(fs::path(a.state_root) / a.name, ec);
 }
 
-/// Logs why `a.name` cannot be used and returns `code` (2, `lab exec` 255) when it is not
-/// a valid lab name (bad input) or names no lab (not found), as every verb treats a name it
-/// cannot resolve; nullopt when the lab exists.
 std::optional<int> check_lab_exists(const LabArgs& a, int code = kExitBadInput) {
-  if (auto s = virt::check_lab_name(a.name); !s) {
-    util::log_error("{}", s.error().message);
-    return code;
-  }
-  if (!lab_exists(a)) {
-    util::log_error("no lab '{}' (nothing in {}); `testbed lab status` lists the labs", a.name,
-                    a.state_root);
-    return code;
-  }
-  return std::nullopt;
+  return cli::check_lab_exists(a.name, a.state_root, code);
 }
 
 /// Logs the lab's nodes and returns `code` when `node` is not one of them.
@@ -299,12 +287,27 @@ int cmd_down(const LabArgs& a) {
 
 }  // namespace
 
+std::optional<int> check_lab_exists(const std::string& name, const std::string& state_root,
+                                    int code) {
+  if (auto s = virt::check_lab_name(name); !s) {
+    util::log_error("{}", s.error().message);
+    return code;
+  }
+  std::error_code ec;
+  if (!fs::exists(fs::path(state_root) / name, ec)) {
+    util::log_error("no lab '{}' (nothing in {}); `testbed lab status` lists the labs", name,
+                    state_root);
+    return code;
+  }
+  return std::nullopt;
+}
+
 void add_lab_command(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<LabArgs>();
   auto* lab = app.add_subcommand(
       "lab", "Bring a lab up from a topology, inspect it, run commands, take it down");
   lab->require_subcommand(1);
-  // Inherited by up, status, exec, cp, reset and down (lab graph has its own).
+  // Inherited by up, status, exec, cp, reset and down (lab graph and capture have their own).
   lab->footer(
       "Exit codes: 0 done, 1 a libvirt or SSH operation failed, 2 bad input (bad topology or\n"
       "name, unknown lab, node or image; nothing was created), 4 host not ready (libvirtd not\n"
@@ -315,6 +318,7 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
       "          testbed lab exec two-subnet scanner -- nmap --version\n"
       "          testbed lab cp two-subnet scanner:/tmp/scan.xml .\n"
       "          testbed lab reset two-subnet target1\n"
+      "          testbed lab capture two-subnet scan -w - | tshark -r -\n"
       "          testbed lab down two-subnet");
   lab->add_option("--uri", args->uri, "libvirt URI of the backend")->capture_default_str();
 
@@ -392,6 +396,7 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
   rs->callback([&ctx, args] { ctx.exit_code = cmd_reset(*args); });
 
   add_lab_graph_subcommand(*lab, ctx);
+  add_lab_capture_subcommand(*lab, ctx);
   auto* dn = lab->add_subcommand(
       "down", "Remove the lab's nodes, networks, mounts and state; an unknown lab is an error (2)");
   dn->add_option("name", args->name, "Lab name")->required();

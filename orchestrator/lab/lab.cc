@@ -158,6 +158,15 @@ std::vector<std::string> Lab::target_subnets() const { return topo_.target_subne
 
 std::string Lab::bridge(const std::string& network) const { return bridge_name(name_, network); }
 
+std::vector<std::pair<std::string, std::string>> Lab::capture_targets() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& net : topo_.networks) out.emplace_back(net.name, bridge(net.name));
+  for (const auto& n : topo_.nodes)
+    for (const auto& itf : n.interfaces)
+      out.emplace_back(n.name + ":" + itf.network, infos_.at(n.name).host_devs.at(itf.network));
+  return out;
+}
+
 util::Status Lab::write_state(bool kept) const {
   json j;
   j["name"] = name_;

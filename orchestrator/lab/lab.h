@@ -162,6 +162,10 @@ class Lab {
   std::vector<std::string> target_subnets() const;
   /// The bridge device of a network.
   std::string bridge(const std::string& network) const;
+  /// What may be captured on (`testbed lab capture`), in topology order as (target, host
+  /// device): every network by name (its bridge), then every node interface as
+  /// NODE:NETWORK (its host-side veth or tap). On the lab host when lab_host() is set.
+  std::vector<std::pair<std::string, std::string>> capture_targets() const;
   /// Runs argv on the node over SSH (a fresh remote::SshSession). A non-zero exit status
   /// is in the result; connection failures and timeouts are errors.
   util::Result<remote::ExecResult> exec(const std::string& node,

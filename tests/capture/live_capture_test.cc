@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <thread>
 
@@ -220,6 +221,53 @@ TEST_F(VethPair, FilterKeepsOnlyMatchingPackets) {
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(st->packets_written, 10u);
   EXPECT_EQ(tshark_packets(out), 10u);
+}
+
+// `lab capture -w - --count N`: the pcap stream goes to a descriptor (here a file opened by
+// the test, as a shell redirect would), holds exactly the first N packets, and the capture
+// says it is finished without being stopped.
+TEST_F(VethPair, StreamToADescriptorStopsAtMaxPackets) {
+  const fs::path out = dir_->path() / "stream.pcap";
+  const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  CaptureOptions o;
+  o.output_fd = fd;
+  o.max_packets = 25;
+  o.stop_grace = 0ms;
+  o.bpf_filter = "udp";
+  auto cap = start(o);
+  ASSERT_TRUE(cap.ok()) << cap.error().message;
+  EXPECT_FALSE((*cap)->finished());
+  send_udp(100, 40);
+  for (int i = 0; i < 50 && !(*cap)->finished(); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE((*cap)->finished());
+  auto st = (*cap)->stop();
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  ::close(fd);
+  EXPECT_EQ(st->packets_written, 25u);
+  EXPECT_EQ(tshark_packets(out), 25u);
+  EXPECT_EQ(tshark_packets(out, "udp && frame[42:4] == 00:00:00:18"), 1u) << "the 25th";
+  EXPECT_FALSE(fs::exists(out.string() + ".part"));
+}
+
+// A reader that goes away (EPIPE) ends the capture with an error that says so.
+TEST_F(VethPair, StreamWhoseReaderLeftFinishesWithAnError) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  ::close(fds[0]);  // nobody reads
+  std::signal(SIGPIPE, SIG_IGN);
+  CaptureOptions o;
+  o.output_fd = fds[1];
+  o.stop_grace = 0ms;
+  auto cap = start(o);
+  ASSERT_TRUE(cap.ok()) << cap.error().message;
+  send_udp(10, 40);
+  for (int i = 0; i < 50 && !(*cap)->finished(); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE((*cap)->finished());
+  auto st = (*cap)->stop();
+  ::close(fds[1]);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("Broken pipe"), std::string::npos) << st.error().message;
 }
 
 TEST_F(VethPair, FullDiskFailsAndLeavesNoCompleteLookingFile) {

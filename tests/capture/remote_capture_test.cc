@@ -5,8 +5,12 @@
 // (nothing is routed anywhere) while tcpdump, promiscuous, sees each one.
 #include "orchestrator/capture/remote_capture.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <thread>
 
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/subprocess.h"
@@ -100,6 +104,35 @@ TEST_F(RemoteCaptureTest, StreamsEveryPacketIntoALocalPcap) {
   auto info = util::run_checked({"capinfos", "-M", options().output.string()});
   ASSERT_TRUE(info.ok());
   EXPECT_NE(info->out.find("nanoseconds"), std::string::npos) << info->out;
+}
+
+// `lab capture -w - --count N` on a remote lab: the stream goes to a descriptor as it
+// arrives (here a file opened by the test, as a shell redirect would), tcpdump stops by
+// itself after N packets, and the capture says it finished before it is stopped.
+TEST_F(RemoteCaptureTest, StreamsToADescriptorAndStopsAtMaxPackets) {
+  const fs::path out = out_->path() / "stream.pcap";
+  const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  auto o = options();
+  o.output_fd = fd;
+  o.max_packets = 40;
+  auto c = RemoteCapture::start(target(), o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  send_udp(100, 100);
+  for (int i = 0; i < 100 && !(*c)->finished(); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE((*c)->finished()) << "tcpdump -c 40 did not end by itself";
+  auto s = (*c)->stop();
+  ::close(fd);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->packets_written, 40u);
+  EXPECT_FALSE(fs::exists(o.output)) << "the file is not written in stream mode";
+  EXPECT_FALSE(fs::exists(o.output.string() + ".part"));
+  auto t = util::run_checked({"tshark", "-n", "-r", out.string(), "-T", "fields", "-e",
+                              "udp.dstport"});
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  size_t lines = 0;
+  for (char ch : t->out) lines += ch == '\n';
+  EXPECT_EQ(lines, 40u);
 }
 
 TEST_F(RemoteCaptureTest, MissingInterfaceIsAClearError) {

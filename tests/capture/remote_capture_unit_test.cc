@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "orchestrator/capture/capture.h"
 #include "orchestrator/capture/remote_capture.h"
 #include "orchestrator/util/files.h"
 
@@ -108,6 +109,32 @@ TEST(TcpdumpArgv, CarriesTheCaptureSettings) {
   EXPECT_EQ(joined,
             "tcpdump|-i|tbr-scan|-n|-s|65535|-B|4096|-U|--time-stamp-precision=nano|-w|-|not port "
             "22|");
+}
+
+// `lab capture --count N` on a remote lab host: tcpdump stops by itself after N packets.
+TEST(TcpdumpArgv, MaxPacketsIsTcpdumpsCount) {
+  CaptureOptions o;
+  o.interface = "tbr-scan";
+  o.max_packets = 10;
+  o.bpf_filter = "icmp";
+  auto a = tcpdump_argv(o);
+  ASSERT_GE(a.size(), 3u);
+  EXPECT_EQ(a[a.size() - 3], "-c");
+  EXPECT_EQ(a[a.size() - 2], "10");
+  EXPECT_EQ(a.back(), "icmp");
+  o.max_packets = 0;
+  for (const auto& s : tcpdump_argv(o)) EXPECT_NE(s, "-c");
+}
+
+// A filter is checked before any interface is opened (no root, no lab).
+TEST(CheckFilter, CompilesForEthernetWithoutAnInterface) {
+  EXPECT_TRUE(check_filter("").ok());
+  EXPECT_TRUE(check_filter("icmp or arp").ok());
+  EXPECT_TRUE(check_filter("ether proto 0x88b5").ok());
+  auto bad = check_filter("icmp and");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.rfind("bad filter 'icmp and': ", 0), 0u) << bad.error().message;
+  EXPECT_FALSE(check_filter("port 99999").ok());
 }
 
 }  // namespace

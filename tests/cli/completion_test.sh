@@ -58,7 +58,8 @@ expect "testbed run" experiments/ci-smoke.yaml experiments/nmap7.yaml
 expect_typed "testbed run" experiments/ci-sm experiments/ci-smoke.yaml
 expect_typed "testbed validate" topology/two-subnet-sm topology/two-subnet-small.yaml
 expect_typed "testbed lab up" topology/two-subnet-sm topology/two-subnet-small.yaml
-expect "testbed lab" up status exec reset down graph
+expect "testbed lab" up status exec reset down graph capture
+expect_typed "testbed lab capture" --c --count
 expect "testbed lab graph topology/two-subnet.yaml --format" svg dot
 expect "testbed nightly" install remove status
 expect_typed "testbed nightly install experiments/nmap7.yaml" --a --at
@@ -73,7 +74,7 @@ cat > "$fake" <<'FAKE'
 if [ -z "$3" ]; then
   printf 'lab nmap7 (capture interface tb-x)\n  NODE  ROLE\n  router router\nlab ci-smoke (capture interface tb-y)\n  NODE  ROLE\n  router router\n  scanner scanner\n'
 else
-  printf 'lab %s (capture interface tb-y)\n  NODE         ROLE\n  router       router\n  scanner      scanner\n  target1      target\n' "$3"
+  printf 'lab %s (capture interface tb-y)\n  NODE         ROLE\n  router       router   router  running yes mgmt=10.250.0.2 scan=172.24.0.1\n  scanner      scanner  s  running yes mgmt=10.250.0.3 scan=172.24.0.10\n  target1      target\n' "$3"
 fi
 FAKE
 chmod +x "$fake"
@@ -82,6 +83,9 @@ expect "$fake lab status" nmap7 ci-smoke
 expect "$fake lab down" nmap7 ci-smoke
 expect "$fake lab exec ci-smoke" router scanner target1
 expect_typed "$fake lab reset ci-smoke" ta target1
+expect "$fake lab capture" nmap7 ci-smoke
+expect "$fake lab capture ci-smoke" scan mgmt router:scan scanner:scan scanner:mgmt
+expect_typed "$fake lab capture ci-smoke" scanner: scanner:scan scanner:mgmt
 
 # Every verb and subcommand the binary has is completed (from its own messages, so a new
 # verb or subcommand without completion fails here).

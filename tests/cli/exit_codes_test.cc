@@ -247,6 +247,9 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
       {"history: no results directory in it", {"history", "$TMP/empty"}, 2},
       {"history: one results directory, not its experiment", {"history", "$TMP/results"}, 2},
 
+      {"lab capture: unknown lab",
+       {"lab", "capture", "nolab", "scan", "-w", "$TMP/x.pcap", "--state-dir", "$TMP/labs"},
+       2},
       {"lab graph: topology missing", {"lab", "graph", "nosuch.yaml"}, 2},
       {"lab graph: dot", {"lab", "graph", "topology/two-subnet.yaml", "--format", "dot"}, 0},
 

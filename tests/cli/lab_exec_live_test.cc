@@ -14,11 +14,10 @@
 #include <random>
 #include <thread>
 
-#include "orchestrator/images/cache.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/subprocess.h"
-#include "tests/host_capability.h"
+#include "tests/support/live_lab.h"
 #include "tests/support/testbed_cli.h"
 
 namespace testbed {
@@ -36,58 +35,11 @@ std::string random_bytes(size_t n, unsigned seed) {
   return s;
 }
 
-class LabExec : public ::testing::Test {
+class LabExec : public test_support::LiveLab {
  protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) {
-      skip_ = "the live lab needs root (libvirt LXC, overlay mounts)";
-      return;
-    }
-    for (const char* img : {"router", "scanner-nmap-7.80", "target-lamp-ftp"})
-      if (!images::find_image(img).ok()) {
-        skip_ = std::string("image '") + img + "' is not built; run `testbed image build --all`";
-        return;
-      }
-    if (auto why = testbed::testing::libvirt_missing(); !why.empty()) {
-      skip_ = why;
-      return;
-    }
-    auto d = util::TempDir::create("tb-exec-test", "/var/tmp");
-    ASSERT_TRUE(d.ok());
-    dir_ = new util::TempDir(std::move(*d));
-    (void)tb({"lab", "down", kLab, "--ignore-missing"});  // a crashed earlier run's lab
-    auto up = tb({"lab", "up", std::string(TESTBED_SOURCE_DIR) + "/topology/two-subnet-small.yaml",
-                  "--name", kLab});
-    up_out_ = new std::string(up.out);
-    up_ok_ = up.exit_code == 0;
-    ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
-  }
-  static void TearDownTestSuite() {
-    if (dir_) {
-      auto down = tb({"lab", "down", kLab});
-      EXPECT_EQ(down.exit_code, 0) << down.err;
-      delete dir_;
-      dir_ = nullptr;
-    }
-    delete up_out_;
-    up_out_ = nullptr;
-  }
-  void SetUp() override {
-    if (!skip_.empty()) GTEST_SKIP() << skip_;
-    ASSERT_TRUE(up_ok_) << "the lab did not come up";
-  }
+  static void SetUpTestSuite() { bring_up(kLab, "tb-exec-test"); }
+  static void TearDownTestSuite() { take_down(); }
 
-  /// testbed ARGS with the lab's state directory; `stdin_data` as its standard input.
-  static util::ProcessResult tb(std::vector<std::string> args,
-                                std::optional<std::string> stdin_data = std::nullopt) {
-    args.insert(args.begin(), testbed_binary());
-    util::ProcessOptions o;
-    o.stdin_data = stdin_data ? stdin_data : std::string();
-    o.timeout = std::chrono::minutes(5);
-    auto r = util::run_process(args, o);
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return r ? *r : util::ProcessResult{};
-  }
   static util::ProcessResult exec(std::vector<std::string> cmd,
                                   std::optional<std::string> in = std::nullopt,
                                   std::vector<std::string> flags = {}) {
@@ -138,10 +90,6 @@ class LabExec : public ::testing::Test {
     return l.exit_code;
   }
 
-  static inline util::TempDir* dir_ = nullptr;
-  static inline std::string skip_;
-  static inline std::string* up_out_ = nullptr;
-  static inline bool up_ok_ = false;
 };
 
 TEST_F(LabExec, UpListsNodesAndAddresses) {

@@ -133,7 +133,7 @@ TEST(CliUsage, EveryHelpHasItsOwnExitCodesAndAnExample) {
       {"run"},         {"analyze"},        {"report"},        {"diff"},
       {"results"},     {"signatures"},     {"lab"},           {"lab", "up"},
       {"lab", "status"}, {"lab", "exec"},  {"lab", "cp"},     {"lab", "reset"},
-      {"lab", "graph"}, {"lab", "down"},   {"image"},         {"image", "build"},
+      {"lab", "graph"}, {"lab", "capture"}, {"lab", "down"},   {"image"},         {"image", "build"},
       {"image", "list"}, {"image", "rm"},  {"validate"},      {"gc"},
       {"prune"},       {"nightly"},        {"nightly", "install"}, {"nightly", "remove"},
       {"nightly", "status"}, {"version"},

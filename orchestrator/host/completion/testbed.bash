@@ -31,6 +31,7 @@ _testbed_opts_lab_exec="-t --tty -n --no-stdin --state-dir"
 _testbed_opts_lab_cp="--state-dir"
 _testbed_opts_lab_reset="--image --state-dir"
 _testbed_opts_lab_graph="--format -o --output"
+_testbed_opts_lab_capture="-w --write -c --count -d --duration -f --filter --state-dir"
 _testbed_opts_image_build="--all --backend --rebuild --recipes --cache -j --jobs"
 _testbed_opts_image_rm="--old-keys --cache"
 _testbed_opts_image_list="--json --all-keys --cache"
@@ -59,6 +60,14 @@ _testbed_labs() {
     want != "" && /^  / && $1 != "NODE" { print $1 }'
 }
 
+# What `lab capture LAB` may open: the lab's networks and NODE:NETWORK, from the NET=ADDRESS
+# fields of `testbed lab status LAB`.
+_testbed_capture_targets() {
+  "$_testbed_bin" lab status "$1" 2>/dev/null | awk '
+    /^  / && $1 != "NODE" { for (i = 2; i <= NF; i++) if (split($i, kv, "=") == 2) { nets[kv[1]]; print $1 ":" kv[1] } }
+    END { for (n in nets) print n }'
+}
+
 _testbed() {
   local cur prev words cword
   cur=${COMP_WORDS[COMP_CWORD]}
@@ -80,7 +89,7 @@ _testbed() {
       --format|--at|--via|--testbed|--unit-dir|--cron-dir|--recipes|--state-dir|--cache|\
       --images|--image|--nmap-xml|--nmap-log|--scanner-ip|--key-fields|--tcp-similarity|\
       --udp-similarity|--icmp-similarity|--other-similarity|-j|--jobs|--scanner-kind|--model|\
-      --scanner|--other-lab|--changelog)
+      --scanner|--other-lab|--changelog|-w|--write|-c|--count|-d|--duration|-f|--filter)
         continue ;;
     esac
     if [[ -z $verb ]]; then verb=$w
@@ -96,7 +105,7 @@ _testbed() {
     -o|--output|--resume|--csv|--unit-dir|--cron-dir|--metrics-dir|--recipes|--state-dir|--cache|--images)
       [[ ($verb == lab && $sub == graph) || $verb == history || $verb == fingerprint ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
       _testbed_dirs "$cur"; return ;;
-    --junit|--metrics|--out|--testbed|--label|--phases|--nmap-xml|--nmap-log|--model)
+    --junit|--metrics|--out|--testbed|--label|--phases|--nmap-xml|--nmap-log|--model|-w|--write)
       COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --format) COMPREPLY=($(compgen -W "svg dot" -- "$cur")); return ;;
     --via) COMPREPLY=($(compgen -W "auto systemd cron" -- "$cur")); return ;;
@@ -105,7 +114,7 @@ _testbed() {
     --kind) COMPREPLY=($(compgen -W "experiment topology recipe" -- "$cur")); return ;;
     -r|--repeat|--keep-results|--keep|--tolerance|--unique-limit|--at|--lab-name|--name|--uri|\
     --image|--scanner-ip|--key-fields|--tcp-similarity|--udp-similarity|--icmp-similarity|\
-    --other-similarity|-j|--jobs|--scanner)
+    --other-similarity|-j|--jobs|--scanner|-c|--count|-d|--duration|-f|--filter)
       return ;;
     --scanner-kind|--changelog) COMPREPLY=($(compgen -W "nmap masscan zmap" -- "$cur")); return ;;
   esac
@@ -116,7 +125,7 @@ _testbed() {
   if [[ $verb =~ ^(lab|image|nightly)$ && -z $sub ]]; then
     local subs
     case $verb in
-      lab) subs="up status exec cp reset down graph" ;;
+      lab) subs="up status exec cp reset down graph capture" ;;
       image) subs="build list rm" ;;
       nightly) subs="install remove status" ;;
     esac
@@ -136,12 +145,14 @@ _testbed() {
     "lab up"|"lab graph") _testbed_yaml "$cur" topology ;;
     "lab status"|"lab down")
       ((nargs == 0)) && COMPREPLY=($(compgen -W "$(_testbed_labs)" -- "$cur")) ;;
-    "lab exec"|"lab reset")
+    "lab exec"|"lab reset"|"lab capture")
       local lab_name
       for ((i = 1; i < cword; i++)); do
         [[ ${words[i]} == "$sub" ]] && { lab_name=${words[i+1]}; break; }
       done
       if ((nargs == 0)); then COMPREPLY=($(compgen -W "$(_testbed_labs)" -- "$cur"))
+      elif ((nargs == 1)) && [[ $sub == capture ]]; then
+        COMPREPLY=($(compgen -W "$(_testbed_capture_targets "$lab_name")" -- "$cur"))
       elif ((nargs == 1)); then COMPREPLY=($(compgen -W "$(_testbed_labs "$lab_name")" -- "$cur"))
       fi ;;
     "lab cp")
