@@ -435,7 +435,7 @@ util::Result<remote::ExecResult> Lab::exec(const std::string& node,
                                            const std::vector<std::string>& argv,
                                            const remote::ExecOptions& opts) const {
   auto t = ssh_target(node);
-  t.connect_timeout = std::chrono::milliseconds(5000);
+  t.connect_timeout = std::chrono::milliseconds(t.jump ? 20000 : 5000);
   auto session = remote::SshSession::connect(t);
   if (!session)
     return util::fail("node '{}' of lab '{}': {}", node, name_, session.error().message);
@@ -447,7 +447,8 @@ util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds 
   auto deadline = clock::now() + timeout;
   // 1. SSH reachable (sshd starts early in the node's init).
   auto t = ssh_target(node);
-  t.connect_timeout = std::chrono::milliseconds(2000);
+  // Through a remote lab host the jump's own SSH login comes first (~2 s on a loaded host).
+  t.connect_timeout = std::chrono::milliseconds(t.jump ? 20000 : 2000);
   auto session = remote::SshSession::connect_retrying(t, timeout, std::chrono::milliseconds(50));
   if (!session) {
     std::string console = console_tail(node);
