@@ -200,8 +200,11 @@ util::Result<std::string> HostVolumes::ensure_uploaded(const std::string& name,
   if (ec) return fail("cannot upload {}: {}", local.string(), ec.message());
   VolHandle v = find(name);
   virStorageVolInfo info{};
-  if (v && find(marker_of(name)) && virStorageVolGetInfo(v.get(), &info) == 0 &&
-      info.capacity == size)
+  // The file's own size (PHYSICAL, in .allocation): libvirt reports an uploaded qcow2's
+  // virtual size as its capacity, which never equals the file's.
+  if (v && find(marker_of(name)) &&
+      virStorageVolGetInfoFlags(v.get(), &info, VIR_STORAGE_VOL_GET_PHYSICAL) == 0 &&
+      info.allocation == size)
     return path_of(name);
   if (uploaded) *uploaded = true;
   return upload(name, local, check);
