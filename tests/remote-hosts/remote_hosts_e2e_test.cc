@@ -6,7 +6,7 @@
 //      the images built here uploaded to each host's pool and booted there, Table 1 equal
 //      to tshark's counts on every capture (taken on the lab host, streamed back); gc
 //      against both hosts then leaves no domain, network, node volume or tcpdump;
-//   2. host B killed during its run (libvirtd stopped, network cut): that run moves to A,
+//   2. host B killed during its scan (libvirtd stopped, network cut): that run moves to A,
 //      nothing is lost, the report says which host ran what; B revived, gc against both
 //      leaves nothing behind.
 // The hosts are made once for both (the second finds the images in the pools already).
@@ -168,12 +168,11 @@ TEST_F(RemoteHostsE2e, HostKilledMidExperimentItsRunsMoveToTheOther) {
   auto l = test_support::launch(
       {"run", exp.string(), "--output", (out->path() / "r").string(), "--lab-name", "e2ekill"},
       [&](const std::string& line, pid_t) {
-        // B's targets are reset and its scanner starts: stop B a few seconds later (while
-        // it starts the scanner or scans).
-        if (killed || line.find("[7.80/2] starting scanner node") == std::string::npos) return;
+        // B's scan starts: stop B two seconds into it.
+        if (killed || line.find("[7.80/2] nmap: phase starting") == std::string::npos) return;
         killed = true;
         killer = std::thread([&] {
-          std::this_thread::sleep_for(std::chrono::seconds(6));
+          std::this_thread::sleep_for(std::chrono::seconds(2));
           EXPECT_TRUE(hosts_->stop("B"));
         });
       });
