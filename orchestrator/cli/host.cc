@@ -52,6 +52,9 @@ int check_lab_host(const std::string& uri, uint64_t needed_bytes, bool accept_ne
 void add_host_command(CLI::App& app, CliContext& ctx) {
   auto* host = app.add_subcommand("host", "Remote lab hosts (qemu+ssh://HOST/system)");
   host->require_subcommand(1);
+  host->footer(
+      "Exit codes: 0 ready, 2 bad command line, 4 the lab host is not ready.\n"
+      "Example: testbed host check qemu+ssh://root@lab1/system");
   struct Args {
     std::string uri;
     bool accept = false;
@@ -64,6 +67,11 @@ void add_host_command(CLI::App& app, CliContext& ctx) {
       "iproute2 and sha256sum are there, libvirt answers with the QEMU driver and an "
       "x86_64 emulator, KVM or TCG, the storage driver, free space for the images. Each "
       "missing piece is named with what to install; exit 4 when any is missing");
+  check->footer(
+      "Exit codes: 0 ready, 2 not a remote URI or a bad --min-free, 4 something is missing\n"
+      "there (each named with its fix), or its host key is unknown or changed.\n"
+      "Examples: testbed host check qemu+ssh://root@lab1/system\n"
+      "          testbed host check --accept-new-host-key --min-free 4G qemu+ssh://root@lab2/system");
   check->add_option("URI", a->uri, "libvirt URI of the lab host, e.g. qemu+ssh://root@lab1/system")
       ->required();
   check->add_flag("--accept-new-host-key", a->accept,
