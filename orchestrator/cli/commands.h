@@ -54,6 +54,16 @@ util::Result<config::Topology> check_experiment_inputs(const config::Experiment&
 /// else logs libvirt's message and returns kExitEnvironment.
 int check_libvirt(const std::string& uri);
 
+/// kExitOk when the remote lab host of `uri` is ready (backends/vm/host_check.h) for
+/// images of `needed_bytes`; else logs what is missing and returns kExitEnvironment. With
+/// print_report the whole check is printed (`testbed host check`, cli/host.cc).
+int check_lab_host(const std::string& uri, uint64_t needed_bytes, bool accept_new_host_key,
+                   bool print_report);
+/// Bytes the images `names` upload to a lab host at most (cache entry sizes; an image
+/// not built yet counts 1 GiB).
+uint64_t image_upload_estimate(const std::vector<std::string>& names,
+                               config::BackendKind backend);
+
 /// Accepts an existing directory or a pointer name (`latest`, `latest-good`) for --baseline.
 CLI::Validator baseline_validator();
 /// Adds --junit FILE (the JUnit verdict) to `sub`.
@@ -86,6 +96,7 @@ void add_image_command(CLI::App& app, CliContext& ctx);
 void add_validate_command(CLI::App& app, CliContext& ctx);
 void add_gc_command(CLI::App& app, CliContext& ctx);
 void add_version_command(CLI::App& app, CliContext& ctx);
+void add_host_command(CLI::App& app, CliContext& ctx);
 void add_prune_command(CLI::App& app, CliContext& ctx);
 void add_nightly_command(CLI::App& app, CliContext& ctx);
 void add_history_command(CLI::App& app, CliContext& ctx);

@@ -18,6 +18,7 @@ constexpr Command kCommands[] = {
     {"lab", add_lab_command},         {"image", add_image_command},
     {"validate", add_validate_command}, {"gc", add_gc_command},
     {"prune", add_prune_command},     {"nightly", add_nightly_command}, {"history", add_history_command},
+    {"host", add_host_command},
     {"version", add_version_command},
 };
 

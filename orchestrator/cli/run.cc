@@ -97,6 +97,15 @@ int run_main(const RunArgs& a, const std::vector<std::string>& argv) {
       return kExitEnvironment;
     }
     if (int rc = check_libvirt(uri); rc != kExitOk) return rc;
+    // A remote lab host is checked whole (host key, tools, QEMU, space) before anything.
+    if (backends::is_remote_uri(uri))
+      if (int rc = check_lab_host(
+              uri, image_upload_estimate(runner::images_needed(*exp, *topo), exp->backend),
+              false, false);
+          rc != kExitOk) {
+        util::log_error("{}: lab host {} is not ready; nothing was created", a.experiment, uri);
+        return rc;
+      }
   }
   // From here on SIGINT/SIGTERM stop the work cleanly (the image build, the scan, the
   // report) and take the lab down; see util/interrupt.h.

@@ -451,7 +451,7 @@ util::Result<remote::ExecResult> Lab::exec(const std::string& node,
                                            const std::vector<std::string>& argv,
                                            const remote::ExecOptions& opts) const {
   auto t = ssh_target(node);
-  t.connect_timeout = std::chrono::milliseconds(5000);
+  t.connect_timeout = std::chrono::milliseconds(t.jump ? 20000 : 5000);
   auto session = remote::SshSession::connect(t);
   if (!session)
     return util::fail("node '{}' of lab '{}': {}", node, name_, session.error().message);
@@ -463,8 +463,28 @@ util::Status Lab::wait_ready(const std::string& node, std::chrono::milliseconds 
   auto deadline = clock::now() + timeout;
   // 1. SSH reachable (sshd starts early in the node's init).
   auto t = ssh_target(node);
-  t.connect_timeout = std::chrono::milliseconds(2000);
-  auto session = remote::SshSession::connect_retrying(t, timeout, std::chrono::milliseconds(50));
+  // Through a remote lab host the jump's own SSH login comes first (~2 s on a loaded host).
+  t.connect_timeout = std::chrono::milliseconds(t.jump ? 20000 : 2000);
+  auto session = remote::SshSession::connect_retrying(
+      t, t.jump ? std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(30)) : timeout,
+      std::chrono::milliseconds(50));
+  // Through a remote lab host, every 30 s without a login asks its libvirt whether the
+  // node still runs: a lab host that died ends the wait then, not after the whole timeout.
+  while (!session && t.jump && clock::now() < deadline) {
+    auto running = backend_->node_running(infos_.at(node).domain);
+    if (!running || !*running) {
+      return util::fail("node '{}' of lab '{}': check 'ssh' failed: {} (last SSH error: {})",
+                        node, name_,
+                        running ? "its domain is no longer running"
+                                : "the lab host's libvirt does not answer: " +
+                                      running.error().message,
+                        session.error().message);
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    session = remote::SshSession::connect_retrying(
+        t, std::min<std::chrono::milliseconds>(left, std::chrono::seconds(30)),
+        std::chrono::milliseconds(50));
+  }
   if (!session) {
     std::string console = console_tail(node);
     return util::fail(

@@ -472,6 +472,7 @@ util::Result<ExecResult> SshSession::run(const std::string& command_in, const st
   ExecResult res;
   long pgid = -1;
   bool stop_sent = false;
+  Clock::time_point stop_sent_at;
   bool need_marker = want_pid;
   std::string err_head;  // stderr until the PID marker line is complete
   LineSplitter out_lines(&opts.on_line, opts.pty);
@@ -514,6 +515,7 @@ util::Result<ExecResult> SshSession::run(const std::string& command_in, const st
     if (opts.stop && !stop_sent && pgid > 1 && opts.stop->load()) {
       kill_process_group(pgid);  // TERM now, KILL 2 s later if it is still there
       stop_sent = true;
+      stop_sent_at = Clock::now();
     }
     if (pump.active()) {
       auto moved = pump.pump(ch.get());
@@ -527,6 +529,11 @@ util::Result<ExecResult> SshSession::run(const std::string& command_in, const st
     if (got) continue;
     if (ssh_channel_is_eof(ch.get()) || ssh_channel_is_closed(ch.get())) break;
     if (!ssh_is_connected(s)) return dropped("running");
+    // Stopped, yet no end 30 s later: the server went away without a word (a lab host
+    // whose network was cut), and TCP alone would wait for many minutes.
+    if (stop_sent && Clock::now() - stop_sent_at > std::chrono::seconds(30))
+      return fail("ssh {}: `{}` did not end within 30 s of being stopped (connection lost?)",
+                  where(), what);
     if (opts.cancel && opts.cancel->load()) {
       guard.release();
       kill_process_group(pgid);

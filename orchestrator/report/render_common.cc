@@ -78,6 +78,10 @@ std::string run_note(const RunRecord& r) {
   for (const auto& t : r.manifest.retries)
     note += fmt::format("{}retried after attempt {} ({} at {})", note.empty() ? "" : "; ",
                         t.attempt, t.reason, t.stage);
+  // Runs spread over several lab hosts (`hosts:`): which one ran it (its URI's options,
+  // such as keyfile=, left out).
+  if (const std::string& h = r.manifest.lab.host; !h.empty())
+    note += fmt::format("{}ran on {}", note.empty() ? "" : "; ", h.substr(0, h.find('?')));
   return note;
 }
 

@@ -20,7 +20,8 @@ std::string lab_backend_note(const std::vector<RunRecord>& runs);
 
 /// A run's note in the runs tables: why it failed ("stage: error"), or for a complete run the
 /// attempts the retry policy discarded ("retried after attempt 1: zmap killed by signal 6
-/// (SIGABRT): …"); "" when there is nothing to say.
+/// (SIGABRT): …"), and the lab host that ran it when the runs were spread over several
+/// ("ran on qemu+ssh://root@lab1/system"); "" when there is nothing to say.
 std::string run_note(const RunRecord& r);
 
 /// Whether the runs come from more than one scanner kind (experiments/scanners.yaml): the

@@ -97,6 +97,7 @@ json runs_json(const Model& m) {
       j["scanner_version"] = first_line(r.manifest.scanner_version);
       j["scanner_compiled_with"] = compiled_with(r.manifest.scanner_version);
       j["scanner_build"] = scanner_build(r.manifest);
+      if (!r.manifest.lab.host.empty()) j["lab_host"] = r.manifest.lab.host;
       // Attempts the retry policy discarded (experiment `retries:`), as the manifest has them.
       if (!r.manifest.retries.empty()) j["retries"] = results::to_json(r.manifest).at("retries");
     }

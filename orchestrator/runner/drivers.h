@@ -74,6 +74,10 @@ class LabDriver {
   virtual nlohmann::json last_resets() const { return nlohmann::json::object(); }
   /// Takes the lab down; idempotent.
   virtual util::Status down() = 0;
+  /// Whether the host the lab runs on still answers (libvirt and SSH for a remote lab
+  /// host): asked after a failed run, so a run that failed because its host died is
+  /// placed on another host instead of being recorded as failed.
+  virtual util::Status host_alive() { return {}; }
 };
 
 struct CaptureSettings {

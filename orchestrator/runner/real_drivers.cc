@@ -167,6 +167,15 @@ class VirtLabDriver : public LabDriver {
         std::make_unique<SshScannerShell>(std::move(*s), facts_.scanner_node, cancel_));
   }
 
+  Status host_alive() override {
+    if (!lab_) return fail("the lab is not up");
+    if (!lab_->lab_host()) return {};  // a local lab: this machine is its host
+    if (auto objs = lab_->backend().list_objects(); !objs) return objs.error();
+    auto r = lab::exec_on_lab_host(*lab_->lab_host(), {"true"});
+    if (!r) return r.error();
+    return {};
+  }
+
   Status down() override {
     if (!lab_) return {};
     auto st = lab_->down();

@@ -638,6 +638,11 @@ class HostRunner : public runner::HostWorker {
     // The lab could not be reset or could not start the scanner: the host, not the run,
     // is broken, and the run is placed on another host.
     if (is_host_failure(o.stage)) return runner::RunOutcome::kHostFailed;
+    // Any other stage: the run failed, unless its host is gone (then it runs elsewhere).
+    if (auto alive = d_.lab->host_alive(); !alive) {
+      *message += fmt::format(" (lab host {} is gone: {})", uri_, alive.error().message);
+      return runner::RunOutcome::kHostFailed;
+    }
     if (shared_.opts.stop_on_failure) shared_.stopping = true;
     return runner::RunOutcome::kRunFailed;
   }

@@ -253,6 +253,11 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
       {"lab graph: topology missing", {"lab", "graph", "nosuch.yaml"}, 2},
       {"lab graph: dot", {"lab", "graph", "topology/two-subnet.yaml", "--format", "dot"}, 0},
 
+      {"host check: not a remote lab host", {"host", "check", "qemu:///system"}, 2},
+      {"host check: bad --min-free",
+       {"host", "check", "--min-free", "lots", "qemu+ssh://root@lab1/system"},
+       2},
+
       {"version: extra argument", {"version", "extra"}, 2},
       {"version", {"version"}, 0},
   };

@@ -136,7 +136,7 @@ TEST(CliUsage, EveryHelpHasItsOwnExitCodesAndAnExample) {
       {"lab", "graph"}, {"lab", "capture"}, {"lab", "down"},   {"image"},         {"image", "build"},
       {"image", "list"}, {"image", "rm"},  {"validate"},      {"gc"},
       {"prune"},       {"nightly"},        {"nightly", "install"}, {"nightly", "remove"},
-      {"nightly", "status"}, {"version"},
+      {"nightly", "status"}, {"host"},   {"host", "check"}, {"version"},
   };
   for (const auto& c : commands) {
     std::vector<std::string> args = c;

@@ -40,6 +40,7 @@ struct FakeLabScript {
   int fail_prepare_after = -1;
   bool fail_up = false;
   bool target_dies = false;  ///< check_targets fails (a target died mid-scan)
+  bool host_dies = false;    ///< host_alive fails (the whole lab host went away)
   /// When set, `date +%s.%N` prints this clock's next reading minus line_latency (the
   /// node shares the host clock, as LXC nodes do); otherwise `date` prints the scan lines.
   const FakeClock* clock = nullptr;
@@ -110,6 +111,11 @@ class FakeLab : public LabDriver {
     if (s_.target_dies) return util::fail("target target1 stopped during the scan");
     return {};
   }
+  util::Status host_alive() override {
+    calls.push_back("host-alive");
+    if (s_.host_dies) return util::fail("no route to host");
+    return {};
+  }
   util::Result<nlohmann::json> image_manifest(const std::string& node) override {
     return nlohmann::json{{"node", node}};
   }
@@ -144,6 +150,7 @@ class BorrowedLab : public LabDriver {
   }
   util::Status reset_targets() override { return lab_.reset_targets(); }
   util::Status check_targets() override { return lab_.check_targets(); }
+  util::Status host_alive() override { return lab_.host_alive(); }
   util::Result<nlohmann::json> image_manifest(const std::string& node) override {
     return lab_.image_manifest(node);
   }

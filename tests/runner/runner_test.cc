@@ -529,6 +529,35 @@ TEST_F(MultiHostTest, HostBreakingMidExperimentLosesNoRun) {
   EXPECT_EQ(calls.back(), "down");  // the broken host's lab is still taken down
 }
 
+TEST_F(MultiHostTest, RunFailingBecauseItsHostDiedRunsElsewhere) {
+  auto e = make_experiment(tmp_->path());
+  e.repetitions = 3;
+  FakeLabScript gone;
+  gone.target_dies = true;  // the scan's targets vanished with their host...
+  gone.host_dies = true;    // ...which no longer answers: not the run's failure
+  script("qemu+ssh://lab2/system", gone);
+  auto s = run(e);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->complete, 6);
+  EXPECT_EQ(s->failed, 0);
+  ASSERT_EQ(s->dead_hosts.count("qemu+ssh://lab2/system"), 1u);
+  EXPECT_NE(s->dead_hosts.at("qemu+ssh://lab2/system").find("no route to host"),
+            std::string::npos);
+  for (const auto& [id, uri] : s->ran_on) EXPECT_NE(uri, "qemu+ssh://lab2/system") << id;
+  // A host that still answers keeps a failed run as failed (asked, and it answered).
+  FakeLabScript alive;
+  alive.target_dies = true;
+  labs_.clear();
+  script("qemu+ssh://lab2/system", alive);
+  e.output = tmp_->path() / "second";
+  auto t = run(e);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->dead_hosts.count("qemu+ssh://lab2/system"), 0u);
+  EXPECT_EQ(t->failed, 2);
+  const auto& calls = labs_.at("qemu+ssh://lab2/system").calls;
+  EXPECT_NE(std::find(calls.begin(), calls.end(), "host-alive"), calls.end());
+}
+
 TEST_F(MultiHostTest, UnreachableHostAndScanFailure) {
   auto e = make_experiment(tmp_->path());
   unreachable_.insert("qemu+ssh://lab1/system");

@@ -81,6 +81,11 @@ TEST_F(Volumes, OverlayIsAQcow2OverItsBase) {
       util::run_checked({"qemu-img", "create", "-q", "-f", "qcow2", base.string(), "64M"}).ok());
   auto base_path = vols_->ensure_uploaded("base-q.qcow2", base);
   ASSERT_TRUE(base_path.ok()) << base_path.error().message;
+  // Uploaded once: libvirt now sees a qcow2 (capacity = its 64M virtual size), and the
+  // same file is not sent again.
+  bool uploaded = true;
+  ASSERT_TRUE(vols_->ensure_uploaded("base-q.qcow2", base, &uploaded).ok());
+  EXPECT_FALSE(uploaded);
   auto ov = vols_->create_overlay("node1.qcow2", *base_path, 1ull << 30);
   ASSERT_TRUE(ov.ok()) << ov.error().message;
   auto info = util::run_checked({"qemu-img", "info", "--output=json", "-U", *ov});

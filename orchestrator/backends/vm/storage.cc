@@ -71,11 +71,6 @@ std::string vm_interfaces_file(const NodeSpec& spec) {
 
 util::Status VmStorage::prepare_kernel_boot(const NodeRootRequest& req, const fs::path& entry,
                                              NodeSpec* spec) {
-  if (volumes_)
-    return util::fail(
-        "node {}: images built here (direct kernel boot) run on local VM hosts only for now; "
-        "a remote lab host takes cloud-image recipes",
-        spec->name);
   std::vector<util::TarFile> files;
   for (const auto& [path, f] : req.files) files.push_back({path, f.content, f.mode});
   files.push_back({"/testbed/vm-interfaces", vm_interfaces_file(*spec), 0644});
@@ -88,12 +83,23 @@ util::Status VmStorage::prepare_kernel_boot(const NodeRootRequest& req, const fs
   std::error_code ec;
   fs::create_directories(req.node_dir, ec);
   if (auto s = util::write_file_atomic(config, *tar, 0600); !s) return s;
+  spec->cmdline = backends::vm::vm_kernel_cmdline();
+  if (volumes_) {  // a remote lab host: the image's files and the config disk as volumes
+    util::Result<RemoteVmImage> image = [&] {
+      std::lock_guard lock(upload_mu_);
+      return ensure_vm_image_on_host(*volumes_, entry, remote_sha256_);
+    }();
+    if (!image) return image.error();
+    if (auto s = prepare_remote_vm_node(*volumes_, *image, config, spec); !s) return s;
+    std::lock_guard lock(mu_);
+    domains_[req.node_dir] = spec->name;
+    return {};
+  }
   if (auto s = backends::vm::make_overlay(entry / backends::vm::kKvmBaseDisk, disk); !s) return s;
   spec->disk_path = fs::absolute(disk).string();
   spec->config_disk_path = fs::absolute(config).string();
   spec->kernel = fs::absolute(entry / backends::vm::kVmKernel).string();
   spec->initrd = fs::absolute(entry / backends::vm::kVmInitrd).string();
-  spec->cmdline = backends::vm::vm_kernel_cmdline();
   spec->console_log = fs::absolute(req.node_dir / "console.log").string();
   return {};
 }
@@ -224,6 +230,8 @@ util::Status VmStorage::release(const fs::path& node_dir) {
       if (auto s = volumes_->remove(domain + ".qcow2"); !s) return s;
       if (auto s = volumes_->remove(domain + "-seed.iso"); !s) return s;
       if (auto s = volumes_->remove(domain + "-seed.iso.complete"); !s) return s;
+      for (const auto& v : remote_vm_node_volumes(domain))
+        if (auto s = volumes_->remove(v); !s) return s;
     }
   }
   std::error_code ec;

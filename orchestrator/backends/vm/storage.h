@@ -11,6 +11,7 @@
 #include "orchestrator/virt/node_init.h"
 #include "orchestrator/virt/node_storage.h"
 #include "orchestrator/backends/vm/volumes.h"
+#include "orchestrator/backends/vm/remote_boot.h"
 
 namespace testbed::backends::vm {
 using virt::NodeSpec;
@@ -55,7 +56,12 @@ class VmStorage : public NodeStorage {
   /// base disk once (volume "base-<image>-<manifest hash>.qcow2"), creates the overlay
   /// "<domain>.qcow2" over it and uploads the seed as "<domain>-seed.iso"; spec paths
   /// are the volumes' paths on that host.
-  void use_volumes(std::shared_ptr<HostVolumes> volumes) { volumes_ = std::move(volumes); }
+  /// Images built here go there too (remote_boot.h): base disk, kernel and initrd
+  /// once per build, checked with `sha256` (computed on the lab host) when given.
+  void use_volumes(std::shared_ptr<HostVolumes> volumes, RemoteSha256 sha256 = {}) {
+    volumes_ = std::move(volumes);
+    remote_sha256_ = std::move(sha256);
+  }
 
   std::string disk_size = "10G";
 
@@ -67,6 +73,8 @@ class VmStorage : public NodeStorage {
   std::mutex mu_;
   std::map<std::string, backends::vm::NodeSeed> seeds_;
   std::shared_ptr<HostVolumes> volumes_;
+  RemoteSha256 remote_sha256_;
+  std::mutex upload_mu_;  ///< one image upload at a time (nodes share images)
   std::map<std::filesystem::path, std::string> domains_;  ///< node dir -> domain (volumes)
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <libvirt/libvirt.h>
 
+#include "orchestrator/backends/registry.h"
 #include "orchestrator/backends/vm/backend.h"
 #include "orchestrator/backends/vm/snapshot.h"
 #include "orchestrator/backends/vm/storage.h"
@@ -41,7 +42,10 @@ util::Status attach_lab_host(BackendParts& parts) {
   if (!storage || !lv) return util::fail("a remote lab host needs a libvirt connection");
   auto v = HostVolumes::open(lv->connection());
   if (!v) return v.error();
-  storage->use_volumes(std::make_shared<HostVolumes>(std::move(*v)));
+  // Uploaded image files are checked where they landed: sha256sum on the lab host.
+  auto host = lab_host_ssh(lv->uri());
+  if (!host) return host.error();
+  storage->use_volumes(std::make_shared<HostVolumes>(std::move(*v)), sha256_on_lab_host(*host));
   parts.snapshots.reset();  // the node disks are volumes there; states are not (yet)
   return {};
 }

@@ -142,7 +142,8 @@ util::Status HostVolumes::remove(const std::string& name) {
   return {};
 }
 
-util::Result<std::string> HostVolumes::upload(const std::string& name, const fs::path& local) {
+util::Result<std::string> HostVolumes::upload(const std::string& name, const fs::path& local,
+                                              const VolumeCheck& check) {
   std::error_code ec;
   const uint64_t size = fs::file_size(local, ec);
   if (ec) return fail("cannot upload {}: {}", local.string(), ec.message());
@@ -175,6 +176,15 @@ util::Result<std::string> HostVolumes::upload(const std::string& name, const fs:
     sent += static_cast<uint64_t>(n);
   }
   if (virStreamFinish(st.get()) != 0) return abort_with(last_libvirt_error());
+  if (check) {
+    auto path = path_of(name);
+    util::Status ok = path ? check(*path) : util::Status(path.error());
+    if (!ok) {
+      remove(name).ok();
+      return fail("upload of {} to volume '{}' failed its check: {}", local.string(), name,
+                  ok.error().message);
+    }
+  }
   VolHandle marker(
       virStorageVolCreateXML(pool_.get(), volume_xml(marker_of(name), 0, "raw").c_str(), 0));
   if (!marker) return fail("cannot mark volume '{}' complete: {}", name, last_libvirt_error());
@@ -182,18 +192,22 @@ util::Result<std::string> HostVolumes::upload(const std::string& name, const fs:
 }
 
 util::Result<std::string> HostVolumes::ensure_uploaded(const std::string& name,
-                                                       const fs::path& local, bool* uploaded) {
+                                                       const fs::path& local, bool* uploaded,
+                                                       const VolumeCheck& check) {
   if (uploaded) *uploaded = false;
   std::error_code ec;
   const uint64_t size = fs::file_size(local, ec);
   if (ec) return fail("cannot upload {}: {}", local.string(), ec.message());
   VolHandle v = find(name);
   virStorageVolInfo info{};
-  if (v && find(marker_of(name)) && virStorageVolGetInfo(v.get(), &info) == 0 &&
-      info.capacity == size)
+  // The file's own size (PHYSICAL, in .allocation): libvirt reports an uploaded qcow2's
+  // virtual size as its capacity, which never equals the file's.
+  if (v && find(marker_of(name)) &&
+      virStorageVolGetInfoFlags(v.get(), &info, VIR_STORAGE_VOL_GET_PHYSICAL) == 0 &&
+      info.allocation == size)
     return path_of(name);
   if (uploaded) *uploaded = true;
-  return upload(name, local);
+  return upload(name, local, check);
 }
 
 util::Result<std::string> HostVolumes::create_overlay(const std::string& name,

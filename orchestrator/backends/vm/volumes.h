@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,10 @@ std::string volume_xml(const std::string& name, uint64_t capacity, const std::st
                        const std::string& backing_path = "",
                        const std::string& backing_format = "");
 
+/// Checks an uploaded volume (its path on the lab host) before it is marked complete:
+/// e.g. its SHA-256 computed there. An error fails the upload (the volume is deleted).
+using VolumeCheck = std::function<util::Status(const std::string& path)>;
+
 class HostVolumes {
  public:
   /// Finds the pool on `conn` (borrowed; must outlive this), or defines, builds and
@@ -50,11 +55,15 @@ class HostVolumes {
   /// A volume named `name` holding exactly the bytes of `local`, uploaded unless a volume
   /// of that name and size exists already (callers put a content hash in the name).
   /// Returns the volume's path on the lab host. *uploaded tells whether bytes were sent.
+  /// `check`, when given, must pass before the completion mark is written.
   util::Result<std::string> ensure_uploaded(const std::string& name,
                                             const std::filesystem::path& local,
-                                            bool* uploaded = nullptr);
-  /// Uploads `local` as volume `name`, replacing any volume of that name.
-  util::Result<std::string> upload(const std::string& name, const std::filesystem::path& local);
+                                            bool* uploaded = nullptr,
+                                            const VolumeCheck& check = {});
+  /// Uploads `local` as volume `name`, replacing any volume of that name; then runs
+  /// `check` (if any) and marks the volume complete.
+  util::Result<std::string> upload(const std::string& name, const std::filesystem::path& local,
+                                   const VolumeCheck& check = {});
   /// A new qcow2 volume `name` over the qcow2 volume at `backing_path` (replacing any
   /// volume of that name), `capacity` bytes. Returns its path on the lab host.
   util::Result<std::string> create_overlay(const std::string& name, const std::string& backing_path,

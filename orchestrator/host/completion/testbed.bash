@@ -6,10 +6,10 @@
 #   zsh:   autoload -U +X bashcompinit && bashcompinit && source …/testbed.bash
 # tests/cli/completion_test.sh checks it against every verb's --help.
 
-_testbed_verbs="run analyze report signatures fingerprint identify diff results lab image validate gc prune nightly history version"
+_testbed_verbs="run analyze report signatures fingerprint identify diff results lab image validate gc prune nightly history host version"
 _testbed_global="-h --help --version -v --verbose -q --quiet --timestamps"
 
-# The options of each verb (and of lab/image/nightly subverbs), as their --help lists them.
+# The options of each verb (and of lab/image/nightly/host subverbs), as their --help lists them.
 _testbed_opts_run="-o --output -r --repeat --resume --keep --keep-results --junit --metrics --stop-on-failure --baseline --allow-missing --lab-name"
 _testbed_opts_analyze="--scanner-kind --label --phases --nmap-xml --nmap-log --scanner-ip --key-fields --tcp-similarity --udp-similarity --icmp-similarity --other-similarity --similar-same-dst --filter --from --to --json --csv --unique-limit"
 _testbed_opts_report="--baseline --tolerance --allow-missing --unique-limit --junit --metrics --ids"
@@ -38,6 +38,7 @@ _testbed_opts_image_list="--json --all-keys --cache"
 _testbed_opts_nightly_install="--at -o --output --keep-results --metrics-dir --via --testbed --unit-dir --cron-dir"
 _testbed_opts_nightly_remove="--unit-dir --cron-dir"
 _testbed_opts_nightly_status="--unit-dir --cron-dir"
+_testbed_opts_host_check="--accept-new-host-key --min-free"
 
 # Files ending in .yaml/.yml and directories (to descend into), preferring DIR/ when the
 # word is empty and DIR exists.
@@ -89,11 +90,11 @@ _testbed() {
       --format|--at|--via|--testbed|--unit-dir|--cron-dir|--recipes|--state-dir|--cache|\
       --images|--image|--nmap-xml|--nmap-log|--scanner-ip|--key-fields|--tcp-similarity|\
       --udp-similarity|--icmp-similarity|--other-similarity|-j|--jobs|--scanner-kind|--model|\
-      --scanner|--other-lab|--changelog|-w|--write|-c|--count|-d|--duration|-f|--filter)
+      --scanner|--other-lab|--changelog|-w|--write|-c|--count|-d|--duration|-f|--filter|--min-free)
         continue ;;
     esac
     if [[ -z $verb ]]; then verb=$w
-    elif [[ -z $sub && $verb =~ ^(lab|image|nightly)$ ]]; then sub=$w
+    elif [[ -z $sub && $verb =~ ^(lab|image|nightly|host)$ ]]; then sub=$w
     else nargs=$((nargs + 1)); fi
   done
 
@@ -114,7 +115,7 @@ _testbed() {
     --kind) COMPREPLY=($(compgen -W "experiment topology recipe" -- "$cur")); return ;;
     -r|--repeat|--keep-results|--keep|--tolerance|--unique-limit|--at|--lab-name|--name|--uri|\
     --image|--scanner-ip|--key-fields|--tcp-similarity|--udp-similarity|--icmp-similarity|\
-    --other-similarity|-j|--jobs|--scanner|-c|--count|-d|--duration|-f|--filter)
+    --other-similarity|-j|--jobs|--scanner|-c|--count|-d|--duration|-f|--filter|--min-free)
       return ;;
     --scanner-kind|--changelog) COMPREPLY=($(compgen -W "nmap masscan zmap" -- "$cur")); return ;;
   esac
@@ -122,12 +123,13 @@ _testbed() {
   if [[ -z $verb ]]; then
     COMPREPLY=($(compgen -W "$_testbed_verbs $_testbed_global" -- "$cur")); return
   fi
-  if [[ $verb =~ ^(lab|image|nightly)$ && -z $sub ]]; then
+  if [[ $verb =~ ^(lab|image|nightly|host)$ && -z $sub ]]; then
     local subs
     case $verb in
       lab) subs="up status exec cp reset down graph capture" ;;
       image) subs="build list rm" ;;
       nightly) subs="install remove status" ;;
+      host) subs="check" ;;
     esac
     [[ $cur == -* ]] && subs="${_testbed_opts_lab:-} -h --help"
     COMPREPLY=($(compgen -W "$subs" -- "$cur")); return
