@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <optional>
 
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/config/topology.h"
@@ -53,6 +54,12 @@ util::Result<config::Topology> check_experiment_inputs(const config::Experiment&
 /// else logs libvirt's message and returns kExitEnvironment.
 int check_libvirt(const std::string& uri);
 
+/// The results directory a RESULTS_DIR argument names (report, export): `dir` itself when it
+/// is one; for an experiment's folder of them (results/<experiment>), the newest whose
+/// every planned run is complete, said on stderr; nullopt (the reason logged) when that
+/// folder holds none complete (cli/report.cc).
+std::optional<std::filesystem::path> pick_results_dir(const std::filesystem::path& dir);
+
 /// Accepts an existing directory or a pointer name (`latest`, `latest-good`) for --baseline.
 CLI::Validator baseline_validator();
 /// Adds --junit FILE (the JUnit verdict) to `sub`.
@@ -77,6 +84,7 @@ void add_analyze_command(CLI::App& app, CliContext& ctx);
 void add_report_command(CLI::App& app, CliContext& ctx);
 void add_diff_command(CLI::App& app, CliContext& ctx);
 void add_results_command(CLI::App& app, CliContext& ctx);
+void add_export_command(CLI::App& app, CliContext& ctx);
 void add_signatures_command(CLI::App& app, CliContext& ctx);
 void add_fingerprint_command(CLI::App& app, CliContext& ctx);
 void add_identify_command(CLI::App& app, CliContext& ctx);

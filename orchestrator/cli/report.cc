@@ -22,22 +22,8 @@
 
 namespace testbed::cli {
 namespace fs = std::filesystem;
-namespace {
 
-struct ReportArgs {
-  std::string results_dir;
-  std::string baseline;
-  size_t tolerance = 0;
-  size_t unique_limit = analysis::kDefaultUniqueLimit;
-  bool allow_missing = false;
-  std::string junit;
-  std::string metrics;
-  bool ids = false;
-};
-
-/// `dir` itself when it is a results directory; when it is an experiment's folder of them
-/// (results/<experiment>/<UTC time>/…), the newest whose every planned run is complete,
-/// said on stderr. Empty (the reason logged) when it holds none.
+// Shared with `export` (commands.h).
 std::optional<fs::path> pick_results_dir(const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir / "plan.json", ec) || report::load_results(dir)) return dir;
@@ -62,10 +48,23 @@ std::optional<fs::path> pick_results_dir(const fs::path& dir) {
     skipped.push_back(c.filename().string());
   }
   util::log_error("{} holds {} results directories and none is complete (every planned run with "
-                  "a manifest.json): {}; name one to report what it has",
+                  "a manifest.json): {}; name one to use what it has",
                   dir.string(), candidates.size(), fmt::join(skipped, ", "));
   return std::nullopt;
 }
+
+namespace {
+
+struct ReportArgs {
+  std::string results_dir;
+  std::string baseline;
+  size_t tolerance = 0;
+  size_t unique_limit = analysis::kDefaultUniqueLimit;
+  bool allow_missing = false;
+  std::string junit;
+  std::string metrics;
+  bool ids = false;
+};
 
 int run_report(const ReportArgs& a) {
   auto dir = pick_results_dir(a.results_dir);
