@@ -52,8 +52,8 @@ int run_export(ExportArgs a) {
   util::catch_interrupts();  // Ctrl-C stops the analysis; nothing is written
   a.opts.cancel = &util::interrupt_flag();
   auto e = report::export_unique(*dir, a.opts);
-  if (!e && util::interrupted()) {
-    util::log_warn("{}", e.error().message);
+  if (util::interrupted()) {
+    util::log_warn("interrupted (nothing written)");
     return kExitInterrupted;
   }
   if (!e) {
