@@ -2,6 +2,7 @@
 // report's list, Table 2's method) as a pcap of their own (orchestrator/report/export.h).
 #include "orchestrator/report/export.h"
 
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -23,6 +24,7 @@ namespace {
 struct ExportArgs {
   std::string results_dir;
   std::string output;
+  std::string direction = "sent";
   report::ExportOptions opts;
 };
 
@@ -51,6 +53,7 @@ int run_export(ExportArgs a) {
   if (!dir) return kExitBadInput;
   util::catch_interrupts();  // Ctrl-C stops the analysis; nothing is written
   a.opts.cancel = &util::interrupt_flag();
+  a.opts.replies = a.direction == "all";
   auto e = report::export_unique(*dir, a.opts);
   if (util::interrupted()) {
     util::log_warn("interrupted (nothing written)");
@@ -68,12 +71,14 @@ int run_export(ExportArgs a) {
     return kExitFailure;
   }
   const std::string phase = a.opts.phase.empty() ? "" : ", phase " + a.opts.phase;
-  util::log_info("{}: {} unique packet{} ({} grouping{}; compared with {}) -> {} frame{} of {} "
+  util::log_info("{}: {} unique packet{} ({} grouping{}; compared with {}) -> {} frame{}{} of {} "
                  "(link type {}) written to {}",
                  e->run, e->unique, e->unique == 1 ? "" : "s", e->grouping, phase,
                  e->others.empty() ? std::string("no other version")
                                    : fmt::format("{}", fmt::join(e->others, ", ")),
-                 e->frames.size(), e->frames.size() == 1 ? "" : "s", e->capture.string(),
+                 e->frames.size(), e->frames.size() == 1 ? "" : "s",
+                 a.opts.replies ? fmt::format(" and {} answering them", e->replies) : "",
+                 e->capture.string(),
                  analysis::link_type_name(e->link_type), to_stdout ? "standard output" : out.string());
   if (e->unique == 0)
     util::log_warn("{} has no unique packets{}: the file holds no frames", e->run, phase);
@@ -119,6 +124,11 @@ void add_export_command(CLI::App& app, CliContext& ctx) {
   sub->add_option("--phase", args->opts.phase,
                   "Only the unique packets of this phase: horizontal, strobe, services, other "
                   "(with --fine: discovery, port-scan, service, os, script, traceroute, other)");
+  sub->add_option("--direction", args->direction,
+                  "sent: the unique packets only (default); all: also the frames that answer "
+                  "them (the target's SYN-ACK, RST, data or UDP reply on the same ports, echo "
+                  "replies, ICMP errors quoting them)")
+      ->check(CLI::IsMember({"sent", "all"}));
   sub->add_flag("--fine", args->opts.fine,
                 "Table 2 by fine phase instead of the study's three phases (a packet that "
                 "moved between Nmap's phases is unique there too)");

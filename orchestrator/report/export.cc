@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <unordered_set>
 
 #include "orchestrator/analysis/capture_file.h"
 #include "orchestrator/analysis/capture_writer.h"
 #include "orchestrator/analysis/locate.h"
 #include "orchestrator/analysis/phases.h"
+#include "orchestrator/analysis/replies.h"
 #include "orchestrator/config/yaml_reader.h"
 #include "orchestrator/report/results.h"
 
@@ -98,18 +100,32 @@ util::Result<std::vector<const AnalysedRun*>> columns_for(const AnalysedResults&
   return util::fail("{}: no column for {}", data.results.dir.string(), o.version);  // not reached
 }
 
-/// Copies frames `numbers` (ascending) of `pcap` into a new pcap of the same link type.
+/// Copies frames `numbers` (ascending) of `pcap` into a new pcap of the same link type; with
+/// `scanner`, also every frame that answers one of them (counted in `*replies`).
 util::Result<analysis::PcapBuffer> copy_frames(const fs::path& pcap,
-                                               const std::vector<uint64_t>& numbers) {
+                                               const std::vector<uint64_t>& numbers,
+                                               const analysis::IpAddr* scanner, size_t* replies) {
   auto file = analysis::CaptureFile::open(pcap);
   if (!file) return file.error();
-  analysis::PcapBuffer out(file->link_type(), file->snapshot_length());
+  const int link = file->link_type();
+  analysis::PcapBuffer out(link, file->snapshot_length());
+  std::optional<analysis::ReplyMatcher> answers;
+  if (scanner) answers.emplace(*scanner);
   analysis::Frame f;
   size_t next = 0;
-  while (next < numbers.size() && file->next(&f)) {
-    if (f.number != numbers[next]) continue;
-    out.add(f);
-    ++next;
+  while ((next < numbers.size() || answers) && file->next(&f)) {
+    const bool listed = next < numbers.size() && f.number == numbers[next];
+    if (!listed && !answers) continue;
+    analysis::PacketInfo p;
+    if (answers) decode_frame(link, f.data, f.hdr.caplen, f.hdr.len, &p);
+    if (listed) {
+      out.add(f);
+      ++next;
+      if (answers) answers->add_probe(p);
+    } else if (answers->answers(p)) {
+      out.add(f);
+      ++*replies;
+    }
   }
   if (file->end() == analysis::CaptureFile::End::kError)
     return util::fail("capture {}: read error after {} packets: {}", pcap.string(),
@@ -163,7 +179,7 @@ util::Result<ExportedPackets> export_unique(const fs::path& results_dir, const E
   for (const auto& [k, at] : *located) out.frames.push_back(at.frame);
   std::sort(out.frames.begin(), out.frames.end());
 
-  auto pcap = copy_frames(out.capture, out.frames);
+  auto pcap = copy_frames(out.capture, out.frames, o.replies ? &cap.scanner : nullptr, &out.replies);
   if (!pcap) return pcap.error();
   out.link_type = pcap->link_type();
   out.pcap = pcap->bytes();

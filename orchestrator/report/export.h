@@ -1,7 +1,8 @@
 #pragma once
 // `testbed export`: the unique packets of one scanner version (Table 2's method, the list the
 // report shows with run and frame number) as a capture file of their own, frame for frame
-// from the run's capture: same link type, same bytes, original time stamps, capture order.
+// from the run's capture: same link type, same bytes, original time stamps, capture order;
+// optionally with the frames that answer them (analysis/replies.h).
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -21,6 +22,9 @@ struct ExportOptions {
   bool fine = false;
   /// One row of the table only ("strobe", or with `fine` "os"); "" every phase.
   std::string phase;
+  /// Also the frames that answer them (analysis/replies.h: the targets' SYN-ACKs, RSTs, data,
+  /// echo replies, and ICMP errors quoting them), in capture order among them.
+  bool replies = false;
   /// Once set, no further run is analysed and nothing is returned.
   const std::atomic<bool>* cancel = nullptr;
 };
@@ -32,8 +36,9 @@ struct ExportedPackets {
   std::string grouping;             ///< "three-phase" or "fine"
   size_t unique = 0;                ///< unique packets (keys) listed for the version
   std::vector<uint64_t> frames;     ///< their frames in the capture, ascending (1-based)
+  size_t replies = 0;               ///< frames that answer them (ExportOptions::replies)
   int link_type = 0;                ///< the capture's DLT
-  std::string pcap;                 ///< the new file: a nanosecond pcap of exactly `frames`
+  std::string pcap;                 ///< the new file: a nanosecond pcap of `frames` (+ replies)
 };
 
 /// Analyses the complete runs of `results_dir` as the report does, takes the study's columns

@@ -91,6 +91,8 @@ expect "testbed -q export --fine $tmp/res -o x.pcap --version" 7.80 7.93
 expect "testbed export $tmp/res --phase" horizontal strobe services other
 expect "testbed export $tmp/res --fine --phase" discovery port-scan os script traceroute
 expect_typed "testbed export $tmp/res" --rep --repetition
+expect "testbed export $tmp/res --direction" sent all
+expect "testbed export --direction all $tmp/res --version" 7.80 7.93
 expect_typed "testbed export" "$tmp/re" "$tmp/res/"
 
 # Every verb and subcommand the binary has is completed (from its own messages, so a new

@@ -138,13 +138,8 @@ std::vector<std::string> csv_fields(const std::string& line) {
 
 class Export : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto t = util::TempDir::create("export-test");
-    ASSERT_TRUE(t.ok()) << t.error().message;
-    tmp_ = std::make_unique<util::TempDir>(std::move(*t));
-  }
-  fs::path tmp() const { return tmp_->path(); }
-  std::unique_ptr<util::TempDir> tmp_;
+  fs::path tmp() const { return dir_.path(); }
+  util::TempDir dir_ = util::TempDir::create("export-test").value();
 };
 
 // The report tests' directory: 7.93 probes two ports more and sends one more request than
@@ -300,6 +295,131 @@ TEST_F(Export, LabCapturesOfThreeVersions) {
   std::vector<Rec> expected;
   for (uint64_t f : frames) expected.push_back(src[f - 1]);
   EXPECT_TRUE(records(out) == expected) << records(out).size() << " frames, want " << expected.size();
+}
+
+/// The frame numbers tshark shows for `filter` on `pcap`.
+std::vector<uint64_t> tshark_frames(const fs::path& pcap, const std::string& filter) {
+  auto t = run({"tshark", "-n", "-r", pcap.string(), "-Y", filter, "-T", "fields", "-e", "frame.number"});
+  EXPECT_EQ(t.exit_code, 0) << t.err;
+  std::vector<uint64_t> out;
+  std::istringstream in(t.out);
+  for (uint64_t n; in >> n;) out.push_back(n);
+  return out;
+}
+
+/// The records of `pcap` numbered `frames`.
+std::vector<Rec> pick(const fs::path& pcap, const std::vector<uint64_t>& frames) {
+  const auto all = records(pcap);
+  std::vector<Rec> out;
+  for (uint64_t f : frames) {
+    EXPECT_LE(f, all.size());
+    if (f <= all.size()) out.push_back(all[f - 1]);
+  }
+  return out;
+}
+
+// --direction all: the unique packets and the frames that answer them, as tshark finds them
+// (its own dissection of the quoted header in an ICMP error included).
+TEST_F(Export, DirectionAllAddsWhatAnswersThem) {
+  const fs::path r = report_fixture(tmp());
+  ASSERT_EQ(testbed({"report", "-q", r.string()}).exit_code, 0);
+  const Listed want = listed(r, "7.93", "table2");
+  const fs::path out = tmp() / "all.pcap";
+  auto e = testbed({"export", r.string(), "--version", "7.93", "--direction", "all", "-o", out.string()});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.err.find("3 frames and 2 answering them"), std::string::npos) << e.err;
+  std::string in;
+  for (uint64_t f : want.frames) in += (in.empty() ? "" : ", ") + std::to_string(f);
+  const fs::path src = r / want.run / "capture.pcap";
+  // The fixture's target answers the SYNs to 31337 and 8888 with RSTs (to source port 40000).
+  const auto frames = tshark_frames(src, "frame.number in {" + in + "} || (ip.src == 172.24.1.10 && "
+                                         "ip.dst == 172.24.0.10 && tcp.srcport in {31337, 8888} && "
+                                         "tcp.dstport == 40000)");
+  ASSERT_EQ(frames.size(), 5u);
+  EXPECT_TRUE(records(out) == pick(src, frames));
+  auto bad = testbed({"export", r.string(), "--version", "7.93", "--direction", "both", "-o", out.string()});
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
+// The same on a real Nmap 7.93 -A scan of a loopback address (tests/analysis/data): version
+// "full" is that capture, version "less" the same without the scanner's ICMP, UDP and port
+// 8080 packets, so full's unique packets are its OS-detection echo requests and UDP probe and
+// its connections to the HTTP server on 8080; their answers are echo replies, ICMP port
+// unreachables quoting the UDP probe and the server's side of those connections.
+TEST_F(Export, DirectionAllOnARealScan) {
+  const fs::path real = fs::path(TESTBED_SOURCE_DIR) / "tests/analysis/data/nmap793-loopback/capture.pcap";
+  const fs::path r = tmp() / "loopback";
+  report::testing::write_plan(r, {"full", "less"}, 1);
+  for (const std::string v : {"full", "less"}) {
+    report::testing::write_run(r, {v, 1});
+    const fs::path d = r / v / "1";
+    fs::remove(d / "phases.json");
+    auto m = nlohmann::json::parse(read_all(d / "manifest.json"));
+    m["lab"]["scanner_address"] = "127.0.0.1";
+    report::testing::write_text(d / "manifest.json", m.dump(2));
+  }
+  fs::copy_file(real, r / "full/1/capture.pcap", fs::copy_options::overwrite_existing);
+  auto cut = run({"tshark", "-n", "-r", real.string(), "-F", "pcap", "-w", (r / "less/1/capture.pcap").string(),
+                  "-Y", "!(ip.src == 127.0.0.1 && (icmp || udp || tcp.dstport == 8080))"});
+  ASSERT_EQ(cut.exit_code, 0) << cut.err;
+  ASSERT_EQ(testbed({"report", "-q", r.string()}).exit_code, 0);
+  const Listed want = listed(r, "full", "table2");
+  ASSERT_GE(want.frames.size(), 5u);
+
+  const fs::path sent = tmp() / "sent.pcap", all = tmp() / "all.pcap";
+  ASSERT_EQ(testbed({"export", "-q", r.string(), "--version", "full", "-o", sent.string()}).exit_code, 0);
+  expect_exported(r, sent, want, 5);
+  ASSERT_EQ(testbed({"export", "-q", r.string(), "--version", "full", "--direction", "all", "-o",
+                     all.string()}).exit_code, 0);
+  // tshark's answer: per exported probe, what comes back to 127.0.0.1 after it.
+  std::string listed_frames;
+  for (uint64_t f : want.frames) listed_frames += (listed_frames.empty() ? "" : ", ") + std::to_string(f);
+  auto t = run({"tshark", "-n", "-r", real.string(), "-Y", "frame.number in {" + listed_frames + "}", "-T",
+                "fields", "-E", "separator=,", "-e", "frame.number", "-e", "ip.proto", "-e", "tcp.srcport",
+                "-e", "tcp.dstport", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "icmp.type", "-e",
+                "icmp.ident", "-e", "icmp.seq"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  std::map<uint64_t, std::vector<std::string>> by_frame;  // proto, ports, ICMP type, ident, seq
+  std::istringstream lines(t.out);
+  for (std::string l; std::getline(lines, l);) {
+    auto x = csv_fields(l);
+    ASSERT_EQ(x.size(), 9u) << l;
+    by_frame[std::stoull(x[0])] = std::vector<std::string>(x.begin() + 1, x.end());
+  }
+  ASSERT_EQ(by_frame.size(), want.frames.size());
+  const auto fields = [&](uint64_t f) { return by_frame[f]; };
+  // An ICMP error quotes the probe: tshark's tcp/udp fields are then the quoted header's.
+  const std::string kIcmpError = "icmp.type in {3, 4, 5, 11, 12}";
+  std::string filter;
+  size_t tcp = 0, udp = 0, icmp = 0;
+  for (uint64_t f : want.frames) {
+    const auto x = fields(f);
+    ASSERT_EQ(x.size(), 8u);
+    std::string answer;
+    const std::string after = "frame.number > " + std::to_string(f) + " && ip.dst == 127.0.0.1 && ";
+    if (x[0] == "6") {
+      answer = after + "((!icmp && tcp.srcport == " + x[2] + " && tcp.dstport == " + x[1] + ") || (" +
+               kIcmpError + " && tcp.srcport == " + x[1] + " && tcp.dstport == " + x[2] + "))";
+      ++tcp;
+    } else if (x[0] == "17") {
+      answer = after + "((" + kIcmpError + " && udp.srcport == " + x[3] + " && udp.dstport == " + x[4] +
+               ") || (!icmp && udp.srcport == " + x[4] + " && udp.dstport == " + x[3] + "))";
+      ++udp;
+    } else if (x[0] == "1" && x[5] == "8") {
+      answer = after + "icmp.type == 0 && icmp.ident == " + x[6] + " && icmp.seq == " + x[7];
+      ++icmp;
+    }
+    filter += (filter.empty() ? "" : " || ") + ("frame.number == " + std::to_string(f)) +
+              (answer.empty() ? "" : " || (" + answer + ")");
+  }
+  EXPECT_GT(tcp, 0u);
+  EXPECT_GT(udp, 0u);
+  EXPECT_GT(icmp, 0u);
+  const auto frames = tshark_frames(real, filter);
+  EXPECT_GT(frames.size(), want.frames.size() + 5);
+  const auto got = records(all);
+  EXPECT_EQ(got.size(), frames.size());
+  EXPECT_TRUE(got == pick(real, frames)) << "the answers are not tshark's";
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ _testbed_global="-h --help --version -v --verbose -q --quiet --timestamps"
 _testbed_opts_run="-o --output -r --repeat --resume --keep --keep-results --junit --metrics --stop-on-failure --baseline --allow-missing --lab-name"
 _testbed_opts_analyze="--scanner-kind --label --phases --nmap-xml --nmap-log --scanner-ip --key-fields --tcp-similarity --udp-similarity --icmp-similarity --other-similarity --similar-same-dst --filter --from --to --json --csv --unique-limit"
 _testbed_opts_report="--baseline --tolerance --allow-missing --unique-limit --junit --metrics --ids"
-_testbed_opts_export="--version -o --output --repetition --phase --fine"
+_testbed_opts_export="--version -o --output --repetition --phase --fine --direction"
 _testbed_opts_signatures="--out"
 _testbed_opts_fingerprint="-o --output --evaluate --other-lab --changelog --json"
 _testbed_opts_identify="--model --scanner --json"
@@ -89,7 +89,7 @@ _testbed() {
       --format|--at|--via|--testbed|--unit-dir|--cron-dir|--recipes|--state-dir|--cache|\
       --images|--image|--nmap-xml|--nmap-log|--scanner-ip|--key-fields|--tcp-similarity|\
       --udp-similarity|--icmp-similarity|--other-similarity|-j|--jobs|--scanner-kind|--model|\
-      --scanner|--other-lab|--changelog|--repetition|--phase)
+      --scanner|--other-lab|--changelog|--repetition|--phase|--direction)
         continue ;;
       --version) [[ $verb == export ]] && continue ;;
     esac
@@ -103,7 +103,7 @@ _testbed() {
     local results_dir="" seen=""
     for ((i = 1; i < cword; i++)); do  # the first word after the verb that is no option's value
       [[ -z $seen ]] && { [[ ${words[i]} == export ]] && seen=1; continue; }
-      [[ ${words[i]} != -* && ${words[i-1]} != @(-o|--output|--version|--repetition|--phase) ]] &&
+      [[ ${words[i]} != -* && ${words[i-1]} != @(-o|--output|--version|--repetition|--phase|--direction) ]] &&
         { results_dir=${words[i]}; break; }
     done
     case $prev in
@@ -112,6 +112,7 @@ _testbed() {
         local phases="horizontal strobe services other"
         [[ " ${words[*]} " == *" --fine "* ]] && phases="discovery port-scan service os script traceroute other"
         COMPREPLY=($(compgen -W "$phases" -- "$cur")); return ;;
+      --direction) COMPREPLY=($(compgen -W "sent all" -- "$cur")); return ;;
       --repetition) return ;;
     esac
   fi
