@@ -59,6 +59,8 @@ int check_libvirt(const std::string& uri);
 /// every planned run is complete, said on stderr; nullopt (the reason logged) when that
 /// folder holds none complete (cli/report.cc).
 std::optional<std::filesystem::path> pick_results_dir(const std::filesystem::path& dir);
+/// Adds that RESULTS_DIR argument (required, an existing directory) to `sub`.
+CLI::Option* add_results_dir_argument(CLI::App& sub, std::string& dir);
 
 /// Accepts an existing directory or a pointer name (`latest`, `latest-good`) for --baseline.
 CLI::Validator baseline_validator();

@@ -106,11 +106,7 @@ void add_export_command(CLI::App& app, CliContext& ctx) {
       "unknown version, repetition or phase, no complete run of the version (nothing written), "
       "130 interrupted (nothing written).\n"
       "Example: testbed export results/nmap7/20261126T214900Z --version 7.93 -o - | tshark -r -");
-  sub->add_option("results_dir", args->results_dir,
-                  "Results directory: results/<experiment>/<UTC time>; or results/<experiment> "
-                  "for its newest complete one (said on stderr)")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  add_results_dir_argument(*sub, args->results_dir);
   sub->add_option("--version", args->opts.version,
                   "The scanner version (its label in the experiment, e.g. 7.93)")
       ->required();

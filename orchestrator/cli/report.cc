@@ -53,6 +53,15 @@ std::optional<fs::path> pick_results_dir(const fs::path& dir) {
   return std::nullopt;
 }
 
+CLI::Option* add_results_dir_argument(CLI::App& sub, std::string& dir) {
+  return sub
+      .add_option("results_dir", dir,
+                  "Results directory: results/<experiment>/<UTC time>; or results/<experiment> "
+                  "for its newest complete one (said on stderr)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+}
+
 namespace {
 
 struct ReportArgs {
@@ -139,11 +148,7 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
       "against --baseline, 130 interrupted (nothing written).\n"
       "Example: testbed report results/nmap7/20261126T214900Z --baseline "
       "results/nmap7/20261125T020000Z");
-  sub->add_option("results_dir", args->results_dir,
-                  "Results directory: results/<experiment>/<UTC time>; or results/<experiment> "
-                  "for its newest complete one (said on stderr)")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  add_results_dir_argument(*sub, args->results_dir);
   sub->add_option("--baseline", args->baseline,
                   "An older results directory to compare with, or latest / latest-good (the "
                   "pointers beside RESULTS_DIR); exit 3 when traffic changed beyond the noise "
