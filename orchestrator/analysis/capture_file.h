@@ -85,6 +85,8 @@ class CaptureFile {
 
   const std::filesystem::path& path() const { return path_; }
   int link_type() const { return link_type_; }
+  /// The file's snapshot length (the first interface's, for pcapng).
+  uint32_t snapshot_length() const { return pcap_ ? uint32_t(pcap_snapshot(pcap_)) : 0; }
 
   /// The next record that passes the filter; false at the end of the file or on an error
   /// (end() says which).

@@ -84,6 +84,7 @@ void decode_transport(const uint8_t* l4, uint32_t l4_cap, uint32_t l4_len, Packe
       if (l4_cap < 8) { p->status = DecodeStatus::kTruncated; return; }
       p->icmp_type = l4[0];
       p->icmp_code = l4[1];
+      p->icmp_rest = uint32_t(be16(l4 + 4)) << 16 | be16(l4 + 6);
       p->has_transport = true;
       p->payload = l4 + 8;
       p->payload_len = l4_len - 8;

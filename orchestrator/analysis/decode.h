@@ -74,6 +74,7 @@ struct PacketInfo {
   uint8_t tcp_opt_len = 0;      ///< bytes of TCP options
   uint32_t tcp_opt_layout = 0;  ///< hash of the option kinds in order (Nmap's O1..O6 shape)
   uint8_t icmp_type = 0, icmp_code = 0;
+  uint32_t icmp_rest = 0;       ///< ICMP bytes 4-7, big-endian (echo: identifier << 16 | sequence)
   const uint8_t* payload = nullptr;
   uint32_t payload_len = 0;     ///< transport payload length from the headers (may exceed captured)
   uint32_t payload_caplen = 0;  ///< payload bytes actually captured

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <optional>
 
 #include "orchestrator/config/experiment.h"
 #include "orchestrator/config/topology.h"
@@ -63,6 +64,13 @@ int check_lab_host(const std::string& uri, uint64_t needed_bytes, bool accept_ne
 /// not built yet counts 1 GiB).
 uint64_t image_upload_estimate(const std::vector<std::string>& names,
                                config::BackendKind backend);
+/// The results directory a RESULTS_DIR argument names (report, export): `dir` itself when it
+/// is one; for an experiment's folder of them (results/<experiment>), the newest whose
+/// every planned run is complete, said on stderr; nullopt (the reason logged) when that
+/// folder holds none complete (cli/report.cc).
+std::optional<std::filesystem::path> pick_results_dir(const std::filesystem::path& dir);
+/// Adds that RESULTS_DIR argument (required, an existing directory) to `sub`.
+CLI::Option* add_results_dir_argument(CLI::App& sub, std::string& dir);
 
 /// Accepts an existing directory or a pointer name (`latest`, `latest-good`) for --baseline.
 CLI::Validator baseline_validator();
@@ -88,6 +96,7 @@ void add_analyze_command(CLI::App& app, CliContext& ctx);
 void add_report_command(CLI::App& app, CliContext& ctx);
 void add_diff_command(CLI::App& app, CliContext& ctx);
 void add_results_command(CLI::App& app, CliContext& ctx);
+void add_export_command(CLI::App& app, CliContext& ctx);
 void add_signatures_command(CLI::App& app, CliContext& ctx);
 void add_fingerprint_command(CLI::App& app, CliContext& ctx);
 void add_identify_command(CLI::App& app, CliContext& ctx);

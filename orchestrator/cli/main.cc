@@ -12,7 +12,7 @@ namespace {
 constexpr Command kCommands[] = {
     {"run", add_run_command},         {"analyze", add_analyze_command},
     {"report", add_report_command},   {"diff", add_diff_command},
-    {"results", add_results_command},
+    {"export", add_export_command},   {"results", add_results_command},
     {"signatures", add_signatures_command},
     {"fingerprint", add_fingerprint_command}, {"identify", add_identify_command},
     {"lab", add_lab_command},         {"image", add_image_command},

@@ -22,22 +22,8 @@
 
 namespace testbed::cli {
 namespace fs = std::filesystem;
-namespace {
 
-struct ReportArgs {
-  std::string results_dir;
-  std::string baseline;
-  size_t tolerance = 0;
-  size_t unique_limit = analysis::kDefaultUniqueLimit;
-  bool allow_missing = false;
-  std::string junit;
-  std::string metrics;
-  bool ids = false;
-};
-
-/// `dir` itself when it is a results directory; when it is an experiment's folder of them
-/// (results/<experiment>/<UTC time>/…), the newest whose every planned run is complete,
-/// said on stderr. Empty (the reason logged) when it holds none.
+// Shared with `export` (commands.h).
 std::optional<fs::path> pick_results_dir(const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir / "plan.json", ec) || report::load_results(dir)) return dir;
@@ -62,10 +48,32 @@ std::optional<fs::path> pick_results_dir(const fs::path& dir) {
     skipped.push_back(c.filename().string());
   }
   util::log_error("{} holds {} results directories and none is complete (every planned run with "
-                  "a manifest.json): {}; name one to report what it has",
+                  "a manifest.json): {}; name one to use what it has",
                   dir.string(), candidates.size(), fmt::join(skipped, ", "));
   return std::nullopt;
 }
+
+CLI::Option* add_results_dir_argument(CLI::App& sub, std::string& dir) {
+  return sub
+      .add_option("results_dir", dir,
+                  "Results directory: results/<experiment>/<UTC time>; or results/<experiment> "
+                  "for its newest complete one (said on stderr)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+}
+
+namespace {
+
+struct ReportArgs {
+  std::string results_dir;
+  std::string baseline;
+  size_t tolerance = 0;
+  size_t unique_limit = analysis::kDefaultUniqueLimit;
+  bool allow_missing = false;
+  std::string junit;
+  std::string metrics;
+  bool ids = false;
+};
 
 int run_report(const ReportArgs& a) {
   auto dir = pick_results_dir(a.results_dir);
@@ -140,11 +148,7 @@ void add_report_command(CLI::App& app, CliContext& ctx) {
       "against --baseline, 130 interrupted (nothing written).\n"
       "Example: testbed report results/nmap7/20261126T214900Z --baseline "
       "results/nmap7/20261125T020000Z");
-  sub->add_option("results_dir", args->results_dir,
-                  "Results directory: results/<experiment>/<UTC time>; or results/<experiment> "
-                  "for its newest complete one (said on stderr)")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  add_results_dir_argument(*sub, args->results_dir);
   sub->add_option("--baseline", args->baseline,
                   "An older results directory to compare with, or latest / latest-good (the "
                   "pointers beside RESULTS_DIR); exit 3 when traffic changed beyond the noise "

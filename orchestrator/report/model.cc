@@ -7,7 +7,6 @@
 
 namespace testbed::report {
 namespace fs = std::filesystem;
-using analysis::CaptureAnalysis;
 
 namespace {
 
@@ -41,20 +40,9 @@ util::Result<Model> build_model(const fs::path& dir, const ReportOptions& opts) 
         "{}: no complete, readable run to report on (see the runs' failure.json files)",
         dir.string());
 
-  m.study.options = aopts;
-  m.study.payloads = store;
   std::vector<std::string> study_runs;  // the run behind each column
-  for (const AnalysedRun* a : m.data.primary()) {
-    CaptureAnalysis c = a->capture;  // a copy: the study's columns are labelled by version
-    c.input.label = m.data.results.runs[a->record].version;
-    study_runs.push_back(m.data.results.runs[a->record].name());
-    m.versions.push_back(c.input.label);
-    m.study.captures.push_back(std::move(c));
-  }
-  std::vector<const CaptureAnalysis*> cols;
-  for (const auto& c : m.study.captures) cols.push_back(&c);
-  m.study.three_phase = analysis::unique_table(cols, true, *store, aopts.similarity);
-  m.study.fine = analysis::unique_table(cols, false, *store, aopts.similarity);
+  m.study = m.data.study(m.data.primary(), &study_runs);
+  for (const auto& c : m.study.captures) m.versions.push_back(c.input.label);
   m.places = locate_unique(m.study, study_runs);
 
   m.grouped_sets = m.data.phase_sets(true);

@@ -26,10 +26,29 @@ std::vector<analysis::RunPhaseSets> AnalysedResults::phase_sets(bool grouped) co
   return out;
 }
 
+analysis::AnalysisResult AnalysedResults::study(const std::vector<const AnalysedRun*>& columns,
+                                                std::vector<std::string>* runs) const {
+  analysis::AnalysisResult s;
+  s.options = options;
+  s.payloads = payloads;
+  for (const AnalysedRun* a : columns) {
+    analysis::CaptureAnalysis c = a->capture;  // a copy: the study's columns are labelled by version
+    c.input.label = results.runs[a->record].version;
+    if (runs) runs->push_back(results.runs[a->record].name());
+    s.captures.push_back(std::move(c));
+  }
+  std::vector<const analysis::CaptureAnalysis*> cols;
+  for (const auto& c : s.captures) cols.push_back(&c);
+  s.three_phase = analysis::unique_table(cols, true, *payloads, options.similarity);
+  s.fine = analysis::unique_table(cols, false, *payloads, options.similarity);
+  return s;
+}
+
 AnalysedResults analyse_results(ResultsDir results, const analysis::AnalysisOptions& opts,
                                 std::shared_ptr<analysis::PayloadStore> store,
                                 const std::atomic<bool>* cancel) {
   AnalysedResults out;
+  out.options = opts;
   out.payloads = std::move(store);
   for (size_t i = 0; i < results.runs.size(); ++i) {
     if (cancel && cancel->load()) break;

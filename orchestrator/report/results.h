@@ -26,12 +26,19 @@ struct AnalysedRun {
 
 struct AnalysedResults {
   ResultsDir results;
+  analysis::AnalysisOptions options;  ///< what the runs were analysed with
   std::shared_ptr<analysis::PayloadStore> payloads;
   std::vector<AnalysedRun> runs;
   /// The first analysed run of each version (plan order): the study's one capture per version.
   std::vector<const AnalysedRun*> primary() const;
   /// Per-phase key sets of every analysed run (grouped: the study's three phases + other).
   std::vector<analysis::RunPhaseSets> phase_sets(bool grouped) const;
+  /// The study's comparison over `columns` (one analysed run per version, e.g. primary()):
+  /// one capture per column labelled by its version, Table 2 in both groupings, with this
+  /// analysis's options and payloads. `runs` (optional) receives each column's run name
+  /// ("7.80/1"). The report's Table 2 and unique packets, and `testbed export`, come from it.
+  analysis::AnalysisResult study(const std::vector<const AnalysedRun*>& columns,
+                                 std::vector<std::string>* runs = nullptr) const;
 };
 
 /// Analyses every complete run of `results` with `opts`, adding payloads to `store` (shared

@@ -87,6 +87,18 @@ expect "$fake lab capture" nmap7 ci-smoke
 expect "$fake lab capture ci-smoke" scan mgmt router:scan scanner:scan scanner:mgmt
 expect_typed "$fake lab capture ci-smoke" scanner: scanner:scan scanner:mgmt
 
+# export: the versions of the results directory named before, the phases of the grouping.
+mkdir -p "$tmp/res/7.80/1"
+printf '{\n  "experiment": "x",\n  "scanners": [\n    {\n      "image": "scanner-nmap-7.80",\n      "label": "7.80"\n    },\n    {\n      "image": "scanner-nmap-7.93",\n      "label": "7.93"\n    }\n  ]\n}\n' >"$tmp/res/plan.json"
+expect "testbed export $tmp/res --version" 7.80 7.93
+expect "testbed -q export --fine $tmp/res -o x.pcap --version" 7.80 7.93
+expect "testbed export $tmp/res --phase" horizontal strobe services other
+expect "testbed export $tmp/res --fine --phase" discovery port-scan os script traceroute
+expect_typed "testbed export $tmp/res" --rep --repetition
+expect "testbed export $tmp/res --direction" sent all
+expect "testbed export --direction all $tmp/res --version" 7.80 7.93
+expect_typed "testbed export" "$tmp/re" "$tmp/res/"
+
 # Every verb and subcommand the binary has is completed (from its own messages, so a new
 # verb or subcommand without completion fails here).
 verbs=$("$bin" 2>&1 | sed -n 's/.*name a command: \(.*\) (testbed --help).*/\1/p' | tr -d ',')

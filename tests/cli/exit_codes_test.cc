@@ -89,7 +89,7 @@ class CliExitCodes : public ::testing::Test {
         << (t0 / "no-libvirt-sock").string()
         << "\nscanners:\n  - {label: \"7.80\", image: scanner-nmap-7.80}\n"
            "command: [nmap, -T4, -A, -v, -oX, \"{xml}\", \"{targets}\"]\n";
-    // A results directory (two versions, one run each) for report and diff.
+    // A results directory (two versions, one run each) for report, diff and export.
     using namespace report::testing;
     fs::path r = t0 / "results";
     write_plan(r, {"7.80", "7.93"}, 1);
@@ -161,6 +161,15 @@ TEST_F(CliExitCodes, EveryVerbMatchesTheGoldenTable) {
       {"diff: not a results directory", {"diff", "$TMP/results", "$TMP/empty"}, 2},
       {"diff: same directory", {"diff", "$TMP/results", "$TMP/results"}, 0},
       {"diff: no latest pointer", {"diff", "$TMP/results", "latest"}, 2},
+
+      {"export: not a results directory", {"export", "$TMP/empty", "--version", "7.80"}, 2},
+      {"export: no --version", {"export", "$TMP/results"}, 2},
+      {"export: unknown version", {"export", "$TMP/results", "--version", "7.99", "-o", "$TMP/x.pcap"}, 2},
+      {"export: unknown phase",
+       {"export", "$TMP/results", "--version", "7.93", "--phase", "os", "-o", "$TMP/x.pcap"}, 2},
+      {"export: directory of the file missing",
+       {"export", "$TMP/results", "--version", "7.93", "-o", "$TMP/nosuch/x.pcap"}, 1},
+      {"export: unique packets", {"export", "$TMP/results", "--version", "7.93", "-o", "$TMP/x.pcap"}, 0},
 
       {"results: not a results directory", {"results", "$TMP/empty"}, 2},
       {"results: directory missing", {"results", "$TMP/nosuch"}, 2},

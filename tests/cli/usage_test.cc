@@ -130,7 +130,7 @@ TEST(CliUsage, DiffAcceptsLatestBesideOrInTheOtherDirectory) {
 // example naming it, not testbed's whole table (which `testbed --help` prints).
 TEST(CliUsage, EveryHelpHasItsOwnExitCodesAndAnExample) {
   const std::vector<std::vector<std::string>> commands = {
-      {"run"},         {"analyze"},        {"report"},        {"diff"},
+      {"run"},         {"analyze"},        {"report"},        {"diff"},      {"export"},
       {"results"},     {"signatures"},     {"lab"},           {"lab", "up"},
       {"lab", "status"}, {"lab", "exec"},  {"lab", "cp"},     {"lab", "reset"},
       {"lab", "graph"}, {"lab", "capture"}, {"lab", "down"},   {"image"},         {"image", "build"},

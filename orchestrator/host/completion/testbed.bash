@@ -6,13 +6,14 @@
 #   zsh:   autoload -U +X bashcompinit && bashcompinit && source …/testbed.bash
 # tests/cli/completion_test.sh checks it against every verb's --help.
 
-_testbed_verbs="run analyze report signatures fingerprint identify diff results lab image validate gc prune nightly history host version"
+_testbed_verbs="run analyze report export signatures fingerprint identify diff results lab image validate gc prune nightly history host version"
 _testbed_global="-h --help --version -v --verbose -q --quiet --timestamps"
 
 # The options of each verb (and of lab/image/nightly/host subverbs), as their --help lists them.
 _testbed_opts_run="-o --output -r --repeat --resume --keep --keep-results --junit --metrics --stop-on-failure --baseline --allow-missing --lab-name"
 _testbed_opts_analyze="--scanner-kind --label --phases --nmap-xml --nmap-log --scanner-ip --key-fields --tcp-similarity --udp-similarity --icmp-similarity --other-similarity --similar-same-dst --filter --from --to --json --csv --unique-limit"
 _testbed_opts_report="--baseline --tolerance --allow-missing --unique-limit --junit --metrics --ids"
+_testbed_opts_export="--version -o --output --repetition --phase --fine --direction"
 _testbed_opts_signatures="--out"
 _testbed_opts_fingerprint="-o --output --evaluate --other-lab --changelog --json"
 _testbed_opts_identify="--model --scanner --json"
@@ -24,12 +25,12 @@ _testbed_opts_prune="--keep --dry-run --baseline"
 _testbed_opts_history="--json -o --output"
 _testbed_opts_version=""
 _testbed_opts_lab="--uri"
-_testbed_opts_lab_up="--name --backend --accel --cache --state-dir"
+_testbed_opts_lab_up="--name --backend --accel --reset --cache --state-dir"
 _testbed_opts_lab_status="--json --state-dir"
 _testbed_opts_lab_down="--ignore-missing --state-dir"
 _testbed_opts_lab_exec="-t --tty -n --no-stdin --state-dir"
 _testbed_opts_lab_cp="--state-dir"
-_testbed_opts_lab_reset="--image --state-dir"
+_testbed_opts_lab_reset="--image --boot --state-dir"
 _testbed_opts_lab_graph="--format -o --output"
 _testbed_opts_lab_capture="-w --write -c --count -d --duration -f --filter --state-dir"
 _testbed_opts_image_build="--all --backend --rebuild --recipes --cache -j --jobs"
@@ -52,6 +53,14 @@ _testbed_yaml() {
 _testbed_dirs() {
   local IFS=$'\n'
   COMPREPLY+=($(compgen -d -S / -- "$1"))
+}
+
+# The scanner versions (plan.json labels) of results directory $1, or of the newest one
+# (its `latest` pointer) when $1 is an experiment's folder of them.
+_testbed_versions() {
+  local plan=$1/plan.json
+  [[ -f $plan ]] || plan=$1/latest/plan.json
+  [[ -f $plan ]] && sed -n 's/.*"label": *"\([^"]*\)".*/\1/p' "$plan"
 }
 
 # Lab names (and with $1, that lab's node names) from `testbed lab status`.
@@ -90,8 +99,9 @@ _testbed() {
       --format|--at|--via|--testbed|--unit-dir|--cron-dir|--recipes|--state-dir|--cache|\
       --images|--image|--nmap-xml|--nmap-log|--scanner-ip|--key-fields|--tcp-similarity|\
       --udp-similarity|--icmp-similarity|--other-similarity|-j|--jobs|--scanner-kind|--model|\
-      --scanner|--other-lab|--changelog|-w|--write|-c|--count|-d|--duration|-f|--filter|--min-free)
+      --scanner|--other-lab|--changelog|--repetition|--phase|--direction)
         continue ;;
+      --version) [[ $verb == export ]] && continue ;;
     esac
     if [[ -z $verb ]]; then verb=$w
     elif [[ -z $sub && $verb =~ ^(lab|image|nightly|host)$ ]]; then sub=$w
@@ -99,12 +109,29 @@ _testbed() {
   done
 
   # Option values.
+  if [[ $verb == export ]]; then
+    local results_dir="" seen=""
+    for ((i = 1; i < cword; i++)); do  # the first word after the verb that is no option's value
+      [[ -z $seen ]] && { [[ ${words[i]} == export ]] && seen=1; continue; }
+      [[ ${words[i]} != -* && ${words[i-1]} != @(-o|--output|--version|--repetition|--phase|--direction) ]] &&
+        { results_dir=${words[i]}; break; }
+    done
+    case $prev in
+      --version) COMPREPLY=($(compgen -W "$(_testbed_versions "$results_dir")" -- "$cur")); return ;;
+      --phase)
+        local phases="horizontal strobe services other"
+        [[ " ${words[*]} " == *" --fine "* ]] && phases="discovery port-scan service os script traceroute other"
+        COMPREPLY=($(compgen -W "$phases" -- "$cur")); return ;;
+      --direction) COMPREPLY=($(compgen -W "sent all" -- "$cur")); return ;;
+      --repetition) return ;;
+    esac
+  fi
   case $prev in
     --other-lab) _testbed_dirs "$cur"; return ;;
     --baseline)
       COMPREPLY=($(compgen -W "latest latest-good" -- "$cur")); _testbed_dirs "$cur"; return ;;
     -o|--output|--resume|--csv|--unit-dir|--cron-dir|--metrics-dir|--recipes|--state-dir|--cache|--images)
-      [[ ($verb == lab && $sub == graph) || $verb == history || $verb == fingerprint ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
+      [[ ($verb == lab && $sub == graph) || $verb =~ ^(history|fingerprint|export)$ ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
       _testbed_dirs "$cur"; return ;;
     --junit|--metrics|--out|--testbed|--label|--phases|--nmap-xml|--nmap-log|--model|-w|--write)
       COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -112,6 +139,7 @@ _testbed() {
     --via) COMPREPLY=($(compgen -W "auto systemd cron" -- "$cur")); return ;;
     --backend) COMPREPLY=($(compgen -W "lxc vm" -- "$cur")); return ;;
     --accel) COMPREPLY=($(compgen -W "auto kvm tcg" -- "$cur")); return ;;
+    --reset) COMPREPLY=($(compgen -W "snapshot boot" -- "$cur")); return ;;
     --kind) COMPREPLY=($(compgen -W "experiment topology recipe" -- "$cur")); return ;;
     -r|--repeat|--keep-results|--keep|--tolerance|--unique-limit|--at|--lab-name|--name|--uri|\
     --image|--scanner-ip|--key-fields|--tcp-similarity|--udp-similarity|--icmp-similarity|\
@@ -166,7 +194,7 @@ _testbed() {
       local names="" f
       for f in images/*.yaml; do [[ -e $f ]] && names+=" $(basename "$f" .yaml)"; done
       COMPREPLY=($(compgen -W "$names" -- "$cur")) ;;
-    report|diff|prune|results|signatures|history|fingerprint) _testbed_dirs "$cur" ;;
+    report|diff|prune|results|signatures|history|fingerprint|export) _testbed_dirs "$cur" ;;
     analyze|identify) local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")) ;;
   esac
 }
