@@ -9,6 +9,7 @@
 #include <deque>
 #include <sstream>
 
+#include "orchestrator/backends/vm/builder.h"
 #include "orchestrator/images/build.h"
 #include "orchestrator/images/download.h"
 #include "orchestrator/util/clock.h"
@@ -30,8 +31,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // Bump when the same recipe would be built differently (the script is hashed into the
-// key as well, see key_material).
-constexpr const char* kSourceBuilderVersion = "lxc-source-builder/1";
+// key as well, see key_material). One per backend: their images differ.
+constexpr const char* kLxcSourceBuilderVersion = "lxc-source-builder/1";
+constexpr const char* kVmSourceBuilderVersion = "vm-source-builder/1";
 
 // POSIX sh, run by dash inside the build root; see source_build_script() for the contract.
 constexpr const char* kScript = R"SH(# testbed source build (orchestrator/backends/source_build.h): sh build.sh W
@@ -332,7 +334,10 @@ util::Result<SourceStepsResult> read_source_steps(const fs::path& w) {
 }
 
 std::string SourceBuilder::version() const {
-  return std::string(kSourceBuilderVersion) + "+" + LxcBuilder().version();
+  if (backend_ == config::BackendKind::kVm)
+    return std::string(kVmSourceBuilderVersion) + "+" +
+           vm::VmBuilder(cache_root_ / ".downloads").version();
+  return std::string(kLxcSourceBuilderVersion) + "+" + LxcBuilder().version();
 }
 
 std::string SourceBuilder::tarball_key(const config::Recipe& r) const {
@@ -357,7 +362,9 @@ std::string SourceBuilder::tarball_key(const config::Recipe& r) const {
 }
 
 std::string SourceBuilder::key_material(const config::Recipe& r) const {
-  std::string m = LxcBuilder().key_material(r);
+  std::string m = backend_ == config::BackendKind::kVm
+                      ? vm::VmBuilder(cache_root_ / ".downloads").key_material(r)
+                      : LxcBuilder().key_material(r);
   m += "\nsource-build-script\n" + source_build_script();
   m += "\ntarball " + tarball_key(r) + "\n";
   for (size_t i = 0; i < r.source.patches.size(); ++i) {
@@ -371,6 +378,9 @@ util::Result<BuildOutput> SourceBuilder::build(const config::Recipe& r, const fs
                                                const ProgressFn& progress) {
   auto t0 = std::chrono::steady_clock::now();
   if (r.source.empty()) return util::fail("recipe '{}' has no source: section", r.name);
+  if (!r.supports(backend_))
+    return util::fail("recipe '{}' has no {} backend (its backends: {})", r.name,
+                      config::backend_name(backend_), config::backend_names(r.backends));
 
   // 1. The tarball, verified before anything else happens.
   if (progress) progress("resolving the source tarball");
@@ -465,14 +475,15 @@ util::Result<BuildOutput> SourceBuilder::build(const config::Recipe& r, const fs
     util::log_warn("cannot remove the build root {}: {}", broot.string(), rm.error().message);
   double compile_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  // 3. The runtime image, with the staged tree copied in.
+  // 3. The runtime image, with the staged tree copied in: the backend's own pipeline
+  // (build_debian_root for lxc, build_vm_debian_image for vm); the staged tree goes in by
+  // one more sync-in hook, before the recipe's files and build commands.
   if (progress) progress("building the runtime image");
-  // build_debian_root (lxc_builder.h) is the LXC builder's own pipeline; the staged tree
-  // goes in by one more sync-in hook, before the recipe's files and build commands.
-  if (!r.supports(config::BackendKind::kLxc))
-    return util::fail("recipe '{}' has no lxc backend", r.name);
-  auto built = build_debian_root(r, work_dir, progress, {},
-                                 {fmt::format("--customize-hook=sync-in {} /", destdir.string())});
+  const std::vector<std::string> staged = {
+      fmt::format("--customize-hook=sync-in {} /", destdir.string())};
+  auto built = backend_ == config::BackendKind::kVm
+                   ? vm::build_vm_debian_image(r, work_dir, progress, staged)
+                   : build_debian_root(r, work_dir, progress, {}, staged);
   if (!built) return built.error();
   fs::remove_all(destdir, ec);
 
@@ -521,8 +532,8 @@ util::Result<BuildOutput> SourceBuilder::build(const config::Recipe& r, const fs
 
 std::unique_ptr<Builder> make_source_builder(const config::Recipe& r, config::BackendKind backend,
                                              const fs::path& cache_root) {
-  if (backend != config::BackendKind::kLxc || r.source.empty()) return nullptr;
-  return std::make_unique<SourceBuilder>(cache_root);
+  if (r.source.empty()) return nullptr;
+  return std::make_unique<SourceBuilder>(cache_root, backend);
 }
 
 }  // namespace testbed::backends

@@ -9,8 +9,11 @@
 //      hook runs source_build_script() in the new root (chroot, no network): extract,
 //      patch, configure --prefix=/usr, make, make install DESTDIR, copy missing files
 //      from the build root's packages, record compiler and package versions;
-//   3. the staged DESTDIR tree goes into the runtime image the LXC builder makes from the
-//      same suite with the recipe's `packages` (build_debian_root, one more sync-in hook).
+//   3. the staged DESTDIR tree goes into the runtime image of the backend the builder is
+//      for, made from the same suite with the recipe's `packages` (build_debian_root, one
+//      more sync-in hook): on lxc that root is the image; on vm it gets the VM additions
+//      and finishing steps every Debian VM image gets (vm::build_vm_debian_image: the
+//      suite's kernel, /testbed/vm-init, ext4 disk as base.qcow2).
 // Logs: every step's output is kept in the image (<key>/logs/); a failed build keeps
 // them in <cache>/.logs/<name>-<UTC time>/ and its error names the step and quotes the
 // last lines of its output.
@@ -18,8 +21,9 @@
 #include <memory>
 #include <string>
 
-#include "orchestrator/images/builder.h"
 #include "orchestrator/backends/lxc/builder.h"
+#include "orchestrator/config/backend.h"
+#include "orchestrator/images/builder.h"
 
 namespace testbed::backends {
 using images::Builder;
@@ -69,14 +73,19 @@ struct SourceStepsResult {
 };
 util::Result<SourceStepsResult> read_source_steps(const std::filesystem::path& w);
 
-/// Builds source recipes for the LXC backend (steps above). `cache_root` holds the
-/// downloads (.downloads/) and failed builds' logs (.logs/).
+/// Builds source recipes for `backend` (steps above): the same compile for lxc and vm,
+/// the runtime root finished as that backend's plain builder finishes a Debian root.
+/// `cache_root` holds the downloads (.downloads/) and failed builds' logs (.logs/).
 class SourceBuilder : public Builder {
  public:
-  explicit SourceBuilder(std::filesystem::path cache_root) : cache_root_(std::move(cache_root)) {}
-  config::BackendKind backend() const override { return config::BackendKind::kLxc; }
+  explicit SourceBuilder(std::filesystem::path cache_root,
+                         config::BackendKind backend = config::BackendKind::kLxc)
+      : cache_root_(std::move(cache_root)), backend_(backend) {}
+  config::BackendKind backend() const override { return backend_; }
+  /// "lxc-source-builder/1+lxc-builder/1" or "vm-source-builder/1+vm-builder/1".
   std::string version() const override;
-  /// The LXC builder's material plus the tarball that will be used (file or url, its
+  /// The backend's plain builder's material (LxcBuilder's; VmBuilder's: the same plus
+  /// vm::vm_root_key_material()) plus the tarball that will be used (file or url, its
   /// sha256) and the bytes of every patch: a changed patch or source rebuilds. A `file`
   /// entry this host no longer has still keys the image when the cache holds the image
   /// built from it (a build needs the tarball; using the built image does not).
@@ -87,14 +96,15 @@ class SourceBuilder : public Builder {
 
  private:
   std::filesystem::path cache_root_;
+  config::BackendKind backend_;
   /// While set, key_material keys with this `file` entry (to ask whether its image is cached).
   mutable const config::SourceTarball* key_entry_ = nullptr;
   /// The tarball line of the key: "file NAME SHA256", "url URL SHA256" or "none".
   std::string tarball_key(const config::Recipe& recipe) const;
 };
 
-/// The builder for `recipe` on `backend`: a SourceBuilder for lxc recipes with `source:`,
-/// else nullptr (the caller's plain builder applies).
+/// The builder for `recipe` on `backend`: a SourceBuilder for `backend` when the recipe
+/// has `source:`, else nullptr (the caller's plain builder applies).
 std::unique_ptr<Builder> make_source_builder(const config::Recipe& recipe,
                                              config::BackendKind backend,
                                              const std::filesystem::path& cache_root);

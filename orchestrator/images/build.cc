@@ -272,7 +272,9 @@ nlohmann::json make_manifest(const config::Recipe& r, const Builder& b, const st
     files[f.source_rel] = h ? *h : std::string("unreadable");
   }
   json base = json::object();
-  if (b.backend() == config::BackendKind::kLxc) {
+  // A root built here from a suite (LXC, and VM images made from the same root) records
+  // the suite; a downloaded cloud image its URL and digest.
+  if (!r.cloud()) {
     base["suite"] = r.base.suite;
     base["apt_options"] = r.base.apt_options;
     base["mirror"] = "mmdebstrap default";

@@ -286,6 +286,22 @@ TEST_F(CacheTest, ManifestRecordsProvenance) {
   EXPECT_EQ(*copy, *text);
 }
 
+// A VM image made here from a Debian root records its suite like the LXC image of the
+// same recipe (the report's scanner build reads base.suite), not an empty cloud image.
+TEST_F(CacheTest, VmManifestOfASuiteRootRecordsTheSuite) {
+  struct VmFake : FakeBuilder {
+    config::BackendKind backend() const override { return config::BackendKind::kVm; }
+  } vm_builder;
+  write_recipe(std::string(kRecipe).replace(std::string(kRecipe).find("[lxc]"), 5, "[lxc, vm]"));
+  const config::Recipe r = load();
+  auto out = vm_builder.build(r, tmp_->path() / "work", {});
+  ASSERT_TRUE(out.ok());
+  nlohmann::json m = make_manifest(r, vm_builder, "0123456789abcdef", *out, 1.0, 1);
+  EXPECT_EQ(m["backend"], "vm");
+  EXPECT_EQ(m["base"]["suite"], "bookworm");
+  EXPECT_FALSE(m["base"].contains("cloud_image")) << m["base"].dump();
+}
+
 TEST_F(CacheTest, FindImageExplainsHowToBuild) {
   auto missing = find_image("scan", root_);
   ASSERT_FALSE(missing.ok());

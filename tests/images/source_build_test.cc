@@ -2,8 +2,9 @@
 // located errors (also through `testbed validate`: exit 2), the tarball lookup in
 // $TESTBED_SOURCES, the build script's steps on a tiny autotools-like project made here
 // (extract, patch, configure, make, install into DESTDIR, missing files from a package
-// root, a failing step named with its output), the cache key, and a SHA-256 mismatch
-// refusing the build with nothing published.
+// root, a failing step named with its output), the cache key (lxc and vm: the same
+// compile, each backend's own root), and a SHA-256 mismatch refusing the build with
+// nothing published.
 #include "orchestrator/backends/source_build.h"
 
 #include <gtest/gtest.h>
@@ -11,18 +12,20 @@
 
 #include <fstream>
 
+#include "orchestrator/backends/vm/builder.h"
 #include "orchestrator/images/build.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/subprocess.h"
 
 namespace testbed::images {
-using backends::lxc::LxcBuilder;
-using backends::SourceBuilder;
 using backends::make_source_builder;
 using backends::read_source_steps;
 using backends::resolve_tarball;
+using backends::SourceBuilder;
 using backends::stage_source_inputs;
+using backends::lxc::LxcBuilder;
+using backends::vm::VmBuilder;
 namespace {
 namespace fs = std::filesystem;
 
@@ -382,9 +385,61 @@ TEST_F(SourceBuildTest, KeyTracksPatchAndTarball) {
   write(recipes_ / "patches" / "say-patched.patch", std::string(kPatch) + "\n");
   EXPECT_NE(*cache_key(*r, b), *k1) << "a changed patch rebuilds";
   EXPECT_NE(*cache_key(*r, b), *cache_key(*r, LxcBuilder()));
-  auto plain = make_source_builder(*r, config::BackendKind::kVm, tmp_ / "cache");
-  EXPECT_EQ(plain, nullptr);
   EXPECT_NE(make_source_builder(*r, config::BackendKind::kLxc, tmp_ / "cache"), nullptr);
+  // A recipe without `source:` keeps its backend's plain builder.
+  auto plain = parse("name: proj\nrole: scanner\nbackends: [lxc, vm]\nbase:\n  suite: bullseye\n");
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(make_source_builder(*plain, config::BackendKind::kLxc, tmp_ / "cache"), nullptr);
+  EXPECT_EQ(make_source_builder(*plain, config::BackendKind::kVm, tmp_ / "cache"), nullptr);
+}
+
+// On vm a source recipe gets the source builder for vm: the same compile (script, tarball,
+// patches in its key) and the runtime root of a VM image: VmBuilder's key material,
+// which is the LXC root's plus the shared VM part (kernel, vm-init, pin), so the two
+// images have different keys and live side by side (current / current-vm).
+TEST_F(SourceBuildTest, OnVmTheSourceBuildFinishesAsAVmImage) {
+  auto r = parse(edit(recipe_text(sha_), "backends: [lxc]", "backends: [lxc, vm]"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const fs::path cache = tmp_ / "cache";
+  auto lxc = make_source_builder(*r, config::BackendKind::kLxc, cache);
+  auto vm = make_source_builder(*r, config::BackendKind::kVm, cache);
+  ASSERT_NE(lxc, nullptr);
+  ASSERT_NE(vm, nullptr);
+  EXPECT_EQ(lxc->backend(), config::BackendKind::kLxc);
+  EXPECT_EQ(vm->backend(), config::BackendKind::kVm);
+  EXPECT_EQ(lxc->version(), "lxc-source-builder/1+" + LxcBuilder().version());
+  EXPECT_EQ(vm->version(), "vm-source-builder/1+" + VmBuilder(cache / ".downloads").version());
+
+  // The plain builders' material first, then the same source part.
+  const std::string lxc_plain = LxcBuilder().key_material(*r);
+  const std::string vm_plain = VmBuilder(cache / ".downloads").key_material(*r);
+  EXPECT_EQ(vm_plain, lxc_plain + backends::vm::vm_root_key_material())
+      << "VmBuilder's root is the LXC root plus the shared VM part";
+  const std::string lxc_km = lxc->key_material(*r);
+  const std::string vm_km = vm->key_material(*r);
+  ASSERT_EQ(lxc_km.rfind(lxc_plain, 0), 0u);
+  ASSERT_EQ(vm_km.rfind(vm_plain, 0), 0u);
+  EXPECT_EQ(lxc_km.substr(lxc_plain.size()), vm_km.substr(vm_plain.size()))
+      << "the same source build on both backends";
+  EXPECT_NE(vm_km.find("file proj-1.0.tar.gz " + sha_), std::string::npos);
+  EXPECT_NE(vm_km.find("/testbed/vm-init"), std::string::npos);
+  EXPECT_EQ(lxc_km.find("/testbed/vm-init"), std::string::npos);
+  auto lk = cache_key(*r, *lxc), vk = cache_key(*r, *vm);
+  ASSERT_TRUE(lk.ok() && vk.ok());
+  EXPECT_NE(*lk, *vk);
+  EXPECT_NE(*vk, *cache_key(*r, VmBuilder(cache / ".downloads"))) << "source and plain differ";
+
+  // A recipe without vm: the vm source builder refuses it before touching anything.
+  auto lxc_only = parse(recipe_text(sha_));
+  ASSERT_TRUE(lxc_only.ok());
+  fs::create_directories(tmp_ / "work");
+  auto res = SourceBuilder(cache, config::BackendKind::kVm).build(*lxc_only, tmp_ / "work", {});
+  ASSERT_FALSE(res.ok());
+  EXPECT_NE(res.error().message.find("recipe 'proj' has no vm backend (its backends: lxc)"),
+            std::string::npos)
+      << res.error().message;
+  EXPECT_TRUE(fs::is_empty(tmp_ / "work"));
+  EXPECT_FALSE(fs::exists(cache));
 }
 
 // A source image built from a `file` tarball stays the current build when the host no

@@ -98,11 +98,15 @@ uint64_t vm_disk_mib(uint64_t tree_bytes) {
   return mib + mib / 4 + 1024;
 }
 
-std::string VmBuilder::key_material(const config::Recipe& r) const {
-  if (r.cloud()) return cloud_.key_material(r);
-  std::string m = LxcBuilder().key_material(r);
+std::string vm_root_key_material() {
+  std::string m;
   for (const auto& p : kVmPackages) m += p + ",";
   return m + "\n" + vm_init_script() + vm_kernel_cmdline() + kKernelPin;
+}
+
+std::string VmBuilder::key_material(const config::Recipe& r) const {
+  if (r.cloud()) return cloud_.key_material(r);
+  return LxcBuilder().key_material(r) + vm_root_key_material();
 }
 
 namespace {
@@ -141,26 +145,22 @@ util::Status run_step(const std::string& what, const std::vector<std::string>& a
   return {};
 }
 
-}  // namespace
-
-util::Result<BuildOutput> VmBuilder::build(const config::Recipe& r, const fs::path& work_dir,
-                                           const ProgressFn& progress) {
-  if (!r.supports(config::BackendKind::kVm))
-    return util::fail("recipe '{}' has no vm backend", r.name);
-  if (r.cloud()) {
-    auto out = cloud_.build(r, work_dir, progress);
-    if (out) out->vm_boot = "cloud-init";
-    return out;
-  }
+util::Status need_disk_tools(const config::Recipe& r) {
   for (const char* tool : {"mkfs.ext4", "qemu-img"})
     if (!util::have_program(tool))
       return util::fail("building VM image '{}' needs {}; run `make setup`", r.name, tool);
-  auto out = build_debian_root(r, work_dir, progress, kVmPackages, kernel_pin_args());
-  if (!out) return out.error();
+  return {};
+}
+
+}  // namespace
+
+util::Status finish_vm_image(const config::Recipe& r, const fs::path& work_dir, BuildOutput& out,
+                             const ProgressFn& progress) {
+  if (auto s = need_disk_tools(r); !s) return s;
   const fs::path rootfs = work_dir / "rootfs";
-  out->manifest_copy.clear();  // the root becomes a disk before the manifest exists
+  out.manifest_copy.clear();  // the root becomes a disk before the manifest exists
   if (auto s = util::write_file_atomic(rootfs / "testbed/vm-init", vm_init_script(), 0755); !s)
-    return s.error();
+    return s;
   auto release = kernel_release(rootfs);
   if (!release) return release.error();
   std::error_code ec;
@@ -175,19 +175,44 @@ util::Result<BuildOutput> VmBuilder::build(const config::Recipe& r, const fs::pa
                         {"mkfs.ext4", "-q", "-F", "-L", "testbed-root", "-d", rootfs.string(),
                          raw.string(), std::to_string(mib) + "M"});
       !s)
-    return s.error();
+    return s;
   if (auto s = run_step("qemu-img convert",
                         {"qemu-img", "convert", "-O", "qcow2", raw.string(),
                          (work_dir / kKvmBaseDisk).string()});
       !s)
-    return s.error();
+    return s;
   fs::remove(raw, ec);
   fs::remove_all(rootfs, ec);
   if (ec) return util::fail("cannot remove the build root {}: {}", rootfs.string(), ec.message());
-  out->tool += fmt::format(" + mkfs.ext4 -d + qemu-img convert ({} MiB ext4)", mib);
-  out->vm_boot = "kernel";
-  out->vm_kernel = *release;
+  out.tool += fmt::format(" + mkfs.ext4 -d + qemu-img convert ({} MiB ext4)", mib);
+  out.vm_boot = "kernel";
+  out.vm_kernel = *release;
+  return {};
+}
+
+util::Result<BuildOutput> build_vm_debian_image(const config::Recipe& r, const fs::path& work_dir,
+                                                const ProgressFn& progress,
+                                                const std::vector<std::string>& extra_args) {
+  // Checked before the root is built, not after minutes of mmdebstrap.
+  if (auto s = need_disk_tools(r); !s) return s.error();
+  std::vector<std::string> args = kernel_pin_args();
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  auto out = build_debian_root(r, work_dir, progress, kVmPackages, args);
+  if (!out) return out.error();
+  if (auto s = finish_vm_image(r, work_dir, *out, progress); !s) return s.error();
   return out;
+}
+
+util::Result<BuildOutput> VmBuilder::build(const config::Recipe& r, const fs::path& work_dir,
+                                           const ProgressFn& progress) {
+  if (!r.supports(config::BackendKind::kVm))
+    return util::fail("recipe '{}' has no vm backend", r.name);
+  if (r.cloud()) {
+    auto out = cloud_.build(r, work_dir, progress);
+    if (out) out->vm_boot = "cloud-init";
+    return out;
+  }
+  return build_vm_debian_image(r, work_dir, progress, {});
 }
 
 }  // namespace testbed::backends::vm

@@ -42,6 +42,27 @@ std::string vm_kernel_cmdline();
 /// time (the node's overlay grows into it), in MiB.
 uint64_t vm_disk_mib(uint64_t tree_bytes);
 
+/// What a VM image's Debian root gets beyond an LXC root's, as key material: kVmPackages,
+/// vm_init_script(), vm_kernel_cmdline() and the kernel's apt pin. Every builder of
+/// Debian-root VM images (VmBuilder, the source builder on vm) adds it to its key.
+std::string vm_root_key_material();
+
+/// The VM finishing steps on the Debian root in work_dir/rootfs (made by
+/// build_debian_root with kVmPackages): /testbed/vm-init written, the kernel and initrd
+/// copied out of /boot (kVmKernel, kVmInitrd), the root made into an ext4 file system
+/// (`mkfs.ext4 -d`) and converted to work_dir/base.qcow2; the root tree is then removed.
+/// Updates `out` (tool, vm_boot "kernel", vm_kernel; no manifest copy inside the image).
+util::Status finish_vm_image(const config::Recipe& recipe, const std::filesystem::path& work_dir,
+                             BuildOutput& out, const ProgressFn& progress);
+
+/// A VM image from a Debian suite: build_debian_root with kVmPackages, the kernel's apt
+/// pin and `extra_args` (e.g. the source builder's staged tree), then finish_vm_image.
+/// What VmBuilder::build does for a `suite` base, and the source builder on vm.
+util::Result<BuildOutput> build_vm_debian_image(const config::Recipe& recipe,
+                                                const std::filesystem::path& work_dir,
+                                                const ProgressFn& progress,
+                                                const std::vector<std::string>& extra_args);
+
 class VmBuilder : public Builder {
  public:
   /// `downloads_dir`: for cloud-image recipes (CloudImageBuilder).
@@ -50,9 +71,7 @@ class VmBuilder : public Builder {
   config::BackendKind backend() const override { return config::BackendKind::kVm; }
   std::string version() const override { return "vm-builder/1"; }
   std::string key_material(const config::Recipe& recipe) const override;
-  /// Debian base: build_debian_root with kVmPackages, /testbed/vm-init written, the
-  /// kernel and initrd copied out of /boot, the root made into an ext4 file system
-  /// (`mkfs.ext4 -d`) and converted to work_dir/base.qcow2; the root tree is then removed.
+  /// Debian base: build_vm_debian_image (build_debian_root, then finish_vm_image).
   /// cloud_image base: CloudImageBuilder::build.
   util::Result<BuildOutput> build(const config::Recipe& recipe,
                                   const std::filesystem::path& work_dir,
