@@ -2,9 +2,9 @@
 """How deterministic the targets' side of two runs is: the targets' replies to one
 scanner version in repetition 1 and 2 of a results directory, compared field by field.
 
-For every target reply of a kind below, keyed by what the scanner sent it to (target
-address, its port, the scanner's port), the script counts the keys present in both runs
-and how many of them carry the same value in both:
+For every target reply of a kind below, paired in order by the target address and port
+that sent it (the scanner's own ports are random per run), the script counts the pairs
+present in both runs and how many of them carry the same value in both:
   syn_ack_isn   TCP initial sequence numbers of the targets' SYN-ACKs
   ip_id         IP IDs of the targets' ICMP and UDP-port-unreachable replies, and of
                 TCP replies with a non-zero IP ID
@@ -32,17 +32,22 @@ def replies(pcap, scanner):
     for src, sport, dport, seq in fields(
             pcap, f"ip.dst=={scanner} && tcp.flags.syn==1 && tcp.flags.ack==1",
             ["ip.src", "tcp.srcport", "tcp.dstport", "tcp.seq_raw"]):
-        isn[(src, sport, dport)] = seq
+        isn.setdefault((src, sport), []).append(seq)
     for src, proto, ident, icmp_type, sport, dport in fields(
             pcap, f"ip.dst=={scanner} && (icmp || (tcp && ip.id != 0))",
             ["ip.src", "ip.proto", "ip.id", "icmp.type", "tcp.srcport", "tcp.dstport"]):
-        ipid.setdefault((src, proto, icmp_type, sport, dport), ident)
+        ipid.setdefault((src, proto, icmp_type, sport), []).append(ident)
     return isn, ipid
 
 
 def same(a, b):
-    keys = set(a) & set(b)
-    return len(keys), sum(1 for k in keys if a[k] == b[k])
+    """Replies of one kind from one target port, in order: pairs present in both runs."""
+    n = s = 0
+    for k in set(a) & set(b):
+        for x, y in zip(a[k], b[k]):
+            n += 1
+            s += x == y
+    return n, s
 
 
 def main():

@@ -68,7 +68,7 @@ int check_command_words(const CLI::App& app, const std::vector<std::string>& arg
                         name, did_you_mean(name, long_option_names(&app)));
         return kExitBadInput;
       }
-      if (o && o->get_type_size_max() > 0 && a.find('=') == std::string::npos &&
+      if (o && o->get_items_expected_max() > 0 && a.find('=') == std::string::npos &&
           !(a.size() > 2 && a[1] != '-'))
         ++i;  // its value
       continue;

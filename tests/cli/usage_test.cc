@@ -58,6 +58,19 @@ TEST(CliUsage, DidYouMeanForVerbsSubcommandsAndOptions) {
   expect_error({"gc", "--nosuch"}, "error: unexpected argument: --nosuch (testbed gc --help)");
 }
 
+// testbed's own flags before the verb take no value: `-q lab status` is `lab status`
+// (bench/lab/*.sh call `testbed --quiet lab up …`).
+TEST(CliUsage, GlobalFlagsBeforeTheVerbTakeNoValue) {
+  for (const char* flag : {"-q", "--quiet", "-v", "--verbose", "--timestamps"}) {
+    auto r = testbed({flag, "version"});
+    EXPECT_EQ(r.exit_code, 0) << flag << ": " << r.err;
+    EXPECT_NE(r.out.find("testbed "), std::string::npos) << flag;
+  }
+  auto r = testbed({"--quiet", "lab", "statuss"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("did you mean 'status'?"), std::string::npos) << r.err;
+}
+
 TEST(CliUsage, MissingFilesAndArgumentsAreErrorLines) {
   for (const auto& [args, want] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"run", "nosuch.yaml"},
