@@ -23,6 +23,15 @@ double since(std::chrono::steady_clock::time_point t0) {
 // loaded TCG host. Longer means the restore went wrong and a boot is the way out.
 constexpr std::chrono::seconds kRestoredAnswer{60};
 
+// A node's state dir, and where its saved state of `image` lives (virt/node_snapshots.h).
+fs::path node_dir_of(const fs::path& lab_state, const std::string& node) {
+  return lab_state / "nodes" / node;
+}
+fs::path saved_state_of(const fs::path& lab_state, const std::string& node,
+                        const std::string& image) {
+  return node_dir_of(lab_state, node) / "states" / image;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const NodeReset& r) {
@@ -63,7 +72,7 @@ util::Status Lab::refresh_restored(const std::string& node, NodeReset* rec) {
 }
 
 util::Status Lab::capture_state(const std::string& node, NodeReset* rec) {
-  const fs::path node_dir = state_dir_ / "nodes" / node;
+  const fs::path node_dir = node_dir_of(state_dir_, node);
   auto st = snapshots_->capture(infos_.at(node).domain, node_dir, images_.at(node));
   if (!st) return st.error();
   rec->state_sha256 = st->sha256;
@@ -74,7 +83,7 @@ util::Status Lab::capture_state(const std::string& node, NodeReset* rec) {
 }
 
 util::Status Lab::restore_state(const std::string& node, NodeReset* rec) {
-  const fs::path node_dir = state_dir_ / "nodes" / node;
+  const fs::path node_dir = node_dir_of(state_dir_, node);
   auto st = snapshots_->find(node_dir, images_.at(node));
   if (!st) return st.error();
   rec->state_sha256 = st->sha256;
@@ -94,7 +103,7 @@ util::Status Lab::capture_or_boot(const std::string& node, NodeReset* rec) {
   rec->fallback = "no saved state: " + s.error().message;
   util::log_warn("node {} of lab {}: cannot save its running state, so its resets boot: {}",
                  node, name_, s.error().message);
-  (void)snapshots_->remove(state_dir_ / "nodes" / node, images_.at(node));
+  (void)snapshots_->remove(node_dir_of(state_dir_, node), images_.at(node));
   auto running = backend_->node_running(infos_.at(node).domain);
   if (running && *running) {
     auto t = ssh_target(node);
@@ -140,7 +149,7 @@ util::Status Lab::reset_nodes(const std::vector<std::string>& nodes, bool boot) 
     NodeReset& rec = resets_[node];
     auto it = restoring.find(node);
     if (it != restoring.end()) {
-      const bool had_state = fs::exists(state_dir_ / "nodes" / node / "states" / rec.image);
+      const bool had_state = fs::exists(saved_state_of(state_dir_, node, rec.image));
       util::Status s = it->second.get();
       if (s) {
         rec.method = "snapshot";
@@ -152,7 +161,7 @@ util::Status Lab::reset_nodes(const std::vector<std::string>& nodes, bool boot) 
         rec.fallback = s.error().message;
         util::log_warn("node {} of lab {}: snapshot reset failed, booting instead: {}", node,
                        name_, rec.fallback);
-        (void)snapshots_->remove(state_dir_ / "nodes" / node, rec.image);
+        (void)snapshots_->remove(node_dir_of(state_dir_, node), rec.image);
       }
       rec.state_sha256.clear();
       rec.state_taken = 0;
@@ -169,8 +178,7 @@ util::Status Lab::reset_nodes(const std::vector<std::string>& nodes, bool boot) 
     if (auto s = wait_ready(node, opts_.ready_timeout); !s) return s;
     NodeReset& rec = resets_[node];
     // A forced boot keeps the state it has; a node without one gets one now.
-    const bool has_state =
-        fs::exists(state_dir_ / "nodes" / node / "states" / rec.image / "state.json");
+    const bool has_state = fs::exists(saved_state_of(state_dir_, node, rec.image) / "state.json");
     if (snapshots_ && !(boot && has_state))
       if (auto s = capture_or_boot(node, &rec); !s) return s;
     rec.seconds = since(started[node]);
