@@ -240,6 +240,12 @@ Result<int> scan_with_capture(const config::Experiment& exp, const RunSlot& slot
   progress.finish(fmt::format("exit {}, {} packets, {} dropped, {:.1f} s", *rc, counters->packets,
                               counters->kernel_dropped + counters->interface_dropped,
                               finished - started));
+  if (const uint64_t lost = counters->kernel_dropped + counters->interface_dropped; lost > 0)
+    util::log_warn(
+        "[{}/{}] the capture lost {} packet(s) (kernel {}, interface {}): this run's counts may "
+        "be short by that many; the report's runs table shows it (raise capture.buffer_mib or "
+        "load the lab host less)",
+        slot.label, slot.rep, lost, counters->kernel_dropped, counters->interface_dropped);
   manifest.scan = results::ScanRecord{started, finished, *rc, log.size(), woken};
   results::CaptureRecord c;
   c.interface = cs.interface;
