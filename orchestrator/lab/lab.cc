@@ -577,6 +577,11 @@ std::string Lab::console_tail(const std::string& node, size_t lines) const {
 }
 
 util::Status Lab::reset_node(const std::string& node, const std::string& image, bool boot) {
+  if (auto s = use_image(node, image); !s) return s;
+  return reset_nodes({node}, boot);
+}
+
+util::Status Lab::use_image(const std::string& node, const std::string& image) {
   const config::TopologyNode* n = topo_.node(node);
   if (!n) return util::fail("lab '{}' has no node '{}'", name_, node);
   if (!image.empty() && image != images_[node]) {
@@ -592,7 +597,7 @@ util::Status Lab::reset_node(const std::string& node, const std::string& image, 
     infos_[node].image = image;
     if (auto s = write_state(kept_); !s) return s;
   }
-  return reset_nodes({node}, boot);
+  return {};
 }
 
 util::Result<std::unique_ptr<Lab>> Lab::open(const std::string& name, const LabOptions& in) {

@@ -132,6 +132,9 @@ class Lab {
   /// `boot`: boot this time even when the node has a saved state (its state is kept).
   util::Status reset_node(const std::string& node, const std::string& image = "",
                           bool boot = false);
+  /// Makes `image` the image `node` runs from its next reset on (checked: built, and for
+  /// this lab's backend); empty or the same image: nothing to do.
+  util::Status use_image(const std::string& node, const std::string& image);
   /// reset_node for several nodes at once: all are restarted, then all are waited for
   /// (the boots overlap, so resetting N targets takes about as long as one).
   util::Status reset_nodes(const std::vector<std::string>& nodes, bool boot = false);

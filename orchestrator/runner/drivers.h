@@ -59,6 +59,22 @@ class LabDriver {
   virtual util::Status prepare_scanner(const std::string& image) = 0;
   /// Resets every target to its pristine image and waits for its health checks.
   virtual util::Status reset_targets() = 0;
+  /// Before a run: resets the targets (when `targets`) and starts the scanner node on
+  /// `image`, recording how each node was reset into `resets` and naming in `stage` the
+  /// runner stage a failure belongs to. This default does one after the other; a lab that
+  /// can overlaps them (the VM resets restore in parallel).
+  virtual util::Status reset_for_run(bool targets, const std::string& image,
+                                     nlohmann::json* resets, std::string* stage) {
+    if (targets) {
+      *stage = "reset-targets";
+      if (auto st = reset_targets(); !st) return st;
+      resets->update(last_resets());
+    }
+    *stage = "start-scanner";
+    if (auto st = prepare_scanner(image); !st) return st;
+    resets->update(last_resets());
+    return {};
+  }
   /// Checks that every target still runs and passes its health checks. Called after each
   /// scan: a target that died or lost a service mid-scan leaves a capture that is not a
   /// scan of the lab as specified, so the run must not be marked complete.

@@ -279,18 +279,16 @@ Status execute_run(const config::Experiment& exp, const RunSlot& slot, LabDriver
   manifest.run = {slot.label, slot.image, slot.rep};
   manifest.scanner_kind = std::string(kind->program);
 
-  if (exp.reset_targets == "every-run" || slot.rep == 1) {
-    stage = "reset-targets";
+  const bool reset_targets = exp.reset_targets == "every-run" || slot.rep == 1;
+  if (reset_targets)
     util::log_info("[{}/{}] resetting targets to their pristine images", slot.label, slot.rep);
-    if (auto st = lab.reset_targets(); !st) return st;
-    manifest.resets.update(lab.last_resets());
-  }
-  if (is_interrupted(opts)) return fail("interrupted");
-
-  stage = "start-scanner";
   util::log_info("[{}/{}] starting scanner node on image {}", slot.label, slot.rep, slot.image);
-  if (auto st = lab.prepare_scanner(slot.image); !st) return st;
-  manifest.resets.update(lab.last_resets());
+  if (is_interrupted(opts)) return fail("interrupted");
+  nlohmann::json resets = nlohmann::json::object();
+  auto reset = lab.reset_for_run(reset_targets, slot.image, &resets, &stage);
+  manifest.resets.update(resets);
+  if (!reset) return reset;
+  if (is_interrupted(opts)) return fail("interrupted");
   auto shell = lab.scanner_shell();
   if (!shell) return shell.error();
 
