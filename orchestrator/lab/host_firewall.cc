@@ -61,6 +61,12 @@ std::string firewall_ruleset(const HostFirewall& fw) {
                      b, b, b);
   }
   s += "  }\n";
+  s += "  chain output {\n    type filter hook output priority -10; policy accept;\n";
+  std::vector<std::string> out_devs = fw.bridges;
+  out_devs.insert(out_devs.end(), fw.node_ports.begin(), fw.node_ports.end());
+  s += fmt::format("    meta nfproto ipv6 oifname {} counter drop comment \"no host ipv6\"\n",
+                   quoted_set(out_devs));
+  s += "  }\n";
   s += "  chain input {\n    type filter hook input priority -10; policy accept;\n";
   s += fmt::format(
       "    iifname \"{}\" meta nfproto ipv4 ip saddr {} tcp sport 22 ct state established "
@@ -118,6 +124,7 @@ util::Status contain_lab(const std::string& lab, const config::Topology& topo,
     auto dev = mgmt ? info.host_devs.find(mgmt->name) : info.host_devs.end();
     if (dev != info.host_devs.end() && !info.mgmt_address.empty())
       fw.mgmt_ports.emplace_back(dev->second, info.mgmt_address);
+    for (const auto& [network, host_dev] : info.host_devs) fw.node_ports.push_back(host_dev);
   }
   fw.lab = lab;
   fw.owner_pid = owner_pid;

@@ -33,6 +33,10 @@ struct HostFirewall {
   /// port must carry that address (IPv4 and ARP), so root in a node cannot claim the
   /// host's or another node's mgmt address (table `bridge testbed-<lab>`).
   std::vector<std::pair<std::string, std::string>> mgmt_ports;
+  /// Every node's host-side device (veth or tap) on every lab network: the host sends no
+  /// IPv6 out of them or the bridges (a tap that QEMU recreates on a snapshot restore
+  /// starts with IPv6 on and speaks link-local until lab.cc turns it off).
+  std::vector<std::string> node_ports;
   int64_t owner_pid = 0;               ///< recorded in the table's comment, for gc
   int64_t owner_start_ticks = 0;
 };

@@ -429,22 +429,29 @@ util::Status Lab::create_node(const config::TopologyNode& n) {
   }
   if (auto s = storage_->prepare(req, &spec); !s) return s;
   if (auto s = backend_->create_node(spec); !s) return s;
-  // The host side of the veths carries no IPv6 either (it would answer ND on lab links).
+  no_host_ipv6(n.name);
+  progress(fmt::format("node {} started ({})", n.name, info.image));
+  return {};
+}
+
+void Lab::no_host_ipv6(const std::string& node) const {
+  // The host side of the veths and taps carries no IPv6 (it would speak link-local and
+  // answer ND on lab links). Called whenever they are made anew: a boot, and a snapshot
+  // restore, whose new QEMU process makes new taps.
+  const NodeInfo& info = infos_.at(node);
   if (opts_.lab_host) {
     std::vector<std::string> argv = {"sysctl", "-qw"};
-    for (const auto& itf : spec.interfaces)
-      argv.push_back("net.ipv6.conf." + itf.host_dev + ".disable_ipv6=1");
+    for (const auto& [network, dev] : info.host_devs)
+      argv.push_back("net.ipv6.conf." + dev + ".disable_ipv6=1");
     if (auto r = exec_on_lab_host(*opts_.lab_host, argv); !r || r->exit_status != 0)
       util::log_warn("lab host {}: could not turn IPv6 off on {}'s tap devices: {}",
-                     opts_.lab_host->host, n.name, r ? r->err : r.error().message);
+                     opts_.lab_host->host, node, r ? r->err : r.error().message);
   } else {
-    for (const auto& itf : spec.interfaces) {
-      std::ofstream f("/proc/sys/net/ipv6/conf/" + itf.host_dev + "/disable_ipv6");
+    for (const auto& [network, dev] : info.host_devs) {
+      std::ofstream f("/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6");
       f << "1\n";
     }
   }
-  progress(fmt::format("node {} started ({})", n.name, info.image));
-  return {};
 }
 
 util::Result<remote::ExecResult> Lab::exec(const std::string& node,

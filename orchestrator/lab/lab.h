@@ -197,6 +197,8 @@ class Lab {
   /// capture_state; when that fails the node's resets boot (a warning and the reset's
   /// `fallback` say why) and the node is made to run again if saving stopped it.
   util::Status capture_or_boot(const std::string& node, NodeReset* rec);
+  /// Turns IPv6 off on the host side of `node`'s interfaces (after a boot or a restore).
+  void no_host_ipv6(const std::string& node) const;
   /// Restores `node` from its saved state and refreshes the guest; an error means the
   /// caller boots it instead.
   util::Status restore_state(const std::string& node, NodeReset* rec);

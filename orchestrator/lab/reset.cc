@@ -75,6 +75,7 @@ util::Status Lab::capture_state(const std::string& node, NodeReset* rec) {
   const fs::path node_dir = node_dir_of(state_dir_, node);
   auto st = snapshots_->capture(infos_.at(node).domain, node_dir, images_.at(node));
   if (!st) return st.error();
+  no_host_ipv6(node);  // capture restores the node at once: new taps
   rec->state_sha256 = st->sha256;
   rec->state_taken = st->taken;
   progress(fmt::format("node {}: running state of {} saved ({:.1f} s, {} MiB)", node,
@@ -91,6 +92,7 @@ util::Status Lab::restore_state(const std::string& node, NodeReset* rec) {
   progress(fmt::format("node {}: restoring its saved state of {}", node, images_.at(node)));
   const auto t0 = std::chrono::steady_clock::now();
   if (auto s = snapshots_->restore(infos_.at(node).domain, node_dir, *st); !s) return s;
+  no_host_ipv6(node);
   rec->restore_seconds = since(t0);
   return refresh_restored(node, rec);
 }

@@ -16,7 +16,8 @@ namespace {
 
 HostFirewall sample() {
   return {"lab1", "tbab12-mgmt", *util::parse_cidr("10.250.0.0/24"),
-          {"tbab12-mgmt", "tbab12-scan", "tbab12-targets"}, {{"tbab12-m0", "10.250.0.3"}}, 42, 7};
+          {"tbab12-mgmt", "tbab12-scan", "tbab12-targets"}, {{"tbab12-m0", "10.250.0.3"}},
+          {"tbab12-m0", "tbab12-s1"}, 42, 7};
 }
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
@@ -56,6 +57,18 @@ TEST(HostFirewall, MgmtPortsSpeakWithTheirOwnAddressOnly) {
                      "counter drop")) << r;
   EXPECT_TRUE(has(r, "iifname \"tbab12-m0\" ether type ip ip saddr != 10.250.0.3 counter drop")) << r;
   EXPECT_TRUE(has(r, "chain input")) << "ARP to the host itself too";
+}
+
+TEST(HostFirewall, TheHostSendsNoIpv6IntoTheLab) {
+  // Bridges and every node port: a tap recreated by a snapshot restore starts with IPv6 on.
+  const std::string r = firewall_ruleset(sample());
+  const size_t out = r.find("type filter hook output");
+  ASSERT_NE(out, std::string::npos) << r;
+  EXPECT_NE(r.find("meta nfproto ipv6 oifname { \"tbab12-mgmt\", \"tbab12-scan\", "
+                   "\"tbab12-targets\", \"tbab12-m0\", \"tbab12-s1\" } counter drop",
+                   out),
+            std::string::npos)
+      << r;
 }
 
 TEST(HostFirewall, AppliesToLocalSystemDriversOnly) {

@@ -197,6 +197,16 @@ TEST(VmLab, TcgUpSafetyResetGcDown) {
     ASSERT_TRUE(again.ok()) << again.error().message;
     EXPECT_LT(std::abs(again->clock_offset_before_ms), 50.0)
         << "rtt " << again->clock_rtt_ms << " ms";
+    // The restore made new taps: the host gives them no IPv6 (no link-local address on
+    // a lab link), as after a boot.
+    for (const auto& [net, dev] : lab.node("target1").host_devs) {
+      auto off = util::read_file("/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6");
+      ASSERT_TRUE(off.ok()) << dev;
+      EXPECT_EQ(*off, "1\n") << dev;
+      auto a = util::run_checked({"ip", "-j", "addr", "show", "dev", dev});
+      ASSERT_TRUE(a.ok()) << a.error().message;
+      EXPECT_EQ(a->out.find("\"inet6\""), std::string::npos) << dev << ": " << a->out;
+    }
   }
   EXPECT_NE(uuids[0], uuids[1]);
 
