@@ -17,7 +17,7 @@ bin=${1:-$here/build/testbed}
 reps=${2:-4}
 out=${3:-/var/tmp/testbed-hosts-compare}
 hosts_sh=$here/tests/remote-hosts/lab-hosts.sh
-state=$(mktemp -d /var/tmp/testbed-compare-hosts.XXXXXX)
+state=$(mktemp -d /var/tmp/testbed-compare-hosts.XXXXXX)/hosts  # lab-hosts.sh makes it
 mkdir -p "$out"
 cleanup() { sh "$hosts_sh" down "$state" >/dev/null 2>&1 || true; }
 trap cleanup EXIT INT TERM

@@ -31,6 +31,7 @@ struct LabArgs {
   std::string accel = "auto";  ///< up, vm: auto | kvm | tcg
   std::string reset;           ///< up: snapshot | boot; empty: snapshot where possible
   bool boot = false;           ///< reset: boot even when the node has a saved state
+  bool keep_states = false;    ///< up, vm: saved states outlive the lab (kept_states.h)
   std::string state_root = "/var/lib/testbed/labs";
   std::string image_root;
   std::string image;  ///< reset --image
@@ -51,6 +52,7 @@ lab::LabOptions options_from(const LabArgs& a) {
   if (o.backend == config::BackendKind::kVm && a.uri == "lxc:///system") o.uri = "qemu:///system";
   o.accel = a.accel;
   o.reset = a.reset;
+  o.keep_states = a.keep_states;
   o.state_root = a.state_root;
   if (!a.image_root.empty()) o.image_root = a.image_root;
   return o;
@@ -339,6 +341,10 @@ void add_lab_command(CLI::App& app, CliContext& ctx) {
                  "running state, taken when it was first ready) or boot; default snapshot "
                  "on VM labs of this host, boot otherwise")
       ->check(CLI::IsMember({"snapshot", "boot"}));
+  up->add_flag("--keep-states", args->keep_states,
+               "vm: keep the nodes' saved running states when the lab goes down; the next "
+               "`lab up` of this name (same testbed build, topology, URI, acceleration) "
+               "restores those nodes instead of booting them");
   up->add_option("--cache", args->image_root,
                  "Image cache root, as for `testbed image` (default: $TESTBED_IMAGE_DIR or "
                  "/var/lib/testbed/images)");

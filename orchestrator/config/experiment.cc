@@ -265,6 +265,13 @@ util::Result<Experiment> read_experiment(const std::string& text, const std::str
     r.error_at("accel", fmt::format("accel is for the vm backend (this experiment's backend is {})",
                                     backend_name(e.backend)));
   r.get_enum("reset", &e.reset, {"snapshot", "boot"});
+  if (r.get("keep_states", &e.keep_states) && e.keep_states && e.backend != BackendKind::kVm)
+    r.error_at("keep_states", fmt::format("keep_states is for the vm backend (this experiment's "
+                                          "backend is {}); remove it",
+                                          backend_name(e.backend)));
+  if (e.keep_states && e.reset == "boot")
+    r.error_at("keep_states", "keep_states keeps saved states, which `reset: boot` does not use; "
+                              "remove one of the two");
   std::string uri;
   if (r.get("uri", &uri)) {
     e.uri = uri;

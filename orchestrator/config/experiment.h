@@ -63,6 +63,9 @@ struct Experiment {
   /// (not given): snapshot on VM labs of this host, boot otherwise (LXC nodes reset with a
   /// fresh overlay either way).
   std::string reset;
+  /// vm only: saved states outlive the lab (lab/kept_states.h): the next run of this
+  /// experiment restores its nodes instead of booting them, when nothing changed.
+  bool keep_states = false;
   std::optional<std::string> uri;   ///< libvirt URI override (one host); see lab_uris()
   /// Several lab hosts: libvirt URIs of the backend's driver (qemu+ssh://HOST/system for
   /// kvm, lxc+ssh://HOST/ for lxc), each listed once; excludes `uri`. One lab per host,

@@ -46,6 +46,7 @@ util::Result<GcReport> collect_garbage(const LabOptions& in, bool dry_run) {
     for (const auto& e : fs::directory_iterator(opts.state_root, ec)) {
       if (!e.is_directory()) continue;
       std::string lab = e.path().filename().string();
+      if (lab == ".kept") continue;  // saved states kept for labs to come (kept_states.h)
       if (!check_lab_name(lab).ok()) {
         rep.kept.push_back(
             fmt::format("{}: not a lab state dir name; left alone", e.path().string()));

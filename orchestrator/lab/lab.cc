@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <ctime>
@@ -27,6 +28,7 @@
 #include "orchestrator/backends/registry.h"
 #include "orchestrator/virt/libvirt_backend.h"
 #include "orchestrator/lab/host_firewall.h"
+#include "orchestrator/lab/kept_states.h"
 #include "orchestrator/lab/owner.h"
 #include "orchestrator/virt/naming.h"
 #include "orchestrator/virt/node_init.h"
@@ -181,6 +183,10 @@ util::Status Lab::write_state(bool kept) const {
   j["image_root"] = opts_.image_root.string();
   j["images"] = images_;
   j["reset"] = reset_mode();
+  if (opts_.keep_states && snapshots_) {
+    j["keep_states"] = true;
+    j["keep_inputs"] = keep_inputs(opts_.uri, accel_, topo_.file);
+  }
   return util::write_file_atomic(state_dir_ / "lab.json", j.dump(2) + "\n", 0600);
 }
 
@@ -326,12 +332,18 @@ util::Status Lab::create_state() {
   if (auto s = write_state(false); !s) return s;
   if (auto text = util::read_file(topo_.file))
     (void)util::write_file_atomic(state_dir_ / "topology.yaml", *text, 0600);
-  if (auto s = keygen(state_dir_ / "id_ed25519", "testbed-lab-" + name_); !s) return s;
+  if (opts_.keep_states && snapshots_) reclaim_kept_states();
+  // Keys taken back with kept states are the ones their guests know: made only when absent.
+  auto key = [](const fs::path& path, const std::string& comment) -> util::Status {
+    std::error_code e;
+    return fs::exists(path, e) ? util::Status{} : keygen(path, comment);
+  };
+  if (auto s = key(state_dir_ / "id_ed25519", "testbed-lab-" + name_); !s) return s;
   std::string known_hosts;
   for (const auto& n : topo_.nodes) {
     fs::path nd = state_dir_ / "nodes" / n.name;
     fs::create_directories(nd, ec);
-    if (auto s = keygen(nd / "ssh_host_ed25519_key", n.name + "@" + name_); !s) return s;
+    if (auto s = key(nd / "ssh_host_ed25519_key", n.name + "@" + name_); !s) return s;
     auto line =
         remote::known_hosts_line(infos_[n.name].mgmt_address, 22, nd / "ssh_host_ed25519_key.pub");
     if (!line) return line.error();
@@ -356,13 +368,24 @@ util::Status Lab::launch() {
                            process_start_ticks(opts_.owner_pid), infos_);
       !s)
     return s;
-  for (const auto* n : boot_order())
+  for (const auto* n : boot_order()) {
+    if (snapshots_ && opts_.wait_until_ready && has_saved_state(n->name)) {
+      restored_at_up_.push_back(n->name);  // kept from an earlier lab: restored below
+      continue;
+    }
     if (auto s = create_node(*n); !s) return s;
+  }
+  // While the others boot. A state that cannot be restored boots its node instead.
+  if (!restored_at_up_.empty())
+    if (auto s = reset_nodes(restored_at_up_); !s) return s;
   return {};
 }
 
 util::Status Lab::wait_all() {
   for (const auto* n : boot_order()) {
+    if (std::find(restored_at_up_.begin(), restored_at_up_.end(), n->name) !=
+        restored_at_up_.end())
+      continue;  // restored and refreshed, or booted and waited for by reset_nodes
     if (auto s = wait_ready(n->name, opts_.ready_timeout); !s) return s;
     progress(fmt::format("node {} ready", n->name));
   }
@@ -377,6 +400,7 @@ util::Status Lab::create_networks() {
     spec.bridge = bridge_name(name_, net.name);
     spec.prefix = net.cidr.prefix;
     spec.meta = meta;
+    spec.mac = make_mac(name_ + "/bridge/" + net.name);
     if (net.role == config::NetworkRole::kMgmt) spec.host_address = net.host_address;
     if (auto s = backend_->create_network(spec); !s) return s;
     progress(fmt::format("network {} up (bridge {})", net.name, spec.bridge));
@@ -712,10 +736,12 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
   fs::path dir = opts.state_root / name;
   std::string uri = opts.uri;
   std::optional<BackendKind> kind = in.backend;
+  json keep;  // lab.json's keep_inputs when the lab keeps its saved states
   if (auto text = util::read_file(dir / "lab.json")) {
     try {
       auto j = json::parse(*text);
       uri = j.value("uri", uri);
+      if (j.value("keep_states", false) && j.contains("keep_inputs")) keep = j["keep_inputs"];
       auto k = backend_in_state(j, kind);
       if (!k) return k.error();
       kind = *k;
@@ -747,6 +773,16 @@ util::Status Lab::destroy(const std::string& name, const LabOptions& in) {
     if (o.meta.lab == name && !o.meta.state_dir.empty() &&
         fs::path(o.meta.state_dir).filename() == name && fs::path(o.meta.state_dir).is_absolute())
       dirs.insert(fs::path(o.meta.state_dir));
+  // The domains are gone, so the states' frozen disks are nobody's backing file now.
+  if (errors.empty() && !keep.is_null()) {
+    auto kept = stash_states(dir, kept_dir(opts.state_root, name), keep);
+    if (!kept)
+      util::log_warn("lab {}: its saved states could not be kept (the next lab boots): {}", name,
+                     kept.error().message);
+    else if (*kept > 0)
+      util::log_info("lab {}: {} saved state(s) kept in {} for the next lab of this name", name,
+                     *kept, kept_dir(opts.state_root, name).string());
+  }
   for (const auto& d : dirs) {
     if (auto s = unmount_all_under(d); !s) errors += s.error().message + "\n";
     std::error_code ec;

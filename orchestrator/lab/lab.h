@@ -68,6 +68,12 @@ struct LabOptions {
   /// host), "boot" boots it afresh. Empty: snapshot where the backend has saved states,
   /// else boot (LXC nodes reset with a fresh overlay, which is a boot of ~1 s).
   std::string reset;
+  /// Saved states outlive the lab (lab/kept_states.h): `down` keeps them, with the keys
+  /// the guests were made with, and the next lab of this name made by the same testbed
+  /// build from the same topology, URI and acceleration restores those nodes instead of
+  /// booting them (the router too: its state is saved at `up` as well). Only where the
+  /// backend saves states (VM nodes on this host).
+  bool keep_states = false;
   /// How to reach the lab host over SSH when `uri` names another machine (KVM only):
   /// default lab_host_ssh(uri) (backends.h). Used for its addresses (the subnet check),
   /// as the jump to the nodes, and by the runner for the capture.
@@ -234,6 +240,14 @@ class Lab {
   std::map<std::string, NodeReset> resets_;
   int64_t created_ = 0;
   bool kept_ = false;
+  /// Nodes restored at `up` from kept states (they are ready: wait_all skips them).
+  std::vector<std::string> restored_at_up_;
+  /// Whether `node` has a complete saved state of the image it runs.
+  bool has_saved_state(const std::string& node) const;
+  /// create_state: takes kept states back (LabOptions::keep_states).
+  void reclaim_kept_states();
+  /// The cache key of the build of `image` this lab would use ("" when not built).
+  std::string image_key(const std::string& image) const;
   std::string accel_;  ///< VM labs: "kvm" or "tcg" (resolve_accel); "test" on test:///
 };
 

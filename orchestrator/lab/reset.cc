@@ -7,7 +7,11 @@
 
 #include <fmt/format.h>
 
+#include "orchestrator/images/cache.h"
+#include "orchestrator/lab/kept_states.h"
 #include "orchestrator/lab/lab.h"
+#include "orchestrator/util/clock.h"
+#include "orchestrator/util/files.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::lab {
@@ -71,10 +75,38 @@ util::Status Lab::refresh_restored(const std::string& node, NodeReset* rec) {
   return {};
 }
 
+bool Lab::has_saved_state(const std::string& node) const {
+  std::error_code ec;
+  return fs::exists(saved_state_of(state_dir_, node, images_.at(node)) / "state.json", ec);
+}
+
+std::string Lab::image_key(const std::string& image) const {
+  auto ref = images::find_image(image, opts_.image_root, type().kind);
+  return ref ? ref->key : std::string();
+}
+
+void Lab::reclaim_kept_states() {
+  const fs::path kept = kept_dir(opts_.state_root, name_);
+  auto r = reclaim_states(kept, state_dir_, keep_inputs(opts_.uri, accel_, topo_.file),
+                          [this](const std::string& image) { return image_key(image); });
+  if (r.states > 0)
+    progress(fmt::format("{} saved state(s) kept by the last lab of this name ({}) taken back: "
+                         "those nodes are restored, not booted",
+                         r.states, util::utc_time(r.kept_at, "%Y-%m-%d %H:%M UTC")));
+  else if (!r.why_not.empty())
+    progress(fmt::format("the saved states kept by the last lab of this name are not used ({}); "
+                         "its nodes boot",
+                         r.why_not));
+}
+
 util::Status Lab::capture_state(const std::string& node, NodeReset* rec) {
   const fs::path node_dir = node_dir_of(state_dir_, node);
   auto st = snapshots_->capture(infos_.at(node).domain, node_dir, images_.at(node));
   if (!st) return st.error();
+  // Which build of the image: kept states are used again only on the same one.
+  if (auto s = util::write_file_atomic(st->dir / kStateImageKey, image_key(images_.at(node)), 0600);
+      !s)
+    return s;
   no_host_ipv6(node);  // capture restores the node at once: new taps
   rec->state_sha256 = st->sha256;
   rec->state_taken = st->taken;
@@ -120,7 +152,9 @@ util::Status Lab::capture_or_boot(const std::string& node, NodeReset* rec) {
 util::Status Lab::capture_states() {
   if (!snapshots_) return {};
   for (const auto& n : topo_.nodes) {
-    if (n.role != config::NodeRole::kScanner && n.role != config::NodeRole::kTarget) continue;
+    // The router is never reset; its state is kept only for the next lab (keep_states).
+    if (n.role == config::NodeRole::kRouter && !opts_.keep_states) continue;
+    if (has_saved_state(n.name)) continue;  // restored at up from a kept state
     NodeReset rec;
     if (auto s = capture_or_boot(n.name, &rec); !s) return s;
   }

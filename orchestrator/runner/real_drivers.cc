@@ -298,6 +298,7 @@ Result<std::unique_ptr<LabDriver>> make_lab_driver(const config::Experiment& exp
   lo.backend = exp.backend;
   lo.accel = exp.accel;
   lo.reset = exp.reset;
+  lo.keep_states = exp.keep_states;
   lo.images = exp.node_images;  // e.g. kvm-router for router on KVM
   if (!exp.scanners.empty()) {
     for (const auto& n : topo->nodes) {

@@ -40,6 +40,11 @@ struct NetworkSpec {
   std::optional<uint32_t> host_address;  ///< host byte order
   int prefix = 24;
   ObjectMeta meta;
+  /// The bridge's MAC; empty: libvirt makes up one. The lab fixes it per lab name and
+  /// network: a guest restored from a state taken in an earlier lab of that name still
+  /// has the host's mgmt address in its ARP cache, and answers a new login at once only
+  /// if the MAC behind it is the same.
+  std::string mac;
 };
 
 struct InterfaceSpec {

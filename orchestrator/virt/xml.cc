@@ -40,6 +40,7 @@ std::string make_network_xml(const NetworkSpec& spec) {
   br.append_attribute("name") = spec.bridge.c_str();
   br.append_attribute("stp") = "off";
   br.append_attribute("delay") = "0";
+  if (!spec.mac.empty()) net.append_child("mac").append_attribute("address") = spec.mac.c_str();
   if (spec.host_address) {
     // libvirt starts dnsmasq for a network with an <ip>; <dns enable='no'> and no <dhcp>
     // keep it from serving anything, so nothing leaks between host and lab.

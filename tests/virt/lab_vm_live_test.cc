@@ -23,6 +23,7 @@
 #include "orchestrator/util/subprocess.h"
 #include "orchestrator/backends/vm/xml.h"
 #include "orchestrator/lab/gc.h"
+#include "orchestrator/lab/kept_states.h"
 #include "orchestrator/lab/fresh_guest.h"
 #include "orchestrator/lab/lab.h"
 #include "orchestrator/virt/libvirt_backend.h"
@@ -276,6 +277,83 @@ TEST(VmLab, TcgUpSafetyResetGcDown) {
   EXPECT_EQ(host_links().find("tb" + lab_tag("tbvmtest")), std::string::npos) << host_links();
   EXPECT_EQ(qemu_processes_of("tbvmtest"), "");
   EXPECT_FALSE(fs::exists(lab.state_dir())) << "saved states go with the lab's state dir";
+}
+
+// keep_states: the next lab of this name restores every node from the states the last
+// one kept (the router's too) instead of booting, with the keys the guests know; a lab
+// made without the option boots and leaves no keep behind.
+TEST(VmLab, KeptStatesRestoreTheNextLab) {
+  ASSERT_EQ(::geteuid(), 0u) << "the VM lab needs root (libvirt QEMU, taps)";
+  auto topo =
+      config::load_topology(std::string(TESTBED_SOURCE_DIR) + "/topology/two-subnet-small.yaml");
+  ASSERT_TRUE(topo.ok()) << topo.error().message;
+  auto state = util::TempDir::create("tb-vmkept-test", "/var/tmp");
+  ASSERT_TRUE(state.ok());
+  LabOptions o;
+  o.name = "tbvmkept";
+  o.backend = config::BackendKind::kVm;
+  o.accel = "tcg";
+  o.state_root = state->path();
+  o.keep_states = true;
+  (void)Lab::destroy(o.name, o);
+  const fs::path kept = lab::kept_dir(o.state_root, o.name);
+  {
+    auto up = Lab::up(*topo, o);
+    ASSERT_TRUE(up.ok()) << up.error().message;
+    for (const auto& n : (*up)->node_names())
+      EXPECT_TRUE(fs::exists((*up)->state_dir() / "nodes" / n / "states")) << n << " not saved";
+    run_on(**up, "target1", "touch /root/from-the-first-lab && sync");
+    ASSERT_TRUE((*up)->down().ok());
+  }
+  for (const char* n : {"router", "scanner", "target1"})
+    EXPECT_TRUE(fs::exists(kept / "nodes" / n / "states")) << n;
+  EXPECT_TRUE(fs::exists(kept / "id_ed25519"));
+
+  auto t0 = Clock::now();
+  auto again = Lab::up(*topo, o);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  RecordProperty("vm_lab_up_from_kept_states_seconds",
+                 std::to_string(std::chrono::duration<double>(Clock::now() - t0).count()));
+  Lab& lab = **again;
+  EXPECT_FALSE(fs::exists(kept)) << "taken back";
+  for (const char* n : {"router", "scanner", "target1"}) {
+    ASSERT_TRUE(lab.last_resets().count(n)) << n << " was not restored at up";
+    const lab::NodeReset& r = lab.last_resets().at(n);
+    EXPECT_EQ(r.method, "snapshot") << n;
+    EXPECT_TRUE(r.fallback.empty()) << n << ": " << r.fallback;
+    ASSERT_TRUE(r.fresh.has_value()) << n;
+    EXPECT_TRUE(r.fresh->reseeded) << n;
+    EXPECT_LT(std::abs(r.fresh->clock_offset_after_ms), 50.0) << n;
+    EXPECT_EQ(run_on(lab, n, "hostname"), std::string(n) + "\n");
+  }
+  // The pristine state, not the first lab's changes; and the lab works: the scanner
+  // reaches the target through the restored router.
+  int rc = 0;
+  run_on(lab, "target1", "test ! -e /root/from-the-first-lab", &rc);
+  EXPECT_EQ(rc, 0) << "a change made after the state was taken came back";
+  const std::string target = lab.node("target1").addresses.at("targets");
+  std::string ping = run_on(lab, "scanner", "ping -n -c1 -W5 " + target + " 2>&1", &rc);
+  EXPECT_EQ(rc, 0) << ping;
+  for (const auto& [net, dev] : lab.node("router").host_devs) {
+    auto off = util::read_file("/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6");
+    ASSERT_TRUE(off.ok()) << dev;
+    EXPECT_EQ(*off, "1\n") << dev;
+  }
+  ASSERT_TRUE(lab.down().ok());
+  EXPECT_TRUE(fs::exists(kept / "nodes" / "router" / "states")) << "kept again";
+
+  // Without the option: the keep is not touched by a lab that does not ask for it, and a
+  // lab of another testbed build or accel would delete it (kept_states_test.cc).
+  LabOptions plain = o;
+  plain.keep_states = false;
+  plain.wait_until_ready = false;  // started, not waited for: enough to see it boots
+  auto boots = Lab::up(*topo, plain);
+  ASSERT_TRUE(boots.ok()) << boots.error().message;
+  EXPECT_TRUE((*boots)->last_resets().empty()) << "a lab without keep_states restored";
+  ASSERT_TRUE((*boots)->down().ok());
+  EXPECT_TRUE(fs::exists(kept)) << "left for a lab that asks for it";
+  std::error_code ec;
+  fs::remove_all(kept.parent_path(), ec);
 }
 
 }  // namespace

@@ -67,6 +67,11 @@ TEST(Xml, NetworksAreIsolated) {
   }
   EXPECT_EQ(s.find("<ip"), std::string::npos);
   EXPECT_NE(m.find("<dns enable=\"no\""), std::string::npos);
+  EXPECT_EQ(m.find("<mac"), std::string::npos) << "none asked for: libvirt's own";
+  mgmt.mac = "02:7b:00:11:22:33";
+  const std::string fixed = make_network_xml(mgmt);
+  EXPECT_NE(fixed.find("<mac address=\"02:7b:00:11:22:33\""), std::string::npos) << fixed;
+  expect_valid(fixed, "network");
 }
 
 TEST(Xml, LxcDomain) {
