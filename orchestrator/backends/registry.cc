@@ -10,6 +10,7 @@
 #include "orchestrator/backends/lxc/type.h"
 #include "orchestrator/backends/vm/type.h"
 #include "orchestrator/config/backend.h"
+#include "orchestrator/virt/handles.h"
 
 namespace testbed::backends {
 
@@ -71,6 +72,13 @@ util::Status check_remote_lab_host(const std::string& uri,
                            config::backend_name(o->kind), o->scheme);
   return util::fail("a lab on the remote libvirt host {} needs a backend that runs there: {}: {}",
                     uri, hosts, t.no_remote_reason);
+}
+
+util::Status check_libvirt_answers(const std::string& uri) {
+  if (is_remote_uri(uri)) return {};
+  auto c = virt::open_connection(uri);
+  if (!c) return c.error();
+  return {};
 }
 
 util::Result<remote::SshJump> lab_host_ssh(const std::string& uri) {

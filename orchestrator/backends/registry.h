@@ -39,6 +39,11 @@ bool is_remote_uri(const std::string& uri);
 util::Status check_remote_lab_host(const std::string& uri,
                                    std::optional<config::BackendKind> kind = std::nullopt);
 
+/// Whether libvirt answers at `uri`, said before anything is built or created: the
+/// connection's error (libvirt's message and what to do) when the local daemon does not
+/// answer. Success for remote URIs (checked when their lab comes up, over SSH).
+util::Status check_libvirt_answers(const std::string& uri);
+
 /// How testbed reaches a remote lab host over SSH (the capture, the jump to the nodes,
 /// the host's addresses): the URI's user (default: this user), host and port, its
 /// `keyfile` parameter (default: ~/.ssh/id_ed25519, id_ecdsa or id_rsa, the first that

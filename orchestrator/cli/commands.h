@@ -45,25 +45,9 @@ struct Command {
 /// The image recipes `image build` and `run` use (backends::default_recipe_dir).
 using backends::default_recipe_dir;
 
-/// What `run` checks before it creates anything, and `validate` for an experiment: the
-/// topology it names loads, every image its lab boots has a recipe in
-/// default_recipe_dir() (nearest name suggested), and its command passes the scope
-/// guard. The topology, or every problem as file:line:col lines.
-util::Result<config::Topology> check_experiment_inputs(const config::Experiment& exp);
-
 /// kExitOk when libvirt answers at `uri` (a local URI; remote ones are not probed here),
 /// else logs libvirt's message and returns kExitEnvironment.
 int check_libvirt(const std::string& uri);
-
-/// kExitOk when the remote lab host of `uri` is ready (backends/vm/host_check.h) for
-/// images of `needed_bytes`; else logs what is missing and returns kExitEnvironment. With
-/// print_report the whole check is printed (`testbed host check`, cli/host.cc).
-int check_lab_host(const std::string& uri, uint64_t needed_bytes, bool accept_new_host_key,
-                   bool print_report);
-/// Bytes the images `names` upload to a lab host at most (cache entry sizes; an image
-/// not built yet counts 1 GiB).
-uint64_t image_upload_estimate(const std::vector<std::string>& names,
-                               config::BackendKind backend);
 /// The results directory a RESULTS_DIR argument names (report, export): `dir` itself when it
 /// is one; for an experiment's folder of them (results/<experiment>), the newest whose
 /// every planned run is complete, said on stderr; nullopt (the reason logged) when that

@@ -1,53 +1,31 @@
-// `testbed host check URI`: is a remote lab host ready (backends/vm/host_check.h)? Also what
-// `run` asks of each remote lab host before it creates anything (check_lab_host).
+// `testbed host check URI`: is a remote lab host ready (backends/vm/host_check.h)? The same
+// check `run` makes of each remote lab host before it creates anything (runner/preflight.h).
 #include <fmt/format.h>
 
 #include "orchestrator/backends/registry.h"
 #include "orchestrator/backends/vm/host_check.h"
 #include "orchestrator/backends/vm/storage.h"
 #include "orchestrator/cli/commands.h"
-#include "orchestrator/images/cache.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
 
-namespace fs = std::filesystem;
+namespace {
 
-uint64_t image_upload_estimate(const std::vector<std::string>& names, config::BackendKind backend) {
-  constexpr uint64_t kUnbuilt = 1ull << 30;  // an image not built yet: ~1 GiB (README)
-  uint64_t total = 0;
-  for (const auto& name : names) {
-    auto ref = images::find_image(name, images::default_cache_root(), backend);
-    if (!ref) {
-      total += kUnbuilt;
-      continue;
-    }
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(ref->dir, ec))
-      if (e.is_regular_file(ec)) total += e.file_size(ec);
-  }
-  return total;
-}
-
-int check_lab_host(const std::string& uri, uint64_t needed_bytes, bool accept_new_host_key,
-                   bool print_report) {
+/// `host check`: the whole check printed; kExitEnvironment when the host is not ready.
+int check_lab_host(const std::string& uri, uint64_t needed_bytes, bool accept_new_host_key) {
   backends::vm::HostCheckOptions o;
   o.accept_new_host_key = accept_new_host_key;
-  auto facts = backends::vm::probe_host(uri, o);
-  if (!facts) {
-    util::log_error("lab host {}: {}", uri, facts.error().message);
+  auto v = backends::vm::check_host(uri, needed_bytes, o, true);
+  if (!v) {
+    util::log_error("{}", v.error().message);
     return kExitEnvironment;
   }
-  auto problems = backends::vm::judge_host(*facts, needed_bytes);
-  if (print_report || !problems.empty()) {
-    const std::string report = backends::vm::format_host_report(*facts, problems);
-    if (print_report)
-      fmt::print("{}", report);
-    else
-      util::log_error("{}", report);
-  }
-  return problems.empty() ? kExitOk : kExitEnvironment;
+  fmt::print("{}", v->report);
+  return v->ready ? kExitOk : kExitEnvironment;
 }
+
+}  // namespace
 
 void add_host_command(CLI::App& app, CliContext& ctx) {
   auto* host = app.add_subcommand("host", "Remote lab hosts (qemu+ssh://HOST/system)");
@@ -91,7 +69,7 @@ void add_host_command(CLI::App& app, CliContext& ctx) {
       ctx.exit_code = kExitBadInput;
       return;
     }
-    ctx.exit_code = check_lab_host(a->uri, need, a->accept, true);
+    ctx.exit_code = check_lab_host(a->uri, need, a->accept);
   });
 }
 

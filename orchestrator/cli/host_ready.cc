@@ -4,15 +4,12 @@
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/backends/registry.h"
-#include "orchestrator/virt/handles.h"
 
 namespace testbed::cli {
 
 int check_libvirt(const std::string& uri) {
-  if (backends::is_remote_uri(uri)) return kExitOk;  // checked when its lab comes up (ssh)
-  auto c = virt::open_connection(uri);
-  if (!c) {
-    util::log_error("{}", c.error().message);
+  if (auto st = backends::check_libvirt_answers(uri); !st) {
+    util::log_error("{}", st.error().message);
     return kExitEnvironment;
   }
   return kExitOk;

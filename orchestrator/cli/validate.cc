@@ -13,7 +13,7 @@
 #include "orchestrator/config/references.h"
 #include "orchestrator/config/yaml_reader.h"
 #include "orchestrator/config/topology.h"
-#include "orchestrator/scanners/registry.h"
+#include "orchestrator/runner/preflight.h"
 #include "orchestrator/util/log.h"
 
 namespace testbed::cli {
@@ -104,7 +104,7 @@ std::string validate_one(const fs::path& file, Kind kind) {
     case Kind::kExperiment: {
       auto e = config::load_experiment(file.string());
       if (!e) return e.error().message;
-      auto t = check_experiment_inputs(*e);
+      auto t = runner::check_experiment_inputs(*e);
       if (!t) return t.error().message;
       fmt::print(
           "{}: experiment '{}' OK: {} scanner(s), topology {} ({} node(s)), {} repetition(s)\n",
@@ -167,18 +167,6 @@ int validate_main(const ValidateArgs& a) {
 }
 
 }  // namespace
-
-util::Result<config::Topology> check_experiment_inputs(const config::Experiment& e) {
-  auto t = config::load_topology(e.topology.string());
-  if (!t) return t.error();
-  // Every problem at once: images without a recipe, then the scope guard's refusals.
-  std::string problems;
-  for (const util::Status& st : {config::check_image_references(&e, *t, default_recipe_dir()),
-                                 scanners::check_experiment(e, *t)})
-    if (!st) problems += (problems.empty() ? "" : "\n") + st.error().message;
-  if (!problems.empty()) return util::Error{problems};
-  return t;
-}
 
 void add_validate_command(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<ValidateArgs>();

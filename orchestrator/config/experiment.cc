@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "orchestrator/config/recipe.h"
 #include "orchestrator/config/topology.h"
 #include "orchestrator/config/yaml_reader.h"
 #include "orchestrator/util/files.h"
@@ -108,10 +109,7 @@ void read_node_images(MapReader& r, const fs::path& topo_path, Diagnostics* d,
                            key));
       continue;
     }
-    bool name_ok =
-        !image.empty() && image[0] != '.' &&
-        image.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") == std::string::npos;
-    if (!name_ok) {
+    if (!is_image_name(image)) {
       d->error(r.file(), kv.second.Mark(),
                fmt::format("node_images: '{}' is not an image name (a recipe file name in "
                            "images/: lower-case letters, digits, '.', '-')",

@@ -16,12 +16,6 @@ namespace testbed::config {
 namespace fs = std::filesystem;
 namespace {
 
-// Names become directory names in the image cache and file names under images/.
-bool valid_name(const std::string& s) {
-  static const std::regex re("[a-z0-9][a-z0-9.-]{0,62}");
-  return std::regex_match(s, re);
-}
-
 bool valid_service_name(const std::string& s) {
   static const std::regex re("[a-z0-9][a-z0-9_.-]{0,62}");
   return std::regex_match(s, re);
@@ -401,7 +395,7 @@ util::Result<Recipe> read_recipe(const std::string& text, const fs::path& path) 
   Diagnostics diag;
   MapReader top(*node, file, "recipe", &diag);
   if (top.get("name", &r.name, true)) {
-    if (!valid_name(r.name))
+    if (!is_image_name(r.name))
       top.error_at(
           "name", fmt::format("name '{}' must be lower-case letters, digits, '.' and '-'", r.name));
     else if (path.stem().string() != r.name)
@@ -457,8 +451,14 @@ util::Result<Recipe> load_recipe(const fs::path& path) {
   return parse_recipe(*text, path);
 }
 
+// Names become directory names in the image cache and file names under images/.
+bool is_image_name(const std::string& s) {
+  static const std::regex re("[a-z0-9][a-z0-9.-]{0,62}");
+  return std::regex_match(s, re);
+}
+
 util::Result<Recipe> load_recipe_named(const fs::path& dir, const std::string& name) {
-  if (!valid_name(name)) return util::fail("'{}' is not an image name", name);
+  if (!is_image_name(name)) return util::fail("'{}' is not an image name", name);
   fs::path p = dir / (name + ".yaml");
   if (!fs::exists(p)) {
     std::string hint = nearest(name, recipe_names(dir));

@@ -144,6 +144,11 @@ util::Result<Recipe> load_recipe(const std::filesystem::path& path);
 /// Same, from text (`path` names it in messages and sets dir/name checks).
 util::Result<Recipe> parse_recipe(const std::string& text, const std::filesystem::path& path);
 
+/// An image name, [a-z0-9][a-z0-9.-]{0,62}: a recipe's `name:` and file name, the image
+/// cache's directory name. The one check of it (recipes, an experiment's `node_images:`,
+/// the image cache's lookups and removals).
+bool is_image_name(const std::string& s);
+
 /// Finds images/NAME.yaml in `dir` and loads it.
 util::Result<Recipe> load_recipe_named(const std::filesystem::path& dir, const std::string& name);
 

@@ -474,8 +474,7 @@ util::Result<std::vector<ImageInfo>> list_images(const fs::path& root) {
 }
 
 util::Status remove_image(const std::string& name, const fs::path& root) {
-  if (name.empty() || name[0] == '.' || name.find('/') != std::string::npos)
-    return util::fail("'{}' is not an image name", name);
+  if (!config::is_image_name(name)) return util::fail("'{}' is not an image name", name);
   fs::path dir = root / name;
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
@@ -497,8 +496,7 @@ util::Status remove_image(const std::string& name, const fs::path& root) {
 }
 
 util::Result<int> remove_old_keys(const std::string& name, const fs::path& root) {
-  if (name.empty() || name[0] == '.' || name.find('/') != std::string::npos)
-    return util::fail("'{}' is not an image name", name);
+  if (!config::is_image_name(name)) return util::fail("'{}' is not an image name", name);
   fs::path dir = root / name;
   std::error_code ec;
   if (!fs::is_directory(dir, ec))

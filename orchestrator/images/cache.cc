@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "orchestrator/config/backend.h"
+#include "orchestrator/config/recipe.h"
 #include "orchestrator/util/files.h"
 
 namespace testbed::images {
@@ -21,8 +22,7 @@ std::string current_link(config::BackendKind backend) {
 
 util::Result<ImageRef> find_image(const std::string& name, const fs::path& root,
                                   config::BackendKind backend) {
-  if (name.empty() || name[0] == '.' || name.find('/') != std::string::npos)
-    return util::fail("'{}' is not an image name", name);
+  if (!config::is_image_name(name)) return util::fail("'{}' is not an image name", name);
   const fs::path name_dir = root / name;
   const std::string link = current_link(backend);
   const bool vm = backend == config::BackendKind::kVm;

@@ -209,4 +209,15 @@ std::string format_host_report(const HostFacts& f, const std::vector<HostProblem
   return s;
 }
 
+util::Result<HostVerdict> check_host(const std::string& uri, uint64_t needed_bytes,
+                                     const HostCheckOptions& opts, bool with_report) {
+  auto facts = probe_host(uri, opts);
+  if (!facts) return util::fail("lab host {}: {}", uri, facts.error().message);
+  auto problems = judge_host(*facts, needed_bytes);
+  HostVerdict v;
+  v.ready = problems.empty();
+  if (with_report || !v.ready) v.report = format_host_report(*facts, problems);
+  return v;
+}
+
 }  // namespace testbed::backends::vm

@@ -67,4 +67,14 @@ util::Result<HostFacts> probe_host(const std::string& uri, const HostCheckOption
 /// The report `testbed host check` prints: one line per fact, then the problems.
 std::string format_host_report(const HostFacts& facts, const std::vector<HostProblem>& problems);
 
+/// probe_host, then judge_host for images of `needed_bytes`: ready, and the report
+/// (format_host_report) when it is to be shown. An Error "lab host URI: why" when the host
+/// cannot be probed at all.
+struct HostVerdict {
+  bool ready = false;
+  std::string report;  ///< empty when ready and not asked for (with_report false)
+};
+util::Result<HostVerdict> check_host(const std::string& uri, uint64_t needed_bytes,
+                                     const HostCheckOptions& opts, bool with_report);
+
 }  // namespace testbed::backends::vm
