@@ -273,9 +273,9 @@ TEST_F(Containment, GcRemovesAKilledLabsTable) {
   LabOptions o;
   o.state_root = state->path();
   HostFirewall dead{"tbgcdead", "tbgc0-mgmt", *util::parse_cidr("10.250.0.0/24"),
-                    {"tbgc0-mgmt", "tbgc0-scan"}, {{"tbgc0-x", "10.250.0.3"}}, dead_pid(), 0};
+                    {"tbgc0-mgmt", "tbgc0-scan"}, {{"tbgc0-x", "10.250.0.3"}}, {"tbgc0-x"}, dead_pid(), 0};
   HostFirewall live{"tbgclive", "tbgc1-mgmt", *util::parse_cidr("10.250.0.0/24"),
-                    {"tbgc1-mgmt"}, {}, ::getpid(), 0};
+                    {"tbgc1-mgmt"}, {}, {}, ::getpid(), 0};
   ASSERT_TRUE(install_host_firewall(dead));
   ASSERT_TRUE(install_host_firewall(live));
   auto listed = list_host_firewalls();
