@@ -48,6 +48,22 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// One run's outcome; when the answer misses the truth, why: the reason and the evidence
+// against the true label.
+nlohmann::json run_json(const Outcome& o, const std::string& t) {
+  nlohmann::json j = {{"run", o.run->dir + "/" + o.run->name}, {"truth", t}, {"answer", o.id.summary()}};
+  if (!contains(o.labels, t) && o.id.version) {
+    const Answer& a = *o.id.version;
+    j["reason"] = a.reason;
+    nlohmann::json against = nlohmann::json::array();
+    for (auto* v : {&a.ruled_out, &a.novel})
+      for (auto& e : *v)
+        if (v == &a.novel || contains(e.labels, t)) against.push_back(e.trait);
+    j["against_truth"] = against;
+  }
+  return j;
+}
+
 std::string answer_name(const Outcome& o) {
   if (o.labels.empty()) return "unknown";
   return o.labels.size() == 1 ? o.labels[0] : "{" + fmt::format("{}", fmt::join(o.labels, ",")) + "}";
@@ -76,7 +92,7 @@ nlohmann::json loro(const std::vector<LabelledRun>& runs, const Model& full, con
     contains_truth += contains(o.labels, t);
     wrong_single += o.labels.size() == 1 && !ex;
     confusion[t][answer_name(o)]++;
-    per_run.push_back({{"run", runs[i].dir + "/" + runs[i].name}, {"truth", t}, {"answer", o.id.summary()}});
+    per_run.push_back(run_json(o, t));
   }
   auto bacc = [](const std::map<std::string, std::pair<int, int>>& m) {
     double s = 0;
@@ -132,7 +148,7 @@ nlohmann::json other_lab(const std::vector<LabelledRun>& atlas, const std::vecto
     wrong_single += o.labels.size() == 1 && o.labels[0] != t;
     kinds_right += o.kind_right;
     size_sum += o.labels.size();
-    per_run.push_back({{"run", r.dir + "/" + r.name}, {"truth", t}, {"answer", o.id.summary()}});
+    per_run.push_back(run_json(o, t));
   }
   return {{"runs", other.size()}, {"contains_truth", contains_truth}, {"exact", exact},
           {"wrong_single", wrong_single}, {"kinds_right", kinds_right},

@@ -15,6 +15,7 @@ constexpr size_t kEvidenceMax = 12;
 struct TokenSeen {
   std::vector<bool> seen;  ///< per label: shown in some training run (any family)
   bool stable_somewhere = false;
+  bool noisy = false;      ///< came and went between the runs of some label
 };
 
 std::unordered_map<std::string_view, TokenSeen> token_index(const Classifier& c) {
@@ -26,6 +27,7 @@ std::unordered_map<std::string_view, TokenSeen> token_index(const Classifier& c)
       if (c.runs_with[t][l] > 0) e.seen[l] = true;
       if (c.stable(t, l)) e.stable_somewhere = true;
     }
+    if (c.noisy(t)) e.noisy = true;
   }
   return idx;
 }
@@ -65,26 +67,44 @@ Answer match(const Classifier& c, const CaptureTraits& cap, bool novelty) {
   auto tidx = token_index(c);
   std::set<std::string_view> counted_tokens;
   for (auto& [k, o] : cap.keys) {
-    auto tok = split_key(k).second;
+    auto [fam, tok] = split_key(k);
     auto it = tidx.find(tok);
-    if (it == tidx.end() || !it->second.stable_somewhere || !counted_tokens.insert(tok).second) continue;
+    if (it == tidx.end() || !it->second.stable_somewhere || it->second.noisy || !counted_tokens.insert(tok).second)
+      continue;
+    // A payload trait speaks against a label only where that label was seen drawing its
+    // family (the same service port) in every one of at least kMinRunsForPayloadEvidence
+    // runs: elsewhere nobody knows what it would send, and from one run nobody knows which
+    // of its service exchanges vary run to run.
+    const bool payload = !family_is_probe(fam);
     Evidence against{k, o.first_frame, o.count, {}}, in_favour{k, o.first_frame, o.count, {}};
     for (size_t l = 0; l < n; ++l) {
       if (it->second.seen[l]) { ++support[l]; in_favour.labels.push_back(c.labels[l]); }
-      else { ++contra[l]; ++present_against[l]; against.labels.push_back(c.labels[l]); }
+      else if (!payload || (c.runs[l] >= kMinRunsForPayloadEvidence && c.drew(fam, o.ports, l))) { ++contra[l]; ++present_against[l]; against.labels.push_back(c.labels[l]); }
     }
     if (!against.labels.empty()) {
       add_evidence(a.matched, in_favour);
       add_evidence(a.ruled_out, against);
     }
   }
-  // Absence: a probe trait every run of a label showed, missing although its family shows.
+  // Absence: a probe trait every run of a label showed, missing although its family shows;
+  // a payload trait every run (at least kMinRunsForPayloadEvidence) of a label sent to a
+  // service port, missing although the capture shows its family at that port.
+  std::unordered_map<std::string_view, std::unordered_set<uint16_t>> family_ports;
+  for (auto& [k, o] : cap.keys)
+    if (!o.ports.empty()) family_ports[split_key(k).first].insert(o.ports.begin(), o.ports.end());
+  auto drawn_here = [&](std::string_view fam, const std::vector<uint16_t>& ports) {
+    auto f = family_ports.find(fam);
+    return f != family_ports.end() &&
+           std::any_of(ports.begin(), ports.end(), [&](uint16_t p) { return f->second.count(p) > 0; });
+  };
   for (size_t t = 0; t < c.keys.size(); ++t) {
     auto [fam, tok] = split_key(c.keys[t]);
-    if (!family_is_probe(fam) || !families.count(fam) || cap.keys.count(c.keys[t])) continue;
+    const bool payload = !family_is_probe(fam);
+    if (!families.count(fam) || cap.keys.count(c.keys[t]) || c.noisy(t)) continue;
+    if (payload && !drawn_here(fam, c.trait_ports[t])) continue;
     Evidence missing{c.keys[t], 0, 0, {}};
     for (size_t l = 0; l < n; ++l)
-      if (c.stable(t, l)) {
+      if (c.stable(t, l) && (!payload || c.runs[l] >= kMinRunsForPayloadEvidence)) {
         ++contra[l];
         if (fam != "ports") ++absent_other[l];  // only a lost SYN probe is tolerated
         missing.labels.push_back(c.labels[l]);
@@ -92,16 +112,23 @@ Answer match(const Classifier& c, const CaptureTraits& cap, bool novelty) {
     if (!missing.labels.empty()) add_evidence(a.ruled_out, missing);
   }
   // Novel traits: unknown to the model, in a family every label that shows it sends
-  // identically in each run, and chosen by the client (probes, TLS hello, User-Agent).
+  // identically in each run, and chosen by the client (probes, TLS hello, User-Agent). A
+  // novel payload trait counts only against the labels seen drawing its family at its
+  // service port (their labels; a probe's: none, it counts against all).
   for (auto& [k, o] : cap.keys) {
     auto [fam, tok] = split_key(k);
-    const bool client_chosen = family_is_probe(fam) || fam == "tls" || tok.starts_with("http-ua ");
+    const bool payload = !family_is_probe(fam);
+    const bool client_chosen = !payload || fam == "tls" || tok.starts_with("http-ua ");
     if (!novelty || !client_chosen || model_keys.count(k)) continue;
     auto d = c.deterministic.find(std::string(fam));
     auto seen = c.families_seen.find(std::string(fam));
     if (d == c.deterministic.end() || seen == c.families_seen.end() || d->second.size() != seen->second.size())
       continue;
-    add_evidence(a.novel, {k, o.first_frame, o.count, {}});
+    Evidence e{k, o.first_frame, o.count, {}};
+    for (size_t l = 0; payload && l < n; ++l)
+      if (c.drew(fam, o.ports, l)) e.labels.push_back(c.labels[l]);
+    if (payload && e.labels.empty()) continue;
+    add_evidence(a.novel, std::move(e));
   }
   size_t best = SIZE_MAX, checks = 0;
   for (size_t l = 0; l < n; ++l) {
@@ -124,6 +151,12 @@ Answer match(const Classifier& c, const CaptureTraits& cap, bool novelty) {
   // Keep only evidence about the decision: matched traits that speak for every candidate.
   std::erase_if(a.matched, [&](const Evidence& e) {
     return !std::all_of(cand.begin(), cand.end(), [&](const std::string& l) {
+      return std::find(e.labels.begin(), e.labels.end(), l) != e.labels.end();
+    });
+  });
+  // A novel payload trait matters only when it speaks about a candidate.
+  std::erase_if(a.novel, [&](const Evidence& e) {
+    return !e.labels.empty() && std::none_of(cand.begin(), cand.end(), [&](const std::string& l) {
       return std::find(e.labels.begin(), e.labels.end(), l) != e.labels.end();
     });
   });
@@ -163,7 +196,7 @@ Answer match(const Classifier& c, const CaptureTraits& cap, bool novelty) {
         missing_in_one = missing_in_one || c.runs_with[t][li] == 0;
       }
       auto fam = split_key(c.keys[t]).first;
-      if (stable_in_one && missing_in_one && !families.count(fam)) absent.insert(std::string(fam));
+      if (!c.noisy(t) && stable_in_one && missing_in_one && !families.count(fam)) absent.insert(std::string(fam));
     }
     a.absent_families.assign(absent.begin(), absent.end());
   }

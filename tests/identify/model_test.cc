@@ -27,6 +27,28 @@ TEST(Model, RoundTripKeepsEverything) {
   EXPECT_EQ(back->kinds.labels, (std::vector<std::string>{"masscan", "nmap"}));
 }
 
+TEST(Model, KeepsTheServiceContextsOfPayloadTraits) {
+  std::vector<LabelledRun> runs = {
+      testing::run_of("nmap", "7.93", 1, {"syn|syn a", "tls|tls-hello a"}, 21),
+      testing::run_of("nmap", "7.93", 2, {"syn|syn a", "tls|tls-hello a"}, 21),
+      testing::run_of("nmap", "7.95", 1, {"syn|syn a", "tls|tls-hello b"}, 3306)};
+  Model m = train(testing::ptrs(runs));
+  const auto& c = m.versions.at("nmap");
+  EXPECT_EQ(c.contexts.at("tls").at(21), (std::vector<int>{2, 0}));
+  EXPECT_TRUE(c.drew("tls", {21}, 0));
+  EXPECT_FALSE(c.drew("tls", {3306}, 0));
+  EXPECT_TRUE(c.drew("tls", {993, 3306}, 1));
+  EXPECT_FALSE(c.contexts.count("syn"));  // probes have none
+  auto back = model_from_json(model_json(m), "mem");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->versions.at("nmap").contexts, c.contexts);
+  auto j = model_json(m);
+  j["versions"]["nmap"]["service_contexts"]["tls"]["ftp"] = {1, 0};
+  auto bad = model_from_json(j, "mem");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("not a number: 'ftp'"), std::string::npos) << bad.error().message;
+}
+
 TEST(Model, RefusesANewerSchemaAndOtherFiles) {
   auto dir = util::TempDir::create("identify-model");
   ASSERT_TRUE(dir.ok());

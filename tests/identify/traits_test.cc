@@ -2,6 +2,7 @@
 // loopback) and of crafted payloads; bad captures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "orchestrator/identify/traits.h"
@@ -44,6 +45,15 @@ TEST(Traits, RealNmapCaptureShowsItsProbes) {
   for (auto& [k, o] : t->keys) EXPECT_EQ(k.find("127.0.0"), std::string::npos) << k;
   const auto& first = t->keys.at(trait_key("ports", "port 2121"));
   EXPECT_GT(first.first_frame, 0u);
+  EXPECT_TRUE(first.ports.empty());  // a probe trait has no service context
+  // A payload trait keeps the service ports that drew it: NSE's HTTP requests went to
+  // the scanned web ports (80 and 8080 in -p 1-100,2121,8080), nowhere else.
+  for (auto& [k, o] : t->keys) {
+    if (!split_key(k).second.starts_with("http-ua ")) continue;
+    ASSERT_FALSE(o.ports.empty()) << k;
+    for (uint16_t p : o.ports) EXPECT_TRUE(p <= 100 || p == 2121 || p == 8080) << k << " port " << p;
+    EXPECT_TRUE(std::is_sorted(o.ports.begin(), o.ports.end()));
+  }
 }
 
 TEST(Traits, GivenScannerThatSendsNothingIsAnError) {
