@@ -71,15 +71,15 @@ Answer match(const Classifier& c, const CaptureTraits& cap, bool novelty) {
     auto it = tidx.find(tok);
     if (it == tidx.end() || !it->second.stable_somewhere || it->second.noisy || !counted_tokens.insert(tok).second)
       continue;
-    // A payload trait speaks against a label only where that label was seen drawing its
-    // family (the same service port) in every one of at least kMinRunsForPayloadEvidence
-    // runs: elsewhere nobody knows what it would send, and from one run nobody knows which
-    // of its service exchanges vary run to run.
+    // A payload trait speaks against a label only at a service (port) the label exchanged
+    // payload with in every one of at least kMinRunsForPayloadEvidence runs: elsewhere
+    // nobody knows what it would send, and from one run nobody knows which of its service
+    // exchanges vary run to run.
     const bool payload = !family_is_probe(fam);
     Evidence against{k, o.first_frame, o.count, {}}, in_favour{k, o.first_frame, o.count, {}};
     for (size_t l = 0; l < n; ++l) {
       if (it->second.seen[l]) { ++support[l]; in_favour.labels.push_back(c.labels[l]); }
-      else if (!payload || (c.runs[l] >= kMinRunsForPayloadEvidence && c.drew(fam, o.ports, l))) { ++contra[l]; ++present_against[l]; against.labels.push_back(c.labels[l]); }
+      else if (!payload || (c.runs[l] >= kMinRunsForPayloadEvidence && c.served(o.ports, l))) { ++contra[l]; ++present_against[l]; against.labels.push_back(c.labels[l]); }
     }
     if (!against.labels.empty()) {
       add_evidence(a.matched, in_favour);
@@ -113,8 +113,8 @@ Answer match(const Classifier& c, const CaptureTraits& cap, bool novelty) {
   }
   // Novel traits: unknown to the model, in a family every label that shows it sends
   // identically in each run, and chosen by the client (probes, TLS hello, User-Agent). A
-  // novel payload trait counts only against the labels seen drawing its family at its
-  // service port (their labels; a probe's: none, it counts against all).
+  // novel payload trait counts only against the labels that exchanged payload with its
+  // service port in every run (their labels; a probe's: none, it counts against all).
   for (auto& [k, o] : cap.keys) {
     auto [fam, tok] = split_key(k);
     const bool payload = !family_is_probe(fam);
@@ -126,7 +126,7 @@ Answer match(const Classifier& c, const CaptureTraits& cap, bool novelty) {
       continue;
     Evidence e{k, o.first_frame, o.count, {}};
     for (size_t l = 0; payload && l < n; ++l)
-      if (c.drew(fam, o.ports, l)) e.labels.push_back(c.labels[l]);
+      if (c.served(o.ports, l)) e.labels.push_back(c.labels[l]);
     if (payload && e.labels.empty()) continue;
     add_evidence(a.novel, std::move(e));
   }

@@ -6,11 +6,13 @@
 //  - a probe trait (traits.h family_is_probe) that a label showed in every run rules that
 //    label out when absent while its family shows in the capture; payload traits are drawn
 //    by services, so their absence rules nothing out;
-//  - a payload trait (TLS hello, HTTP, other payloads) is weighed against a label only in
-//    a service context where that label was seen drawing the family (the same port, in
-//    every training run) and only when the label has at least kMinRunsForPayloadEvidence
-//    runs: against other services nobody knows what it sends, and a single run cannot
-//    tell a service exchange it always makes from one that varies run to run;
+//  - a payload trait (TLS hello, HTTP, other payloads) is weighed against a label only at
+//    a service the label was offered in training (it sent payload to that port in every
+//    run; Classifier::served) and only when the label has at least
+//    kMinRunsForPayloadEvidence runs: against other services nobody knows what it sends,
+//    and a single run cannot tell an exchange it always makes from one that varies;
+//  - a payload trait a label sent in every run (two or more) to a service port is evidence
+//    against it when missing although the capture shows its family at that port;
 //  - a trait that came and went between the runs of one label (Classifier::noisy: run-to-
 //    run variation such as a SACK-bearing ACK after a loss) rules nothing out, present or
 //    absent.
@@ -21,8 +23,8 @@
 // the capture shows no trait the model knows, or when it shows a trait no known label
 // sends in a family that every label showing it sends identically in each run (probe
 // families, the TLS ClientHello, the HTTP User-Agent: the client's own choice) — for a
-// payload trait only at a service port where a candidate was seen drawing its family: a
-// release the model has not seen.
+// payload trait only at a service a candidate was offered in training: a release the
+// model has not seen.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -186,13 +186,13 @@ bool Classifier::noisy(size_t trait) const {
   return false;
 }
 
-bool Classifier::drew(std::string_view family, const std::vector<uint16_t>& ports, size_t label) const {
-  auto f = contexts.find(std::string(family));
-  if (f == contexts.end() || runs[label] == 0) return false;
-  for (uint16_t port : ports) {
-    auto p = f->second.find(port);
-    if (p != f->second.end() && p->second[label] == runs[label]) return true;
-  }
+bool Classifier::served(const std::vector<uint16_t>& ports, size_t label) const {
+  if (runs[label] == 0) return false;
+  for (auto& [family, by_port] : contexts)
+    for (uint16_t port : ports) {
+      auto p = by_port.find(port);
+      if (p != by_port.end() && p->second[label] == runs[label]) return true;
+    }
   return false;
 }
 

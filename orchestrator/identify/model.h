@@ -44,8 +44,8 @@ struct Classifier {
   /// Families each label showed in some training run (any trait, kept or not).
   std::map<std::string, std::vector<std::string>> families_seen;
   std::vector<Group> groups;                         ///< only groups of two or more
-  /// Service contexts of payload families: family -> service port -> per label, the training
-  /// runs in which the label sent a trait of that family to that port.
+  /// Service contexts: payload family -> service port -> per label, the training runs in
+  /// which the label sent a trait of that family to that port.
   std::map<std::string, std::map<uint16_t, std::vector<int>>> contexts;
 
   int label_index(std::string_view label) const;
@@ -53,9 +53,10 @@ struct Classifier {
   /// Run-to-run variation: the trait came and went between the runs of some label (shown
   /// in some of its runs, not all). Neither its presence nor its absence is evidence.
   bool noisy(size_t trait) const;
-  /// Whether the label drew `family` at one of `ports` in every training run: only there
-  /// does a payload trait of that family speak about it (match.h).
-  bool drew(std::string_view family, const std::vector<uint16_t>& ports, size_t label) const;
+  /// Whether the label sent payload (of any family) to one of `ports` in every training run:
+  /// it was offered that service, so only there does a payload trait speak about it
+  /// (match.h).
+  bool served(const std::vector<uint16_t>& ports, size_t label) const;
   /// The group that holds `label` (itself alone when it is in none).
   std::vector<std::string> group_of(const std::string& label) const;
 };

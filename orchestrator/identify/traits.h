@@ -28,7 +28,7 @@ bool family_is_probe(std::string_view family);
 
 /// One trait seen in a capture: where first, how often, and for payload traits the
 /// service ports that drew it (its context: match.h weighs a payload trait only against
-/// versions seen drawing that family at one of these ports).
+/// versions that were offered one of these services in training).
 struct Occurrence {
   uint64_t first_frame = 0;  ///< 1-based frame number (Wireshark's)
   uint64_t count = 0;

@@ -166,8 +166,8 @@ TEST(Match, ANoisyTraitDoesNotSeparateVersions) {
   EXPECT_EQ(m.versions.at("nmap").groups[0].labels, (std::vector<std::string>{"2.0", "2.1"}));
 }
 
-// Service contexts: a payload trait speaks about a version only at a service port where it
-// was seen drawing that family. The atlas drew TLS at 443 only.
+// Service contexts: a payload trait speaks about a version only at a service (port) it was
+// offered in training. The atlas offered TLS at 443 only.
 TEST(Match, PayloadTraitsAtServicesTheAtlasNeverOfferedRuleNothingOut) {
   auto runs = atlas({"1.0", "2.0", "3.0"});
   Model m = train(ptrs(runs));
@@ -178,7 +178,7 @@ TEST(Match, PayloadTraitsAtServicesTheAtlasNeverOfferedRuleNothingOut) {
   t.keys["tls|tls-hello v=0300 ciphers=sslv3-probe"] = {51, 1, {993}};
   auto id = identify(m, t, "c");
   EXPECT_EQ(id.summary(), "nmap 2.0");
-  // The same unseen hello at 443, where every version drew its own, is a release the
+  // The same unseen hello at 443, where every version sent its own, is a release the
   // model has not seen.
   t.keys["tls|tls-hello v=0300 ciphers=sslv3-probe"] = {51, 1, {443}};
   auto at443 = identify(m, t, "c");
@@ -238,6 +238,29 @@ TEST(Match, APayloadTraitMissingWhereItsServiceAnsweredRulesOut) {
   auto at8080 = identify(m, traits_of({"syn|syn w=1024 o=M1460 ttl=64", "http|http GET / HTTP/1.1"}, 8080), "c");
   ASSERT_TRUE(at8080.version);
   EXPECT_EQ(at8080.version->labels, (std::vector<std::string>{"1.0", "2.0"}));
+}
+
+TEST(Match, ATlsHelloAtAServiceAVersionTalkedToButNeverEncryptedRulesItOut) {
+  // At FTP (port 21) 1.0 sends its commands and never a TLS hello; 2.0 also upgrades the
+  // connection (AUTH TLS, then its hello). A hello at 21 rules 1.0 out: it was offered the
+  // same service in every run and never did that.
+  std::vector<LabelledRun> runs;
+  for (int rep = 1; rep <= 2; ++rep) {
+    runs.push_back(run_of("nmap", "1.0", rep, {"syn|syn w=1024 o=M1460 ttl=64", "data|data \"SYST\""}, 21));
+    runs.push_back(run_of("nmap", "2.0", rep,
+                          {"syn|syn w=1024 o=M1460 ttl=64", "data|data \"SYST\"", "tls|tls-hello ciphers=2.0"}, 21));
+  }
+  Model m = train(ptrs(runs));
+  auto id = identify(m, traits_of({"syn|syn w=1024 o=M1460 ttl=64", "data|data \"SYST\"", "tls|tls-hello ciphers=2.0"}, 21),
+                     "c");
+  ASSERT_TRUE(id.version);
+  EXPECT_EQ(id.version->labels, (std::vector<std::string>{"2.0"}));
+  // The same hello at 990, a service neither was offered: nothing is ruled out.
+  CaptureTraits t = traits_of({"syn|syn w=1024 o=M1460 ttl=64", "data|data \"SYST\""}, 21);
+  t.keys["tls|tls-hello ciphers=2.0"] = {9, 1, {990}};
+  auto other = identify(m, t, "c");
+  ASSERT_TRUE(other.version);
+  EXPECT_EQ(other.version->labels, (std::vector<std::string>{"1.0", "2.0"}));
 }
 
 }  // namespace

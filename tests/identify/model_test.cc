@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "orchestrator/identify/changelog.h"
 #include "orchestrator/identify/model.h"
 #include "orchestrator/util/files.h"
 #include "tests/identify/synthetic.h"
@@ -27,6 +28,23 @@ TEST(Model, RoundTripKeepsEverything) {
   EXPECT_EQ(back->kinds.labels, (std::vector<std::string>{"masscan", "nmap"}));
 }
 
+TEST(Changelog, ListsWhatChangedNotRunToRunVariation) {
+  // 2.0 adds port 5985; a SACK-bearing ACK shows in every run of 2.0, no run of 1.0 and
+  // one run of 0.9: run-to-run variation, not a change of 2.0.
+  std::vector<LabelledRun> runs = {
+      testing::run_of("nmap", "0.9", 1, {"ports|port 22", "tcp:A|tcp A w=63 o=K5"}),
+      testing::run_of("nmap", "0.9", 2, {"ports|port 22"}),
+      testing::run_of("nmap", "1.0", 1, {"ports|port 22"}),
+      testing::run_of("nmap", "1.0", 2, {"ports|port 22"}),
+      testing::run_of("nmap", "2.0", 1, {"ports|port 22", "ports|port 5985", "tcp:A|tcp A w=63 o=K5"}),
+      testing::run_of("nmap", "2.0", 2, {"ports|port 22", "ports|port 5985", "tcp:A|tcp A w=63 o=K5"})};
+  const std::string md = changelog_markdown(runs, "nmap");
+  EXPECT_NE(md.find("## nmap 2.0 against 1.0"), std::string::npos) << md;
+  EXPECT_NE(md.find("`port 5985` — 2.0/1 frame 2"), std::string::npos) << md;
+  EXPECT_EQ(md.find("K5"), std::string::npos) << md;
+  EXPECT_EQ(md.find("port 22"), std::string::npos) << md;
+}
+
 TEST(Model, KeepsTheServiceContextsOfPayloadTraits) {
   std::vector<LabelledRun> runs = {
       testing::run_of("nmap", "7.93", 1, {"syn|syn a", "tls|tls-hello a"}, 21),
@@ -35,9 +53,9 @@ TEST(Model, KeepsTheServiceContextsOfPayloadTraits) {
   Model m = train(testing::ptrs(runs));
   const auto& c = m.versions.at("nmap");
   EXPECT_EQ(c.contexts.at("tls").at(21), (std::vector<int>{2, 0}));
-  EXPECT_TRUE(c.drew("tls", {21}, 0));
-  EXPECT_FALSE(c.drew("tls", {3306}, 0));
-  EXPECT_TRUE(c.drew("tls", {993, 3306}, 1));
+  EXPECT_TRUE(c.served({21}, 0));
+  EXPECT_FALSE(c.served({3306}, 0));
+  EXPECT_TRUE(c.served({993, 3306}, 1));
   EXPECT_FALSE(c.contexts.count("syn"));  // probes have none
   auto back = model_from_json(model_json(m), "mem");
   ASSERT_TRUE(back.ok()) << back.error().message;
