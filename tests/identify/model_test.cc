@@ -2,6 +2,7 @@
 // model with its provenance.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "orchestrator/identify/changelog.h"
@@ -108,8 +109,12 @@ TEST(Model, ShippedModelLoadsWithItsProvenance) {
   EXPECT_FALSE(p.runs_revisions.empty());
   EXPECT_EQ(m->kinds.labels, (std::vector<std::string>{"masscan", "nmap", "zmap"}));
   const auto& nmap = m->versions.at("nmap");
-  // The atlas runs made so far (README): 7.70, 7.80, 7.93, 7.95, 7.991 twice each.
-  EXPECT_EQ(nmap.labels, (std::vector<std::string>{"7.70", "7.80", "7.93", "7.95", "7.991"}));
+  // The atlas (README): nine releases, two runs each.
+  EXPECT_EQ(nmap.labels, (std::vector<std::string>{"7.01", "7.60", "7.70", "7.80", "7.92", "7.93", "7.94", "7.95",
+                                                   "7.991"}));
+  // Service contexts and payload ports are kept (a model of an older testbed has none).
+  EXPECT_FALSE(nmap.contexts.empty());
+  EXPECT_TRUE(std::any_of(nmap.trait_ports.begin(), nmap.trait_ports.end(), [](auto& p) { return !p.empty(); }));
   for (size_t l = 0; l < nmap.labels.size(); ++l) EXPECT_GE(nmap.runs[l], 2) << nmap.labels[l];
   // Every run named in the provenance is counted in the model.
   int runs = 0;
