@@ -31,10 +31,23 @@ LabelTraits traits_of(const std::vector<const LabelledRun*>& runs) {
   return t;
 }
 
-void list(std::string& out, const char* what, const LabelTraits& from, const LabelTraits& other) {
+// Traits that came and went between the runs of some release: run-to-run variation
+// (as Classifier::noisy), never a change of a release.
+std::set<std::string> noisy_traits(const std::map<std::string, std::vector<const LabelledRun*>>& by_label) {
+  std::set<std::string> out;
+  for (auto& [label, runs] : by_label) {
+    LabelTraits t = traits_of(runs);
+    for (auto& k : t.ever)
+      if (!t.always.count(k)) out.insert(k);
+  }
+  return out;
+}
+
+void list(std::string& out, const char* what, const LabelTraits& from, const LabelTraits& other,
+          const std::set<std::string>& noisy) {
   std::map<std::string, std::vector<std::string>> by_family;
   for (auto& k : from.always)
-    if (!other.ever.count(k)) by_family[std::string(split_key(k).first)].push_back(k);
+    if (!other.ever.count(k) && !noisy.count(k)) by_family[std::string(split_key(k).first)].push_back(k);
   if (by_family.empty()) return;
   out += fmt::format("\n{}:\n\n", what);
   for (auto& [fam, keys] : by_family) {
@@ -54,6 +67,7 @@ std::string changelog_markdown(const std::vector<LabelledRun>& runs, const std::
   std::vector<std::string> labels;
   for (auto& [l, v] : by_label) labels.push_back(l);
   std::sort(labels.begin(), labels.end(), release_less);
+  const auto noisy = noisy_traits(by_label);
   std::string out;
   for (size_t i = 1; i < labels.size(); ++i) {
     const auto& a = by_label[labels[i - 1]];
@@ -61,8 +75,8 @@ std::string changelog_markdown(const std::vector<LabelledRun>& runs, const std::
     LabelTraits ta = traits_of(a), tb = traits_of(b);
     out += fmt::format("\n## {} {} against {} ({} and {} runs)\n", kind, labels[i], labels[i - 1], b.size(), a.size());
     const size_t before = out.size();
-    list(out, fmt::format("New in {} (in every run of {}, in none of {})", labels[i], labels[i], labels[i - 1]).c_str(), tb, ta);
-    list(out, fmt::format("Gone in {} (in every run of {}, in none of {})", labels[i], labels[i - 1], labels[i]).c_str(), ta, tb);
+    list(out, fmt::format("New in {} (in every run of {}, in none of {})", labels[i], labels[i], labels[i - 1]).c_str(), tb, ta, noisy);
+    list(out, fmt::format("Gone in {} (in every run of {}, in none of {})", labels[i], labels[i - 1], labels[i]).c_str(), ta, tb, noisy);
     if (out.size() == before) out += "\nNo trait changed beyond the noise floor.\n";
   }
   return out;

@@ -5,7 +5,8 @@
 //    groups (the answer lies inside the true version's group and holds it), the confusion
 //    matrix, and kinds told apart;
 //  - leave-one-version-out: each version's runs identified by a model that never saw it:
-//    unknown, a range of its neighbouring releases, a wrong single version, or another set;
+//    unknown, a range of its neighbouring releases, a version whose traffic the full atlas
+//    cannot tell from it (its group), a wrong single version, or another set;
 //  - another lab (runs from another topology): the answer holds the true version, is a
 //    wrong single version, and its mean size;
 //  - the same leave-one-run-out with a SYN-fingerprint-only model (family "syn": window,

@@ -23,7 +23,7 @@ void answer_text(std::string& out, const char* what, const Answer& a) {
   if (!a.nearest.empty()) out += fmt::format("  nearest: {}\n", fmt::join(a.nearest, ", "));
   evidence_lines(out, "matched (present, shown by the answer, not by all others)", a.matched, false);
   evidence_lines(out, "ruled out (present but never sent by / sent by every run of but missing)", a.ruled_out, true);
-  evidence_lines(out, "novel (probe traits no known version sends)", a.novel, false);
+  evidence_lines(out, "novel (traits no known version sends; a payload's: at a service the versions named were offered)", a.novel, true);
   if (!a.absent_families.empty())
     out += fmt::format("  absent here (traits of these families would separate the answer's versions): {}\n",
                        fmt::join(a.absent_families, ", "));

@@ -5,15 +5,26 @@
 //    (when some label showed it in every run);
 //  - a probe trait (traits.h family_is_probe) that a label showed in every run rules that
 //    label out when absent while its family shows in the capture; payload traits are drawn
-//    by services, so their absence rules nothing out.
+//    by services, so their absence rules nothing out;
+//  - a payload trait (TLS hello, HTTP, other payloads) is weighed against a label only at
+//    a service the label was offered in training (it sent payload to that port in every
+//    run; Classifier::served) and only when the label has at least
+//    kMinRunsForPayloadEvidence runs: against other services nobody knows what it sends,
+//    and a single run cannot tell an exchange it always makes from one that varies;
+//  - a payload trait a label sent in every run (two or more) to a service port is evidence
+//    against it when missing although the capture shows its family at that port;
+//  - a trait that came and went between the runs of one label (Classifier::noisy: run-to-
+//    run variation such as a SACK-bearing ACK after a loss) rules nothing out, present or
+//    absent.
 // The labels with the fewest contradictions form the answer. It is unknown (with the
 // nearest labels) when nothing fits (score below kMinScore), when the best still sends
 // none of a trait present, misses a probe trait, or misses more SYN-probe ports than
 // kAbsentTolerance allows, when
 // the capture shows no trait the model knows, or when it shows a trait no known label
 // sends in a family that every label showing it sends identically in each run (probe
-// families, the TLS ClientHello, the HTTP User-Agent: the client's own choice, whatever
-// the service): a release the model has not seen.
+// families, the TLS ClientHello, the HTTP User-Agent: the client's own choice) — for a
+// payload trait only at a service a candidate was offered in training: a release the
+// model has not seen.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +42,8 @@ inline constexpr double kMinScore = 0.8;
 /// is never tolerated.
 inline constexpr double kAbsentTolerance = 0.01;
 inline constexpr size_t kMinNovel = 1;
+/// Training runs a label needs before a payload trait it never sent counts against it.
+inline constexpr int kMinRunsForPayloadEvidence = 2;
 
 struct Evidence {
   std::string trait;          ///< "family|token"
@@ -55,7 +68,7 @@ struct Answer {
   std::vector<LabelScore> scores;      ///< every label, release order
   std::vector<Evidence> matched;       ///< traits present that set the answer apart (top first)
   std::vector<Evidence> ruled_out;     ///< present traits or missing probe traits against labels
-  std::vector<Evidence> novel;         ///< present probe traits no known label sends
+  std::vector<Evidence> novel;         ///< present traits no known label sends (payload: labels = those it speaks about)
   /// Families of traits that would separate the answer's labels but are absent here.
   std::vector<std::string> absent_families;
 };

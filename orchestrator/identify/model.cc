@@ -2,6 +2,7 @@
 #include "orchestrator/identify/model.h"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <numeric>
 #include <set>
@@ -30,6 +31,7 @@ std::vector<long> numeric_parts(const std::string& s) {
 bool separable(const Classifier& c, size_t a, size_t b) {
   for (size_t t = 0; t < c.keys.size(); ++t) {
     const auto& r = c.runs_with[t];
+    if (c.noisy(t)) continue;
     if ((c.stable(t, a) && r[b] == 0) || (c.stable(t, b) && r[a] == 0)) return true;
   }
   return false;
@@ -61,12 +63,22 @@ Classifier train_one(const std::vector<std::pair<std::string, const CaptureTrait
   std::sort(c.labels.begin(), c.labels.end(), release_less);
   c.runs.assign(c.labels.size(), 0);
   std::unordered_map<std::string, std::vector<int>> counts;
+  std::unordered_map<std::string, std::set<uint16_t>> ports_of;
   for (auto& [label, t] : runs) {
     const size_t l = size_t(c.label_index(label));
     ++c.runs[l];
+    std::set<std::pair<std::string, uint16_t>> drawn;  // (payload family, port) of this run
     for (auto& [key, occ] : t->keys) {
-      if (keep && !keep(split_key(key).first)) continue;
+      auto fam = split_key(key).first;
+      if (keep && !keep(fam)) continue;
       auto& v = counts[key];
+      if (v.empty()) v.assign(c.labels.size(), 0);
+      ++v[l];
+      for (uint16_t port : occ.ports) drawn.emplace(std::string(fam), port);
+      if (!occ.ports.empty()) ports_of[key].insert(occ.ports.begin(), occ.ports.end());
+    }
+    for (auto& [fam, port] : drawn) {
+      auto& v = c.contexts[fam][port];
       if (v.empty()) v.assign(c.labels.size(), 0);
       ++v[l];
     }
@@ -96,6 +108,9 @@ Classifier train_one(const std::vector<std::pair<std::string, const CaptureTrait
   std::sort(keys.begin(), keys.end());
   for (auto& k : keys) {
     c.runs_with.push_back(counts[k]);
+    auto p = ports_of.find(k);
+    c.trait_ports.emplace_back();
+    if (p != ports_of.end()) c.trait_ports.back().assign(p->second.begin(), p->second.end());
     c.keys.push_back(k);
   }
   find_groups(c);
@@ -105,10 +120,17 @@ Classifier train_one(const std::vector<std::pair<std::string, const CaptureTrait
 nlohmann::json classifier_json(const Classifier& c) {
   nlohmann::json labels = nlohmann::json::array(), traits = nlohmann::json::array(), groups = nlohmann::json::array();
   for (size_t l = 0; l < c.labels.size(); ++l) labels.push_back({{"label", c.labels[l]}, {"runs", c.runs[l]}});
-  for (size_t t = 0; t < c.keys.size(); ++t) traits.push_back({c.keys[t], c.runs_with[t]});
+  for (size_t t = 0; t < c.keys.size(); ++t) {
+    nlohmann::json row = {c.keys[t], c.runs_with[t]};
+    if (!c.trait_ports[t].empty()) row.push_back(c.trait_ports[t]);  // payload: its service ports
+    traits.push_back(std::move(row));
+  }
   for (auto& g : c.groups) groups.push_back({{"labels", g.labels}, {"why", g.why}});
+  nlohmann::json contexts = nlohmann::json::object();
+  for (auto& [fam, ports] : c.contexts)
+    for (auto& [port, v] : ports) contexts[fam][std::to_string(port)] = v;
   return {{"labels", labels}, {"groups", groups}, {"deterministic_families", c.deterministic},
-          {"families_seen", c.families_seen}, {"traits", traits}};
+          {"families_seen", c.families_seen}, {"service_contexts", contexts}, {"traits", traits}};
 }
 
 util::Result<Classifier> classifier_from_json(const nlohmann::json& j, const std::string& where) {
@@ -121,9 +143,25 @@ util::Result<Classifier> classifier_from_json(const nlohmann::json& j, const std
     for (auto& g : j.at("groups")) c.groups.push_back({g.at("labels").get<std::vector<std::string>>(), g.at("why").get<std::string>()});
     c.deterministic = j.at("deterministic_families").get<std::map<std::string, std::vector<std::string>>>();
     c.families_seen = j.at("families_seen").get<std::map<std::string, std::vector<std::string>>>();
+    // Optional: a model made before contexts were kept has none (payload traits then
+    // speak about no label).
+    if (j.contains("service_contexts"))
+      for (auto& [fam, ports] : j.at("service_contexts").items())
+        for (auto& [port, v] : ports.items()) {
+          uint16_t number = 0;
+          auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+          if (ec != std::errc() || end != port.data() + port.size() || port.empty())
+            return util::fail("{}: service context {} has a port that is not a number: '{}'", where, fam, port);
+          auto& counts = c.contexts[fam][number];
+          counts = v.get<std::vector<int>>();
+          if (counts.size() != c.labels.size())
+            return util::fail("{}: service context {} port {} has {} counts for {} labels", where, fam, port,
+                              counts.size(), c.labels.size());
+        }
     for (auto& t : j.at("traits")) {
       c.keys.push_back(t.at(0).get<std::string>());
       c.runs_with.push_back(t.at(1).get<std::vector<int>>());
+      c.trait_ports.push_back(t.size() > 2 ? t.at(2).get<std::vector<uint16_t>>() : std::vector<uint16_t>{});
       if (c.runs_with.back().size() != c.labels.size())
         return util::fail("{}: trait '{}' has {} counts for {} labels", where, c.keys.back(),
                           c.runs_with.back().size(), c.labels.size());
@@ -140,6 +178,22 @@ int Classifier::label_index(std::string_view label) const {
   for (size_t i = 0; i < labels.size(); ++i)
     if (labels[i] == label) return int(i);
   return -1;
+}
+
+bool Classifier::noisy(size_t trait) const {
+  for (size_t l = 0; l < labels.size(); ++l)
+    if (runs_with[trait][l] > 0 && runs_with[trait][l] < runs[l]) return true;
+  return false;
+}
+
+bool Classifier::served(const std::vector<uint16_t>& ports, size_t label) const {
+  if (runs[label] == 0) return false;
+  for (auto& [family, by_port] : contexts)
+    for (uint16_t port : ports) {
+      auto p = by_port.find(port);
+      if (p != by_port.end() && p->second[label] == runs[label]) return true;
+    }
+  return false;
 }
 
 std::vector<std::string> Classifier::group_of(const std::string& label) const {

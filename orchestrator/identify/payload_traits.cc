@@ -1,8 +1,10 @@
 // Payload traits of TCP segments: TLS ClientHello structure, HTTP request shape, any other
 // payload by its masked bytes.
+#include <algorithm>
 #include <cctype>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -69,7 +71,10 @@ bool tls_client_hello(std::string_view s, std::string* token) {
   return true;
 }
 
-// HTTP request: method and path, User-Agent, header names in order.
+// HTTP request: method and path, User-Agent, the set of header names. Not their order: NSE
+// builds its headers from a Lua table, whose iteration order changes from run to run
+// (Lua seeds its string hashes per process), so one release's request shows several
+// orders; which headers it sends is the release's.
 bool http_request(std::string_view s, const std::function<void(std::string_view, const std::string&)>& add) {
   static constexpr std::string_view kMethods[] = {"GET ", "POST ", "HEAD ", "OPTIONS ", "PUT ",
                                                   "DELETE ", "TRACE ", "PROPFIND ", "CONNECT "};
@@ -82,7 +87,7 @@ bool http_request(std::string_view s, const std::function<void(std::string_view,
   std::string_view line = v.substr(0, eol);
   add("http", "http " + preview(line, 96));
   if (eol == std::string_view::npos) return true;
-  std::string names;
+  std::vector<std::string> names;
   for (size_t at = eol + 2; at < v.size();) {
     size_t e = v.find("\r\n", at);
     std::string_view h = v.substr(at, e == std::string_view::npos ? v.size() - at : e - at);
@@ -90,13 +95,16 @@ bool http_request(std::string_view s, const std::function<void(std::string_view,
     size_t colon = h.find(':');
     std::string name(h.substr(0, colon));
     for (auto& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
-    names += name + ",";
+    names.push_back(name);
     if (name == "user-agent" && colon != std::string_view::npos)
       add("http", "http-ua " + preview(h.substr(colon + 1), 120));
     if (e == std::string_view::npos) break;
     at = e + 2;
   }
-  add("http", "http-headers " + preview(names, 200));
+  std::sort(names.begin(), names.end());
+  std::string set;
+  for (auto& n : names) set += n + ",";
+  add("http", "http-headers " + preview(set, 200));
   return true;
 }
 

@@ -140,16 +140,24 @@ class Extractor {
   }
 
  private:
-  void add(std::string_view family, const std::string& token, uint64_t frame) {
+  Occurrence& add(std::string_view family, const std::string& token, uint64_t frame) {
     Occurrence& o = out_->keys[trait_key(family, token)];
     if (o.count++ == 0) o.first_frame = frame;
+    return o;
+  }
+
+  // A payload trait also records the service port that drew it.
+  void add_payload(std::string_view family, const std::string& token, uint64_t frame, uint16_t port) {
+    auto& ports = add(family, token, frame).ports;
+    auto at = std::lower_bound(ports.begin(), ports.end(), port);
+    if ((at == ports.end() || *at != port) && ports.size() < kMaxContextPorts) ports.insert(at, port);
   }
 
   void tcp(uint64_t frame, const PacketInfo& p) {
     const std::string opts = tcp_options(p);
     if (p.payload_len > 0 && p.payload_caplen > 0) {
       std::string_view pl(reinterpret_cast<const char*>(p.payload), p.payload_caplen);
-      tcp_payload_traits(pl, [&](std::string_view fam, const std::string& tok) { add(fam, tok, frame); });
+      tcp_payload_traits(pl, [&](std::string_view fam, const std::string& tok) { add_payload(fam, tok, frame, p.dport); });
       return;
     }
     const bool syn = (p.tcp_flags & analysis::kSyn) && !(p.tcp_flags & analysis::kAck);
@@ -179,11 +187,17 @@ class Extractor {
   }
 
   void udp(uint64_t frame, const PacketInfo& p) {
-    if (p.dport == 53) return add("udp", dns_token(p), frame);
+    if (p.dport == 53) {
+      add("udp", dns_token(p), frame);
+      return;
+    }
     const std::string masked = mask_ipv4_literals(
         std::string_view(reinterpret_cast<const char*>(p.payload), p.payload_caplen));
     const std::string h = short_hash(reinterpret_cast<const uint8_t*>(masked.data()), masked.size());
-    if (p.dport >= 10000) return add("udp-hi", fmt::format("udp high-port len={} #{}", p.payload_len, h), frame);
+    if (p.dport >= 10000) {
+      add("udp-hi", fmt::format("udp high-port len={} #{}", p.payload_len, h), frame);
+      return;
+    }
     add("udp", fmt::format("udp {} len={} #{}", p.dport, p.payload_len, h), frame);
   }
 

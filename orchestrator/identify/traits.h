@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "orchestrator/analysis/decode.h"
 #include "orchestrator/util/result.h"
@@ -25,11 +26,16 @@ namespace testbed::identify {
 /// draws them, so only their presence counts.
 bool family_is_probe(std::string_view family);
 
-/// One trait seen in a capture: where first, how often.
+/// One trait seen in a capture: where first, how often, and for payload traits the
+/// service ports that drew it (its context: match.h weighs a payload trait only against
+/// versions that were offered one of these services in training).
 struct Occurrence {
   uint64_t first_frame = 0;  ///< 1-based frame number (Wireshark's)
   uint64_t count = 0;
+  std::vector<uint16_t> ports;  ///< sorted, at most kMaxContextPorts; empty for probe traits
 };
+
+inline constexpr size_t kMaxContextPorts = 64;
 
 /// "family|token", the key of a trait.
 std::string trait_key(std::string_view family, std::string_view token);

@@ -2,8 +2,10 @@
 // model with its provenance.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
+#include "orchestrator/identify/changelog.h"
 #include "orchestrator/identify/model.h"
 #include "orchestrator/util/files.h"
 #include "tests/identify/synthetic.h"
@@ -25,6 +27,45 @@ TEST(Model, RoundTripKeepsEverything) {
   EXPECT_EQ(model_json(*back), model_json(m));
   EXPECT_EQ(back->versions.at("nmap").labels, (std::vector<std::string>{"7.80", "7.95"}));
   EXPECT_EQ(back->kinds.labels, (std::vector<std::string>{"masscan", "nmap"}));
+}
+
+TEST(Changelog, ListsWhatChangedNotRunToRunVariation) {
+  // 2.0 adds port 5985; a SACK-bearing ACK shows in every run of 2.0, no run of 1.0 and
+  // one run of 0.9: run-to-run variation, not a change of 2.0.
+  std::vector<LabelledRun> runs = {
+      testing::run_of("nmap", "0.9", 1, {"ports|port 22", "tcp:A|tcp A w=63 o=K5"}),
+      testing::run_of("nmap", "0.9", 2, {"ports|port 22"}),
+      testing::run_of("nmap", "1.0", 1, {"ports|port 22"}),
+      testing::run_of("nmap", "1.0", 2, {"ports|port 22"}),
+      testing::run_of("nmap", "2.0", 1, {"ports|port 22", "ports|port 5985", "tcp:A|tcp A w=63 o=K5"}),
+      testing::run_of("nmap", "2.0", 2, {"ports|port 22", "ports|port 5985", "tcp:A|tcp A w=63 o=K5"})};
+  const std::string md = changelog_markdown(runs, "nmap");
+  EXPECT_NE(md.find("## nmap 2.0 against 1.0"), std::string::npos) << md;
+  EXPECT_NE(md.find("`port 5985` — 2.0/1 frame 2"), std::string::npos) << md;
+  EXPECT_EQ(md.find("K5"), std::string::npos) << md;
+  EXPECT_EQ(md.find("port 22"), std::string::npos) << md;
+}
+
+TEST(Model, KeepsTheServiceContextsOfPayloadTraits) {
+  std::vector<LabelledRun> runs = {
+      testing::run_of("nmap", "7.93", 1, {"syn|syn a", "tls|tls-hello a"}, 21),
+      testing::run_of("nmap", "7.93", 2, {"syn|syn a", "tls|tls-hello a"}, 21),
+      testing::run_of("nmap", "7.95", 1, {"syn|syn a", "tls|tls-hello b"}, 3306)};
+  Model m = train(testing::ptrs(runs));
+  const auto& c = m.versions.at("nmap");
+  EXPECT_EQ(c.contexts.at("tls").at(21), (std::vector<int>{2, 0}));
+  EXPECT_TRUE(c.served({21}, 0));
+  EXPECT_FALSE(c.served({3306}, 0));
+  EXPECT_TRUE(c.served({993, 3306}, 1));
+  EXPECT_FALSE(c.contexts.count("syn"));  // probes have none
+  auto back = model_from_json(model_json(m), "mem");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->versions.at("nmap").contexts, c.contexts);
+  auto j = model_json(m);
+  j["versions"]["nmap"]["service_contexts"]["tls"]["ftp"] = {1, 0};
+  auto bad = model_from_json(j, "mem");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("not a number: 'ftp'"), std::string::npos) << bad.error().message;
 }
 
 TEST(Model, RefusesANewerSchemaAndOtherFiles) {
@@ -68,8 +109,12 @@ TEST(Model, ShippedModelLoadsWithItsProvenance) {
   EXPECT_FALSE(p.runs_revisions.empty());
   EXPECT_EQ(m->kinds.labels, (std::vector<std::string>{"masscan", "nmap", "zmap"}));
   const auto& nmap = m->versions.at("nmap");
-  // The atlas runs made so far (README): 7.70, 7.80, 7.93, 7.95, 7.991 twice each.
-  EXPECT_EQ(nmap.labels, (std::vector<std::string>{"7.70", "7.80", "7.93", "7.95", "7.991"}));
+  // The atlas (README): nine releases, two runs each.
+  EXPECT_EQ(nmap.labels, (std::vector<std::string>{"7.01", "7.60", "7.70", "7.80", "7.92", "7.93", "7.94", "7.95",
+                                                   "7.991"}));
+  // Service contexts and payload ports are kept (a model of an older testbed has none).
+  EXPECT_FALSE(nmap.contexts.empty());
+  EXPECT_TRUE(std::any_of(nmap.trait_ports.begin(), nmap.trait_ports.end(), [](auto& p) { return !p.empty(); }));
   for (size_t l = 0; l < nmap.labels.size(); ++l) EXPECT_GE(nmap.runs[l], 2) << nmap.labels[l];
   // Every run named in the provenance is counted in the model.
   int runs = 0;

@@ -1,5 +1,6 @@
 #pragma once
 // Labelled runs made of traits directly (no capture), for the learning and matching tests.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -7,16 +8,22 @@
 
 namespace testbed::identify::testing {
 
-inline CaptureTraits traits_of(const std::vector<std::string>& keys) {
+/// Payload traits (tls, http, data) are drawn at service port `port` (their context).
+inline CaptureTraits traits_of(const std::vector<std::string>& keys, uint16_t port = 443) {
   CaptureTraits t;
   t.sent = keys.size();
   uint64_t frame = 1;
-  for (auto& k : keys) t.keys[k] = {frame++, 1};
+  for (auto& k : keys) {
+    Occurrence o{frame++, 1, {}};
+    if (!family_is_probe(split_key(k).first)) o.ports = {port};
+    t.keys[k] = o;
+  }
   return t;
 }
 
-inline LabelledRun run_of(std::string kind, std::string version, int rep, const std::vector<std::string>& keys) {
-  return {std::move(kind), version, version + "/" + std::to_string(rep), "synthetic", traits_of(keys)};
+inline LabelledRun run_of(std::string kind, std::string version, int rep, const std::vector<std::string>& keys,
+                          uint16_t port = 443) {
+  return {std::move(kind), version, version + "/" + std::to_string(rep), "synthetic", traits_of(keys, port)};
 }
 
 inline std::vector<const LabelledRun*> ptrs(const std::vector<LabelledRun>& runs) {

@@ -2,6 +2,7 @@
 // loopback) and of crafted payloads; bad captures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "orchestrator/identify/traits.h"
@@ -44,6 +45,15 @@ TEST(Traits, RealNmapCaptureShowsItsProbes) {
   for (auto& [k, o] : t->keys) EXPECT_EQ(k.find("127.0.0"), std::string::npos) << k;
   const auto& first = t->keys.at(trait_key("ports", "port 2121"));
   EXPECT_GT(first.first_frame, 0u);
+  EXPECT_TRUE(first.ports.empty());  // a probe trait has no service context
+  // A payload trait keeps the service ports that drew it: NSE's HTTP requests went to
+  // the scanned web ports (80 and 8080 in -p 1-100,2121,8080), nowhere else.
+  for (auto& [k, o] : t->keys) {
+    if (!split_key(k).second.starts_with("http-ua ")) continue;
+    ASSERT_FALSE(o.ports.empty()) << k;
+    for (uint16_t p : o.ports) EXPECT_TRUE(p <= 100 || p == 2121 || p == 8080) << k << " port " << p;
+    EXPECT_TRUE(std::is_sorted(o.ports.begin(), o.ports.end()));
+  }
 }
 
 TEST(Traits, GivenScannerThatSendsNothingIsAnError) {
@@ -98,7 +108,11 @@ TEST(Traits, HttpRequestShape) {
   ASSERT_EQ(t.size(), 3u);
   EXPECT_EQ(t[0], std::make_pair(std::string("http"), std::string("http GET /robots.txt HTTP/1.1")));
   EXPECT_EQ(t[1], std::make_pair(std::string("http"), std::string("http-ua  Foo/1")));
-  EXPECT_EQ(t[2], std::make_pair(std::string("http"), std::string("http-headers host,user-agent,connection,")));
+  // The set of header names, not their order (NSE's order changes from run to run).
+  EXPECT_EQ(t[2], std::make_pair(std::string("http"), std::string("http-headers connection,host,user-agent,")));
+  auto reordered = payload("GET /robots.txt HTTP/1.1\r\nConnection: close\r\nUser-Agent: Foo/1\r\nHost: 10.0.0.1\r\n\r\n");
+  ASSERT_EQ(reordered.size(), 3u);
+  EXPECT_EQ(reordered[2], t[2]);
   auto d = payload("\x03\x00\x00\x0b");
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].first, "data");
