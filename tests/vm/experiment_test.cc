@@ -50,5 +50,34 @@ TEST(KvmExperiment, StudyFileLoadsWithTheStudysVersionsAndCommand) {
   EXPECT_EQ(lab_uris(*e), (std::vector<std::string>{"qemu:///system"}));
 }
 
+// keep_states: read on VM experiments (the study's VM files have it); refused, with its
+// line and what to do, where it cannot work.
+TEST(KvmExperiment, KeepStatesIsForVmLabsThatSaveStates) {
+  const std::string dir = std::string(TESTBED_SOURCE_DIR) + "/experiments/";
+  auto study = load_experiment(dir + "nmap7-study-vm.yaml");
+  ASSERT_TRUE(study) << study.error().message;
+  EXPECT_TRUE(study->keep_states);
+  auto plain = load_experiment(dir + "ci-vm.yaml");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_FALSE(plain->keep_states) << "off unless asked for";
+
+  const std::string base =
+      "name: k\ntopology: ../topology/two-subnet-small.yaml\n"
+      "scanners:\n  - {label: \"7.80\", image: scanner-nmap-7.80}\n"
+      "command: [nmap, -sS, \"{targets}\"]\n";
+  auto lxc = parse_experiment(base + "keep_states: true\n", dir + "k.yaml");
+  ASSERT_FALSE(lxc);
+  EXPECT_NE(lxc.error().message.find("k.yaml:6:"), std::string::npos) << lxc.error().message;
+  EXPECT_NE(lxc.error().message.find("keep_states is for the vm backend"), std::string::npos)
+      << lxc.error().message;
+  auto boot = parse_experiment(base + "backend: vm\nreset: boot\nkeep_states: true\n",
+                               dir + "k.yaml");
+  ASSERT_FALSE(boot);
+  EXPECT_NE(boot.error().message.find("reset: boot"), std::string::npos) << boot.error().message;
+  auto vm = parse_experiment(base + "backend: vm\nkeep_states: true\n", dir + "k.yaml");
+  ASSERT_TRUE(vm) << vm.error().message;
+  EXPECT_TRUE(vm->keep_states);
+}
+
 }  // namespace
 }  // namespace testbed::config
