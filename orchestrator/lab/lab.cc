@@ -717,11 +717,15 @@ std::map<std::string, std::string> Lab::provenance() const {
   if (::uname(&u) == 0) p["kernel"] = std::string(u.release) + " " + u.version;
   if (auto h = util::sha256_file(state_dir_ / "topology.yaml")) p["topology_sha256"] = *h;
   for (const auto& [node, image] : images_) {
-    auto ref = images::find_image(image, opts_.image_root,
-                                  type().kind);
-    p["image." + node] = ref ? image + "@" + ref->key : image + "@?";
+    const std::string key = image_key(image);
+    p["image." + node] = image + "@" + (key.empty() ? "?" : key);
   }
   return p;
+}
+
+std::string Lab::image_key(const std::string& image) const {
+  auto ref = images::find_image(image, opts_.image_root, type().kind);
+  return ref ? ref->key : std::string();
 }
 
 util::Status Lab::down() {

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "orchestrator/images/cache.h"
 #include "orchestrator/lab/kept_states.h"
 #include "orchestrator/lab/lab.h"
 #include "orchestrator/util/clock.h"
@@ -78,11 +77,6 @@ util::Status Lab::refresh_restored(const std::string& node, NodeReset* rec) {
 bool Lab::has_saved_state(const std::string& node) const {
   std::error_code ec;
   return fs::exists(saved_state_of(state_dir_, node, images_.at(node)) / "state.json", ec);
-}
-
-std::string Lab::image_key(const std::string& image) const {
-  auto ref = images::find_image(image, opts_.image_root, type().kind);
-  return ref ? ref->key : std::string();
 }
 
 void Lab::reclaim_kept_states() {

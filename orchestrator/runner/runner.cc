@@ -15,6 +15,7 @@
 #include "orchestrator/results/manifest.h"
 #include "orchestrator/runner/scan_log.h"
 #include "orchestrator/scanners/registry.h"
+#include "orchestrator/util/clock.h"
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/log.h"
 #include "orchestrator/util/version.h"
@@ -26,12 +27,7 @@ using util::Result;
 using util::Status;
 
 std::string results_timestamp(double epoch_seconds) {
-  std::time_t t = static_cast<std::time_t>(epoch_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y%m%dT%H%M%SZ", &tm);
-  return b;
+  return util::utc_time(static_cast<int64_t>(epoch_seconds), "%Y%m%dT%H%M%SZ");
 }
 
 std::vector<RunSlot> plan_runs(const config::Experiment& exp, int repetitions,

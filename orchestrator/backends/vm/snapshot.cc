@@ -11,6 +11,7 @@
 #include "orchestrator/util/files.h"
 #include "orchestrator/util/hash.h"
 #include "orchestrator/util/log.h"
+#include "orchestrator/virt/disk_use.h"
 
 namespace testbed::backends::vm {
 namespace fs = std::filesystem;
@@ -51,15 +52,6 @@ util::Result<std::string> ends_hash(const fs::path& file) {
   }
   if (!in) return util::fail("cannot read {}", file.string());
   return fmt::format("{}:{}", size, util::sha256_hex(head + tail));
-}
-
-uint64_t dir_bytes(const fs::path& dir) {
-  uint64_t total = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec))
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  return total;
 }
 
 // Replaces every occurrence of `from` inside a quoted attribute value ('...' or "...").
@@ -155,7 +147,7 @@ util::Result<virt::SavedState> VmSnapshots::capture(const std::string& domain,
   st.sha256 = util::sha256_hex(*mem_hash + *disk_hash);
   auto check = quick_check(dir);
   if (!check) return fail_clean(check.error());
-  st.bytes = dir_bytes(dir);
+  st.bytes = virt::file_bytes_under(dir);
   json j = {{"image", image},          {"domain", domain},
             {"sha256", st.sha256},     {"check", *check},
             {"taken", taken},          {"bytes", st.bytes},
